@@ -4,9 +4,11 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto, randomBytes, createPrivateKey } from 'node:crypto';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-const RSA: RsaHashedKeyGenParams = {
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const RSA: webcrypto.RsaHashedKeyGenParams = {
   name: 'RSASSA-PKCS1-v1_5',
   modulusLength: 2048,
   publicExponent: new Uint8Array([1, 0, 1]),
