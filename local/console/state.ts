@@ -1,0 +1,97 @@
+// The console's read-only view of the local stack: documents from the emulator and deliveries from
+// the simulator, reduced to the fields a person needs. Nothing secret is stored in these places, but
+// the projection is explicit so that a future field never leaks to the page by accident.
+
+export interface ConsoleState {
+  products: Array<Record<string, unknown>>;
+  users: Array<Record<string, unknown>>;
+  orders: Array<Record<string, unknown>>;
+  refunds: Array<Record<string, unknown>>;
+  notifications: Array<Record<string, unknown>>;
+  deliveries: Array<Record<string, unknown>>;
+  errors: string[];
+}
+
+const FIELDS: Record<string, string[]> = {
+  products: ['_id', 'name', 'priceFen', 'active', 'description'],
+  users: ['_id', 'appid', 'unionid', 'nickName', 'roles', 'createdAt', 'lastLoginAt', 'loginCount'],
+  orders: ['_id', 'openid', 'amountFen', 'description', 'status', 'transactionId', 'paidAt', 'refundedFen', 'refundingFen', 'version', 'createdAt', 'updatedAt', 'apiVersion'],
+  refunds: ['_id', 'outTradeNo', 'openid', 'amountFen', 'reason', 'status', 'refundId', 'requestedBy', 'createdAt', 'updatedAt', 'successAt', 'appliedToOrder'],
+  notifications: ['_id', 'eventType', 'outTradeNo', 'outRefundNo', 'outcome', 'receivedAt'],
+};
+
+/** EJSON dates (`{$date: …}`) and Date objects become ISO strings; other values pass through. */
+function plain(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (value && typeof value === 'object' && '$date' in (value as Record<string, unknown>)) {
+    const d = (value as { $date: unknown }).$date;
+    const ms = typeof d === 'object' && d && '$numberLong' in d ? Number((d as { $numberLong: string }).$numberLong) : (d as string | number);
+    return new Date(ms).toISOString();
+  }
+  return value;
+}
+
+export function project(collection: string, docs: unknown[]): Array<Record<string, unknown>> {
+  const fields = FIELDS[collection] ?? ['_id'];
+  return docs
+    .filter((d): d is Record<string, unknown> => !!d && typeof d === 'object')
+    .map((d) => {
+      const out: Record<string, unknown> = {};
+      for (const f of fields) if (d[f] !== undefined) out[f] = plain(d[f]);
+      return out;
+    });
+}
+
+export const DELIVERY_FIELDS = ['id', 'eventType', 'url', 'state', 'attempts', 'nextAttemptAt', 'outTradeNo', 'outRefundNo', 'createdAt'];
+
+export function projectDeliveries(list: unknown[]): Array<Record<string, unknown>> {
+  return list
+    .filter((d): d is Record<string, unknown> => !!d && typeof d === 'object')
+    .map((d) => {
+      const out: Record<string, unknown> = {};
+      for (const f of DELIVERY_FIELDS) if (d[f] !== undefined) out[f] = d[f];
+      return out;
+    });
+}
+
+function newestFirst(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  return String(b.createdAt ?? b.receivedAt ?? '').localeCompare(String(a.createdAt ?? a.receivedAt ?? ''));
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return res.json();
+}
+
+function docsOf(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  if (body && typeof body === 'object') {
+    for (const key of ['data', 'documents', 'docs']) {
+      const v = (body as Record<string, unknown>)[key];
+      if (Array.isArray(v)) return v;
+    }
+  }
+  return [];
+}
+
+export async function readConsoleState(emuUrl: string, simUrl: string): Promise<ConsoleState> {
+  const errors: string[] = [];
+  const read = async (collection: string) => {
+    try {
+      return project(collection, docsOf(await getJson(`${emuUrl}/emu/dump/${collection}`))).sort(newestFirst);
+    } catch (err) {
+      // A collection that does not exist yet is simply empty; anything else is shown on the page.
+      if (!/answered 404/.test(String(err))) errors.push(`database ${collection}: ${(err as Error).message}`);
+      return [];
+    }
+  };
+  const [products, users, orders, refunds, notifications] = await Promise.all(['products', 'users', 'orders', 'refunds', 'notifications'].map(read));
+  let deliveries: Array<Record<string, unknown>> = [];
+  try {
+    deliveries = projectDeliveries(docsOf(await getJson(`${simUrl}/sim/deliveries`))).reverse();
+  } catch (err) {
+    errors.push(`simulator deliveries: ${(err as Error).message}`);
+  }
+  return { products: products!, users: users!, orders: orders!, refunds: refunds!, notifications: notifications!, deliveries, errors };
+}
