@@ -1,0 +1,26 @@
+// The one error type the callables turn into their envelope (SPEC §6). Domain and use-case code
+// throws these with a message written for the developer who has to act on it; anything else that
+// escapes is treated as INTERNAL and its detail never leaves the function.
+import type { ErrorCode } from '../contracts/api';
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** WeChat's own code when WeChat said no (UPSTREAM_ERROR). */
+    readonly upstream?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const invalidArgument = (message: string) => new AppError('INVALID_ARGUMENT', message);
+export const notFound = (message: string) => new AppError('NOT_FOUND', message);
+export const permissionDenied = (message: string) => new AppError('PERMISSION_DENIED', message);
+export const conflict = (message: string) => new AppError('CONFLICT', message);
+export const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', message);
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
