@@ -1,0 +1,57 @@
+// The slice of the `wx` global that the logic modules use. Kept structural and free of the
+// `WechatMiniprogram` namespace so that the same modules compile in the mini-program (where the real
+// `wx` is checked against it in app.ts) and in Node (where test/miniprogram/wx-adapter.ts implements it).
+
+export interface CallFunctionSuccess {
+  errMsg: string;
+  /** What the function returned; `unknown` because the client validates the envelope itself. */
+  result?: unknown;
+  requestID?: string;
+}
+
+/** What `wx.cloud.callFunction` and `wx.requestPayment` reject with: `errMsg` is `<api>:fail <detail>`. */
+export interface WxFailure {
+  errMsg: string;
+  errCode?: number;
+}
+
+export interface ProductQuery {
+  limit(max: number): ProductQuery;
+  get(): Promise<{ data: unknown[] }>;
+}
+
+export interface DatabasePort {
+  collection(name: string): { where(condition: Record<string, unknown>): ProductQuery };
+}
+
+export interface CloudPort {
+  callFunction(param: { name: string; data: Record<string, unknown> }): Promise<CallFunctionSuccess>;
+  database(): DatabasePort;
+}
+
+export interface RequestPaymentParam {
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: 'RSA' | 'MD5' | 'HMAC-SHA256';
+  paySign: string;
+}
+
+export interface WxPort {
+  cloud: CloudPort;
+  login(): Promise<{ code: string; errMsg: string }>;
+  /** Resolves with `requestPayment:ok`; rejects with `requestPayment:fail cancel` or another failure. */
+  requestPayment(param: RequestPaymentParam): Promise<{ errMsg: string }>;
+  getStorageSync(key: string): unknown;
+  setStorageSync(key: string, value: unknown): void;
+  removeStorageSync(key: string): void;
+}
+
+/** Reads `errMsg` from whatever a wx API rejected with (an object, an Error, or anything else). */
+export function failureMessage(reason: unknown): string {
+  if (reason && typeof reason === 'object' && 'errMsg' in reason && typeof (reason as WxFailure).errMsg === 'string') {
+    return (reason as WxFailure).errMsg;
+  }
+  if (reason instanceof Error) return reason.message;
+  return String(reason);
+}

@@ -1,0 +1,127 @@
+// Checkout: createPayment → wx.requestPayment → confirm with orders.get.
+// The phone's "requestPayment:ok" only means the user finished paying; the order becomes paid on
+// the server when the notification lands or when orders.get asks WeChat. Until then the page says
+// "confirming", never "paid".
+import type { CartItem, OrdersGetResponse, OrderView } from '../types/api';
+import { ApiCallError, type ApiClient } from '../lib/api-client';
+import type { Auth } from '../lib/auth';
+import type { ClientErrorCode } from '../lib/error-messages';
+import { newIdempotencyKey } from '../lib/idempotency';
+import { sleep as realSleep } from '../lib/retry';
+import { type WxPort, failureMessage } from '../lib/wx-port';
+
+export type CheckoutFailure = ClientErrorCode | 'PAYMENT_FAILED' | 'ORDER_CLOSED';
+
+export type CheckoutState =
+  | { step: 'ready' }
+  | { step: 'paid'; order: OrdersGetResponse }
+  /** The phone reported success but the server has not seen the payment yet. */
+  | { step: 'confirming'; orderId: string; message: string }
+  | { step: 'cancelled'; orderId: string; message: string }
+  | { step: 'failed'; orderId?: string; code: CheckoutFailure; message: string };
+
+export interface ConfirmPolicy {
+  /** orders.get calls after the phone's success before settling for "confirming". */
+  attempts: number;
+  intervalMs: number;
+}
+
+export const DEFAULT_CONFIRM: ConfirmPolicy = { attempts: 5, intervalMs: 1000 };
+
+export interface CheckoutDeps {
+  wx: Pick<WxPort, 'requestPayment'>;
+  api: ApiClient;
+  auth: Auth;
+  confirm?: Partial<ConfirmPolicy>;
+  sleep?: (ms: number) => Promise<void>;
+  idempotencyKey?: string;
+}
+
+export const MESSAGES = {
+  cancelled: '已取消支付，订单保留15分钟内可继续支付',
+  paymentFailed: '支付未成功，请稍后重试',
+  confirming: '支付结果确认中，稍后可在“我的订单”查看',
+  closed: '订单已关闭，请重新下单',
+} as const;
+
+/** One checkout = one cart = one idempotency key, however many times the user taps "pay". */
+export class CheckoutFlow {
+  readonly idempotencyKey: string;
+  private state: CheckoutState = { step: 'ready' };
+  private orderId: string | undefined;
+  private readonly confirmPolicy: ConfirmPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly items: CartItem[],
+    private readonly deps: CheckoutDeps,
+  ) {
+    this.idempotencyKey = deps.idempotencyKey ?? newIdempotencyKey();
+    this.confirmPolicy = { ...DEFAULT_CONFIRM, ...deps.confirm };
+    this.sleep = deps.sleep ?? realSleep;
+  }
+
+  get current(): CheckoutState {
+    return this.state;
+  }
+
+  async pay(): Promise<CheckoutState> {
+    const { api, auth, wx } = this.deps;
+    let created;
+    try {
+      created = await auth.withSession(() => api.createPayment({ items: this.items, idempotencyKey: this.idempotencyKey }));
+    } catch (error) {
+      return this.set(failure(error, this.orderId));
+    }
+    this.orderId = created.orderId;
+    try {
+      await wx.requestPayment(created.payment);
+    } catch (reason) {
+      // errMsg is "requestPayment:fail cancel" when the user closed the sheet (SPEC §8.4).
+      if (/:fail cancel\b/.test(failureMessage(reason))) {
+        return this.set({ step: 'cancelled', orderId: created.orderId, message: MESSAGES.cancelled });
+      }
+      return this.set({ step: 'failed', orderId: created.orderId, code: 'PAYMENT_FAILED', message: MESSAGES.paymentFailed });
+    }
+    return this.confirm();
+  }
+
+  /** Asks the server (which asks WeChat for unpaid orders) until the order is paid or attempts run out. */
+  async confirm(): Promise<CheckoutState> {
+    const orderId = this.orderId;
+    if (!orderId) return this.state;
+    const { api, auth } = this.deps;
+    for (let attempt = 1; attempt <= this.confirmPolicy.attempts; attempt++) {
+      try {
+        const order = await auth.withSession(() => api.getOrder(orderId));
+        if (order.status === 'SUCCESS' || order.status === 'REFUNDED') return this.set({ step: 'paid', order });
+        if (order.status === 'CLOSED') return this.set({ step: 'failed', orderId, code: 'ORDER_CLOSED', message: MESSAGES.closed });
+      } catch (error) {
+        // A failed check is not a failed payment: keep asking, and end in "confirming" at worst.
+        if (!(error instanceof ApiCallError)) throw error;
+      }
+      if (attempt < this.confirmPolicy.attempts) await this.sleep(this.confirmPolicy.intervalMs);
+    }
+    return this.set({ step: 'confirming', orderId, message: MESSAGES.confirming });
+  }
+
+  /** The user gives up after cancelling: close the unpaid order so it cannot be paid by mistake later. */
+  async abandon(): Promise<OrderView | null> {
+    const orderId = this.orderId;
+    if (!orderId) return null;
+    const { api, auth } = this.deps;
+    return auth.withSession(() => api.closeOrder(orderId));
+  }
+
+  private set(state: CheckoutState): CheckoutState {
+    this.state = state;
+    return state;
+  }
+}
+
+function failure(error: unknown, orderId: string | undefined): CheckoutState {
+  if (!(error instanceof ApiCallError)) throw error;
+  const state: CheckoutState = { step: 'failed', code: error.code, message: error.userMessage };
+  if (orderId) state.orderId = orderId;
+  return state;
+}

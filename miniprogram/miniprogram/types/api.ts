@@ -1,0 +1,120 @@
+// The callable functions' wire contract (SPEC §6): what `wx.cloud.callFunction({ name, data })` sends
+// and what comes back in `result`. Types only — imported by the functions and, through a checked
+// copy, by the sample mini-program, so both sides are compiled against one definition.
+
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'UPSTREAM_ERROR'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'INTERNAL';
+
+export interface ApiError {
+  code: ErrorCode;
+  message: string;
+  /** WeChat's own code when WeChat said no (UPSTREAM_ERROR), e.g. `ORDERPAID` or `40029`. */
+  upstream?: string;
+}
+
+export type ApiResult<T> = { ok: true; data: T } | { ok: false; error: ApiError };
+
+export type OrderStatus = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'REFUNDED';
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL' | 'FAILED';
+
+// ---- login ----
+export interface LoginRequest {
+  code?: string;
+  profile?: { nickName?: string; avatarUrl?: string };
+}
+export interface LoginResponse {
+  token: string;
+  /** Unix seconds. */
+  expiresAt: number;
+  user: { openid: string; nickName?: string; avatarUrl?: string; isNew: boolean };
+}
+
+// ---- createPayment ----
+export interface CartItem {
+  productId: string;
+  quantity: number;
+}
+export interface CreatePaymentRequest {
+  items: CartItem[];
+  idempotencyKey?: string;
+}
+/** Exactly the object `wx.requestPayment` takes (v3: signType 'RSA'; v2: 'MD5' | 'HMAC-SHA256'). */
+export interface RequestPaymentParams {
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: 'RSA' | 'MD5' | 'HMAC-SHA256';
+  paySign: string;
+}
+export interface CreatePaymentResponse {
+  orderId: string;
+  amountFen: number;
+  payment: RequestPaymentParams;
+}
+
+// ---- orders ----
+export interface OrderItemView {
+  productId: string;
+  name: string;
+  priceFen: number;
+  quantity: number;
+}
+export interface OrderView {
+  orderId: string;
+  status: OrderStatus;
+  amountFen: number;
+  refundedFen: number;
+  refundingFen: number;
+  description: string;
+  items: OrderItemView[];
+  createdAt: string;
+  paidAt?: string;
+  transactionId?: string;
+}
+export type OrdersRequest =
+  | { action: 'get'; orderId: string }
+  | { action: 'list'; pageSize?: number; before?: string }
+  | { action: 'close'; orderId: string };
+export type OrdersGetResponse = OrderView & { refunds: RefundView[] };
+export interface OrdersListResponse {
+  orders: OrderView[];
+  /** Pass as `before` to get the next page; absent on the last page. */
+  nextBefore?: string;
+}
+export type OrdersCloseResponse = OrderView;
+
+// ---- refund ----
+export interface RefundRequest {
+  orderId: string;
+  amountFen?: number;
+  reason?: string;
+}
+/** `refundId` is our `outRefundNo` (the refunds document `_id`), not WeChat's refund_id. */
+export interface RefundView {
+  refundId: string;
+  status: RefundStatus;
+  amountFen: number;
+  createdAt: string;
+  successAt?: string;
+}
+export interface RefundResponse {
+  refundId: string;
+  status: RefundStatus;
+  amountFen: number;
+}
+
+export interface FunctionContracts {
+  login: { request: LoginRequest; response: LoginResponse };
+  createPayment: { request: CreatePaymentRequest; response: CreatePaymentResponse };
+  orders: { request: OrdersRequest; response: OrdersGetResponse | OrdersListResponse | OrdersCloseResponse };
+  refund: { request: RefundRequest; response: RefundResponse };
+}
+export type CallableName = keyof FunctionContracts;
