@@ -1,0 +1,5 @@
+export * from './config';
+export * from './errors';
+export * from './keys';
+export * from './secret';
+export * from './variables';
