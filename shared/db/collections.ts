@@ -1,0 +1,10 @@
+// Collection names of SPEC §5. `products` is the only one clients may read.
+export const COLLECTIONS = {
+  users: 'users',
+  products: 'products',
+  orders: 'orders',
+  refunds: 'refunds',
+  notifications: 'notifications',
+} as const;
+
+export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];

@@ -1,0 +1,39 @@
+// `notifications`: one record per verified notification, `_id` = its id (v3) or a digest (v2).
+// The record is a log, not the guard: exactly-once comes from the conditional transition, so a crash
+// between the transition and this write is harmless (WeChat retries, the transition says "already").
+import { COLLECTIONS } from './collections';
+import { getDatabase, run } from './database';
+import { isDuplicateKey } from './errors';
+
+export type NotificationOutcome = 'applied' | 'duplicate' | `rejected:${string}` | `anomaly:${string}`;
+
+export interface NotificationDoc {
+  _id: string;
+  eventType: string;
+  outTradeNo?: string;
+  outRefundNo?: string;
+  outcome: NotificationOutcome;
+  receivedAt: Date;
+}
+
+const notifications = () => getDatabase().collection(COLLECTIONS.notifications);
+
+export async function getNotification(id: string): Promise<NotificationDoc | undefined> {
+  const res = await run('get notifications', () => notifications().where({ _id: id }).limit(1).get());
+  return res.data[0] as NotificationDoc | undefined;
+}
+
+/**
+ * Records a notification once. When a concurrent delivery recorded it first as a duplicate, the one
+ * that actually applied the change still marks it `applied`.
+ */
+export async function recordNotification(doc: NotificationDoc): Promise<void> {
+  try {
+    await run('insert notifications', () => notifications().add(doc));
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    if (doc.outcome === 'applied') {
+      await run('update notifications', () => notifications().where({ _id: doc._id }).update({ outcome: 'applied' }));
+    }
+  }
+}
