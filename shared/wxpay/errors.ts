@@ -1,0 +1,62 @@
+// Errors shared by the v3 and v2 halves of the WeChat Pay library. Callers branch on the class (or
+// on `code`) to pick a response: "upstream said no" is not retried, "unavailable" is safe to retry.
+// Messages name the fix; none of them ever carries a key, a signature header or a request body.
+
+export abstract class WxpayError extends Error {
+  /** Stable machine-readable code (SCREAMING_SNAKE); the class is the finer distinction. */
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A key, id or option is missing or malformed. Names the variable to fix; never echoes its value. */
+export class WxpayConfigError extends WxpayError {
+  readonly code = 'WXPAY_CONFIG';
+  constructor(
+    message: string,
+    /** The environment variable (SPEC §4) the value comes from, when there is one. */
+    readonly variable?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** WeChat Pay answered and refused: a 4xx with its `{code, message, detail}` body. Not retryable as is. */
+export class WxpayUpstreamError extends WxpayError {
+  readonly code: string = 'WXPAY_UPSTREAM';
+  constructor(
+    message: string,
+    /** HTTP status WeChat answered with. */
+    readonly status: number,
+    /** WeChat's own error code, e.g. PARAM_ERROR, ORDERPAID, ORDER_NOT_EXIST, NOT_ENOUGH, SIGN_ERROR. */
+    readonly upstreamCode: string,
+    /** WeChat's `detail` object (field, value, issue, location) when it sent one. */
+    readonly detail?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** WeChat Pay said FREQUENCY_LIMITED (or HTTP 429): retry later, with backoff. */
+export class WxpayRateLimitedError extends WxpayUpstreamError {
+  override readonly code = 'WXPAY_RATE_LIMITED';
+}
+
+export type UnavailableReason = 'timeout' | 'network' | 'server-error' | 'system-error';
+
+/** WeChat Pay could not be reached or failed on its side (timeout, network, 5xx, SYSTEM_ERROR). Safe to retry. */
+export class WxpayUnavailableError extends WxpayError {
+  readonly code = 'WXPAY_UNAVAILABLE';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly reason: UnavailableReason,
+    readonly status?: number,
+    readonly upstreamCode?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
