@@ -1,0 +1,121 @@
+// The WeChat simulator (SPEC §8.3): jscode2session, WeChat Pay v3 and v2 on their real paths,
+// notifications to loopback notify URLs, and the /sim/ control API — one node:http server.
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LocalData } from '../setup/local-data';
+import { SimClock } from './clock';
+import { FaultRegistry } from './faults';
+import { BodyTooLarge, readBody, sendJson, type Ctx, type Route } from './http';
+import { registryFromLocalData } from './merchant';
+import { Notifier } from './notifier';
+import { controlRoutes } from './routes-control';
+import { snsRoutes } from './routes-sns';
+import { v2Routes } from './routes-v2';
+import { v3NotFound, v3Routes } from './routes-v3';
+import { ResponseSigner, type SigningMode } from './signer';
+import { Simulator } from './simulator';
+
+export type { SigningMode } from './signer';
+export type { Delivery, Attempt } from './notifier';
+export { RETRY_SCHEDULE_SECONDS } from './notifier';
+
+export interface WechatSimulatorOptions {
+  port?: number;
+  host?: string;
+  localData: Pick<LocalData, 'env' | 'keys'>;
+  /** Default: `publicKey` when the local data has WXPAY_PUBLIC_KEY_ID, else `certificate`. */
+  signingMode?: SigningMode;
+  /** Divides every notification retry and refund delay (default 1). */
+  timeScale?: number;
+  /** WeChat-time before a refund turns SUCCESS on its own (default 2000 ms, divided by timeScale). */
+  refundDelayMs?: number;
+  /** Accept `http://` notify URLs on loopback hosts (default true); https is always accepted. */
+  allowHttpLoopbackNotify?: boolean;
+  /** Print one line per request (default false). */
+  log?: boolean;
+}
+
+/**
+ * Live events for the console: 'order' (order snapshot with tradeState), 'refund', 'user',
+ * 'delivery' (delivery snapshot), 'attempt' ({deliveryId, eventType, at, status, durationMs, …}).
+ */
+export interface WechatSimulator {
+  url: string;
+  port: number;
+  events: EventEmitter;
+  /** Direct access for in-process callers (console, tests); HTTP is the contract. */
+  simulator: Simulator;
+  close(): Promise<void>;
+}
+
+export async function startWechatSimulator(opts: WechatSimulatorOptions): Promise<WechatSimulator> {
+  const registry = registryFromLocalData(opts.localData);
+  const events = new EventEmitter();
+  events.setMaxListeners(100);
+  const clock = new SimClock(opts.timeScale ?? 1);
+  const signer = new ResponseSigner(registry.platform, opts.signingMode ?? (registry.platform.publicKeyId ? 'publicKey' : 'certificate'));
+  const faults = new FaultRegistry();
+  const notifier = new Notifier(clock, signer, faults, events);
+  const sim = new Simulator(registry, clock, signer, faults, notifier, events, {
+    refundDelayMs: opts.refundDelayMs ?? 2000,
+    allowHttpLoopbackNotify: opts.allowHttpLoopbackNotify ?? true,
+  });
+
+  const routes: Route[] = [...v3Routes(sim), ...v2Routes(sim), ...snsRoutes(sim), ...controlRoutes(sim)];
+
+  const server: Server = createServer(async (req, res) => {
+    const target = req.url ?? '/';
+    const url = new URL(target, 'http://simulator.local');
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (opts.log) res.on('finish', () => console.log(`[wechat-sim] ${method} ${url.pathname} → ${res.statusCode}`));
+    let body: string;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      if (!res.headersSent) sendJson(res, err instanceof BodyTooLarge ? 413 : 400, { error: (err as Error).message });
+      return;
+    }
+    let pathMatched = false;
+    for (const route of routes) {
+      const m = route.pattern.exec(url.pathname);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      const ctx: Ctx = { req, res, method, target, url, body, params: m.slice(1) };
+      await route.handler(ctx);
+      return;
+    }
+    const ctx: Ctx = { req, res, method, target, url, body, params: [] };
+    if (url.pathname.startsWith('/v3/')) return v3NotFound(sim, ctx);
+    sendJson(res, pathMatched ? 405 : 404, { error: pathMatched ? `method ${method} not allowed on ${url.pathname}` : `no such endpoint ${url.pathname}` });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = opts.host ?? '127.0.0.1';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    events,
+    simulator: sim,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        clock.stop();
+        notifier.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
