@@ -1,0 +1,85 @@
+// The frame of every callable function: validate the configuration on first use, find the caller
+// (platform identity, else a Bearer token on HTTP access), hand the handler the event's fields, and
+// turn whatever happens into the SPEC §6 envelope. Handlers only throw typed errors and return data.
+import type { ApiResult } from '../contracts/api';
+import { AuthError } from '../auth/errors';
+import { resolveCaller, type Caller } from '../auth/caller';
+import { getConfig, type AppConfig } from '../config/config';
+import type { FunctionName } from '../config/variables';
+import { readObject, type Fields } from '../domain/validate';
+import { invalidArgument } from '../domain/errors';
+import { ok, fail } from './envelope';
+import { describeForLog, mapError } from './errors';
+import { platformIdentity, type PlatformIdentity } from './context';
+import { isIntegrationEvent, readTriggerEvent } from './trigger';
+
+export interface CallableInput {
+  /** The call's data fields (callFunction data, or the JSON body on HTTP access). `userInfo` removed. */
+  fields: Fields;
+  identity: PlatformIdentity;
+  /** Headers of an HTTP-access call (lower-cased), empty for callFunction. */
+  headers: Record<string, string>;
+  config: AppConfig;
+  now: Date;
+}
+
+export interface CallerContext extends CallableInput {
+  caller: Caller;
+  isAdmin: boolean;
+}
+
+function parseInput(event: unknown, context: unknown, config: AppConfig): CallableInput {
+  const identity = platformIdentity(context);
+  const now = new Date();
+  if (isIntegrationEvent(event)) {
+    const req = readTriggerEvent(event);
+    let body: unknown = {};
+    if (req.rawBody.length > 0) {
+      try {
+        body = JSON.parse(req.rawBody.toString('utf8'));
+      } catch {
+        throw invalidArgument('the request body must be a JSON object');
+      }
+    }
+    return { fields: readObject(body, 'the request body'), identity, headers: req.headers, config, now };
+  }
+  const fields = { ...readObject(event ?? {}, 'the call data') };
+  delete fields.userInfo; // the platform's echo of the caller; identity comes from the context only
+  return { fields, identity, headers: {}, config, now };
+}
+
+function respond<T>(name: string, run: () => Promise<T>): Promise<ApiResult<T>> {
+  return run().then(
+    (data) => ok(data),
+    (err: unknown) => {
+      if (err instanceof AuthError) return fail('UNAUTHENTICATED', err.message);
+      const mapped = mapError(err);
+      if (mapped.serverSide) console.error(`[${name}] ${mapped.error.code}: ${describeForLog(err)}`);
+      return fail(mapped.error.code, mapped.error.message, mapped.error.upstream);
+    },
+  );
+}
+
+/** A callable that identifies the caller itself (login). */
+export function publicCallable<T>(name: FunctionName, handler: (input: CallableInput) => Promise<T>) {
+  return (event: unknown, context?: unknown): Promise<ApiResult<T>> =>
+    respond(name, async () => {
+      const config = getConfig();
+      config.validateFor(name);
+      return handler(parseInput(event, context, config));
+    });
+}
+
+/** A callable that requires an identified caller (context openid or Bearer token). */
+export function authedCallable<T>(name: FunctionName, handler: (ctx: CallerContext) => Promise<T>) {
+  return publicCallable<T>(name, (input) => {
+    const caller = resolveCaller({
+      contextOpenid: input.identity.openid ?? null,
+      contextUnionid: input.identity.unionid ?? null,
+      headers: input.headers,
+      jwt: () => input.config.jwtVerifier(),
+    });
+    const isAdmin = input.config.adminOpenids().has(caller.openid);
+    return handler({ ...input, caller, isAdmin });
+  });
+}
