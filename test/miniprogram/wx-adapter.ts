@@ -1,0 +1,139 @@
+// A `wx` for Node that drives the local stack the way a phone drives the cloud:
+//   wx.login                 → POST {simUrl}/sim/login-codes for this adapter's test user
+//   wx.cloud.callFunction    → POST {hostUrl}/functions/<name> with the user's identity headers
+//   wx.cloud.database()      → the emulator's database through the real node-sdk (given by the test)
+//   wx.requestPayment        → POST {simUrl}/sim/pay with the outcome the test chose
+//   wx.*StorageSync          → memory, JSON round-tripped like the phone's storage
+// Faults are switches on the adapter, so a test states exactly which call breaks and how.
+import type { CallFunctionSuccess, DatabasePort, RequestPaymentParam, WxFailure, WxPort } from '../../miniprogram/miniprogram/lib/wx-port';
+
+export type PayOutcome = 'success' | 'cancel' | 'fail';
+
+/** `before`: the request never leaves the phone. `after`: the function runs, its answer is lost. */
+export type NetworkFaultTiming = 'before' | 'after';
+
+export interface CallRecord {
+  name: string;
+  data: Record<string, unknown>;
+  /** The function's `result` when the host answered (even if the adapter then dropped it). */
+  result?: unknown;
+  /** What callFunction rejected with, if it did. */
+  failure?: string;
+  withIdentity: boolean;
+}
+
+export interface WxAdapterOptions {
+  hostUrl: string;
+  simUrl: string;
+  openid: string;
+  appid: string;
+  unionid?: string;
+  database?: () => DatabasePort;
+}
+
+export interface WxAdapter {
+  wx: WxPort;
+  calls: CallRecord[];
+  storage: Map<string, string>;
+  /** What the next wx.requestPayment reports; stays until changed. */
+  payOutcome: PayOutcome;
+  failNextCalls(count: number, timing: NetworkFaultTiming): void;
+  /** The next `count` calls reach the host without an invocation identity (as after a lost context). */
+  dropIdentityForNextCalls(count: number): void;
+  loginCodesIssued(): number;
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+function wxFailure(errMsg: string, errCode?: number): WxFailure {
+  return errCode === undefined ? { errMsg } : { errMsg, errCode };
+}
+
+export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
+  const storage = new Map<string, string>();
+  const calls: CallRecord[] = [];
+  const faults: NetworkFaultTiming[] = [];
+  let identityDrops = 0;
+  let loginCodes = 0;
+
+  const adapter: WxAdapter = {
+    calls,
+    storage,
+    payOutcome: 'success',
+    failNextCalls(count, timing) {
+      for (let i = 0; i < count; i++) faults.push(timing);
+    },
+    dropIdentityForNextCalls(count) {
+      identityDrops += count;
+    },
+    loginCodesIssued: () => loginCodes,
+    wx: {
+      async login() {
+        const { status, json } = await postJson(`${options.simUrl}/sim/login-codes`, { openid: options.openid });
+        if (status !== 200) throw wxFailure(`login:fail simulator answered ${status}`);
+        loginCodes++;
+        return { code: (json as { code: string }).code, errMsg: 'login:ok' };
+      },
+
+      async requestPayment(param: RequestPaymentParam) {
+        const { status, json } = await postJson(`${options.simUrl}/sim/pay`, { openid: options.openid, ...param, outcome: adapter.payOutcome });
+        const errMsg = (json as { errMsg?: string } | undefined)?.errMsg ?? `requestPayment:fail simulator answered ${status}`;
+        // Like the phone: resolve on ok, reject with the errMsg object otherwise.
+        if (errMsg === 'requestPayment:ok') return { errMsg };
+        throw wxFailure(errMsg);
+      },
+
+      getStorageSync(key) {
+        const raw = storage.get(key);
+        return raw === undefined ? '' : (JSON.parse(raw) as unknown);
+      },
+      setStorageSync(key, value) {
+        storage.set(key, JSON.stringify(value));
+      },
+      removeStorageSync(key) {
+        storage.delete(key);
+      },
+
+      cloud: {
+        database() {
+          if (!options.database) throw new Error('this adapter was created without a database');
+          return options.database();
+        },
+
+        async callFunction({ name, data }): Promise<CallFunctionSuccess> {
+          const fault = faults.shift();
+          const withIdentity = identityDrops === 0;
+          if (!withIdentity) identityDrops--;
+          const record: CallRecord = { name, data, withIdentity };
+          calls.push(record);
+          const lost = 'cloud.callFunction:fail request:fail timeout';
+          if (fault === 'before') {
+            record.failure = lost;
+            throw wxFailure(lost, -1);
+          }
+          const headers: Record<string, string> = withIdentity
+            ? { 'x-wx-openid': options.openid, 'x-wx-appid': options.appid, ...(options.unionid ? { 'x-wx-unionid': options.unionid } : {}) }
+            : {};
+          const { status, json } = await postJson(`${options.hostUrl}/functions/${encodeURIComponent(name)}`, data, headers);
+          if (status !== 200) {
+            const body = (json ?? {}) as Partial<WxFailure>;
+            record.failure = body.errMsg ?? `cloud.callFunction:fail host answered ${status}`;
+            throw wxFailure(record.failure, body.errCode);
+          }
+          const answer = json as { result: unknown; requestId: string };
+          record.result = answer.result;
+          if (fault === 'after') {
+            record.failure = lost;
+            throw wxFailure(lost, -1);
+          }
+          return { errMsg: 'cloud.callFunction:ok', result: answer.result, requestID: answer.requestId };
+        },
+      },
+    },
+  };
+  return adapter;
+}
