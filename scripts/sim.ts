@@ -1,0 +1,226 @@
+// `npm run sim -- <command>`: drives the running WeChat simulator through its /sim/ HTTP API.
+// Base URL: WECHAT_SIM_URL, else http://127.0.0.1:${WECHAT_SIM_PORT || 3100}.
+
+const USAGE = `usage: npm run sim -- <command>
+
+  pay <outTradeNo> [--cancel|--fail]        play the payer finishing wx.requestPayment
+  notify --replay <deliveryId>              send a notification again now
+  deliveries [--order <outTradeNo>] [--refund <outRefundNo>]
+                                            list notifications and every delivery attempt
+  orders | refunds                          list what the simulator knows
+  refund-complete <outRefundNo> [--status SUCCESS|ABNORMAL|CLOSED]
+  fault <target> <kind> [--count N] [--delay ms]
+                                            targets: jsapi query close refund refundQuery certificates
+                                            jscode2session unifiedorder orderquery closeorder v2refund
+                                            refundquery notify; kinds: timeout 5xx rateLimit notEnough
+                                            (notify: drop duplicate delay reorder signtest)
+  fault clear                               remove every pending fault
+  faults                                    list pending faults
+  user [--appid <appid>] [--unionid]        create a test user
+  code <openid>                             issue a wx.login code for a test user
+  clock [--scale N] [--advance S]           speed up retries / move simulated time forward
+  mode <certificate|publicKey|migration>    switch how responses and notifications are signed
+  reset                                     forget all users, orders, refunds, deliveries, faults`;
+
+const baseUrl = (process.env.WECHAT_SIM_URL || `http://127.0.0.1:${process.env.WECHAT_SIM_PORT || 3100}`).replace(/\/$/, '');
+
+class CliError extends Error {}
+
+async function call(method: string, path: string, body?: unknown): Promise<any> {
+  let res: Response;
+  try {
+    res = await fetch(baseUrl + path, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new CliError(`cannot reach the WeChat simulator at ${baseUrl} (${cause}). Is the local stack running? Start it with \`npm start\`, or set WECHAT_SIM_URL.`);
+  }
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) throw new CliError(`simulator answered ${res.status}: ${json?.error ?? (text || res.statusText)}`);
+  return json;
+}
+
+function flag(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i < 0) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new CliError(`${name} needs a value`);
+  args.splice(i, 2);
+  return v;
+}
+
+function intOption(args: string[], name: string): number | undefined {
+  const v = option(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new CliError(`${name} must be a number, got ${v}`);
+  return n;
+}
+
+function positional(args: string[], what: string): string {
+  const v = args.shift();
+  if (!v || v.startsWith('--')) throw new CliError(`missing ${what}\n\n${USAGE}`);
+  return v;
+}
+
+function noExtra(args: string[]): void {
+  if (args.length) throw new CliError(`unexpected argument(s): ${args.join(' ')}`);
+}
+
+const fen = (n: number) => `¥${(n / 100).toFixed(2)}`;
+
+function printDeliveries(list: any[]): void {
+  if (list.length === 0) return console.log('no deliveries');
+  for (const d of list) {
+    const subject = d.outRefundNo ? `refund ${d.outRefundNo}` : `order ${d.outTradeNo}`;
+    console.log(`${d.id}  ${d.eventType.padEnd(19)} ${subject}  ${d.state.toUpperCase()}  → ${d.url}`);
+    for (const a of d.attempts) {
+      console.log(`    ${a.at}  ${a.kind.padEnd(9)} ${String(a.status || '---').padEnd(4)} ${String(a.durationMs).padStart(5)} ms${a.error ? `  ${a.error}` : ''}`);
+    }
+    if (d.nextAttemptAt) console.log(`    next attempt at ${d.nextAttemptAt}`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = argv.slice();
+  const command = args.shift();
+  switch (command) {
+    case 'pay': {
+      const outTradeNo = positional(args, '<outTradeNo>');
+      const outcome = flag(args, '--cancel') ? 'cancel' : flag(args, '--fail') ? 'fail' : 'success';
+      noExtra(args);
+      const r = await call('POST', '/sim/pay-order', { outTradeNo, outcome });
+      console.log(`${r.errMsg}  (order ${outTradeNo}: ${r.order.tradeState}, ${fen(r.order.total)}${r.order.transactionId ? `, transaction ${r.order.transactionId}` : ''})`);
+      if (!String(r.errMsg).endsWith(':ok') && outcome === 'success') process.exitCode = 2;
+      return;
+    }
+    case 'notify': {
+      const id = option(args, '--replay');
+      if (!id) throw new CliError('usage: notify --replay <deliveryId>');
+      noExtra(args);
+      const d = await call('POST', `/sim/deliveries/${encodeURIComponent(id)}/replay`);
+      printDeliveries([d]);
+      return;
+    }
+    case 'deliveries': {
+      const order = option(args, '--order');
+      const refund = option(args, '--refund');
+      noExtra(args);
+      const q = new URLSearchParams();
+      if (order) q.set('outTradeNo', order);
+      if (refund) q.set('outRefundNo', refund);
+      printDeliveries(await call('GET', `/sim/deliveries${q.toString() ? `?${q}` : ''}`));
+      return;
+    }
+    case 'orders': {
+      noExtra(args);
+      const list: any[] = await call('GET', '/sim/orders');
+      if (!list.length) return console.log('no orders');
+      for (const o of list) console.log(`${o.outTradeNo.padEnd(32)} ${o.apiVersion} ${o.tradeState.padEnd(8)} ${fen(o.total).padStart(10)}  ${o.openid}  refunded ${fen(o.refunded)}`);
+      return;
+    }
+    case 'refunds': {
+      noExtra(args);
+      const list: any[] = await call('GET', '/sim/refunds');
+      if (!list.length) return console.log('no refunds');
+      for (const r of list) console.log(`${r.outRefundNo.padEnd(32)} ${r.apiVersion} ${r.status.padEnd(10)} ${fen(r.amount).padStart(10)} of order ${r.outTradeNo}`);
+      return;
+    }
+    case 'refund-complete': {
+      const no = positional(args, '<outRefundNo>');
+      const status = (option(args, '--status') ?? 'SUCCESS').toUpperCase();
+      noExtra(args);
+      const r = await call('POST', `/sim/refunds/${encodeURIComponent(no)}/complete`, { status });
+      console.log(`refund ${r.outRefundNo}: ${r.status} (${fen(r.amount)})`);
+      return;
+    }
+    case 'fault': {
+      const target = positional(args, '<target>|clear');
+      if (target === 'clear') {
+        noExtra(args);
+        await call('DELETE', '/sim/faults');
+        return console.log('all faults cleared');
+      }
+      const kind = positional(args, '<kind>');
+      const count = intOption(args, '--count');
+      const delayMs = intOption(args, '--delay');
+      noExtra(args);
+      const f = await call('POST', '/sim/faults', { target, kind, ...(count !== undefined ? { count } : {}), ...(delayMs !== undefined ? { delayMs } : {}) });
+      console.log(`fault #${f.id}: ${f.kind} on ${f.target} × ${f.count}${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
+      return;
+    }
+    case 'faults': {
+      noExtra(args);
+      const list: any[] = await call('GET', '/sim/faults');
+      if (!list.length) return console.log('no pending faults');
+      for (const f of list) console.log(`#${f.id} ${f.kind} on ${f.target}, ${f.remaining} left${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
+      return;
+    }
+    case 'user': {
+      const appid = option(args, '--appid');
+      const withUnionid = flag(args, '--unionid');
+      noExtra(args);
+      const u = await call('POST', '/sim/users', { ...(appid ? { appid } : {}), withUnionid });
+      console.log(`openid  ${u.openid}\nappid   ${u.appid}${u.unionid ? `\nunionid ${u.unionid}` : ''}`);
+      return;
+    }
+    case 'code': {
+      const openid = positional(args, '<openid>');
+      noExtra(args);
+      const c = await call('POST', '/sim/login-codes', { openid });
+      console.log(`code ${c.code} (valid until ${c.expiresAt}, one use)`);
+      return;
+    }
+    case 'clock': {
+      const timeScale = intOption(args, '--scale');
+      const advanceSeconds = intOption(args, '--advance');
+      noExtra(args);
+      const c = await call('POST', '/sim/clock', { ...(timeScale !== undefined ? { timeScale } : {}), ...(advanceSeconds !== undefined ? { advanceSeconds } : {}) });
+      console.log(`simulator time ${c.now}, time scale ×${c.timeScale}`);
+      return;
+    }
+    case 'mode': {
+      const signingMode = positional(args, '<certificate|publicKey|migration>');
+      noExtra(args);
+      const m = await call('POST', '/sim/mode', { signingMode });
+      console.log(`signing mode: ${m.signingMode}`);
+      return;
+    }
+    case 'reset': {
+      noExtra(args);
+      await call('POST', '/sim/reset');
+      console.log('simulator reset');
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new CliError(`unknown command ${command}\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(err instanceof CliError ? err.message : err);
+  process.exitCode = 1;
+});
