@@ -16,9 +16,10 @@ export async function insertOrder(doc: OrderDoc): Promise<void> {
   await run('insert orders', () => orders().add(doc));
 }
 
-export async function findByIdempotencyKey(openid: string, idempotencyKey: string): Promise<OrderDoc | undefined> {
+/** The newest (`desc`) or first (`asc`) order a user created with an idempotency key. */
+export async function findByIdempotencyKey(openid: string, idempotencyKey: string, direction: 'asc' | 'desc'): Promise<OrderDoc | undefined> {
   const res = await run('get orders', () =>
-    orders().where({ openid, idempotencyKey }).orderBy('createdAt', 'desc').limit(1).get(),
+    orders().where({ openid, idempotencyKey }).orderBy('createdAt', direction).orderBy('_id', direction).limit(1).get(),
   );
   return res.data[0] as OrderDoc | undefined;
 }

@@ -1,0 +1,161 @@
+// Payment use cases over the domain rules, the repositories and a PayGateway: create (idempotent),
+// confirm by query, apply a verified payment, close. Shared by createPayment, orders, payNotify and
+// reconcile so that every path applies a payment through the very same transition.
+import type { CreatePaymentResponse } from '../contracts/api';
+import { parseCart, priceCart } from '../domain/catalog';
+import { AppError, conflict, invalidArgument } from '../domain/errors';
+import { newOutTradeNo } from '../domain/ids';
+import {
+  PREPAY_LIFETIME_MS,
+  PREPAY_REUSE_MARGIN_MS,
+  markClosed,
+  markPaid,
+  newOrder,
+  recordPrepay,
+  reusablePrepayId,
+  type OrderDoc,
+  type PaymentFacts,
+} from '../domain/order';
+import type { ApplyOutcome } from '../db/conditional';
+import { applyToOrder, findByIdempotencyKey, getOrder, insertOrder } from '../db/orders';
+import { getProducts } from '../db/products';
+import { WxpayUpstreamError } from '../wxpay/errors';
+import type { PayGateway, TradeView } from './gateway';
+
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+export interface CreatePaymentInput {
+  openid: string;
+  appid?: string;
+  items: unknown;
+  idempotencyKey?: string;
+  now: Date;
+}
+
+function sameCart(order: OrderDoc, lines: { productId: string; quantity: number }[]): boolean {
+  if (order.items.length !== lines.length) return false;
+  return lines.every((l) => order.items.some((i) => i.productId === l.productId && i.quantity === l.quantity));
+}
+
+function stillPayable(order: OrderDoc, now: Date): boolean {
+  return new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS - PREPAY_REUSE_MARGIN_MS > now.getTime();
+}
+
+/**
+ * Two concurrent first calls with one idempotency key both insert; the earliest order (createdAt,
+ * then _id) wins for both, and the other, never sent to WeChat, is closed locally.
+ */
+async function settleIdempotencyRace(mine: OrderDoc, now: Date): Promise<OrderDoc> {
+  if (!mine.idempotencyKey) return mine;
+  const first = await findByIdempotencyKey(mine.openid, mine.idempotencyKey, 'asc');
+  if (!first || first._id === mine._id) return mine;
+  await applyToOrder(mine._id, (doc) => markClosed(doc, now));
+  return first;
+}
+
+async function findReusable(input: CreatePaymentInput, lines: { productId: string; quantity: number }[]): Promise<OrderDoc | undefined> {
+  if (!input.idempotencyKey) return undefined;
+  const existing = await findByIdempotencyKey(input.openid, input.idempotencyKey, 'desc');
+  if (!existing) return undefined;
+  if (!sameCart(existing, lines)) throw conflict('idempotencyKey was already used for a different cart; generate a new key for a new purchase');
+  if (existing.status === 'SUCCESS' || existing.status === 'REFUNDED') throw conflict(`order ${existing._id} for this idempotencyKey is already paid`);
+  if (existing.status === 'CLOSED' || !stillPayable(existing, input.now)) return undefined; // a fresh order below
+  return existing;
+}
+
+export async function createPayment(gateway: PayGateway, input: CreatePaymentInput): Promise<CreatePaymentResponse> {
+  const lines = parseCart(input.items);
+  let order = await findReusable(input, lines);
+  if (!order) {
+    const catalog = await getProducts(lines.map((l) => l.productId));
+    const priced = priceCart(lines, catalog);
+    const doc = newOrder({
+      outTradeNo: newOutTradeNo(input.now),
+      openid: input.openid,
+      items: priced.items,
+      amountFen: priced.amountFen,
+      description: priced.description,
+      apiVersion: gateway.apiVersion,
+      now: input.now,
+      ...(input.appid ? { appid: input.appid } : {}),
+      ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+    });
+    // Written before WeChat is called: a notification can always find its order.
+    await insertOrder(doc);
+    order = await settleIdempotencyRace(doc, input.now);
+  }
+  if (order.status !== 'NOTPAY') throw conflict(`order ${order._id} is ${order.status}; start a new purchase`);
+
+  let prepayId = reusablePrepayId(order, input.now);
+  if (!prepayId) {
+    const expiresAt = new Date(new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS);
+    try {
+      ({ prepayId } = await gateway.prepay({ outTradeNo: order._id, description: order.description, amountFen: order.amountFen, openid: order.openid, expiresAt }));
+    } catch (err) {
+      if (err instanceof WxpayUpstreamError && err.upstreamCode === 'ORDERPAID') {
+        await confirmOrder(gateway, order, input.now);
+        throw conflict(`order ${order._id} is already paid`);
+      }
+      throw err;
+    }
+    const stored = prepayId;
+    await applyToOrder(order._id, (doc) => recordPrepay(doc, stored, input.now));
+  }
+  return { orderId: order._id, amountFen: order.amountFen, payment: gateway.paymentParams(prepayId) };
+}
+
+export type PaymentOutcome = 'applied' | 'already' | `anomaly:${string}` | 'missing';
+
+export function outcomeOf<T>(r: ApplyOutcome<T>): PaymentOutcome {
+  return r.outcome === 'anomaly' ? `anomaly:${r.reason}` : r.outcome;
+}
+
+/** The one way a confirmed payment (notification or query) reaches an order. */
+export async function applyPayment(outTradeNo: string, facts: PaymentFacts, now: Date): Promise<ApplyOutcome<OrderDoc>> {
+  return applyToOrder(outTradeNo, (doc) => markPaid(doc, facts, now));
+}
+
+/**
+ * Asks WeChat about an unpaid order and applies what it says. Returns the order as stored afterwards.
+ * An unreachable WeChat leaves the order as it is (the caller sees NOTPAY and may ask again).
+ */
+export async function confirmOrder(gateway: PayGateway, order: OrderDoc, now: Date, opts: { closeIfExpired?: boolean } = {}): Promise<OrderDoc> {
+  if (order.status !== 'NOTPAY') return order;
+  let view: TradeView;
+  try {
+    view = await gateway.queryTrade(order._id);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    console.error(`[payments] query of ${order._id} failed: ${(err as Error).name}`);
+    return order;
+  }
+  if (view.state === 'SUCCESS' || view.state === 'REFUND') {
+    const r = await applyPayment(order._id, view.facts, now);
+    if (r.outcome === 'anomaly') console.error(`[payments] query of ${order._id} contradicts the order: ${r.reason}`);
+  } else if (view.state === 'CLOSED' || view.state === 'REVOKED') {
+    await applyToOrder(order._id, (doc) => markClosed(doc, now));
+  } else if (opts.closeIfExpired && new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS < now.getTime()) {
+    if (view.state !== 'NOT_FOUND') await gateway.closeTrade(order._id);
+    await applyToOrder(order._id, (doc) => markClosed(doc, now));
+  }
+  return (await getOrder(order._id)) ?? order;
+}
+
+/** Closes an unpaid order: at WeChat first, then here. A paid one is confirmed instead. */
+export async function closeOrder(gateway: PayGateway, order: OrderDoc, now: Date): Promise<OrderDoc> {
+  if (order.status === 'CLOSED') return order;
+  if (order.status !== 'NOTPAY') throw conflict(`order ${order._id} is ${order.status}; only an unpaid order can be closed`);
+  try {
+    await gateway.closeTrade(order._id);
+  } catch (err) {
+    if (err instanceof WxpayUpstreamError && err.upstreamCode === 'ORDERPAID') {
+      const confirmed = await confirmOrder(gateway, order, now);
+      throw conflict(`order ${confirmed._id} was paid before it could be closed`);
+    }
+    throw err;
+  }
+  const r = await applyToOrder(order._id, (doc) => markClosed(doc, now));
+  if (r.outcome === 'anomaly') throw conflict(`order ${order._id} changed while closing: ${r.reason}`);
+  if (r.outcome === 'missing') throw invalidArgument('order not found');
+  return r.doc;
+}

@@ -1,0 +1,59 @@
+// The timer's work (SPEC §6 reconcile): bounded per run, idempotent, each item independent so that
+// one failure does not stop the rest.
+import { findStaleUnpaid } from '../db/orders';
+import { findProcessing, findUnapplied } from '../db/refunds';
+import type { PayGateway } from './gateway';
+import { confirmOrder } from './payments';
+import { confirmRefund, settleOnOrder } from './refunds';
+
+export const RECONCILE_LIMITS = { orders: 50, refunds: 50, unapplied: 50 } as const;
+/** Orders and refunds younger than this are left to the notification. */
+export const RECONCILE_MIN_AGE_MS = 5 * 60 * 1000;
+
+export interface ReconcileReport {
+  ordersChecked: number;
+  ordersPaid: number;
+  ordersClosed: number;
+  refundsChecked: number;
+  refundsFinished: number;
+  refundsSettled: number;
+  errors: number;
+}
+
+export async function reconcile(gateway: PayGateway, now: Date, minAgeMs = RECONCILE_MIN_AGE_MS): Promise<ReconcileReport> {
+  const report: ReconcileReport = { ordersChecked: 0, ordersPaid: 0, ordersClosed: 0, refundsChecked: 0, refundsFinished: 0, refundsSettled: 0, errors: 0 };
+  const cutoff = new Date(now.getTime() - minAgeMs);
+  const failed = (what: string, err: unknown) => {
+    report.errors++;
+    console.error(`[reconcile] ${what}: ${err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 200) : 'failed'}`);
+  };
+
+  for (const order of await findStaleUnpaid(cutoff, RECONCILE_LIMITS.orders)) {
+    report.ordersChecked++;
+    try {
+      const after = await confirmOrder(gateway, order, now, { closeIfExpired: true });
+      if (after.status === 'SUCCESS' || after.status === 'REFUNDED') report.ordersPaid++;
+      if (after.status === 'CLOSED') report.ordersClosed++;
+    } catch (err) {
+      failed(`order ${order._id}`, err);
+    }
+  }
+  for (const refund of await findProcessing(cutoff, RECONCILE_LIMITS.refunds)) {
+    report.refundsChecked++;
+    try {
+      const after = await confirmRefund(gateway, refund, now);
+      if (after.status !== 'PROCESSING') report.refundsFinished++;
+    } catch (err) {
+      failed(`refund ${refund._id}`, err);
+    }
+  }
+  for (const refund of await findUnapplied(RECONCILE_LIMITS.unapplied)) {
+    try {
+      const after = await settleOnOrder(refund._id, now);
+      if (after?.appliedToOrder) report.refundsSettled++;
+    } catch (err) {
+      failed(`settling refund ${refund._id}`, err);
+    }
+  }
+  return report;
+}
