@@ -23,7 +23,7 @@ export function parseFlatXml(input: string): FlatXml {
   if (!root) throw new XmlFormatError('expected a single root element');
   const inner = root[2]!;
   const out: FlatXml = {};
-  const child = /\s*<([A-Za-z_][\w]*)>(?:<!\[CDATA\[([\s\S]*?)\]\]>|([^<]*))<\/\1>\s*/y;
+  const child = /\s*<([A-Za-z_][\w]*)>((?:<!\[CDATA\[[\s\S]*?\]\]>)+)?([^<]*)<\/\1>\s*/y;
   let pos = 0;
   while (pos < inner.length) {
     child.lastIndex = pos;
@@ -32,7 +32,8 @@ export function parseFlatXml(input: string): FlatXml {
       if (inner.slice(pos).trim() === '') break;
       throw new XmlFormatError(`unexpected content at offset ${pos}`);
     }
-    out[m[1]!] = m[2] !== undefined ? m[2] : decodeEntities(m[3]!);
+    if (m[2] !== undefined && m[3]!.trim() !== '') throw new XmlFormatError(`mixed CDATA and text in <${m[1]}>`);
+    out[m[1]!] = m[2] !== undefined ? m[2].replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, '$1') : decodeEntities(m[3]!);
     pos = child.lastIndex;
   }
   return out;
