@@ -154,10 +154,17 @@ function toModifier(data: Filter): Record<string, Record<string, unknown>> {
   return modifier;
 }
 
+/** The positional operator `field.$` needs the query that matched; anything else does not. */
+function usesPositional(modifier: Record<string, Record<string, unknown>>): boolean {
+  for (const fields of Object.values(modifier)) for (const path of Object.keys(fields)) if (path.includes('$')) return true;
+  return false;
+}
+
 function applyModifier(before: Doc, modifier: Record<string, Record<string, unknown>>, query: Filter): Doc {
+  // Stored documents are never mutated in place: work on a copy, keep the original for comparison.
   const after = structuredClone(before);
   try {
-    applyUpdate(after, modifier as never, undefined, query, { cloneMode: 'deep' });
+    applyUpdate(after, modifier as never, undefined, usesPositional(modifier) ? query : undefined);
   } catch (err) {
     throw new PlatformError('DATABASE_REQUEST_FAILED', `update failed: ${(err as Error).message}`);
   }
