@@ -1,0 +1,33 @@
+// One PayGateway per function instance, in the mode WXPAY_API_VERSION selects. Keys are parsed once
+// (by shared/config) and the HTTP client keeps its connections across invocations.
+import type { AppConfig } from '../config/config';
+import { isConfigError } from '../config/errors';
+import type { PayGateway } from './gateway';
+import { V3Gateway } from './gateway-v3';
+
+let cached: { config: AppConfig; gateway: PayGateway } | undefined;
+
+function optionalUrl(read: () => string): string | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (isConfigError(err)) return undefined; // WeChat then uses the URL set in the merchant platform
+    throw err;
+  }
+}
+
+export function getGateway(config: AppConfig): PayGateway {
+  if (cached?.config === config) return cached.gateway;
+  const notifyUrl = optionalUrl(() => config.notifyUrl());
+  const refundNotifyUrl = optionalUrl(() => config.refundNotifyUrl());
+  let gateway: PayGateway;
+  if (config.apiVersion() === 'v2') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { V2Gateway } = require('./gateway-v2') as typeof import('./gateway-v2');
+    gateway = new V2Gateway({ config: config.payV2(), ...(notifyUrl ? { notifyUrl } : {}), ...(refundNotifyUrl ? { refundNotifyUrl } : {}) });
+  } else {
+    gateway = new V3Gateway({ config: config.payV3(), ...(notifyUrl ? { notifyUrl } : {}), ...(refundNotifyUrl ? { refundNotifyUrl } : {}) });
+  }
+  cached = { config, gateway };
+  return gateway;
+}
