@@ -1,0 +1,210 @@
+// WeChat Pay API v3 over axios: signs every request, verifies every response signature (a 2xx that
+// is unsigned or forged is never returned as data), maps failures to typed errors and bounds each
+// call below a cloud function's timeout. Axios errors are never attached as `cause`: their config
+// holds the Authorization header.
+import axios, { type AxiosInstance } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { WxpayConfigError, WxpayUnavailableError } from '../errors';
+import { WxpayMalformedJsonError } from './errors';
+import { errorFromResponse } from './http-errors';
+import type { HeaderBag } from './headers';
+import type { RequestSigner } from './signer';
+import { Validator } from './validator';
+import type { Verifier } from './verifier';
+import type {
+  CertificatesResponse,
+  CreateRefundRequest,
+  JsapiPrepayRequest,
+  JsapiPrepayResponse,
+  Refund,
+  Transaction,
+} from './types';
+
+export const DEFAULT_BASE_URL = 'https://api.mch.weixin.qq.com';
+/** Below the 10–20 s a payment function typically gets, so it can still answer the mini-program. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+export interface WxpayV3ClientOptions {
+  signer: RequestSigner;
+  /** Verifies response signatures (CompositeVerifier / CertificateStore / PublicKeyVerifier). */
+  verifier: Verifier;
+  /** WXPAY_BASE_URL. */
+  baseURL?: string;
+  timeoutMs?: number;
+  clock?: () => number;
+  userAgent?: string;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: HeaderBag;
+  body: Buffer;
+}
+
+export interface CallOptions {
+  /** Extra request headers, e.g. Wechatpay-Serial when a body carries OAEP-encrypted fields. */
+  headers?: Record<string, string>;
+}
+
+export class WxpayV3Client {
+  readonly mchid: string;
+  readonly baseURL: string;
+  readonly timeoutMs: number;
+  readonly validator: Validator;
+  private readonly signer: RequestSigner;
+  private readonly pathPrefix: string;
+  private readonly http: AxiosInstance;
+  private readonly agents: Array<HttpAgent | HttpsAgent>;
+
+  constructor(opts: WxpayV3ClientOptions) {
+    this.signer = opts.signer;
+    this.mchid = opts.signer.mchid;
+    this.validator = new Validator({ verifier: opts.verifier, ...(opts.clock ? { clock: opts.clock } : {}) });
+    const base = opts.baseURL ?? DEFAULT_BASE_URL;
+    let url: URL;
+    try {
+      url = new URL(base);
+    } catch {
+      throw new WxpayConfigError(`WXPAY_BASE_URL is not a URL; use ${DEFAULT_BASE_URL} (or the local simulator's http://127.0.0.1:<port>)`, 'WXPAY_BASE_URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new WxpayConfigError('WXPAY_BASE_URL must be an http(s) URL', 'WXPAY_BASE_URL');
+    this.baseURL = url.origin;
+    // WeChat verifies the signature over the path it receives; sign the full path we send.
+    this.pathPrefix = url.pathname.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0)) throw new WxpayConfigError('the WeChat Pay client timeout must be a positive number of milliseconds');
+    const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+    const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
+    this.agents = [httpAgent, httpsAgent];
+    this.http = axios.create({
+      baseURL: this.baseURL,
+      timeout: this.timeoutMs,
+      responseType: 'arraybuffer',
+      // Our own bytes go out and raw bytes come back: the signatures cover exactly those.
+      transformRequest: [(d: unknown) => d],
+      transformResponse: [(d: unknown) => d],
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: false,
+      decompress: true,
+      httpAgent,
+      httpsAgent,
+      headers: { Accept: 'application/json', 'User-Agent': opts.userAgent ?? 'wxcloud-pay/0.1 (+node)' },
+    });
+  }
+
+  /**
+   * Signs and sends; resolves with the raw answer whatever its status, rejects only when there is
+   * no answer (WxpayUnavailableError: timeout or network).
+   */
+  async send(method: 'GET' | 'POST', pathWithQuery: string, body?: unknown, opts: CallOptions = {}): Promise<RawResponse> {
+    const fullPath = this.pathPrefix + pathWithQuery;
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    const what = `${method} ${pathWithQuery.split('?')[0]}`;
+    const headers: Record<string, string> = {
+      ...opts.headers,
+      Authorization: this.signer.authorization({ method, pathWithQuery: fullPath, body: payload }),
+    };
+    if (method === 'POST') headers['Content-Type'] = 'application/json';
+    try {
+      const res = await this.http.request<ArrayBuffer>({
+        method,
+        url: fullPath,
+        data: method === 'POST' ? payload : undefined,
+        headers,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const raw = res.data as unknown;
+      const buf = Buffer.isBuffer(raw) ? raw : raw instanceof ArrayBuffer ? Buffer.from(raw) : Buffer.from(String(raw ?? ''));
+      const h = res.headers as unknown as { toJSON?: () => HeaderBag };
+      return { status: res.status, headers: typeof h.toJSON === 'function' ? h.toJSON() : (res.headers as HeaderBag), body: buf };
+    } catch (err) {
+      throw unavailable(what, err, this.timeoutMs);
+    }
+  }
+
+  /** Sends, verifies the response signature, maps errors; resolves with the parsed JSON (undefined for 204). */
+  async call<T>(method: 'GET' | 'POST', pathWithQuery: string, body?: unknown, opts?: CallOptions): Promise<{ status: number; data: T }> {
+    const res = await this.send(method, pathWithQuery, body, opts);
+    const what = `${method} ${pathWithQuery.split('?')[0]}`;
+    if (res.status < 200 || res.status >= 300) {
+      // Errors are signed too; a signed error that fails verification is forged. Gateways may answer unsigned.
+      if (Validator.isSigned(res.headers)) await this.validator.validate('response', res.headers, res.body);
+      throw errorFromResponse(what, res.status, res.body);
+    }
+    await this.validator.validate('response', res.headers, res.body);
+    if (res.body.length === 0) return { status: res.status, data: undefined as T };
+    try {
+      return { status: res.status, data: JSON.parse(res.body.toString('utf8')) as T };
+    } catch (cause) {
+      throw new WxpayMalformedJsonError('response', `body of ${what}`, cause);
+    }
+  }
+
+  /** Drops kept-alive sockets (tests, graceful shutdown); the client stays usable. */
+  close(): void {
+    for (const a of this.agents) a.destroy();
+  }
+
+  // ---- Endpoints ------------------------------------------------------------------------------
+
+  /** POST /v3/pay/transactions/jsapi → prepay_id (valid for 2 hours). `mchid` defaults to the signer's. */
+  async jsapiPrepay(req: Omit<JsapiPrepayRequest, 'mchid'> & { mchid?: string }): Promise<JsapiPrepayResponse> {
+    return (await this.call<JsapiPrepayResponse>('POST', '/v3/pay/transactions/jsapi', { ...req, mchid: req.mchid ?? this.mchid })).data;
+  }
+
+  /** GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid= */
+  async queryByOutTradeNo(outTradeNo: string): Promise<Transaction> {
+    return (await this.call<Transaction>('GET', `/v3/pay/transactions/out-trade-no/${seg(outTradeNo)}?mchid=${seg(this.mchid)}`)).data;
+  }
+
+  /** GET /v3/pay/transactions/id/{transaction_id}?mchid= */
+  async queryByTransactionId(transactionId: string): Promise<Transaction> {
+    return (await this.call<Transaction>('GET', `/v3/pay/transactions/id/${seg(transactionId)}?mchid=${seg(this.mchid)}`)).data;
+  }
+
+  /** POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close → 204. */
+  async closeOrder(outTradeNo: string): Promise<void> {
+    await this.call<void>('POST', `/v3/pay/transactions/out-trade-no/${seg(outTradeNo)}/close`, { mchid: this.mchid });
+  }
+
+  /** POST /v3/refund/domestic/refunds */
+  async createRefund(req: CreateRefundRequest): Promise<Refund> {
+    return (await this.call<Refund>('POST', '/v3/refund/domestic/refunds', req)).data;
+  }
+
+  /** GET /v3/refund/domestic/refunds/{out_refund_no} */
+  async queryRefund(outRefundNo: string): Promise<Refund> {
+    return (await this.call<Refund>('GET', `/v3/refund/domestic/refunds/${seg(outRefundNo)}`)).data;
+  }
+
+  /**
+   * GET /v3/certificates, unverified: the certificate store verifies it with the certificates it
+   * carries (bootstrap) or the public key. Non-2xx answers are mapped to errors here.
+   */
+  async downloadCertificates(): Promise<{ headers: HeaderBag; body: Buffer; data: CertificatesResponse }> {
+    const res = await this.send('GET', '/v3/certificates');
+    if (res.status !== 200) throw errorFromResponse('GET /v3/certificates', res.status, res.body);
+    try {
+      return { headers: res.headers, body: res.body, data: JSON.parse(res.body.toString('utf8')) as CertificatesResponse };
+    } catch (cause) {
+      throw new WxpayMalformedJsonError('certificate download', 'body of GET /v3/certificates', cause);
+    }
+  }
+}
+
+function seg(s: string): string {
+  return encodeURIComponent(s);
+}
+
+const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ERR_CANCELED', 'ABORT_ERR', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function unavailable(what: string, err: unknown, timeoutMs: number): WxpayUnavailableError {
+  const code = (err as { code?: unknown })?.code;
+  const c = typeof code === 'string' ? code : 'ERR_NETWORK';
+  if (TIMEOUT_CODES.has(c) || (err as { name?: unknown })?.name === 'TimeoutError') {
+    return new WxpayUnavailableError(`WeChat Pay did not answer ${what} within ${timeoutMs} ms; safe to retry with the same out_trade_no / out_refund_no`, 'timeout');
+  }
+  return new WxpayUnavailableError(`WeChat Pay is unreachable for ${what} (${c}); check WXPAY_BASE_URL and the network, then retry`, 'network');
+}
