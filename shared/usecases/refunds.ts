@@ -106,19 +106,32 @@ export async function submitRefund(gateway: PayGateway, refund: RefundDoc, total
   return view(after ?? refund);
 }
 
+export interface RefundReportResult {
+  outcome: 'applied' | 'already' | 'anomaly' | 'missing';
+  reason?: string;
+  refund?: RefundDoc;
+}
+
 /**
  * Applies WeChat's report on a refund: first the refund document (PROCESSING → final), then its
  * effect on the order, then the `appliedToOrder` mark. Each step is idempotent, so a crash between
  * them is finished by the next notification, query or reconcile run.
  */
-export async function applyRefundFacts(outRefundNo: string, facts: RefundFacts, now: Date): Promise<RefundDoc | undefined> {
+export async function applyRefundReport(outRefundNo: string, facts: RefundFacts, now: Date): Promise<RefundReportResult> {
   const r = await applyToRefund(outRefundNo, (doc) => finishRefund(doc, facts, now));
-  if (r.outcome === 'missing') return undefined;
+  if (r.outcome === 'missing') return { outcome: 'missing' };
   if (r.outcome === 'anomaly') {
     console.error(`[refunds] report on ${outRefundNo} contradicts the record: ${r.reason}`);
-    return r.doc;
+    return { outcome: 'anomaly', reason: r.reason, refund: r.doc };
   }
-  return settleOnOrder(outRefundNo, now);
+  const wasSettled = r.doc.appliedToOrder;
+  const refund = await settleOnOrder(outRefundNo, now);
+  const settledNow = !wasSettled && refund?.appliedToOrder === true;
+  return { outcome: r.outcome === 'applied' || settledNow ? 'applied' : 'already', ...(refund ? { refund } : {}) };
+}
+
+export async function applyRefundFacts(outRefundNo: string, facts: RefundFacts, now: Date): Promise<RefundDoc | undefined> {
+  return (await applyRefundReport(outRefundNo, facts, now)).refund;
 }
 
 /** Moves a final refund's outcome onto its order once, then marks it applied. */

@@ -1,0 +1,23 @@
+// refund: owner full refund inside the window, admin any amount up to the rest; reserved before WeChat.
+import type { RefundResponse } from '../../shared/contracts/api';
+import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
+import { MAX_ORDER_FEN } from '../../shared/domain/money';
+import { TEXT_PATTERN, optionalInt, optionalString, requireString } from '../../shared/domain/validate';
+import { authedCallable } from '../../shared/http/callable';
+import { getGateway } from '../../shared/usecases/gateways';
+import { requestRefund } from '../../shared/usecases/refunds';
+
+export const main = authedCallable<RefundResponse>('refund', async ({ fields, caller, isAdmin, config, now }) => {
+  const orderId = requireString(fields, 'orderId', { min: 6, max: 32, pattern: MERCHANT_NO_PATTERN, patternHint: 'the orderId returned by createPayment' });
+  const amountFen = optionalInt(fields, 'amountFen', { min: 1, max: MAX_ORDER_FEN });
+  // WeChat shows the reason to the payer; 80 characters is its limit.
+  const reason = optionalString(fields, 'reason', { min: 1, max: 80, pattern: TEXT_PATTERN, patternHint: 'text without control characters' });
+  return requestRefund(getGateway(config), {
+    orderId,
+    caller: { openid: caller.openid, isAdmin },
+    windowHours: config.refundWindowHours(),
+    now,
+    ...(amountFen !== undefined ? { amountFen } : {}),
+    ...(reason ? { reason } : {}),
+  });
+});
