@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { functionSdkEnv } from '../cloudbase/sdk-env';
 import { loadCloudbaserc, matchHttpRoute, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type HostConfig } from './functions-config';
 import { buildIntegrationEvent, toHttpAnswer } from './http-event';
 import { InstancePool } from './instance-pool';
@@ -73,18 +74,6 @@ const PLACEHOLDER_SECRETS = {
 
 const FORWARDED_PROCESS_ENV = ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'LANG', 'TZ', 'SYSTEMROOT'];
 
-type SdkEnvFn = (emulatorUrl: string) => Record<string, string>;
-
-/** local/cloudbase/sdk-env is another module of the stack; resolved lazily so the host runs without it. */
-async function loadSdkEnv(): Promise<SdkEnvFn | undefined> {
-  const modulePath = '../cloudbase/sdk-env';
-  try {
-    const mod = (await import(modulePath)) as { functionSdkEnv?: SdkEnvFn };
-    return mod.functionSdkEnv;
-  } catch {
-    return undefined;
-  }
-}
 
 export async function startFunctionHost(opts: FunctionHostOptions): Promise<FunctionHost> {
   const config: HostConfig = loadCloudbaserc(opts.cloudbasercPath);
@@ -95,7 +84,6 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
   const functionOutput = opts.functionOutput ?? ((name: string, line: string) => log(`[${name}] ${line}`));
   const getEnv = typeof opts.env === 'function' ? opts.env : () => opts.env as Record<string, string>;
   const getEmulatorUrl = typeof opts.emulatorUrl === 'function' ? opts.emulatorUrl : () => opts.emulatorUrl as string | undefined;
-  const sdkEnv = opts.emulatorUrl !== undefined ? await loadSdkEnv() : undefined;
   const routes: RouteHandler[] = [...(opts.extraRoutes ?? [])];
   const invocations = new InvocationLog();
   const pools = new Map<string, InstancePool>();
@@ -115,7 +103,7 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       SCF_FUNCTIONVERSION: '$LATEST',
       ...PLACEHOLDER_SECRETS,
       ...getEnv(),
-      ...(emulatorUrl && sdkEnv ? sdkEnv(emulatorUrl) : {}),
+      ...(emulatorUrl ? functionSdkEnv(emulatorUrl) : {}),
       NODE_ENV: process.env.NODE_ENV === 'test' ? 'test' : 'production',
     };
   }

@@ -1,0 +1,130 @@
+// The whole offline stack in one call (npm start, end-to-end tests, the demo): the CloudBase emulator,
+// the WeChat simulator and the function host with the web console, wired to each other. With port 0
+// everywhere the servers bind first and the functions' URL variables are fixed before any invocation.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startCloudbaseEmulator, type CloudbaseEmulator } from './cloudbase/server';
+import { createConsole, type ConsoleHandler } from './console/handler';
+import { buildIfNeeded, DEFAULT_BUILD_DIR } from './host/build-if-needed';
+import { startFunctionHost, type FunctionHost } from './host/server';
+import { COLLECTIONS, seedDatabase } from './seed/seed';
+import { DEFAULT_PORTS, ensureLocalData, urlEnv, type LocalData, type LocalPorts } from './setup/local-data';
+import { startWechatSimulator, type WechatSimulator, type WechatSimulatorOptions } from './wechat/server';
+
+const root = resolve(__dirname, '..');
+
+export interface LocalStackOptions {
+  /** Keys, env and database files; default `.local`. A temporary directory when inMemory without dataDir. */
+  dataDir?: string;
+  /** Keep the database in memory (tests); the keys and env still live in dataDir. */
+  inMemory?: boolean;
+  /** 0 = ephemeral. Defaults: host 3000, wechatSim 3100, cloudbaseEmu 3200. */
+  ports?: Partial<LocalPorts>;
+  /** Create the collections and the seed catalog (default true). */
+  seed?: boolean;
+  /** true: always build; false: never; default: build when a bundle is missing or stale. */
+  build?: boolean;
+  /** Where the function bundles are (default build/cloudfunctions). */
+  buildDir?: string;
+  cloudbasercPath?: string;
+  simulator?: Pick<WechatSimulatorOptions, 'signingMode' | 'timeScale' | 'refundDelayMs' | 'log'>;
+  /** No per-invocation log lines and no function output. */
+  quiet?: boolean;
+  log?: (line: string) => void;
+  /** Passed to the host (tests of pool behaviour, benchmarks). */
+  host?: { maxInstancesPerFunction?: number; idleTimeoutMs?: number };
+}
+
+export interface LocalStack {
+  hostUrl: string;
+  simUrl: string;
+  emuUrl: string;
+  /** The functions' variables, URLs pointing at this stack. */
+  env: Record<string, string>;
+  localData: LocalData;
+  ports: LocalPorts;
+  host: FunctionHost;
+  emulator: CloudbaseEmulator;
+  simulator: WechatSimulator;
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = opts.quiet ? () => undefined : (opts.log ?? ((line: string) => console.log(line)));
+  const ownTempDir = opts.dataDir === undefined && opts.inMemory ? mkdtempSync(join(tmpdir(), 'wxcloud-stack-')) : undefined;
+  const dataDir = resolve(opts.dataDir ?? ownTempDir ?? join(root, '.local'));
+  const ports: LocalPorts = { ...DEFAULT_PORTS, ...opts.ports };
+  const localData = await ensureLocalData(dataDir, { ports });
+  const buildDir = opts.buildDir ?? DEFAULT_BUILD_DIR;
+
+  if (opts.buildDir === undefined && opts.build !== false) {
+    const built = await buildIfNeeded(opts.build === true);
+    if (built.length > 0) log(`[stack] built ${built.length} function(s): ${built.join(', ')}`);
+  }
+
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const fn of closers.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log(`[stack] error while stopping: ${(err as Error).message}`);
+      }
+    }
+    if (ownTempDir) rmSync(ownTempDir, { recursive: true, force: true });
+  };
+
+  try {
+    const emulator = await startCloudbaseEmulator({
+      port: ports.cloudbaseEmu,
+      dataDir: opts.inMemory ? undefined : join(dataDir, 'database'),
+      collections: [...COLLECTIONS],
+    });
+    closers.push(() => emulator.close());
+    const simulator = await startWechatSimulator({ port: ports.wechatSim, localData, ...opts.simulator });
+    closers.push(() => simulator.close());
+    let emuUrl = emulator.url;
+    const host = await startFunctionHost({
+      port: ports.host,
+      buildDir,
+      cloudbasercPath: opts.cloudbasercPath ?? join(root, 'cloudbaserc.json'),
+      // Getters: read when an instance starts, i.e. after the URLs below are final.
+      env: () => localData.env,
+      emulatorUrl: () => emuUrl,
+      log,
+      functionOutput: opts.quiet ? () => undefined : undefined,
+      ...opts.host,
+    });
+    closers.push(() => host.close());
+
+    const bound: LocalPorts = { host: host.port, wechatSim: simulator.port, cloudbaseEmu: emulator.port };
+    Object.assign(localData.env, urlEnv(bound));
+    emuUrl = emulator.url;
+
+    const consoleHandler: ConsoleHandler = createConsole({ simUrl: simulator.url, emuUrl: emulator.url });
+    host.mount((req, res) => consoleHandler.handle(req, res));
+    closers.push(() => consoleHandler.close());
+
+    if (opts.seed !== false) {
+      const report = await seedDatabase(emulator.url);
+      if (report.productsCreated.length > 0) log(`[stack] seeded ${report.productsCreated.length} product(s)`);
+    }
+
+    return {
+      hostUrl: host.url,
+      simUrl: simulator.url,
+      emuUrl: emulator.url,
+      env: localData.env,
+      localData,
+      ports: bound,
+      host,
+      emulator,
+      simulator,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
