@@ -227,7 +227,7 @@ export class Notifier {
     };
     let serial: string | undefined;
     if (d.apiVersion === 'v3') {
-      const sig = this.signer.sign(d.body);
+      const sig = this.signer.sign(d.body, 'notification');
       if (kind === 'signtest') sig['Wechatpay-Signature'] = `WECHATPAY/SIGNTEST/${randomBytes(96).toString('base64')}`;
       Object.assign(headers, sig);
       serial = sig['Wechatpay-Serial'];

@@ -7,6 +7,8 @@ import type { PlatformKeys } from './merchant';
 export type SigningMode = 'certificate' | 'publicKey' | 'migration';
 export const SIGNING_MODES: readonly SigningMode[] = ['certificate', 'publicKey', 'migration'];
 
+export type SignChannel = 'response' | 'notification';
+
 export interface SignatureHeaders {
   'Wechatpay-Timestamp': string;
   'Wechatpay-Nonce': string;
@@ -15,7 +17,8 @@ export interface SignatureHeaders {
 }
 
 export class ResponseSigner {
-  private counter = 0;
+  /** Separate alternation per channel, so neither responses nor notifications stick to one key. */
+  private counters = { response: 0, notification: 0 };
 
   constructor(
     private readonly keys: PlatformKeys,
@@ -35,14 +38,14 @@ export class ResponseSigner {
   }
 
   /** Which key signs the next message: in migration mode every other one uses the public key. */
-  private nextKey(): 'certificate' | 'publicKey' {
+  private nextKey(channel: SignChannel): 'certificate' | 'publicKey' {
     if (this.mode !== 'migration') return this.mode;
-    return this.counter++ % 2 === 0 ? 'publicKey' : 'certificate';
+    return this.counters[channel]++ % 2 === 0 ? 'publicKey' : 'certificate';
   }
 
   /** Wall-clock timestamp: the receiver checks it against its own clock (±5 min). */
-  sign(body: string, nowMs = Date.now()): SignatureHeaders {
-    const which = this.nextKey();
+  sign(body: string, channel: SignChannel = 'response', nowMs = Date.now()): SignatureHeaders {
+    const which = this.nextKey(channel);
     const timestamp = String(Math.floor(nowMs / 1000));
     const nonce = randomAlnum(32);
     const key = which === 'certificate' ? this.keys.certificatePrivateKey : this.keys.publicKeyPrivateKey;
