@@ -60,6 +60,23 @@ export function reviveStored(value: unknown): unknown {
   return normalize(value, Date.now());
 }
 
+function ejsonReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  if (raw instanceof Date) return { $date: { $numberLong: String(Number.isNaN(raw.getTime()) ? 0 : raw.getTime()) } };
+  if (raw instanceof RegExp) return { $regularExpression: { pattern: raw.source, options: raw.flags } };
+  if (typeof raw === 'number' && !Number.isFinite(raw)) return { $numberDouble: String(raw) };
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const proto = Object.getPrototypeOf(raw);
+    // Other BSON values (ObjectId, Decimal128…) in their EJSON form.
+    if (proto !== Object.prototype && proto !== null) return EJSON.serialize(raw as never, { relaxed: true });
+  }
+  return value;
+}
+
+/**
+ * Relaxed EJSON as bson's EJSON.parse reads it, produced with JSON.stringify and a replacer: about
+ * twice as fast as EJSON.stringify, which matters for large pages and collection files.
+ */
 export function encodeEjson(value: unknown): string {
-  return EJSON.stringify(value as never, { relaxed: true });
+  return JSON.stringify(value, ejsonReplacer);
 }

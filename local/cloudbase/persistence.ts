@@ -1,13 +1,15 @@
 // File-backed storage: one `<collection>.json` per collection in the data directory, rewritten
 // atomically (temp file, fsync, rename, fsync of the directory) so a crash at any instant leaves
 // either the previous or the new content. Writes are coalesced off the request path: a change marks
-// the collection dirty and a flush runs at most every `flushDelayMs`; acknowledged writes younger
-// than that window can be lost on kill -9, never corrupted.
+// the collection dirty and a flush runs at most every `flushDelayMs` — or, for big collections, at
+// most every 5× the time the last serialization took, so persistence never takes more than about a
+// sixth of the event loop. Acknowledged writes younger than that window can be lost on kill -9,
+// never corrupted.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EJSON } from 'bson';
-import { reviveStored, type Doc } from './ejson';
+import { encodeEjson, reviveStored, type Doc } from './ejson';
 import type { Store, StoreListener } from './store';
 
 const SUFFIX = '.json';
@@ -42,6 +44,12 @@ export function loadDirectory(dir: string, store: Store): void {
   }
 }
 
+/** One collection file, in relaxed EJSON. */
+export function serializeCollection(collection: string, documents: Doc[]): string {
+  const file: CollectionFile = { format: FORMAT, collection, documents };
+  return encodeEjson(file);
+}
+
 export class DirectoryPersistence implements StoreListener {
   private readonly pending = new Set<string>();
   private readonly removed = new Set<string>();
@@ -49,12 +57,15 @@ export class DirectoryPersistence implements StoreListener {
   private flushing: Promise<void> | undefined;
   private tmpCounter = 0;
   private lastError: Error | undefined;
+  private nextDelayMs: number;
 
   constructor(
     private readonly dir: string,
     private readonly store: Store,
     private readonly flushDelayMs = 25,
-  ) {}
+  ) {
+    this.nextDelayMs = flushDelayMs;
+  }
 
   dirty(collection: string): void {
     this.removed.delete(collection);
@@ -78,7 +89,7 @@ export class DirectoryPersistence implements StoreListener {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();
-    }, this.flushDelayMs);
+    }, this.nextDelayMs);
   }
 
   /** Writes every dirty collection now; resolves when they are on disk. */
@@ -103,12 +114,16 @@ export class DirectoryPersistence implements StoreListener {
     this.removed.clear();
     try {
       for (const name of gone) await rm(this.pathOf(name), { force: true });
+      let serializeMs = 0;
       for (const name of names) {
         if (!this.store.has(name)) continue;
         // Serialize synchronously so the snapshot is consistent; only the I/O is async.
-        const file: CollectionFile = { format: FORMAT, collection: name, documents: [...this.store.collection(name).docs.values()] };
-        await this.writeAtomic(this.pathOf(name), EJSON.stringify(file as never, { relaxed: true }));
+        const started = performance.now();
+        const text = serializeCollection(name, [...this.store.collection(name).docs.values()]);
+        serializeMs += performance.now() - started;
+        await this.writeAtomic(this.pathOf(name), text);
       }
+      this.nextDelayMs = Math.min(5_000, Math.max(this.flushDelayMs, 5 * serializeMs));
       this.syncDir();
       this.lastError = undefined;
     } catch (err) {
