@@ -16,6 +16,11 @@ delete process.env.__WXCLOUD_HOST_BUNDLE;
 // caller's identity can never be seen by the next.
 const IDENTITY_KEYS = ['WX_OPENID', 'WX_APPID', 'WX_UNIONID', 'WX_CLIENTIP', 'WX_CLIENTIPV6', 'WX_API_TOKEN', 'WX_RESOURCE_OPENID', 'WX_RESOURCE_APPID', 'WX_FROM_OPENID', 'WX_FROM_APPID', 'WX_FROM_UNIONID'];
 
+// WX_APPID is also a configuration variable (SPEC §4); an invocation's identity overrides it for that
+// invocation only, as the platform's context variables do, and the configured value comes back after.
+const configured = {};
+for (const k of IDENTITY_KEYS) if (process.env[k] !== undefined) configured[k] = process.env[k];
+
 let main = null;
 let current = null; // id of the running invocation
 
@@ -35,8 +40,15 @@ function send(msg) {
   if (process.connected) process.send(msg);
 }
 
+// A function's own configured variables can share a name with an identity key (SPEC §4's WX_APPID is
+// the mini-program appid): an invocation without that identity must see the configured value again.
+const CONFIGURED = Object.fromEntries(IDENTITY_KEYS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+
 function setIdentity(identity, source) {
-  for (const k of IDENTITY_KEYS) delete process.env[k];
+  for (const k of IDENTITY_KEYS) {
+    if (k in CONFIGURED) process.env[k] = CONFIGURED[k];
+    else delete process.env[k];
+  }
   const keys = [];
   for (const [k, v] of Object.entries(identity || {})) {
     if (typeof v === 'string' && v !== '') {
