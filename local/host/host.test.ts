@@ -163,6 +163,14 @@ describe('callFunction', () => {
     assert.equal(env.TCB_ENV, 'local');
     assert.equal(env.SCF_FUNCTIONNAME, 'echo');
     assert.equal(env.HOST_ONLY_VAR, undefined);
+    // WX_APPID is configuration too: a caller's appid overrides it for its own invocation only.
+    hostEnv.WX_APPID = 'wxconfigured';
+    host.recycle();
+    const asCaller = await call('echo', { envKeys: ['WX_APPID', 'WX_OPENID'] }, { 'x-wx-openid': 'o-env', 'x-wx-appid': 'wxcaller' });
+    assert.deepEqual(asCaller.body.result.env, { WX_APPID: 'wxcaller', WX_OPENID: 'o-env' });
+    const anonymous = await call('echo', { envKeys: ['WX_APPID', 'WX_OPENID'] });
+    assert.equal(anonymous.body.result.pid, asCaller.body.result.pid);
+    assert.deepEqual(anonymous.body.result.env, { WX_APPID: 'wxconfigured' });
     // A changed env reaches new instances after recycle().
     hostEnv.CUSTOM_VAR = 'changed';
     host.recycle();
