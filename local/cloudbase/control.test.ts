@@ -21,7 +21,7 @@ after(async () => {
   await emu.close();
 });
 beforeEach(async () => {
-  await call('POST', '/emu/reset');
+  await call('POST', '/emu/reset', { drop: true });
   await call('POST', '/emu/collections', { name: 'orders' });
   await call('POST', '/emu/collections', { name: 'users' });
 });
@@ -42,7 +42,13 @@ test('collections, dump and reset of one collection or of all', async () => {
   assert.equal((await db.collection('orders').count()).total, 0);
   assert.equal((await db.collection('users').count()).total, 1);
 
+  await db.collection('orders').add({ _id: 'o9' });
   await call('POST', '/emu/reset');
+  assert.deepEqual((await call('GET', '/emu/collections')).json, [
+    { name: 'orders', count: 0 },
+    { name: 'users', count: 0 },
+  ]);
+  await call('POST', '/emu/reset', { drop: true });
   assert.deepEqual((await call('GET', '/emu/collections')).json, []);
   await assert.rejects(db.collection('users').get(), { code: 'DATABASE_COLLECTION_NOT_EXIST' });
   assert.equal((await call('GET', '/emu/nope')).status, 404);

@@ -1,5 +1,6 @@
 // Control API under /emu/ (JSON over HTTP) for tests, the console and the CLI:
-//   POST   /emu/reset            {collection?}  empty one collection, or drop every collection
+//   POST   /emu/reset            {collection?, drop?}  empty one collection or all (collections stay
+//                                        unless drop: true); also rolls back open transactions and clears faults
 //   GET    /emu/collections                     [{name, count}]
 //   GET    /emu/dump/<collection>               [documents] (relaxed EJSON: dates as {"$date": …})
 //   POST   /emu/collections      {name}         create a collection
@@ -38,9 +39,10 @@ export function handleControl(method: string, path: string, body: unknown, deps:
   if (method === 'POST' && path === '/emu/reset') {
     const collection = input.collection;
     if (collection !== undefined && typeof collection !== 'string') throw invalidParam('collection must be a string');
+    if (input.drop !== undefined && typeof input.drop !== 'boolean') throw invalidParam('drop must be a boolean');
     transactions.abortAll();
     faults.clear();
-    store.reset(collection);
+    store.reset(collection, input.drop === true);
     return json(200, { ok: true, collections: store.names() });
   }
   if (path === '/emu/collections') {

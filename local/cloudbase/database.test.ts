@@ -15,7 +15,7 @@ const products = [
 ];
 
 async function reset(): Promise<void> {
-  const res = await fetch(`${emu.url}/emu/reset`, { method: 'POST', body: '{}' });
+  const res = await fetch(`${emu.url}/emu/reset`, { method: 'POST', body: '{"drop":true}' });
   assert.equal(res.status, 200);
   await db.createCollection('products');
   await db.collection('products').add(products);

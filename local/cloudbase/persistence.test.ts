@@ -43,7 +43,7 @@ test('collections, documents and types survive a restart; reset survives too', a
   assert.ok(docs[1].at instanceof Date);
   assert.equal((await db2.collection('empty').count()).total, 0, 'an empty collection persists');
 
-  await fetch(`${second.url}/emu/reset`, { method: 'POST' });
+  await fetch(`${second.url}/emu/reset`, { method: 'POST', body: JSON.stringify({ drop: true }) });
   await second.close();
   assert.deepEqual(readdirSync(dataDir), []);
   const third = await startCloudbaseEmulator({ dataDir });

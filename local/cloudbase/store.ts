@@ -12,7 +12,7 @@ export type ChangeEvent =
   | { type: 'insert' | 'update'; collection: string; id: unknown; doc: Doc }
   | { type: 'remove'; collection: string; id: unknown }
   | { type: 'createCollection' | 'dropCollection'; collection: string }
-  | { type: 'reset'; collection?: string };
+  | { type: 'reset'; collection?: string; dropped: boolean };
 
 /** A committed write: `after === null` removes the document. */
 export interface Write {
@@ -120,19 +120,22 @@ export class Store {
     this.listener?.dirty(name);
   }
 
-  /** Empties one collection (keeping it) or drops every collection. */
-  reset(name?: string): void {
+  /** Empties one collection or all of them; with `drop` removes them altogether. */
+  reset(name?: string, drop = false): void {
     this.seq++;
-    if (name !== undefined) {
-      const coll = this.collection(name);
+    const names = name !== undefined ? [this.collection(name).name] : [...this.collections.keys()];
+    for (const n of names) {
+      if (drop) {
+        this.collections.delete(n);
+        this.listener?.dropped(n);
+        continue;
+      }
+      const coll = this.collection(n);
       for (const key of coll.docs.keys()) coll.versions.set(key, this.seq);
       coll.docs.clear();
-      this.listener?.dirty(name);
-    } else {
-      for (const n of this.collections.keys()) this.listener?.dropped(n);
-      this.collections.clear();
+      this.listener?.dirty(n);
     }
-    this.emit({ type: 'reset', collection: name });
+    this.emit({ type: 'reset', collection: name, dropped: drop });
   }
 
   private emit(event: ChangeEvent): void {

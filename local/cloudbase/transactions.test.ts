@@ -15,7 +15,7 @@ after(async () => {
   await emu.close();
 });
 beforeEach(async () => {
-  await fetch(`${emu.url}/emu/reset`, { method: 'POST' });
+  await fetch(`${emu.url}/emu/reset`, { method: 'POST', body: JSON.stringify({ drop: true }) });
   await db.createCollection('accounts');
   await db.collection('accounts').add([
     { _id: 'alice', balance: 100 },
