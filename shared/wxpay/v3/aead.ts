@@ -32,13 +32,18 @@ export function parseApiV3Key(value: string | Buffer, variable = 'WXPAY_APIV3_KE
   return createSecretKey(bytes);
 }
 
+/** Keys already checked: the check reads the key's size through the native handle, once per key is enough. */
+const checkedKeys = new WeakSet<KeyObject>();
+
 function requireAeadKey(key: KeyObject): void {
+  if (checkedKeys.has(key)) return;
   if (key.type !== 'secret' || key.symmetricKeySize !== 32) {
     throw new WxpayConfigError(
       `WXPAY_APIV3_KEY must be exactly 32 bytes, but the key given is ${key.type === 'secret' ? `${key.symmetricKeySize} bytes` : `a ${key.type} key`}; create it with parseApiV3Key`,
       'WXPAY_APIV3_KEY',
     );
   }
+  checkedKeys.add(key);
 }
 
 /** Decrypts and authenticates; throws WxpayDecryptionError on any tag, nonce or length problem. */
@@ -48,7 +53,7 @@ export function aeadDecrypt(key: KeyObject, input: AeadCiphertext, subject: Veri
   if (nonce.length !== NONCE_BYTES) throw new WxpayDecryptionError(subject, `nonce must be ${NONCE_BYTES} bytes, got ${nonce.length}`);
   const data = Buffer.from(input.ciphertext, 'base64');
   if (data.length < TAG_BYTES) throw new WxpayDecryptionError(subject, `ciphertext is ${data.length} bytes, shorter than the ${TAG_BYTES}-byte tag`);
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
   decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
   if (input.associated_data) decipher.setAAD(Buffer.from(input.associated_data, 'utf8'));
   const head = decipher.update(data.subarray(0, data.length - TAG_BYTES));

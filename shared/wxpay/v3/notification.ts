@@ -8,6 +8,7 @@ import {
   WxpayMalformedJsonError,
   WxpayMalformedResourceError,
   WxpayUnexpectedEventError,
+  WxpayUnknownSerialError,
   WxpayUnsupportedAlgorithmError,
 } from './errors';
 import type { HeaderBag } from './headers';
@@ -58,9 +59,20 @@ export class NotificationParser {
     this.apiV3Key = opts.apiV3Key;
   }
 
-  /** Verifies (refreshing platform certificates once for an unknown serial), decrypts and types a notification. */
-  async parse(headers: HeaderBag, rawBody: string | Buffer, expect?: NotificationType): Promise<ParsedNotification> {
-    if (rawBody.length === 0) throw new WxpayEmptyBodyError(S);
+  /**
+   * Verifies (refreshing platform certificates once for an unknown serial), decrypts and types a
+   * notification. The common case stays synchronous inside; only a refresh awaits.
+   */
+  parse(headers: HeaderBag, rawBody: string | Buffer, expect?: NotificationType): Promise<ParsedNotification> {
+    try {
+      return Promise.resolve(this.parseSync(headers, rawBody, expect));
+    } catch (err) {
+      if (err instanceof WxpayUnknownSerialError && this.validator.verifier.refresh) return this.parseAfterRefresh(headers, rawBody, expect);
+      return Promise.reject(err);
+    }
+  }
+
+  private async parseAfterRefresh(headers: HeaderBag, rawBody: string | Buffer, expect?: NotificationType): Promise<ParsedNotification> {
     const { serial } = await this.validator.validate(S, headers, rawBody);
     return this.decode(rawBody, serial, expect);
   }
