@@ -205,6 +205,22 @@ describe('queries', () => {
   });
 });
 
+describe('aggregation', () => {
+  beforeEach(reset);
+
+  test('match, group with sum, sort', async () => {
+    const $ = db.command.aggregate;
+    const res = await db
+      .collection('products')
+      .aggregate()
+      .match({ active: true })
+      .group({ _id: '$priceFen', count: $.sum(1), ranks: $.sum('$rank') })
+      .sort({ _id: 1 })
+      .end();
+    assert.deepEqual(res.data, [{ _id: 300, count: 2, ranks: 5 }]);
+  });
+});
+
 describe('updates', () => {
   beforeEach(reset);
 

@@ -4,7 +4,7 @@ import { invalidParam, PlatformError } from './errors';
 /** Short kinds accepted by POST /emu/faults besides full action names such as 'database.modifyDocument'. */
 export const FAULT_KINDS: Record<string, string[]> = {
   insert: ['database.insertDocument'],
-  get: ['database.getDocument', 'database.getInTransaction'],
+  get: ['database.getDocument', 'database.getInTransaction', 'database.aggregateDocuments'],
   count: ['database.calculateDocument'],
   update: ['database.modifyDocument', 'database.modifyAndReturnDoc', 'database.updateDocInTransaction'],
   remove: ['database.removeDocument', 'database.deleteDocInTransaction'],

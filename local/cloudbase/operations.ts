@@ -3,7 +3,7 @@
 // only adds what the platform defines around them: limits, _id rules, upsert and replace.
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { Query, update as applyUpdate } from 'mingo';
+import { Aggregator, Query, update as applyUpdate } from 'mingo';
 import type { Doc } from './ejson';
 import { duplicateWrite, invalidParam, PlatformError } from './errors';
 
@@ -208,4 +208,14 @@ export function remove(view: DocView, collection: string, query: Filter, multi: 
     targets.map((doc) => ({ id: doc._id, after: null })),
   );
   return targets.length;
+}
+
+/** Runs an aggregation pipeline (collection.aggregate()…end()) over the view. */
+export function aggregate(view: DocView, collection: string, pipeline: Array<Record<string, unknown>>): Doc[] {
+  const docs = [...view.scan(collection)];
+  try {
+    return new Aggregator(pipeline).run(docs) as Doc[];
+  } catch (err) {
+    throw invalidParam(`invalid aggregation pipeline: ${(err as Error).message}`);
+  }
 }

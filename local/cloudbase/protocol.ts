@@ -5,7 +5,7 @@
 import { decodeEjson, decodeObject, encodeEjson, type Doc } from './ejson';
 import { invalidParam, PlatformError } from './errors';
 import type { Faults } from './faults';
-import { clampLimit, count, find, insert, modify, remove, type DocView } from './operations';
+import { aggregate, clampLimit, count, find, insert, modify, remove, type DocView } from './operations';
 import { checkCollectionName, type Store } from './store';
 import type { TransactionManager } from './transactions';
 
@@ -92,7 +92,9 @@ function orderOf(value: unknown, now: number): Record<string, 1 | -1> | undefine
 }
 
 function documentsOf(value: unknown, now: number): Doc[] {
-  const items = Array.isArray(value) ? value : [value];
+  // The SDK sends an array of EJSON strings; one EJSON string of an array is accepted too.
+  const decoded = typeof value === 'string' ? decodeEjson(value, 'data', now) : value;
+  const items = Array.isArray(decoded) ? decoded : [decoded];
   return items.map((item, i) => {
     const doc = typeof item === 'string' ? decodeEjson(item, `data[${i}]`, now) : item;
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw invalidParam(`data[${i}] must be a document object`);
@@ -159,6 +161,16 @@ const handlers: Record<string, Handler> = {
   'database.removeDocument': (req, deps, now) => {
     const collection = collectionOf(req);
     return { data: { deleted: remove(viewFor(req, deps), collection, queryOf(req, now), bool(req.multi, false)) } };
+  },
+
+  'database.aggregateDocuments': (req, deps, now) => {
+    const collection = collectionOf(req);
+    if (!Array.isArray(req.stages)) throw invalidParam('stages must be an array of {stageKey, stageValue}');
+    const pipeline = (req.stages as Array<{ stageKey?: unknown; stageValue?: unknown }>).map((stage, i) => {
+      if (typeof stage?.stageKey !== 'string' || !stage.stageKey.startsWith('$')) throw invalidParam(`stages[${i}].stageKey must be like "$match"`);
+      return { [stage.stageKey]: decodeEjson(stage.stageValue, `stages[${i}].stageValue`, now) };
+    });
+    return { data: { list: aggregate(viewFor(req, deps), collection, pipeline).map(encodeEjson) } };
   },
 
   'database.startTransaction': (_req, { transactions }) => ({ transactionId: transactions.start().id }),
