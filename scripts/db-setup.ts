@@ -1,0 +1,65 @@
+// npm run db-setup [-- --local <emulator url>] [--env-file .env]
+// Creates the collections of SPEC §5 with the server SDK, then prints the security rules and indexes
+// to set in the console (the server SDK has no call for them; see README "Deploy to CloudBase").
+import { resolve, join } from 'node:path';
+import tcb from '@cloudbase/node-sdk';
+import { openLocalDatabase } from '../local/cloudbase/sdk-env';
+import { readEnvFile } from './deploy/run';
+import { ensureCollections, type CollectionCreator } from './db-setup/collections';
+import { DATABASE_PLAN, consoleSteps } from './db-setup/plan';
+
+const root = resolve(__dirname, '..');
+
+export interface DbSetupOptions {
+  local?: string;
+  envFile?: string;
+  log?: (line: string) => void;
+}
+
+export async function runDbSetup(opts: DbSetupOptions): Promise<{ created: string[]; existing: string[] }> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const names = DATABASE_PLAN.map((c) => c.name);
+  let db: CollectionCreator;
+  let envId: string;
+  if (opts.local) {
+    db = openLocalDatabase(opts.local);
+    envId = 'local';
+  } else {
+    const env = { ...readEnvFile(opts.envFile ?? join(root, '.env')) };
+    envId = (env.TCB_ENV_ID ?? '').trim();
+    if (!envId) throw new Error('TCB_ENV_ID is not set in .env; set it to your CloudBase environment id');
+    const secretId = (env.TENCENTCLOUD_SECRETID ?? process.env.TENCENTCLOUD_SECRETID ?? '').trim();
+    const secretKey = (env.TENCENTCLOUD_SECRETKEY ?? process.env.TENCENTCLOUD_SECRETKEY ?? '').trim();
+    if (!secretId || !secretKey) {
+      log('TENCENTCLOUD_SECRETID / TENCENTCLOUD_SECRETKEY are not set, so nothing was created. Either set them in .env (访问管理 → API密钥管理) and rerun, or do it by hand:');
+      for (const line of consoleSteps(DATABASE_PLAN, envId, true)) log(line);
+      return { created: [], existing: [] };
+    }
+    db = tcb.init({ env: envId, secretId, secretKey }).database();
+  }
+  const result = await ensureCollections(db, names);
+  log(`collections in ${envId}: created ${result.created.join(', ') || '(none)'}; already there ${result.existing.join(', ') || '(none)'}`);
+  if (!opts.local) {
+    log('Now set the security rules and indexes (the server SDK cannot):');
+    for (const line of consoleSteps(DATABASE_PLAN, envId)) log(line);
+  }
+  return result;
+}
+
+function parseArgs(argv: string[]): DbSetupOptions {
+  const opts: DbSetupOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--local') opts.local = argv[++i] ?? 'http://127.0.0.1:3200';
+    else if (a === '--env-file') opts.envFile = resolve(argv[++i] ?? '.env');
+    else throw new Error(`unknown option ${a}; use --local <emulator url> or --env-file <path>`);
+  }
+  return opts;
+}
+
+if (require.main === module) {
+  runDbSetup(parseArgs(process.argv.slice(2))).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}

@@ -1,0 +1,81 @@
+// The database of SPEC §5 as it must exist in a CloudBase environment: collections, their security
+// rules, and the indexes the queries of shared/db need. Pure data plus renderers.
+import { COLLECTIONS, type CollectionName } from '../../shared/db/collections';
+
+export interface IndexKey {
+  field: string;
+  direction: 1 | -1;
+}
+
+export interface IndexSpec {
+  name: string;
+  keys: IndexKey[];
+  unique: boolean;
+  /** The query in shared/db this index serves. */
+  serves: string;
+}
+
+export interface CollectionSpec {
+  name: CollectionName;
+  /** CloudBase security rule (安全规则) for client SDKs; functions (admin) are not subject to it. */
+  rule: { read: boolean; write: boolean };
+  indexes: IndexSpec[];
+}
+
+const ADMIN_ONLY = { read: false, write: false };
+
+export const DATABASE_PLAN: CollectionSpec[] = [
+  { name: COLLECTIONS.users, rule: ADMIN_ONLY, indexes: [] },
+  // The catalog is the only thing the mini-program may read directly; nobody writes it from a client.
+  { name: COLLECTIONS.products, rule: { read: true, write: false }, indexes: [] },
+  {
+    name: COLLECTIONS.orders,
+    rule: ADMIN_ONLY,
+    indexes: [
+      { name: 'openid_id_desc', keys: [{ field: 'openid', direction: 1 }, { field: '_id', direction: -1 }], unique: false, serves: 'orders list: own orders, newest first, paged by _id' },
+      { name: 'openid_idempotencyKey_createdAt', keys: [{ field: 'openid', direction: 1 }, { field: 'idempotencyKey', direction: 1 }, { field: 'createdAt', direction: -1 }], unique: false, serves: 'createPayment: same idempotencyKey from the same user' },
+      { name: 'openid_createdAt_desc', keys: [{ field: 'openid', direction: 1 }, { field: 'createdAt', direction: -1 }], unique: false, serves: 'own orders by creation time (console, support queries)' },
+      { name: 'status_createdAt', keys: [{ field: 'status', direction: 1 }, { field: 'createdAt', direction: 1 }], unique: false, serves: 'reconcile: NOTPAY orders older than 5 minutes' },
+    ],
+  },
+  {
+    name: COLLECTIONS.refunds,
+    rule: ADMIN_ONLY,
+    indexes: [
+      { name: 'outTradeNo_createdAt', keys: [{ field: 'outTradeNo', direction: 1 }, { field: 'createdAt', direction: 1 }], unique: false, serves: 'refunds of an order' },
+      { name: 'status_createdAt', keys: [{ field: 'status', direction: 1 }, { field: 'createdAt', direction: 1 }], unique: false, serves: 'reconcile: PROCESSING refunds' },
+      { name: 'appliedToOrder_status_updatedAt', keys: [{ field: 'appliedToOrder', direction: 1 }, { field: 'status', direction: 1 }, { field: 'updatedAt', direction: 1 }], unique: false, serves: 'reconcile: final refunds whose order update did not land' },
+    ],
+  },
+  { name: COLLECTIONS.notifications, rule: ADMIN_ONLY, indexes: [] },
+];
+
+/** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */
+export function ruleJson(spec: CollectionSpec): string {
+  return JSON.stringify(spec.rule);
+}
+
+/** The `UpdateTable` (flexdb) CreateIndexes parameter for a collection, as CloudBase Manager sends it. */
+export function createIndexesParam(spec: CollectionSpec) {
+  return spec.indexes.map((ix) => ({
+    IndexName: ix.name,
+    MgoKeySchema: { MgoIsUnique: ix.unique, MgoIndexKeys: ix.keys.map((k) => ({ Name: k.field, Direction: String(k.direction) })) },
+  }));
+}
+
+/** Exact console steps for what the server SDK cannot do (rules and indexes). */
+export function consoleSteps(plan: CollectionSpec[], envId: string, includeCreate = false): string[] {
+  const lines: string[] = [];
+  lines.push(`In the CloudBase console (https://tcb.cloud.tencent.com/dev?envId=${envId || '<TCB_ENV_ID>'}#/db/doc), for each collection:`);
+  for (const spec of plan) {
+    lines.push(``);
+    lines.push(`  ${spec.name}`);
+    if (includeCreate) lines.push(`    文档型数据库 → 新建集合 → name ${spec.name} → 确定`);
+    lines.push(`    数据权限 → 自定义安全规则 → paste: ${ruleJson(spec)} → 保存`);
+    for (const ix of spec.indexes) {
+      const fields = ix.keys.map((k) => `${k.field} ${k.direction === 1 ? '升序' : '降序'}`).join(', ');
+      lines.push(`    索引管理 → 新建索引: name ${ix.name}; ${ix.unique ? '唯一' : '非唯一'}; fields ${fields}   (${ix.serves})`);
+    }
+  }
+  return lines;
+}
