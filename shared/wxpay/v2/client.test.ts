@@ -17,7 +17,8 @@ import { Hash } from 'wechatpay-axios-plugin';
 import { ensureLocalData, type LocalData } from '../../../local/setup/local-data';
 import { createConfig } from '../../config/config';
 import { Secret } from '../../config/secret';
-import { WxpayConfigError, WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
+import { ConfigError } from '../../config/errors';
+import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
 import { V2Client, WxpayV2SignatureError, v2Time, type V2SignType } from './index';
 
 const APPID = 'wx0123456789abcdef';
@@ -242,7 +243,7 @@ describe('v2 client over https with the merchant client certificate', () => {
   test('https refund without a certificate fails before sending, naming WXPAY_MERCHANT_CERT', async () => {
     tlsState.seen = [];
     const c = new V2Client({ appid: APPID, mchid: MCHID, baseUrl: httpsUrl, apiV2Key: KEY, signType: 'HMAC-SHA256' }, { serverCa: serverCert });
-    await rejectsWith(c.refund({ outTradeNo: 'T9', outRefundNo: 'R9', totalFee: 100, refundFee: 100 }), WxpayConfigError, (e) => e.variable === 'WXPAY_MERCHANT_CERT' && /apiclient_cert\.pem/.test(e.message));
+    await rejectsWith(c.refund({ outTradeNo: 'T9', outRefundNo: 'R9', totalFee: 100, refundFee: 100 }), ConfigError, (e) => e.variable === 'WXPAY_MERCHANT_CERT' && /apiclient_cert\.pem/.test(e.message));
     assert.equal(tlsState.seen.length, 0);
     // an untrusted server certificate is a network failure, never silently accepted
     const untrusting = new V2Client({ appid: APPID, mchid: MCHID, baseUrl: httpsUrl, apiV2Key: KEY, signType: 'HMAC-SHA256' }, { timeoutMs: 2_000 });

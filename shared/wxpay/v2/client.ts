@@ -5,7 +5,8 @@
 import { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { WxpayConfigError, WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
+import { ConfigError } from '../../config/errors';
+import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
 import { WxpayV2SignatureError } from './errors';
 import { newV2Nonce } from './pay-sign';
 import { signV2, verifyV2Sign, type V2Fields, type V2Key, type V2SignType } from './sign';
@@ -174,9 +175,10 @@ export class V2Client {
     const secure = path.startsWith('/secapi/');
     if (!secure && this.#options.serverCa === undefined) return undefined;
     if (secure && !this.#options.clientCertificate) {
-      throw new WxpayConfigError(
-        `WeChat Pay v2 ${path} needs the merchant API certificate over https: set WXPAY_MERCHANT_CERT to apiclient_cert.pem and WXPAY_PRIVATE_KEY to apiclient_key.pem`,
+      // A deployment problem, reported like every other one (the envelope's INTERNAL, naming the variable).
+      throw new ConfigError(
         'WXPAY_MERCHANT_CERT',
+        `WXPAY_MERCHANT_CERT is not set; WeChat Pay v2 ${path} over https needs the merchant API certificate: set it to apiclient_cert.pem and WXPAY_PRIVATE_KEY to apiclient_key.pem`,
       );
     }
     if (!secure) return (this.#serverAgent ??= new HttpsAgent({ keepAlive: true, ca: this.#options.serverCa }));
