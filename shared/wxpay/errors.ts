@@ -5,6 +5,8 @@
 export abstract class WxpayError extends Error {
   /** Stable machine-readable code (SCREAMING_SNAKE); the class is the finer distinction. */
   abstract readonly code: string;
+  /** WeChat Pay's Request-ID response header, when it answered: quote it to WeChat Pay support. */
+  requestId?: string;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;

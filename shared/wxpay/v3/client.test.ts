@@ -147,6 +147,7 @@ before(async () => {
       if (r === 'hang') return;
       const ct = r.body.startsWith('<') ? 'text/html' : 'application/json';
       wechatSign(res, r.body, r.sign ?? 'default', r.signWith ?? signWith);
+      res.setHeader('Request-ID', `08F4D1C2B00610${recorded.length}`);
       if (r.status !== 204) res.setHeader('Content-Type', ct);
       res.writeHead(r.status).end(r.body);
     });
@@ -274,6 +275,8 @@ describe('v3 client: refusals and failures', () => {
         assert.match(e.message, new RegExp(`WeChat Pay refused GET /v3/pay/transactions/out-trade-no/T4: ${code} \\(错误说明\\)`));
         assert.match(e.message, hint);
         assert.ok(!e.message.includes('mchid='), 'the query string is left out');
+        assert.match(e.requestId ?? '', /^08F4D1C2B00610\d+$/);
+        assert.ok(e.message.endsWith(`[Request-ID ${e.requestId}]`));
         assertNoSecrets(e);
         return true;
       });
@@ -385,6 +388,23 @@ describe('certificate store through the client', () => {
       // The newest valid certificate is the one sensitive fields are encrypted for.
       const enc = await wx.encryptSensitive('张三');
       assert.equal(enc.serial, second.serial);
+    } finally {
+      wx.client.close();
+      certSigner = undefined;
+      signWith = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
+    }
+  });
+
+  test('concurrent first calls share one certificate download', async () => {
+    const cert = await platformCert();
+    certEntries = [cert];
+    certSigner = cert.signing;
+    signWith = cert.signing;
+    const wx = createWxpayV3({ mchid: k.mchid, serialNo: k.merchant.serial, privateKey: k.merchant.privateKey, apiV3Key: parseApiV3Key(apiV3Text), baseURL: base });
+    try {
+      const results = await Promise.all(['A', 'B', 'C', 'D', 'E'].map((x) => wx.client.queryByOutTradeNo(`TC${x}`)));
+      assert.deepEqual(results.map((r) => r.out_trade_no), ['TCA', 'TCB', 'TCC', 'TCD', 'TCE']);
+      assert.equal(wx.certificates!.downloads, 1);
     } finally {
       wx.client.close();
       certSigner = undefined;

@@ -8,7 +8,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { WxpayConfigError, WxpayUnavailableError } from '../errors';
 import { WxpayMalformedJsonError } from './errors';
 import { errorFromResponse } from './http-errors';
-import type { HeaderBag } from './headers';
+import { headerValue, type HeaderBag } from './headers';
 import type { RequestSigner } from './signer';
 import { Validator } from './validator';
 import type { Verifier } from './verifier';
@@ -85,6 +85,8 @@ export class WxpayV3Client {
       transformRequest: [(d: unknown) => d],
       transformResponse: [(d: unknown) => d],
       validateStatus: () => true,
+      // WeChat's answers are a few KiB (the certificate list the largest); anything huge is not WeChat.
+      maxContentLength: 4 << 20,
       maxRedirects: 0,
       proxy: false,
       decompress: true,
@@ -131,7 +133,7 @@ export class WxpayV3Client {
     if (res.status < 200 || res.status >= 300) {
       // Errors are signed too; a signed error that fails verification is forged. Gateways may answer unsigned.
       if (Validator.isSigned(res.headers)) await this.validator.validate('response', res.headers, res.body);
-      throw errorFromResponse(what, res.status, res.body);
+      throw errorFromResponse(what, res.status, res.body, headerValue(res.headers, 'request-id'));
     }
     await this.validator.validate('response', res.headers, res.body);
     if (res.body.length === 0) return { status: res.status, data: undefined as T };
@@ -185,7 +187,7 @@ export class WxpayV3Client {
    */
   async downloadCertificates(): Promise<{ headers: HeaderBag; body: Buffer; data: CertificatesResponse }> {
     const res = await this.send('GET', '/v3/certificates');
-    if (res.status !== 200) throw errorFromResponse('GET /v3/certificates', res.status, res.body);
+    if (res.status !== 200) throw errorFromResponse('GET /v3/certificates', res.status, res.body, headerValue(res.headers, 'request-id'));
     try {
       return { headers: res.headers, body: res.body, data: JSON.parse(res.body.toString('utf8')) as CertificatesResponse };
     } catch (cause) {

@@ -20,8 +20,20 @@ export function parseErrorBody(body: Buffer | string): ErrorBody | undefined {
   return undefined;
 }
 
-/** `what` is e.g. "POST /v3/pay/transactions/jsapi" (no query, headers or body). */
-export function errorFromResponse(what: string, status: number, body: Buffer | string): WxpayError {
+/**
+ * `what` is e.g. "POST /v3/pay/transactions/jsapi" (no query, headers or body); `requestId` is the
+ * Request-ID response header, kept on the error and in its message for WeChat Pay support.
+ */
+export function errorFromResponse(what: string, status: number, body: Buffer | string, requestId?: string): WxpayError {
+  const err = classify(what, status, body);
+  if (requestId && /^[\w.-]{1,128}$/.test(requestId)) {
+    err.requestId = requestId;
+    err.message += ` [Request-ID ${requestId}]`;
+  }
+  return err;
+}
+
+function classify(what: string, status: number, body: Buffer | string): WxpayError {
   const e = parseErrorBody(body);
   const said = e ? `${e.code}${e.message ? ` (${e.message.slice(0, 200)})` : ''}` : `HTTP ${status}`;
   if (status === 429 || (e && RATE_LIMIT_CODES.has(e.code))) {
