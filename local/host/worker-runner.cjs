@@ -16,11 +16,6 @@ delete process.env.__WXCLOUD_HOST_BUNDLE;
 // caller's identity can never be seen by the next.
 const IDENTITY_KEYS = ['WX_OPENID', 'WX_APPID', 'WX_UNIONID', 'WX_CLIENTIP', 'WX_CLIENTIPV6', 'WX_API_TOKEN', 'WX_RESOURCE_OPENID', 'WX_RESOURCE_APPID', 'WX_FROM_OPENID', 'WX_FROM_APPID', 'WX_FROM_UNIONID'];
 
-// WX_APPID is also a configuration variable (SPEC §4); an invocation's identity overrides it for that
-// invocation only, as the platform's context variables do, and the configured value comes back after.
-const configured = {};
-for (const k of IDENTITY_KEYS) if (process.env[k] !== undefined) configured[k] = process.env[k];
-
 let main = null;
 let current = null; // id of the running invocation
 
