@@ -3,7 +3,9 @@
 // only adds what the platform defines around them: limits, _id rules, upsert and replace.
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { Aggregator, Query, update as applyUpdate } from 'mingo';
+import { Aggregator, Query } from 'mingo';
+// The updater entry point without the index's full operator context, which it copies on every call.
+import { update as applyUpdate } from 'mingo/updater';
 import type { Doc } from './ejson';
 import { duplicateWrite, invalidParam, PlatformError } from './errors';
 

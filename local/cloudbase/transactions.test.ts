@@ -8,7 +8,7 @@ let emu: CloudbaseEmulator;
 let db: LocalDatabase;
 
 before(async () => {
-  emu = await startCloudbaseEmulator({ transactionIdleTimeoutMs: 1500 });
+  emu = await startCloudbaseEmulator({ transactionIdleTimeoutMs: 800 });
   db = openLocalDatabase(emu.url);
 });
 after(async () => {
@@ -122,7 +122,7 @@ test('an idle transaction expires and releases its locks', async () => {
   await stale.collection('accounts').doc('alice').update({ balance: 0 });
   const blocked = await db.startTransaction();
   await assert.rejects(blocked.collection('accounts').doc('alice').update({ balance: 1 }), { code: 'DATABASE_TRANSACTION_CONFLICT' });
-  // idle timeout 1.5 s, swept every 1.5 s: poll (bounded) until a new transaction can take the lock
+  // idle timeout 0.8 s, swept every 0.8 s: poll (bounded) until a new transaction can take the lock
   const startedWaiting = Date.now();
   for (;;) {
     const fresh = await db.startTransaction();
