@@ -25,7 +25,7 @@ const APPID = 'wx0123456789abcdef';
 const MCHID = '1900000109';
 const KEY = 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe';
 
-type Mode = 'ok' | 'return-fail' | 'bad-sign' | 'http-500' | 'http-404' | 'hang' | `err:${string}`;
+type Mode = 'ok' | 'md5-answer' | 'return-fail' | 'bad-sign' | 'http-500' | 'http-404' | 'hang' | `err:${string}`;
 
 interface Seen {
   path: string;
@@ -60,7 +60,7 @@ function fakeWxpay(signType: () => V2SignType, state: { mode: Mode; seen: Seen[]
       else if (req.url === '/pay/orderquery') Object.assign(out, { trade_state: 'SUCCESS', out_trade_no: fields.out_trade_no!, transaction_id: '4200000001', openid: 'oPayer_12345', total_fee: '2500', cash_fee: '2500', time_end: '20261125120000', trade_state_desc: '支付成功' });
       else if (req.url === '/secapi/pay/refund') Object.assign(out, { refund_id: '50300000001', out_refund_no: fields.out_refund_no!, out_trade_no: fields.out_trade_no!, transaction_id: '4200000001', refund_fee: fields.refund_fee!, total_fee: fields.total_fee!, cash_fee: fields.total_fee! });
       else if (req.url === '/pay/refundquery') Object.assign(out, { out_trade_no: 'T1', transaction_id: '4200000001', total_fee: '2500', refund_count: '1', out_refund_no_0: fields.out_refund_no!, refund_id_0: '50300000001', refund_fee_0: '1000', refund_status_0: 'PROCESSING', refund_recv_accout_0: '支付用户的零钱' });
-      out.sign = Hash.sign(type, out, KEY);
+      out.sign = Hash.sign(mode === 'md5-answer' ? 'MD5' : type, out, KEY);
       if (mode === 'bad-sign') out.sign = out.sign.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
       res.writeHead(200, { 'content-type': 'text/xml' }).end(xml(out));
     });
@@ -174,6 +174,12 @@ describe('v2 client over http', () => {
     // a request signed MD5 while WeChat expects HMAC is refused by the server the same way
     signType = 'HMAC-SHA256';
     await rejectsWith(client({ type: 'MD5' }).orderQuery({ outTradeNo: 'T3' }), WxpayUpstreamError);
+  });
+
+  test('an MD5-signed answer to an HMAC-SHA256 request verifies (the sign length names the algorithm)', async () => {
+    signType = 'HMAC-SHA256';
+    state.mode = 'md5-answer';
+    assert.equal((await client().orderQuery({ outTradeNo: 'T4' })).tradeState, 'SUCCESS');
   });
 
   test('a response whose sign does not verify is refused', async () => {

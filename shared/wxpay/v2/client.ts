@@ -225,8 +225,11 @@ export class V2Client {
       const hint = /签名|sign/i.test(msg) ? ' — check that WXPAY_APIV2_KEY and WXPAY_V2_SIGN_TYPE match 商户平台' : /appid|mch_id/i.test(msg) ? ' — check WX_APPID and WXPAY_MCHID' : '';
       throw new WxpayUpstreamError(`WeChat Pay v2 ${path} refused the request: ${msg || 'return_code FAIL'}${hint}`, 200, /^[A-Z_]+$/.test(msg) ? msg : 'FAIL');
     }
-    if (!verifyV2Sign(raw, apiV2Key, signType)) {
-      throw new WxpayV2SignatureError('response', `the sign of the ${path} answer does not verify with WXPAY_APIV2_KEY (${signType}); check the key, or something between you and WeChat Pay altered the answer`);
+    // Some v2 endpoints answer MD5 whatever the request used (wechatpay-axios-plugin tells them apart
+    // the same way): the sign's length names the algorithm; both are keyed with the API v2 key.
+    const answerType: V2SignType = raw.sign?.length === 64 ? 'HMAC-SHA256' : 'MD5';
+    if (!verifyV2Sign(raw, apiV2Key, answerType)) {
+      throw new WxpayV2SignatureError('response', `the sign of the ${path} answer does not verify with WXPAY_APIV2_KEY; check the key, or something between you and WeChat Pay altered the answer`);
     }
     if (raw.result_code !== 'SUCCESS') {
       const errCode = raw.err_code || 'FAIL';

@@ -171,7 +171,7 @@ function paymentNotification(signType: V2SignType, overrides: Record<string, str
     transaction_id: '1004400740201409030005092168',
     ...overrides,
   };
-  if (signType === 'HMAC-SHA256') fields.sign_type = 'HMAC-SHA256';
+  if (signType === 'HMAC-SHA256' && !('sign_type' in overrides)) fields.sign_type = 'HMAC-SHA256';
   // signed by the third-party SDK, not by us
   fields.sign = Hash.sign(signType, fields, key);
   return buildV2Xml(fields);
@@ -207,8 +207,13 @@ describe('v2 payment notification', () => {
       () => parseV2PaymentNotification(paymentNotification('MD5', { sign_type: 'MD5' }), { apiV2Key: KEY, signType: 'HMAC-SHA256' }),
       (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch' && e.httpStatus === 401 && /WXPAY_V2_SIGN_TYPE/.test(e.message),
     );
-    // an MD5 notification without sign_type, checked as HMAC: the sign simply does not verify
-    assert.throws(() => parseV2PaymentNotification(paymentNotification('MD5'), { apiV2Key: KEY, signType: 'HMAC-SHA256' }), WxpayV2SignatureError);
+    // without sign_type the sign's length names the algorithm, and it must still be the configured one
+    assert.throws(() => parseV2PaymentNotification(paymentNotification('MD5'), { apiV2Key: KEY, signType: 'HMAC-SHA256' }), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch');
+    const hmacWithoutType = paymentNotification('HMAC-SHA256').replace('<sign_type><![CDATA[HMAC-SHA256]]></sign_type>', '');
+    assert.ok(!hmacWithoutType.includes('sign_type'));
+    assert.throws(() => parseV2PaymentNotification(hmacWithoutType, { apiV2Key: KEY, signType: 'HMAC-SHA256' }), WxpayV2SignatureError, 'sign_type was signed, so removing it breaks the sign');
+    assert.equal(parseV2PaymentNotification(paymentNotification('HMAC-SHA256', { sign_type: '' }), { apiV2Key: KEY, signType: 'HMAC-SHA256' }).totalFee, 1, 'HMAC without sign_type is recognised by length');
+    assert.throws(() => parseV2PaymentNotification(paymentNotification('HMAC-SHA256', { sign_type: 'SHA1' }), { apiV2Key: KEY, signType: 'HMAC-SHA256' }), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch');
   });
 
   test('return_code FAIL, missing fields, non-integer amount: 400', () => {

@@ -1,5 +1,5 @@
 // v2 notifications. Payment results are signed XML (checked with the configured sign type, and a
-// notification that names another sign type is refused rather than downgraded). Refund results are
+// notification signed with another sign type is refused rather than downgraded). Refund results are
 // not signed: their `req_info` is AES-256-ECB encrypted with the lowercase hex MD5 of the API v2 key,
 // PKCS#7 padded, and holds a `<root>` XML of the refund fields.
 import { createDecipheriv, createHash } from 'node:crypto';
@@ -90,10 +90,13 @@ export function parseV2PaymentNotification(body: string | Buffer, keys: V2Notifi
   if (raw.return_code !== 'SUCCESS') {
     throw new WxpayV2NotificationError('communication-failure', 400, `${where} has return_code ${raw.return_code ? 'FAIL' : 'missing'}; it carries no payment result`);
   }
-  if (raw.sign_type !== undefined && raw.sign_type !== '' && raw.sign_type !== keys.signType) {
-    throw new WxpayV2NotificationError('sign-type-mismatch', 401, `${where} is signed with ${raw.sign_type === 'MD5' ? 'MD5' : 'another sign type'}, but WXPAY_V2_SIGN_TYPE is ${keys.signType}; orders and notifications must use the same sign type`);
-  }
   if (!raw.sign) throw new WxpayV2SignatureError('notification', 'has no sign field; it is not from WeChat Pay');
+  // sign_type is sent for HMAC-SHA256 orders; without it the sign's length tells the algorithm. Either
+  // way it must be the configured one: the order was placed with it.
+  const declared = raw.sign_type || (raw.sign.length === 64 ? 'HMAC-SHA256' : 'MD5');
+  if (declared !== keys.signType) {
+    throw new WxpayV2NotificationError('sign-type-mismatch', 401, `${where} is signed with ${declared === 'MD5' ? 'MD5' : declared === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'an unknown sign type'}, but WXPAY_V2_SIGN_TYPE is ${keys.signType}; orders and notifications must use the same sign type`);
+  }
   if (!verifyV2Sign(raw, keys.apiV2Key, keys.signType)) {
     throw new WxpayV2SignatureError('notification', `sign does not verify with WXPAY_APIV2_KEY (${keys.signType}); it is not from WeChat Pay, or the key differs from 商户平台`);
   }
