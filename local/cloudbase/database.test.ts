@@ -134,6 +134,9 @@ describe('collections and errors', () => {
       assert.ok(answer.requestId);
     }
     assert.equal((await db.collection('products').count()).total, 3);
+    // no envName means the default environment, which is this one
+    const res = await fetch(`${emu.url}/admin`, { method: 'POST', body: '{"action":"database.calculateDocument","collectionName":"products"}' });
+    assert.deepEqual(((await res.json()) as { data: unknown }).data, { total: 3 });
   });
 });
 

@@ -236,7 +236,8 @@ export async function handleAction(req: ActionRequest, deps: ProtocolDeps): Prom
     throw invalidParam(`action "${action}" is not supported by the local CloudBase emulator (supported: ${SUPPORTED_ACTIONS.join(', ')})`);
   }
   const envId = deps.envId ?? ENV_ID;
-  if (req.envName !== envId) {
+  // An empty envName is the SDK's "default environment" (init without env, or SYMBOL_DEFAULT_ENV).
+  if (req.envName !== envId && req.envName !== '' && req.envName !== undefined) {
     throw new PlatformError(
       'INVALID_ENV',
       `environment ${JSON.stringify(req.envName ?? '')} is unknown here; the local emulator serves env "${envId}" (init with env: cloud.DYNAMIC_CURRENT_ENV and TCB_ENV=${envId}, or env: '${envId}')`,
