@@ -22,11 +22,32 @@ const USAGE = `usage: npm run sim -- <command>
   mode <certificate|publicKey|migration>    switch how responses and notifications are signed
   reset                                     forget all users, orders, refunds, deliveries, faults`;
 
-const baseUrl = (process.env.WECHAT_SIM_URL || `http://127.0.0.1:${process.env.WECHAT_SIM_PORT || 3100}`).replace(/\/$/, '');
+export function defaultSimUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.WECHAT_SIM_URL || `http://127.0.0.1:${env.WECHAT_SIM_PORT || 3100}`).replace(/\/$/, '');
+}
 
 class CliError extends Error {}
 
-async function call(method: string, path: string, body?: unknown): Promise<any> {
+export interface CliIo {
+  baseUrl?: string;
+  log?: (line: string) => void;
+  error?: (line: string) => void;
+}
+
+/** Runs one CLI command; resolves to the process exit code. */
+export async function runSimCli(argv: string[], io: CliIo = {}): Promise<number> {
+  const baseUrl = io.baseUrl ?? defaultSimUrl();
+  const log = io.log ?? ((line: string) => console.log(line));
+  const error = io.error ?? ((line: string) => console.error(line));
+  try {
+    return (await main(argv, baseUrl, log)) ?? 0;
+  } catch (err) {
+    error(err instanceof CliError ? err.message : String((err as Error)?.stack ?? err));
+    return 1;
+  }
+}
+
+async function callAt(baseUrl: string, method: string, path: string, body?: unknown): Promise<any> {
   let res: Response;
   try {
     res = await fetch(baseUrl + path, {
@@ -36,7 +57,8 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    const c = (err as { cause?: { code?: string; errors?: Array<{ code?: string }> } }).cause;
+    const cause = c?.code ?? c?.errors?.[0]?.code ?? (c as Error | undefined)?.message ?? (err as Error).message;
     throw new CliError(`cannot reach the WeChat simulator at ${baseUrl} (${cause}). Is the local stack running? Start it with \`npm start\`, or set WECHAT_SIM_URL.`);
   }
   const text = await res.text();
@@ -86,19 +108,20 @@ function noExtra(args: string[]): void {
 
 const fen = (n: number) => `¥${(n / 100).toFixed(2)}`;
 
-function printDeliveries(list: any[]): void {
-  if (list.length === 0) return console.log('no deliveries');
+function printDeliveries(log: (line: string) => void, list: any[]): void {
+  if (list.length === 0) return log('no deliveries');
   for (const d of list) {
     const subject = d.outRefundNo ? `refund ${d.outRefundNo}` : `order ${d.outTradeNo}`;
-    console.log(`${d.id}  ${d.eventType.padEnd(19)} ${subject}  ${d.state.toUpperCase()}  → ${d.url}`);
+    log(`${d.id}  ${d.eventType.padEnd(19)} ${subject}  ${d.state.toUpperCase()}  → ${d.url}`);
     for (const a of d.attempts) {
-      console.log(`    ${a.at}  ${a.kind.padEnd(9)} ${String(a.status || '---').padEnd(4)} ${String(a.durationMs).padStart(5)} ms${a.error ? `  ${a.error}` : ''}`);
+      log(`    ${a.at}  ${a.kind.padEnd(9)} ${String(a.status || '---').padEnd(4)} ${String(a.durationMs).padStart(5)} ms${a.error ? `  ${a.error}` : ''}`);
     }
-    if (d.nextAttemptAt) console.log(`    next attempt at ${d.nextAttemptAt}`);
+    if (d.nextAttemptAt) log(`    next attempt at ${d.nextAttemptAt}`);
   }
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[], baseUrl: string, log: (line: string) => void): Promise<number | void> {
+  const call = (method: string, path: string, body?: unknown) => callAt(baseUrl, method, path, body);
   const args = argv.slice();
   const command = args.shift();
   switch (command) {
@@ -107,8 +130,8 @@ async function main(argv: string[]): Promise<void> {
       const outcome = flag(args, '--cancel') ? 'cancel' : flag(args, '--fail') ? 'fail' : 'success';
       noExtra(args);
       const r = await call('POST', '/sim/pay-order', { outTradeNo, outcome });
-      console.log(`${r.errMsg}  (order ${outTradeNo}: ${r.order.tradeState}, ${fen(r.order.total)}${r.order.transactionId ? `, transaction ${r.order.transactionId}` : ''})`);
-      if (!String(r.errMsg).endsWith(':ok') && outcome === 'success') process.exitCode = 2;
+      log(`${r.errMsg}  (order ${outTradeNo}: ${r.order.tradeState}, ${fen(r.order.total)}${r.order.transactionId ? `, transaction ${r.order.transactionId}` : ''})`);
+      if (!String(r.errMsg).endsWith(':ok') && outcome === 'success') return 2;
       return;
     }
     case 'notify': {
@@ -116,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
       if (!id) throw new CliError('usage: notify --replay <deliveryId>');
       noExtra(args);
       const d = await call('POST', `/sim/deliveries/${encodeURIComponent(id)}/replay`);
-      printDeliveries([d]);
+      printDeliveries(log, [d]);
       return;
     }
     case 'deliveries': {
@@ -126,21 +149,21 @@ async function main(argv: string[]): Promise<void> {
       const q = new URLSearchParams();
       if (order) q.set('outTradeNo', order);
       if (refund) q.set('outRefundNo', refund);
-      printDeliveries(await call('GET', `/sim/deliveries${q.toString() ? `?${q}` : ''}`));
+      printDeliveries(log, await call('GET', `/sim/deliveries${q.toString() ? `?${q}` : ''}`));
       return;
     }
     case 'orders': {
       noExtra(args);
       const list: any[] = await call('GET', '/sim/orders');
-      if (!list.length) return console.log('no orders');
-      for (const o of list) console.log(`${o.outTradeNo.padEnd(32)} ${o.apiVersion} ${o.tradeState.padEnd(8)} ${fen(o.total).padStart(10)}  ${o.openid}  refunded ${fen(o.refunded)}`);
+      if (!list.length) return log('no orders');
+      for (const o of list) log(`${o.outTradeNo.padEnd(32)} ${o.apiVersion} ${o.tradeState.padEnd(8)} ${fen(o.total).padStart(10)}  ${o.openid}  refunded ${fen(o.refunded)}`);
       return;
     }
     case 'refunds': {
       noExtra(args);
       const list: any[] = await call('GET', '/sim/refunds');
-      if (!list.length) return console.log('no refunds');
-      for (const r of list) console.log(`${r.outRefundNo.padEnd(32)} ${r.apiVersion} ${r.status.padEnd(10)} ${fen(r.amount).padStart(10)} of order ${r.outTradeNo}`);
+      if (!list.length) return log('no refunds');
+      for (const r of list) log(`${r.outRefundNo.padEnd(32)} ${r.apiVersion} ${r.status.padEnd(10)} ${fen(r.amount).padStart(10)} of order ${r.outTradeNo}`);
       return;
     }
     case 'refund-complete': {
@@ -148,7 +171,7 @@ async function main(argv: string[]): Promise<void> {
       const status = (option(args, '--status') ?? 'SUCCESS').toUpperCase();
       noExtra(args);
       const r = await call('POST', `/sim/refunds/${encodeURIComponent(no)}/complete`, { status });
-      console.log(`refund ${r.outRefundNo}: ${r.status} (${fen(r.amount)})`);
+      log(`refund ${r.outRefundNo}: ${r.status} (${fen(r.amount)})`);
       return;
     }
     case 'fault': {
@@ -156,21 +179,21 @@ async function main(argv: string[]): Promise<void> {
       if (target === 'clear') {
         noExtra(args);
         await call('DELETE', '/sim/faults');
-        return console.log('all faults cleared');
+        return log('all faults cleared');
       }
       const kind = positional(args, '<kind>');
       const count = intOption(args, '--count');
       const delayMs = intOption(args, '--delay');
       noExtra(args);
       const f = await call('POST', '/sim/faults', { target, kind, ...(count !== undefined ? { count } : {}), ...(delayMs !== undefined ? { delayMs } : {}) });
-      console.log(`fault #${f.id}: ${f.kind} on ${f.target} × ${f.count}${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
+      log(`fault #${f.id}: ${f.kind} on ${f.target} × ${f.count}${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
       return;
     }
     case 'faults': {
       noExtra(args);
       const list: any[] = await call('GET', '/sim/faults');
-      if (!list.length) return console.log('no pending faults');
-      for (const f of list) console.log(`#${f.id} ${f.kind} on ${f.target}, ${f.remaining} left${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
+      if (!list.length) return log('no pending faults');
+      for (const f of list) log(`#${f.id} ${f.kind} on ${f.target}, ${f.remaining} left${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
       return;
     }
     case 'user': {
@@ -178,14 +201,14 @@ async function main(argv: string[]): Promise<void> {
       const withUnionid = flag(args, '--unionid');
       noExtra(args);
       const u = await call('POST', '/sim/users', { ...(appid ? { appid } : {}), withUnionid });
-      console.log(`openid  ${u.openid}\nappid   ${u.appid}${u.unionid ? `\nunionid ${u.unionid}` : ''}`);
+      log(`openid  ${u.openid}\nappid   ${u.appid}${u.unionid ? `\nunionid ${u.unionid}` : ''}`);
       return;
     }
     case 'code': {
       const openid = positional(args, '<openid>');
       noExtra(args);
       const c = await call('POST', '/sim/login-codes', { openid });
-      console.log(`code ${c.code} (valid until ${c.expiresAt}, one use)`);
+      log(`code ${c.code} (valid until ${c.expiresAt}, one use)`);
       return;
     }
     case 'clock': {
@@ -193,34 +216,35 @@ async function main(argv: string[]): Promise<void> {
       const advanceSeconds = intOption(args, '--advance');
       noExtra(args);
       const c = await call('POST', '/sim/clock', { ...(timeScale !== undefined ? { timeScale } : {}), ...(advanceSeconds !== undefined ? { advanceSeconds } : {}) });
-      console.log(`simulator time ${c.now}, time scale ×${c.timeScale}`);
+      log(`simulator time ${c.now}, time scale ×${c.timeScale}`);
       return;
     }
     case 'mode': {
       const signingMode = positional(args, '<certificate|publicKey|migration>');
       noExtra(args);
       const m = await call('POST', '/sim/mode', { signingMode });
-      console.log(`signing mode: ${m.signingMode}`);
+      log(`signing mode: ${m.signingMode}`);
       return;
     }
     case 'reset': {
       noExtra(args);
       await call('POST', '/sim/reset');
-      console.log('simulator reset');
+      log('simulator reset');
       return;
     }
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      console.log(USAGE);
+      log(USAGE);
       return;
     default:
       throw new CliError(`unknown command ${command}\n\n${USAGE}`);
   }
 }
 
-main(process.argv.slice(2)).catch((err) => {
-  console.error(err instanceof CliError ? err.message : err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  void runSimCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
