@@ -26,6 +26,8 @@ export interface HttpAnswer {
 
 export interface E2E {
   stack: LocalStack;
+  /** The functions' variables as the stack generated them (before any setEnv). */
+  baseEnv: Readonly<Record<string, string>>;
   hostUrl: string;
   simUrl: string;
   emuUrl: string;
@@ -75,8 +77,12 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
     ports: { host: 0, wechatSim: 0, cloudbaseEmu: 0 },
     seed: true,
     quiet: process.env.E2E_VERBOSE ? false : true,
+    // E2E_BUILD_DIR: run bundles built elsewhere (e.g. a private build while others rebuild build/).
+    ...(process.env.E2E_BUILD_DIR ? { buildDir: process.env.E2E_BUILD_DIR } : {}),
     ...opts,
     simulator: { timeScale: 1000, refundDelayMs: 60_000, ...opts.simulator },
+    // A few instances per function keep cold starts (CPU) bounded on 2 cores; calls queue as on the platform.
+    host: { maxInstancesPerFunction: 4, ...opts.host },
   });
   const baseEnv = { ...stack.env };
 
@@ -112,6 +118,7 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
 
   const e2e: E2E = {
     stack,
+    baseEnv,
     hostUrl: stack.hostUrl,
     simUrl: stack.simUrl,
     emuUrl: stack.emuUrl,
