@@ -1,5 +1,5 @@
 // PayGateway over the legacy v2 XML API (shared/wxpay/v2), loaded only in v2 mode.
-import type { PayV2Config } from '../config/config';
+import type { PayV2Config, V2ClientCertificate } from '../config/config';
 import { truncateUtf8 } from '../domain/catalog';
 import type { PaymentFacts } from '../domain/order';
 import type { RefundFacts } from '../domain/refund';
@@ -39,6 +39,8 @@ export interface V2GatewayOptions {
   config: PayV2Config;
   notifyUrl?: string;
   refundNotifyUrl?: string;
+  /** config.v2ClientCertificate(): presented on /secapi/pay/refund when the base URL is https. */
+  clientCertificate?: V2ClientCertificate;
 }
 
 export class V2Gateway implements PayGateway {
@@ -47,7 +49,10 @@ export class V2Gateway implements PayGateway {
 
   constructor(private readonly opts: V2GatewayOptions) {
     const c = opts.config;
-    this.client = createV2Client({ appid: c.appid, mchid: c.mchid, baseUrl: c.baseUrl, apiV2Key: c.apiV2Key, signType: c.signType });
+    this.client = createV2Client(
+      { appid: c.appid, mchid: c.mchid, baseUrl: c.baseUrl, apiV2Key: c.apiV2Key, signType: c.signType },
+      opts.clientCertificate ? { clientCertificate: opts.clientCertificate } : {},
+    );
   }
 
   async prepay(input: PrepayInput): Promise<{ prepayId: string }> {

@@ -24,7 +24,8 @@ export function getGateway(config: AppConfig): PayGateway {
   if (config.apiVersion() === 'v2') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { V2Gateway } = require('./gateway-v2') as typeof import('./gateway-v2');
-    gateway = new V2Gateway({ config: config.payV2(), ...(notifyUrl ? { notifyUrl } : {}), ...(refundNotifyUrl ? { refundNotifyUrl } : {}) });
+    const clientCertificate = config.v2ClientCertificate(); // only the refund function is given WXPAY_MERCHANT_CERT
+    gateway = new V2Gateway({ config: config.payV2(), ...(notifyUrl ? { notifyUrl } : {}), ...(refundNotifyUrl ? { refundNotifyUrl } : {}), ...(clientCertificate ? { clientCertificate } : {}) });
   } else {
     gateway = new V3Gateway({ config: config.payV3(), ...(notifyUrl ? { notifyUrl } : {}), ...(refundNotifyUrl ? { refundNotifyUrl } : {}) });
   }
