@@ -42,6 +42,14 @@ const queue: Canned[] = [];
 let signWith: Signing;
 let certEntries: Array<{ pem: string; serial: string; notBefore: Date; notAfter: Date }> = [];
 let certSigner: Signing | undefined;
+async function platformCert(opts: { notBefore?: Date; notAfter?: Date } = {}) {
+  const issued = await issueCertificate(ca, { subject: 'CN=Tenpay.com Platform Certificate (test), O=Tenpay.com, C=CN', ...opts });
+  const notBefore = opts.notBefore ?? new Date(Date.now() - 86_400_000);
+  const notAfter = opts.notAfter ?? new Date(Date.now() + 5 * 365 * 86_400_000);
+  return { pem: issued.certificatePem, serial: issued.serialNo, notBefore, notAfter, signing: { key: createPrivateKey(issued.privateKeyPem), serial: issued.serialNo } };
+}
+type PlatformCert = Awaited<ReturnType<typeof platformCert>>;
+let pool: PlatformCert[] = [];
 const forgedKey = () => k.merchant.privateKey; // any key WeChat's verifiers do not know
 
 function wechatSign(res: ServerResponse, body: string, how: Canned['sign'], s: Signing): void {
@@ -133,8 +141,8 @@ function refundBody(outRefundNo: string, outTradeNo: string, refund: number, tot
 }
 
 before(async () => {
-  k = makeTestKeys();
-  ca = await createCa();
+  [k, ca] = await Promise.all([makeTestKeys(), createCa()]);
+  pool = await Promise.all([platformCert(), platformCert(), platformCert({ notBefore: new Date(Date.now() - 3600_000) })]);
   apiV3Text = k.apiV3KeyText;
   signWith = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
   server = createServer((req, res) => {
@@ -340,15 +348,9 @@ describe('v3 client: refusals and failures', () => {
 });
 
 describe('certificate store through the client', () => {
-  async function platformCert(opts: { notBefore?: Date; notAfter?: Date } = {}) {
-    const issued = await issueCertificate(ca, { subject: 'CN=Tenpay.com Platform Certificate (test), O=Tenpay.com, C=CN', ...opts });
-    const notBefore = opts.notBefore ?? new Date(Date.now() - 86_400_000);
-    const notAfter = opts.notAfter ?? new Date(Date.now() + 5 * 365 * 86_400_000);
-    return { pem: issued.certificatePem, serial: issued.serialNo, notBefore, notAfter, signing: { key: createPrivateKey(issued.privateKeyPem), serial: issued.serialNo } };
-  }
 
   test('certificate mode: bootstrap download, verification, rate-limited refresh, rotation', async () => {
-    const first = await platformCert();
+    const first = pool[0]!;
     certEntries = [first];
     certSigner = first.signing; // the download is signed by the certificate it carries
     signWith = first.signing;
@@ -363,14 +365,14 @@ describe('certificate store through the client', () => {
       assert.equal(wx.certificates!.downloads, 1, 'cached per instance');
 
       // Unknown serial right after the first download: no new download within the minute.
-      const stranger0 = await platformCert();
+      const stranger0 = pool[1]!;
       queue.push({ status: 200, body: '{}', signWith: stranger0.signing });
       await assert.rejects(wx.client.queryRefund('R1'), E.WxpayUnknownSerialError);
       assert.equal(wx.certificates!.downloads, 1, 'rate-limited to once per minute');
 
       // A minute later: one refresh, then refused; a second one within the minute does not download.
       now += 61_000;
-      const stranger = await platformCert();
+      const stranger = pool[1]!;
       queue.push({ status: 200, body: '{}', signWith: stranger.signing });
       await assert.rejects(wx.client.queryRefund('R1'), (e: any) => e instanceof E.WxpayUnknownSerialError && /matches none of the platform certificates.*at most once per 60 s/.test(e.message));
       assert.equal(wx.certificates!.downloads, 2);
@@ -380,7 +382,7 @@ describe('certificate store through the client', () => {
 
       // Rotation a minute later: WeChat now lists a second certificate and signs with it.
       now += 61_000;
-      const second = await platformCert({ notBefore: new Date(Date.now() - 3600_000) });
+      const second = pool[2]!;
       certEntries = [first, second];
       signWith = second.signing;
       assert.equal((await wx.client.queryByOutTradeNo('T8')).out_trade_no, 'T8');
@@ -396,7 +398,7 @@ describe('certificate store through the client', () => {
   });
 
   test('concurrent first calls share one certificate download', async () => {
-    const cert = await platformCert();
+    const cert = pool[0]!;
     certEntries = [cert];
     certSigner = cert.signing;
     signWith = cert.signing;
@@ -413,8 +415,8 @@ describe('certificate store through the client', () => {
   });
 
   test('downloads with tampered certificates or wrong signatures are refused', async () => {
-    const good = await platformCert();
-    const other = await platformCert();
+    const good = pool[0]!;
+    const other = pool[1]!;
     const store = (download: () => Promise<any>) => new CertificateStore({ apiV3Key: parseApiV3Key(apiV3Text), download });
     const c = publicKeyClient();
     try {
@@ -445,7 +447,7 @@ describe('certificate store through the client', () => {
   });
 
   test('migration: public key and certificates both verify; the download may be signed by the public key', async () => {
-    const cert = await platformCert();
+    const cert = pool[0]!;
     certEntries = [cert];
     certSigner = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
     const wx = createWxpayV3({

@@ -13,7 +13,7 @@ import { buildPaymentParams, paymentMessage } from './payment';
 import { CertificateVerifier, PublicKeyVerifier, fromX509 } from './verifier';
 import { Validator } from './validator';
 import { aeadDecrypt, aeadEncrypt, parseApiV3Key } from './aead';
-import { oaepDecrypt, oaepEncrypt } from './oaep';
+import { OaepDecryptor, OaepEncryptor, oaepDecrypt, oaepEncrypt } from './oaep';
 import { WxpayConfigError } from '../errors';
 
 const requireCjs = createRequire(__filename);
@@ -25,8 +25,8 @@ const plugin = requireCjs('wechatpay-axios-plugin') as {
 };
 
 let k: TestKeys;
-before(() => {
-  k = makeTestKeys();
+before(async () => {
+  k = await makeTestKeys();
 });
 after(() => k.cleanup());
 
@@ -210,5 +210,15 @@ describe('RSA-OAEP (SHA-1)', () => {
     assert.equal(plugin.Rsa.decrypt(enc.ciphertext, k.platform.privateKey), '13800138000');
     assert.equal(oaepDecrypt(plugin.Rsa.encrypt('13800138000', k.platform.publicKey), k.platform.privateKey), '13800138000');
     assert.throws(() => oaepDecrypt(enc.ciphertext, k.merchant.privateKey), /WXPAY_PRIVATE_KEY/);
+  });
+
+  test('Encryptor / Decryptor interfaces: openssl decrypts the encryptor output, the decryptor reads openssl output', async () => {
+    const enc = await new OaepEncryptor(() => ({ serial: k.merchant.serial, publicKey: k.merchant.publicKey })).encrypt('6222020000000000000');
+    assert.equal(enc.serial, k.merchant.serial);
+    writeFileSync(join(k.dir, 'card.bin'), Buffer.from(enc.ciphertext, 'base64'));
+    assert.equal(k.openssl(['pkeyutl', '-decrypt', '-inkey', k.merchant.keyPath, '-pkeyopt', 'rsa_padding_mode:oaep', '-in', 'card.bin']).toString(), '6222020000000000000');
+    writeFileSync(join(k.dir, 'card.txt'), '6222020000000000000');
+    const ct = k.openssl(['pkeyutl', '-encrypt', '-pubin', '-inkey', k.merchant.publicKeyPath, '-pkeyopt', 'rsa_padding_mode:oaep', '-in', 'card.txt']);
+    assert.equal(new OaepDecryptor(k.merchant.privateKey).decrypt(ct.toString('base64')), '6222020000000000000');
   });
 });

@@ -14,8 +14,8 @@ import type { RefundResource, TransactionResource } from './types';
 
 let k: TestKeys;
 let apiV3Key: KeyObject;
-before(() => {
-  k = makeTestKeys();
+before(async () => {
+  k = await makeTestKeys();
   apiV3Key = parseApiV3Key(k.apiV3KeyText);
 });
 after(() => k.cleanup());

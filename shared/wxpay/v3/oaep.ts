@@ -34,3 +34,28 @@ export function oaepDecrypt(ciphertextBase64: string, privateKey: KeyObject): st
     );
   }
 }
+
+/** Decrypts sensitive fields WeChat Pay encrypted for the merchant (wechatpay-go's Decryptor). */
+export interface Decryptor {
+  decrypt(ciphertextBase64: string): string;
+}
+
+/** Encrypts sensitive request fields for WeChat Pay; send `serial` as the Wechatpay-Serial header. */
+export interface Encryptor {
+  encrypt(plaintext: string): Promise<SensitiveCiphertext>;
+}
+
+export class OaepDecryptor implements Decryptor {
+  constructor(private readonly privateKey: KeyObject) {}
+  decrypt(ciphertextBase64: string): string {
+    return oaepDecrypt(ciphertextBase64, this.privateKey);
+  }
+}
+
+export class OaepEncryptor implements Encryptor {
+  /** `key` resolves the current key: the public key, or the store's newest valid certificate. */
+  constructor(private readonly key: () => EncryptionKey | Promise<EncryptionKey>) {}
+  async encrypt(plaintext: string): Promise<SensitiveCiphertext> {
+    return oaepEncrypt(plaintext, await this.key());
+  }
+}

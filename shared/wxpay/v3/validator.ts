@@ -1,6 +1,8 @@
 // Checks that a response or notification was signed by WeChat Pay: the four Wechatpay-* headers,
 // a timestamp within ±300 s, no SIGNTEST probe, and an RSA signature over `timestamp\nnonce\nbody\n`
 // made with the key named by Wechatpay-Serial. Shared by the API client and the notification parser.
+// No secret is compared in JavaScript: RSA verification (and the AES-GCM tag check in aead.ts) run
+// inside OpenSSL, which compares in constant time.
 import { headerValue, type HeaderBag } from './headers';
 import type { Verifier, VerifyResult } from './verifier';
 import {
