@@ -302,6 +302,13 @@ describe('updates', () => {
     assert.equal(doc.version, 2);
   });
 
+  test('updateAndReturn answers the updated document', async () => {
+    const res = await (db.collection('products').where({ _id: 'p2' }) as any).updateAndReturn({ priceFen: db.command.inc(50) });
+    assert.equal(res.updated, 1);
+    assert.equal(res.doc.priceFen, 200);
+    assert.equal((await get('p2')).priceFen, 200);
+  });
+
   test('_id cannot be changed', async () => {
     await assert.rejects(db.collection('products').doc('p1').update({ _id: 'other' } as never), { code: 'INVALID_PARAM' });
     await assert.rejects(db.collection('products').doc('p1').set({ _id: 'other' } as never), { code: 'INVALID_PARAM' });

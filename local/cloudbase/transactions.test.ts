@@ -146,3 +146,25 @@ test('a transaction cannot insert an _id that exists, and a missing collection i
   await assert.rejects(tx.collection('nowhere').doc('x').get(), { code: 'DATABASE_COLLECTION_NOT_EXIST' });
   await tx.rollback();
 });
+
+test('the legacy doc-level transaction actions read, write and delete inside the transaction', async () => {
+  const post = async (body: Record<string, unknown>) => {
+    const res = await fetch(`${emu.url}/admin`, { method: 'POST', body: JSON.stringify({ envName: 'local', ...body }) });
+    return (await res.json()) as Record<string, any>;
+  };
+  const { transactionId } = await post({ action: 'database.startTransaction' });
+  assert.equal(typeof transactionId, 'string');
+  const read = await post({ action: 'database.getInTransaction', transactionId, collectionName: 'accounts', _id: 'alice' });
+  assert.equal(JSON.parse(read.data).balance, 100);
+  const updated = await post({ action: 'database.updateDocInTransaction', transactionId, collectionName: 'accounts', _id: 'alice', data: '{"$set":{"balance":{"$numberInt":"60"}}}' });
+  assert.equal(JSON.parse(updated.updated), 1);
+  const upserted = await post({ action: 'database.updateDocInTransaction', transactionId, collectionName: 'accounts', _id: 'dave', data: '{"balance":{"$numberInt":"40"}}', upsert: true });
+  assert.deepEqual(JSON.parse(upserted.upserted), [{ _id: 'dave' }]);
+  const deleted = await post({ action: 'database.deleteDocInTransaction', transactionId, collectionName: 'accounts', _id: 'bob' });
+  assert.equal(JSON.parse(deleted.deleted), 1);
+  assert.equal(await balance('alice'), 100);
+  assert.equal((await post({ action: 'database.commitTransaction', transactionId })).code, undefined);
+  assert.equal(await balance('alice'), 60);
+  assert.equal(await balance('dave'), 40);
+  assert.equal(await balance('bob'), undefined);
+});
