@@ -113,7 +113,7 @@ function findOrder(sim: Simulator, req: V2Request): SimOrder {
   const f = req.fields;
   const order = f.transaction_id ? sim.state.orderByTransactionId(req.merchant.mchid, f.transaction_id) : f.out_trade_no ? sim.state.order(req.merchant.mchid, f.out_trade_no) : undefined;
   if (!f.transaction_id && !f.out_trade_no) throw new V2BusinessError('LACK_PARAMS', 'transaction_id和out_trade_no必须二选一');
-  if (!order || order.apiVersion !== 'v2') throw new V2BusinessError('ORDERNOTEXIST', '此交易订单号不存在');
+  if (!order) throw new V2BusinessError('ORDERNOTEXIST', '此交易订单号不存在');
   return order;
 }
 
@@ -198,7 +198,7 @@ export function v2Routes(sim: Simulator): Route[] {
   const closeorder: V2Handler = (req) => {
     const outTradeNo = need(req.fields, 'out_trade_no');
     const order = sim.state.order(req.merchant.mchid, outTradeNo);
-    if (!order || order.apiVersion !== 'v2') throw new V2BusinessError('ORDERNOTEXIST', '订单不存在');
+    if (!order) throw new V2BusinessError('ORDERNOTEXIST', '订单不存在');
     if (order.state === 'SUCCESS') throw new V2BusinessError('ORDERPAID', '订单已支付，不能发起关单');
     if (order.state === 'CLOSED') throw new V2BusinessError('ORDERCLOSED', '订单已关闭，无法重复关闭');
     order.state = 'CLOSED';
@@ -272,12 +272,12 @@ export function v2Routes(sim: Simulator): Route[] {
     let refunds: SimRefund[];
     let order: SimOrder | undefined;
     if (f.refund_id || f.out_refund_no) {
-      const r = [...sim.state.refunds.values()].find((x) => x.mchid === req.merchant.mchid && x.apiVersion === 'v2' && (f.refund_id ? x.refundId === f.refund_id : x.outRefundNo === f.out_refund_no));
+      const r = [...sim.state.refunds.values()].find((x) => x.mchid === req.merchant.mchid && (f.refund_id ? x.refundId === f.refund_id : x.outRefundNo === f.out_refund_no));
       refunds = r ? [r] : [];
       order = r && sim.state.order(r.mchid, r.outTradeNo);
     } else if (f.transaction_id || f.out_trade_no) {
       order = f.transaction_id ? sim.state.orderByTransactionId(req.merchant.mchid, f.transaction_id) : sim.state.order(req.merchant.mchid, f.out_trade_no!);
-      refunds = order && order.apiVersion === 'v2' ? sim.state.refundsOf(order) : [];
+      refunds = order ? sim.state.refundsOf(order) : [];
     } else {
       throw new V2BusinessError('LACK_PARAMS', 'refund_id、out_refund_no、transaction_id、out_trade_no必须四选一');
     }

@@ -126,14 +126,14 @@ export function v3Routes(sim: Simulator): Route[] {
   const queryByOutTradeNo: V3Handler = (ctx, merchant) => {
     queryMchid(ctx, merchant);
     const order = sim.state.order(merchant.mchid, decodePath(ctx.params[0]!));
-    if (!order || order.apiVersion !== 'v3') throw v3.orderNotExist();
+    if (!order) throw v3.orderNotExist();
     return { status: 200, body: transactionJson(order, sim.state.tradeState(order)) };
   };
 
   const queryById: V3Handler = (ctx, merchant) => {
     queryMchid(ctx, merchant);
     const order = sim.state.orderByTransactionId(merchant.mchid, decodePath(ctx.params[0]!));
-    if (!order || order.apiVersion !== 'v3') throw v3.orderNotExist();
+    if (!order) throw v3.orderNotExist();
     return { status: 200, body: transactionJson(order, sim.state.tradeState(order)) };
   };
 
@@ -143,7 +143,7 @@ export function v3Routes(sim: Simulator): Route[] {
     if (typeof mchid !== 'string' || !mchid) throw v3.param('mchid', '为必填参数，不能为空', mchid);
     if (mchid !== merchant.mchid) throw v3.param('mchid', '与签名的商户号不一致', mchid);
     const order = sim.state.order(merchant.mchid, decodePath(ctx.params[0]!));
-    if (!order || order.apiVersion !== 'v3') throw v3.orderNotExist();
+    if (!order) throw v3.orderNotExist();
     if (order.state === 'SUCCESS') throw v3.orderPaid();
     if (order.state !== 'CLOSED') {
       order.state = 'CLOSED';
@@ -159,7 +159,7 @@ export function v3Routes(sim: Simulator): Route[] {
       if (problem) throw v3.param('notify_url', problem, req.notify_url);
     }
     const order = req.transaction_id !== undefined ? sim.state.orderByTransactionId(merchant.mchid, req.transaction_id) : sim.state.order(merchant.mchid, req.out_trade_no!);
-    if (!order || order.apiVersion !== 'v3' || (req.out_trade_no !== undefined && order.outTradeNo !== req.out_trade_no)) {
+    if (!order || (req.out_trade_no !== undefined && order.outTradeNo !== req.out_trade_no)) {
       throw v3.resourceNotExist('订单不存在');
     }
     const fingerprint = canonicalJson({ ...req, transaction_id: undefined, out_trade_no: order.outTradeNo });
@@ -194,7 +194,7 @@ export function v3Routes(sim: Simulator): Route[] {
 
   const refundQuery: V3Handler = (ctx, merchant) => {
     const r = sim.state.refund(merchant.mchid, decodePath(ctx.params[0]!));
-    if (!r || r.apiVersion !== 'v3') throw v3.resourceNotExist('退款单不存在');
+    if (!r) throw v3.resourceNotExist('退款单不存在');
     return { status: 200, body: refundJson(r) };
   };
 

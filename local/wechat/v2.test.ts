@@ -152,4 +152,8 @@ test('v2 refunds: amount rules and a req_info refund notification that openssl d
   const statuses = [q.data.refund_status_0, q.data.refund_status_1].sort();
   assert.deepEqual(statuses, ['PROCESSING', 'SUCCESS']);
   assert.equal((await call('/pay/orderquery', { out_trade_no: o.out_trade_no })).data.trade_state, 'REFUND');
+  // the same order seen through v3: one order, whichever API asks
+  const v3 = await h.v3('GET', `/v3/pay/transactions/out-trade-no/${o.out_trade_no}?mchid=${h.env.WXPAY_MCHID}`);
+  assert.equal(v3.json.trade_state, 'REFUND');
+  assert.equal(v3.json.amount.total, 500);
 });
