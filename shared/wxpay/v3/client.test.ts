@@ -291,6 +291,13 @@ describe('v3 client: refusals and failures', () => {
     }
   });
 
+  test('a signed 200 whose body is not JSON → malformed-json naming the endpoint', async () => {
+    const c = publicKeyClient();
+    queue.push({ status: 200, body: '<xml>not json</xml>' });
+    await assert.rejects(c.queryRefund('R9'), (e: any) => e instanceof E.WxpayMalformedJsonError && e.subject === 'response' && /body of GET \/v3\/refund\/domestic\/refunds\/R9 is not valid JSON/.test(e.message));
+    c.close();
+  });
+
   test('a signed error whose signature is forged is refused as forged', async () => {
     const c = publicKeyClient();
     queue.push({ status: 403, body: JSON.stringify({ code: 'ORDERPAID', message: 'x' }), sign: 'forged' });

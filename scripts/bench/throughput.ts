@@ -1,0 +1,273 @@
+// Notification throughput (SPEC §10): `/pay/notify` through the function host against a bare node:http
+// server doing the same work against the same emulator, in alternating rounds of the same run, with
+// autocannon (50 connections, 127.0.0.1 only). Every request is a distinct, validly signed and encrypted
+// TRANSACTION.SUCCESS for its own NOTPAY order, so each one performs the real NOTPAY → SUCCESS
+// transition; afterwards the orders are counted to prove the work happened. The verify+decrypt-only
+// floor is reported for reference.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, createSecretKey, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { buildFunctions } from '../build';
+import { ensureLocalData, type LocalData } from '../../local/setup/local-data';
+import { openLocalDatabase, type LocalDatabase } from '../../local/cloudbase/sdk-env';
+import { buildTestNotification, rfc3339China } from '../../shared/wxpay/v3/testing';
+import type { BenchResult } from './types';
+
+const root = resolve(__dirname, '..', '..');
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+}
+interface AutocannonInstance {
+  stop(): void;
+}
+type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance;
+// autocannon ships no types; this is the part used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as Autocannon;
+
+export interface ThroughputOptions {
+  connections?: number;
+  /** Requests per measured run (each side, each round). */
+  requests?: number;
+  rounds?: number;
+  warmup?: number;
+  /** Hard bound of one load run. */
+  maxSecondsPerRun?: number;
+  buildDir?: string;
+  workDir?: string;
+}
+
+interface Note {
+  body: string;
+  headers: Record<string, string>;
+}
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+}
+
+function startChild(args: string[], env: Record<string, string>): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'throughput-servers.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${args[0]} did not start within 60 s: ${stderr}`)), 60_000);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (line.startsWith('READY ')) {
+        clearTimeout(timer);
+        res({ proc, url: line.slice(6).trim() });
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`${args[0]} exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+function stopChild(c: Child | undefined): Promise<void> {
+  if (!c || c.proc.exitCode !== null) return Promise.resolve();
+  return new Promise((res) => {
+    c.proc.removeAllListeners('exit');
+    c.proc.once('exit', () => res());
+    c.proc.kill('SIGTERM');
+    setTimeout(() => {
+      if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+    }, 5000).unref();
+  });
+}
+
+async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+/** `n` NOTPAY orders tagged `batch` and one signed, encrypted payment notification for each. */
+async function prepareBatch(db: LocalDatabase, local: LocalData, batch: string, n: number): Promise<Note[]> {
+  const env = local.env;
+  const privateKey = createPrivateKey(local.keys.publicKeyPrivate);
+  const apiV3Key = createSecretKey(Buffer.from(env.WXPAY_APIV3_KEY!, 'utf8'));
+  const now = new Date();
+  const orders = Array.from({ length: n }, (_, i) => ({
+    _id: `${batch}${String(i).padStart(6, '0')}`,
+    openid: `oBench${batch}${i % 97}`,
+    appid: env.WX_APPID,
+    items: [{ productId: 'bench', name: 'bench', priceFen: 100 + (i % 50), quantity: 1 }],
+    amountFen: 100 + (i % 50),
+    description: 'bench',
+    status: 'NOTPAY',
+    refundedFen: 0,
+    refundingFen: 0,
+    settledRefundNos: [],
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    apiVersion: 'v3',
+    benchBatch: batch,
+  }));
+  await pool(orders, 32, (o) => db.collection('orders').add(o));
+  return orders.map((o) => {
+    const n = buildTestNotification({
+      privateKey,
+      serial: env.WXPAY_PUBLIC_KEY_ID!,
+      apiV3Key,
+      eventType: 'TRANSACTION.SUCCESS',
+      resource: {
+        appid: env.WX_APPID!,
+        mchid: env.WXPAY_MCHID!,
+        out_trade_no: o._id,
+        transaction_id: `42000${randomBytes(11).toString('hex')}`.slice(0, 28),
+        trade_type: 'JSAPI',
+        trade_state: 'SUCCESS',
+        trade_state_desc: '支付成功',
+        bank_type: 'OTHERS',
+        success_time: rfc3339China(Date.now()),
+        payer: { openid: o.openid },
+        amount: { total: o.amountFen, payer_total: o.amountFen, currency: 'CNY', payer_currency: 'CNY' },
+      },
+    });
+    return { body: n.body, headers: { 'content-type': 'application/json', ...n.headers } };
+  });
+}
+
+interface Run {
+  rps: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+function load(url: string, notes: Note[], connections: number, maxSeconds: number): Promise<Run> {
+  let i = 0;
+  return new Promise((res, rej) => {
+    let instance: AutocannonInstance | undefined;
+    const guard = setTimeout(() => instance?.stop(), maxSeconds * 1000);
+    instance = autocannon(
+      {
+        url: `${url}/pay/notify`,
+        method: 'POST',
+        connections,
+        amount: notes.length,
+        timeout: 30,
+        requests: [
+          {
+            // one distinct notification per request, shared across connections
+            setupRequest: (req: Record<string, unknown>) => {
+              const note = notes[i++ % notes.length]!;
+              return { ...req, method: 'POST', body: note.body, headers: note.headers };
+            },
+          },
+        ],
+      },
+      (err, r) => {
+        clearTimeout(guard);
+        if (err) return rej(err);
+        res({ rps: r.requests.total / Math.max(r.duration, 1e-3), errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total });
+      },
+    );
+  });
+}
+
+async function successCount(db: LocalDatabase, batch: string): Promise<number> {
+  const r = (await db.collection('orders').where({ benchBatch: batch, status: 'SUCCESS' }).count()) as { total: number };
+  return r.total;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<BenchResult[]> {
+  const connections = opts.connections ?? 50;
+  const requests = opts.requests ?? 1500;
+  const rounds = opts.rounds ?? 3;
+  const warmup = opts.warmup ?? 300;
+  const maxSeconds = opts.maxSecondsPerRun ?? 60;
+  const workDir = opts.workDir ?? join(root, 'build', 'bench');
+  const buildDir = opts.buildDir ?? join(workDir, 'functions');
+  if (!existsSync(join(buildDir, 'payNotify', 'index.js'))) await buildFunctions(buildDir);
+  const local = await ensureLocalData(join(workDir, 'local-data'));
+  const benchEnv = { BENCH_ENV: JSON.stringify(local.env) };
+
+  const children: Child[] = [];
+  try {
+    const emu = await startChild(['emulator'], {});
+    children.push(emu);
+    const [host, bare, floor] = await Promise.all([
+      startChild(['host', emu.url, buildDir], benchEnv),
+      startChild(['bare', emu.url], benchEnv),
+      startChild(['floor'], benchEnv),
+    ]);
+    children.push(host!, bare!, floor!);
+    const db = openLocalDatabase(emu.url);
+
+    let seq = 0;
+    const measure = async (target: Child, n: number) => {
+      const batch = `b${++seq}x`;
+      const notes = await prepareBatch(db, local, batch, n);
+      const run = await load(target.url, notes, connections, maxSeconds);
+      const applied = await successCount(db, batch);
+      return { ...run, applied, notes };
+    };
+    // Warm-up: the host starts its instances (cold starts), both sides warm their SDK connections.
+    await measure(host!, warmup);
+    await measure(bare!, warmup);
+
+    const hostRuns: Array<Run & { applied: number }> = [];
+    const bareRuns: Array<Run & { applied: number }> = [];
+    const floorRuns: Run[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // ABBA order so that drift within a round favours neither side
+      const first = r % 2 === 0 ? 'host' : 'bare';
+      for (const side of first === 'host' ? ['host', 'bare'] : ['bare', 'host']) {
+        const m = await measure(side === 'host' ? host! : bare!, requests);
+        (side === 'host' ? hostRuns : bareRuns).push(m);
+        if (side === 'bare') floorRuns.push(await load(floor!.url, m.notes, connections, maxSeconds));
+      }
+    }
+    const ratios = hostRuns.map((h, i) => h.rps / bareRuns[i]!.rps);
+    const ratio = median(ratios);
+    const hostRps = median(hostRuns.map((r) => r.rps));
+    const bareRps = median(bareRuns.map((r) => r.rps));
+    const floorRps = median(floorRuns.map((r) => r.rps));
+    const failures = [...hostRuns, ...bareRuns].reduce((n, r) => n + r.errors + r.non2xx, 0);
+    const floorFailures = floorRuns.reduce((n, r) => n + r.errors + r.non2xx, 0);
+    const notApplied = [...hostRuns, ...bareRuns].reduce((n, r) => n + (r.total - r.applied), 0);
+    const ok = failures === 0 && notApplied === 0;
+    return [
+      {
+        name: 'notify throughput (host vs bare node:http)',
+        ratio: ok ? ratio : 0,
+        target: 0.8,
+        detail:
+          `${ok ? '' : `FAILED (${failures} errors/non-2xx, ${notApplied} not applied; measured ratio ${ratio.toFixed(2)}) — `}` +
+          `host ${hostRps.toFixed(0)} req/s vs bare ${bareRps.toFixed(0)} req/s; median of ${rounds} rounds × ${requests} notifications, ${connections} connections; 0 errors required, every order applied`,
+      },
+      {
+        name: 'notify floor: verify+decrypt only (reference)',
+        ratio: hostRps / floorRps,
+        target: 0,
+        detail: `floor ${floorRps.toFixed(0)} req/s${floorFailures ? ` (${floorFailures} errors)` : ''}; host reaches ${((hostRps / floorRps) * 100).toFixed(0)}% of it, bare ${((bareRps / floorRps) * 100).toFixed(0)}%`,
+      },
+    ];
+  } finally {
+    await Promise.all(children.map((c) => stopChild(c)));
+  }
+}
