@@ -1,14 +1,17 @@
 // `npm start` as a user runs it: spawned with ports and LOCAL_DATA_DIR from the environment, waited on
-// for its `ready` line, used through the host, stopped with SIGINT; then started again on the same
-// data directory to show that keys and database survive a restart.
+// for its `ready` line, used through the host (the real `login` function, which upserts the user in the
+// database), stopped with SIGINT; then started again on the same data directory to show that keys and
+// database survive a restart. The functions are built into a private directory (FUNCTIONS_BUILD_DIR)
+// so that a concurrent `npm run build` elsewhere cannot pull the bundles away mid-test.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildFixtureFunctions } from '../local/host/fixtures/build-fixtures';
+import { DEFAULT_BUILD_DIR, needsBuild } from '../local/host/build-if-needed';
+import { buildFunctions } from '../scripts/build';
 
 const root = resolve(__dirname, '..');
 let dir: string;
@@ -83,14 +86,23 @@ function stopWithSigint(child: ChildProcess): Promise<number | null> {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wxcloud-start-'));
-  await buildFixtureFunctions(join(dir, 'functions'), ['dbprobe']);
+  // npm test has just built: take that login bundle; otherwise build privately.
+  try {
+    if (needsBuild()) throw new Error('stale');
+    mkdirSync(join(dir, 'functions'));
+    cpSync(join(DEFAULT_BUILD_DIR, 'login'), join(dir, 'functions', 'login'), { recursive: true });
+    readFileSync(join(dir, 'functions', 'login', 'index.js'));
+  } catch {
+    rmSync(join(dir, 'functions'), { recursive: true, force: true });
+    await buildFunctions(join(dir, 'functions'));
+  }
 });
 
 after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('npm start: ready line, a function using the database, clean SIGINT stop, data reused on the next start', async () => {
+test('npm start: ready line, login through the host writing the database, clean SIGINT stop, data reused on the next start', async () => {
   const ports = { PORT: await freePort(), WECHAT_SIM_PORT: await freePort(), CLOUDBASE_EMU_PORT: await freePort() };
   const env = {
     PORT: String(ports.PORT),
@@ -100,10 +112,22 @@ test('npm start: ready line, a function using the database, clean SIGINT stop, d
     FUNCTIONS_BUILD_DIR: join(dir, 'functions'),
   };
   const hostUrl = `http://127.0.0.1:${ports.PORT}`;
-  const probe = async () => {
-    const res = await fetch(`${hostUrl}/functions/dbprobe`, { method: 'POST', headers: { 'x-wx-openid': 'o-start' }, body: '{"tag":"start"}' });
-    assert.equal(res.status, 200);
-    return ((await res.json()) as { result: { visits: number; activeProducts: number } }).result;
+  const appid = () => /WX_APPID=(.*)/.exec(readFileSync(join(dir, 'data', 'env'), 'utf8'))![1]!;
+  const login = async () => {
+    const res = await fetch(`${hostUrl}/functions/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-wx-openid': 'o-start-test', 'x-wx-appid': appid() },
+      body: JSON.stringify({ profile: { nickName: 'start test' } }),
+    });
+    const body = (await res.json()) as { result: { ok: boolean; data?: { token: string; user: { openid: string; isNew: boolean } }; error?: unknown } };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.result.ok, true, JSON.stringify(body.result));
+    return body.result.data!;
+  };
+  const loginCount = async () => {
+    const res = await fetch(`http://127.0.0.1:${ports.CLOUDBASE_EMU_PORT}/emu/dump/users`);
+    const docs = (await res.json()) as Array<{ _id: string; loginCount: number }>;
+    return docs.find((d) => d._id === 'o-start-test')?.loginCount;
   };
 
   const first = await startStack(env);
@@ -113,10 +137,14 @@ test('npm start: ready line, a function using the database, clean SIGINT stop, d
     assert.ok(existsSync(join(dir, 'data', 'env')), '.local equivalent created on first run');
     secretBefore = /JWT_SECRET=(.*)/.exec(readFileSync(join(dir, 'data', 'env'), 'utf8'))![1]!;
     for (const p of Object.values(ports)) assert.equal(await portIsFree(p), false, `port ${p} in use while running`);
-    const r1 = await probe();
-    assert.equal(r1.visits, 1);
-    assert.ok(r1.activeProducts > 0);
-    assert.equal((await probe()).visits, 2);
+    const firstLogin = await login();
+    assert.equal(firstLogin.user.openid, 'o-start-test');
+    assert.equal(firstLogin.user.isNew, true);
+    assert.match(firstLogin.token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.equal((await login()).user.isNew, false);
+    assert.equal(await loginCount(), 2);
+    const products = (await (await fetch(`http://127.0.0.1:${ports.CLOUDBASE_EMU_PORT}/emu/dump/products`)).json()) as unknown[];
+    assert.ok(products.length > 0, 'catalog seeded');
   } finally {
     assert.equal(await stopWithSigint(first.child), 0);
   }
@@ -126,7 +154,8 @@ test('npm start: ready line, a function using the database, clean SIGINT stop, d
   const second = await startStack(env);
   try {
     assert.equal(/JWT_SECRET=(.*)/.exec(readFileSync(join(dir, 'data', 'env'), 'utf8'))![1], secretBefore, 'keys and env reused');
-    assert.equal((await probe()).visits, 3, 'the database persisted across restarts');
+    assert.equal((await login()).user.isNew, false, 'the user persisted across restarts');
+    assert.equal(await loginCount(), 3);
     assert.doesNotMatch(second.output(), /seeded/, 'the catalog is not seeded twice');
   } finally {
     assert.equal(await stopWithSigint(second.child), 0);
