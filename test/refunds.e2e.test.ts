@@ -1,0 +1,173 @@
+// Refunds and WeChat faults on the local stack: concurrent refund requests never exceed what was
+// paid; timeouts and 5xx during prepay and refund give clean retryable errors whose retries finish
+// the same order / refund; synchronous rejections release the reservation; a crash between the
+// refund's two writes is finished by reconcile.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ApiResult, CreatePaymentResponse, RefundResponse } from '../shared/contracts/api';
+import { CART, CART_FEN, startE2E, type E2E, type TestUser } from './support/e2e';
+
+let e: E2E;
+let admin: TestUser;
+let user: TestUser;
+const figures: Record<string, unknown> = {};
+
+before(async () => {
+  // Refunds stay PROCESSING at the simulator until a test completes them (no automatic completion).
+  e = await startE2E({ simulator: { refundDelayMs: 1e9 } });
+  admin = await e.newUser();
+  user = await e.newUser();
+  e.setEnv({ ADMIN_OPENIDS: admin.openid });
+});
+after(async () => {
+  console.log(`[refunds] figures ${JSON.stringify(figures)}`);
+  await e?.close();
+});
+
+interface Doc {
+  _id: string;
+  [k: string]: unknown;
+}
+
+async function docs(collection: string, filter: (d: Doc) => boolean): Promise<Doc[]> {
+  return ((await e.dump(collection)) as Doc[]).filter(filter);
+}
+
+async function paidOrder(): Promise<CreatePaymentResponse> {
+  const created = await e.createPayment(user, CART);
+  assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+  await e.waitFor(() => e.getOrder(user, created.orderId), (o) => o.status === 'SUCCESS', 'paid');
+  return created;
+}
+
+const refund = (who: TestUser, orderId: string, amountFen?: number) =>
+  e.call<RefundResponse>('refund', { orderId, ...(amountFen !== undefined ? { amountFen } : {}) }, { openid: who.openid });
+
+describe('refunds', () => {
+  it('50 concurrent refund requests never reserve or refund more than was paid', async () => {
+    const order = await paidOrder();
+    const started = Date.now();
+    // Distinct amounts (400–449 fen): each request is a separate refund, not a retry of another.
+    const amounts = Array.from({ length: 50 }, (_, i) => 400 + i);
+    const results: ApiResult<RefundResponse>[] = await Promise.all(amounts.map((a) => refund(admin, order.orderId, a)));
+    const ok = results.filter((r): r is { ok: true; data: RefundResponse } => r.ok);
+    const codes = results.filter((r) => !r.ok).map((r) => (!r.ok ? r.error.code : ''));
+    const acceptedFen = ok.reduce((sum, r) => sum + r.data.amountFen, 0);
+    figures.concurrentRefunds = { requests: 50, accepted: ok.length, acceptedFen, paidFen: CART_FEN, ms: Date.now() - started };
+    assert.equal(new Set(ok.map((r) => r.data.refundId)).size, ok.length, 'distinct refunds');
+    assert.ok(acceptedFen <= CART_FEN, `accepted ${acceptedFen} fen of ${CART_FEN}`);
+    assert.ok(ok.length >= 1);
+    assert.ok(codes.every((c) => c === 'CONFLICT'), codes.join(','));
+    const o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.equal(o.refundingFen, acceptedFen);
+    assert.ok((o.refundingFen as number) + (o.refundedFen as number) <= CART_FEN);
+    const stored = await docs('refunds', (d) => d.outTradeNo === order.orderId);
+    assert.equal(stored.length, ok.length, 'one refund document per accepted request');
+    const atWeChat = await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${order.orderId}`);
+    assert.equal(atWeChat.length, ok.length);
+
+    // Complete them all: the order ends with exactly the accepted amount refunded.
+    for (const r of ok) await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' });
+    const done = await e.waitFor(() => e.getOrder(user, order.orderId), (v) => v.refundingFen === 0, 'all refunds applied', 30_000);
+    assert.equal(done.refundedFen, acceptedFen);
+
+    // Owners: 20 concurrent full refunds of one order → exactly one.
+    const own = await paidOrder();
+    const owners = await Promise.all(Array.from({ length: 20 }, () => refund(user, own.orderId)));
+    assert.equal(owners.filter((r) => r.ok).length, 1, JSON.stringify(owners.filter((r) => !r.ok).slice(0, 2)));
+  });
+
+  it('timeouts and 5xx during prepay: retryable errors, and the retry completes the same order', async () => {
+    const key = `key-${Date.now()}`;
+    await e.sim('POST', '/sim/faults', { target: 'jsapi', kind: '5xx', count: 1 });
+    const first = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
+    const pending = await docs('orders', (d) => d.idempotencyKey === key);
+    assert.equal(pending.length, 1, 'the order was written before WeChat was called');
+    assert.equal(pending[0]!.prepayId, undefined);
+
+    await e.sim('POST', '/sim/faults', { target: 'jsapi', kind: 'timeout', count: 1, delayMs: 8000 });
+    const started = Date.now();
+    const second = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    figures.prepayTimeoutMs = Date.now() - started;
+    assert.equal(!second.ok && second.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(second));
+
+    const third = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    assert.ok(third.ok, JSON.stringify(third));
+    assert.equal(third.data.orderId, pending[0]!._id, 'same outTradeNo');
+    const fourth = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    assert.ok(fourth.ok && fourth.data.payment.package === third.data.payment.package, 'valid prepay id reused');
+    assert.equal((await docs('orders', (d) => d.idempotencyKey === key)).length, 1, 'no duplicate order');
+    assert.equal(await e.pay(user, third.data.payment), 'requestPayment:ok');
+    await e.waitFor(() => e.getOrder(user, third.data.orderId), (o) => o.status === 'SUCCESS', 'paid after retries');
+    const reuse = await e.call('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    assert.equal(!reuse.ok && reuse.error.code, 'CONFLICT');
+    const otherCart = await e.call('createPayment', { items: [{ productId: 'tea-oolong', quantity: 1 }], idempotencyKey: `${key}-b` }, { openid: user.openid });
+    assert.ok(otherCart.ok);
+  });
+
+  it('timeouts and 5xx during refund: retryable errors, the retry resubmits the same refund, nothing is duplicated', async () => {
+    const order = await paidOrder();
+    await e.sim('POST', '/sim/faults', { target: 'refund', kind: '5xx', count: 1 });
+    const first = await refund(admin, order.orderId, 700);
+    assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
+    const afterFirst = await docs('refunds', (d) => d.outTradeNo === order.orderId);
+    assert.equal(afterFirst.length, 1);
+    assert.equal(afterFirst[0]!.status, 'PROCESSING', 'never reported as done');
+
+    await e.sim('POST', '/sim/faults', { target: 'refund', kind: 'timeout', count: 1, delayMs: 8000 });
+    const second = await refund(admin, order.orderId, 700);
+    assert.equal(!second.ok && second.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(second));
+
+    const third = await refund(admin, order.orderId, 700);
+    assert.ok(third.ok, JSON.stringify(third));
+    assert.equal(third.data.refundId, afterFirst[0]!._id, 'same outRefundNo');
+    assert.equal((await docs('refunds', (d) => d.outTradeNo === order.orderId)).length, 1);
+    const atWeChat = await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${order.orderId}`);
+    assert.equal(atWeChat.length, 1, 'WeChat holds one refund');
+    const o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.equal(o.refundingFen, 700);
+  });
+
+  it('a synchronous rejection marks the refund FAILED and releases the reservation', async () => {
+    const order = await paidOrder();
+    await e.sim('POST', '/sim/faults', { target: 'refund', kind: 'notEnough', count: 1 });
+    const r = await refund(user, order.orderId);
+    assert.ok(!r.ok && r.error.code === 'UPSTREAM_ERROR' && r.error.upstream === 'NOT_ENOUGH', JSON.stringify(r));
+    const o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.deepEqual([o.refundingFen, o.refundedFen, o.status], [0, 0, 'SUCCESS']);
+    const failed = await docs('refunds', (d) => d.outTradeNo === order.orderId);
+    assert.deepEqual(failed.map((d) => [d.status, d.appliedToOrder]), [['FAILED', true]]);
+    // The owner can try again once WeChat accepts.
+    const retry = await refund(user, order.orderId);
+    assert.ok(retry.ok, JSON.stringify(retry));
+  });
+
+  it('a crash between the refund’s two writes is finished by reconcile', async () => {
+    const order = await paidOrder();
+    const r = await refund(admin, order.orderId, 1234);
+    assert.ok(r.ok);
+    // WeChat completes the refund but its notification never arrives; the order update then fails.
+    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 });
+    await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' });
+    await e.emu('POST', '/emu/faults', { action: 'update', collection: 'orders', count: 1000, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' } });
+    const broken = await e.reconcile(0);
+    await e.emu('DELETE', '/emu/faults');
+    assert.ok(broken.errors >= 1, JSON.stringify(broken));
+    const half = (await docs('refunds', (d) => d._id === r.data.refundId))[0]!;
+    assert.deepEqual([half.status, half.appliedToOrder], ['SUCCESS', false], 'first write landed, second did not');
+    let o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.deepEqual([o.refundingFen, o.refundedFen], [1234, 0]);
+
+    const healed = await e.reconcile(0);
+    assert.ok(healed.refundsSettled >= 1, JSON.stringify(healed));
+    o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.deepEqual([o.refundingFen, o.refundedFen], [0, 1234]);
+    const again = await e.reconcile(0);
+    assert.equal(again.refundsSettled, 0, 'idempotent');
+    o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.equal(o.refundedFen, 1234, 'applied exactly once');
+    await e.sim('DELETE', '/sim/faults');
+    figures.reconcileHeal = healed;
+  });
+});
