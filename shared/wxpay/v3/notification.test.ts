@@ -151,6 +151,7 @@ describe('notification parser: refused', () => {
   test('a malformed timestamp header is refused before any verification', async () => {
     const n = txNotification();
     await rejects(parserWith(pk()).parse({ ...n.headers, 'Wechatpay-Timestamp': '17e8' }, n.body), E.WxpayMalformedHeaderError, 'malformed-header', 401, /Unix seconds/);
+    await rejects(parserWith(pk()).parse({ ...n.headers, 'Wechatpay-Signature-Type': 'WECHATPAY2-SM2-WITH-SM3' } as never, n.body), E.WxpayMalformedHeaderError, 'malformed-header', 401, /Wechatpay-Signature-Type.*WECHATPAY2-SHA256-RSA2048/);
     await rejects(parserWith(pk()).parse({ ...n.headers, 'Wechatpay-Serial': 'PUB_KEY_ID_1\nforged log line' }, n.body), E.WxpayMalformedHeaderError, 'malformed-header', 401, /Wechatpay-Serial/);
   });
 

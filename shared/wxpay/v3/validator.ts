@@ -23,6 +23,7 @@ export const HEADER_NONCE = 'Wechatpay-Nonce';
 export const HEADER_SIGNATURE = 'Wechatpay-Signature';
 export const HEADER_SERIAL = 'Wechatpay-Serial';
 export const HEADER_SIGNATURE_TYPE = 'Wechatpay-Signature-Type';
+export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
 export const SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
 export const DEFAULT_WINDOW_SECONDS = 300;
 
@@ -77,6 +78,8 @@ export class Validator {
     if (signature.startsWith(SIGNTEST_PREFIX)) throw new WxpaySigntestError(subject);
     // The serial ends up in error messages and logs: only what WeChat issues gets that far.
     if (!SERIAL_RE.test(serial)) throw new WxpayMalformedHeaderError(subject, HEADER_SERIAL, 'a certificate serial (hex) or PUB_KEY_ID_…');
+    const type = headerValue(headers, 'wechatpay-signature-type');
+    if (type !== undefined && type !== SIGNATURE_TYPE) throw new WxpayMalformedHeaderError(subject, HEADER_SIGNATURE_TYPE, `${SIGNATURE_TYPE} (the only scheme this library verifies)`);
     if (!TIMESTAMP_RE.test(timestamp)) throw new WxpayMalformedHeaderError(subject, HEADER_TIMESTAMP, 'Unix seconds (digits only)');
     const skew = Math.floor(this.clock() / 1000) - Number(timestamp);
     if (skew > this.windowSeconds) throw new WxpayStaleTimestampError(subject, skew, this.windowSeconds);
