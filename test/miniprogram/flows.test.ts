@@ -130,6 +130,17 @@ describe('checkout', () => {
     if (paid.step === 'paid') assert.equal(paid.order.orderId, cancelled.orderId, 'one checkout, one order');
   });
 
+  test('paying an already paid checkout again reports it paid, not failed', async () => {
+    const phone = await newPhone();
+    const flow = checkout(phone, [catalog[0]!]);
+    const first = await flow.pay();
+    assert.equal(first.step, 'paid', JSON.stringify(first));
+    const again = await flow.pay();
+    assert.equal(again.step, 'paid', JSON.stringify(again));
+    if (first.step === 'paid' && again.step === 'paid') assert.equal(again.order.orderId, first.order.orderId);
+    assert.equal((await phone.services.api.listOrders()).orders.length, 1);
+  });
+
   test('cancel then give up: the unpaid order is closed', async () => {
     const phone = await newPhone();
     const flow = checkout(phone, [catalog[0]!]);

@@ -5,7 +5,7 @@
 import type { CartItem, OrdersGetResponse, OrderView } from '../types/api';
 import { ApiCallError, type ApiClient } from '../lib/api-client';
 import type { Auth } from '../lib/auth';
-import type { ClientErrorCode } from '../lib/error-messages';
+import { type ClientErrorCode, userMessage } from '../lib/error-messages';
 import { newIdempotencyKey } from '../lib/idempotency';
 import { sleep as realSleep } from '../lib/retry';
 import { type WxPort, failureMessage } from '../lib/wx-port';
@@ -71,7 +71,9 @@ export class CheckoutFlow {
     try {
       created = await auth.withSession(() => api.createPayment({ items: this.items, idempotencyKey: this.idempotencyKey }));
     } catch (error) {
-      return this.set(failure(error, this.orderId));
+      // CONFLICT for a checkout that already has an order: most likely it was paid meanwhile.
+      const paid = error instanceof ApiCallError && error.code === 'CONFLICT' && this.orderId ? await this.readPaid(this.orderId) : undefined;
+      return this.set(paid ? { step: 'paid', order: paid } : failure(error, this.orderId));
     }
     this.orderId = created.orderId;
     try {
@@ -81,9 +83,24 @@ export class CheckoutFlow {
       if (/:fail cancel\b/.test(failureMessage(reason))) {
         return this.set({ step: 'cancelled', orderId: created.orderId, message: MESSAGES.cancelled });
       }
+      // A failed sheet can still hide a paid order (e.g. "该订单已支付" after an earlier success):
+      // ask once before telling the user it failed.
+      const paid = await this.readPaid(created.orderId);
+      if (paid) return this.set({ step: 'paid', order: paid });
       return this.set({ step: 'failed', orderId: created.orderId, code: 'PAYMENT_FAILED', message: MESSAGES.paymentFailed });
     }
     return this.confirm();
+  }
+
+  private async readPaid(orderId: string): Promise<OrdersGetResponse | undefined> {
+    const { api, auth } = this.deps;
+    try {
+      const order = await auth.withSession(() => api.getOrder(orderId));
+      return order.status === 'SUCCESS' || order.status === 'REFUNDED' ? order : undefined;
+    } catch (error) {
+      if (error instanceof ApiCallError) return undefined;
+      throw error;
+    }
   }
 
   /** Asks the server (which asks WeChat for unpaid orders) until the order is paid or attempts run out. */
@@ -119,9 +136,12 @@ export class CheckoutFlow {
   }
 }
 
+/** Every failure becomes a state the page can show; an unexpected one is reported as INTERNAL. */
 function failure(error: unknown, orderId: string | undefined): CheckoutState {
-  if (!(error instanceof ApiCallError)) throw error;
-  const state: CheckoutState = { step: 'failed', code: error.code, message: error.userMessage };
+  const state: CheckoutState =
+    error instanceof ApiCallError
+      ? { step: 'failed', code: error.code, message: error.userMessage }
+      : { step: 'failed', code: 'INTERNAL', message: userMessage('INTERNAL') };
   if (orderId) state.orderId = orderId;
   return state;
 }
