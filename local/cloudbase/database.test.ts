@@ -176,6 +176,9 @@ describe('queries', () => {
     assert.deepEqual(await q(_.nor([{ priceFen: 150 }, { note: 'x' }])), ['p1']);
     assert.deepEqual(await q({ priceFen: _.or(_.lt(200), _.gt(1000)) }), ['p2']);
     assert.deepEqual(await q({ rank: _.not(_.gt(1)) }), ['p2']);
+    // $expr needs mingo's expression operators
+    assert.deepEqual(await q(_.expr(_.aggregate.gt(['$priceFen', { $multiply: ['$rank', 120] }]))), ['p1', 'p2']);
+    assert.deepEqual(await q({ priceFen: (_ as any).mod(100, 50) }), ['p2']);
   });
 
   test('orderBy on several keys, skip, limit, projection', async () => {

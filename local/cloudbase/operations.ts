@@ -4,6 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Aggregator, Query } from 'mingo';
+import { Context } from 'mingo/core';
+import * as queryOperators from 'mingo/operators/query';
+import { Query as BareQuery } from 'mingo/query';
 // The updater entry point without the index's full operator context, which it copies on every call.
 import { update as applyUpdate } from 'mingo/updater';
 import type { Doc } from './ejson';
@@ -36,15 +39,37 @@ function isScalarId(v: unknown): v is string | number {
   return typeof v === 'string' || typeof v === 'number';
 }
 
-function compile(query: Filter): Query {
+/**
+ * Query operators only: mingo copies the whole operator context on every compile, and the full one
+ * (with ~140 expression operators) costs more than the match itself on the conditional-update path.
+ */
+const QUERY_CONTEXT = Context.init({ query: queryOperators });
+
+interface Matcher {
+  test(doc: Doc): boolean;
+}
+
+const NEEDS_EXPRESSIONS = new Set(['$expr', '$where', '$function', '$jsonSchema']);
+
+function needsExpressions(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || value instanceof Date || value instanceof RegExp) return false;
+  if (Array.isArray(value)) return value.some(needsExpressions);
+  for (const [key, inner] of Object.entries(value)) {
+    if (NEEDS_EXPRESSIONS.has(key) || needsExpressions(inner)) return true;
+  }
+  return false;
+}
+
+function compile(query: Filter): Matcher {
   try {
-    return new Query(query);
+    // $expr and friends evaluate expression operators: those get mingo's full context.
+    return needsExpressions(query) ? new Query(query) : new BareQuery(query, { context: QUERY_CONTEXT });
   } catch (err) {
     throw invalidParam(`invalid query: ${(err as Error).message}`);
   }
 }
 
-function test(q: Query, doc: Doc): boolean {
+function test(q: Matcher, doc: Doc): boolean {
   try {
     return q.test(doc);
   } catch (err) {
