@@ -148,7 +148,7 @@ export class Notifier {
           this.held.push(done);
         });
       }
-      if (this.closed || d.state === 'delivered') return;
+      if (this.closed || d.state === 'delivered' || !this.deliveries.has(d.id)) return;
       if (fault?.kind === 'signtest') {
         await this.send(d, 'signtest');
       }
@@ -179,7 +179,7 @@ export class Notifier {
   }
 
   private afterFailure(d: Internal): void {
-    if (d.state === 'delivered' || this.closed) return;
+    if (d.state === 'delivered' || this.closed || !this.deliveries.has(d.id)) return;
     const scheduled = d.attempts.filter((a) => a.kind === 'scheduled').length;
     const delayS = RETRY_SCHEDULE_SECONDS[scheduled - 1];
     if (delayS === undefined) {
