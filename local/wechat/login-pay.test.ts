@@ -75,6 +75,16 @@ test('v3 paySign: a wrong signature, another payer, cancel and failure answer as
   const f = await h.sim('POST', '/sim/pay', { openid, ...v3PayParams(h.data.keys.merchantPrivateKey, h.env.WX_APPID!, failing.prepayId), outcome: 'fail' });
   assert.match(f.json.errMsg, /^requestPayment:fail /);
   assert.equal(await state(failing.no), 'PAYERROR');
+
+  // USERPAYING (the payer is still entering the password) then completed through the control API
+  const paying = await prepay(openid);
+  const up = await h.sim('POST', '/sim/pay', { openid, ...v3PayParams(h.data.keys.merchantPrivateKey, h.env.WX_APPID!, paying.prepayId), outcome: 'userpaying' });
+  assert.match(up.json.errMsg, /^requestPayment:fail /);
+  const mid = await h.v3('GET', `/v3/pay/transactions/out-trade-no/${paying.no}?mchid=${h.env.WXPAY_MCHID}`);
+  assert.equal(mid.json.trade_state, 'USERPAYING');
+  assert.equal(mid.json.trade_state_desc, '用户支付中（付款码支付）');
+  assert.equal((await h.sim('POST', '/sim/pay-order', { outTradeNo: paying.no })).json.errMsg, 'requestPayment:ok');
+  assert.equal(await state(paying.no), 'SUCCESS');
 });
 
 test('prepay ids expire after two hours of simulator time; time_expire is honoured', async () => {

@@ -8,7 +8,7 @@ import { hang, sendText, type Ctx, type Route } from './http';
 import { notifyUrlProblem } from './loopback';
 import type { MerchantAccount } from './merchant';
 import { v2PaidFields, v2RefundStatus } from './resources';
-import type { Simulator } from './simulator';
+import { PREPAY_LIFETIME_MS, type Simulator } from './simulator';
 import { canonicalJson, TRADE_STATE_DESC, type SimOrder, type SimRefund } from './state';
 import { parseCompactCst, spacedCst } from './time';
 import { buildFlatXml, parseFlatXml, XmlFormatError, type FlatXml } from './xml';
@@ -154,7 +154,7 @@ export function v2Routes(sim: Simulator): Route[] {
       if (existing.apiVersion !== 'v2' || existing.fingerprint !== fingerprint) throw new V2BusinessError('OUT_TRADE_NO_USED', '商户订单号重复');
       if (now() >= existing.prepayExpiresAt) {
         existing.prepayId = sim.newPrepayId();
-        existing.prepayExpiresAt = now() + 2 * 3600_000;
+        existing.prepayExpiresAt = now() + PREPAY_LIFETIME_MS;
       }
       existing.v2SignType = req.signType;
       sim.emitOrder(existing);
@@ -175,7 +175,7 @@ export function v2Routes(sim: Simulator): Route[] {
       ...(timeExpire !== undefined ? { timeExpire } : {}),
       fingerprint,
       prepayId: sim.newPrepayId(),
-      prepayExpiresAt: now() + 2 * 3600_000,
+      prepayExpiresAt: now() + PREPAY_LIFETIME_MS,
       createdAt: now(),
       state: 'NOTPAY',
     };

@@ -8,7 +8,7 @@ import { notifyUrlProblem } from './loopback';
 import type { MerchantAccount } from './merchant';
 import { refundJson, transactionJson } from './resources';
 import { requestId } from './signer';
-import type { Simulator } from './simulator';
+import { PREPAY_LIFETIME_MS, type Simulator } from './simulator';
 import { canonicalJson, type SimOrder, type SimRefund } from './state';
 import { rfc3339Cst } from './time';
 import { validateJsapi, validateRefund } from './validate-v3';
@@ -96,7 +96,7 @@ export function v3Routes(sim: Simulator): Route[] {
       if (existing.state === 'CLOSED') throw v3.orderClosed();
       if (now() >= existing.prepayExpiresAt) {
         existing.prepayId = sim.newPrepayId();
-        existing.prepayExpiresAt = now() + 2 * 3600_000;
+        existing.prepayExpiresAt = now() + PREPAY_LIFETIME_MS;
         sim.emitOrder(existing);
       }
       return { status: 200, body: { prepay_id: existing.prepayId } };
@@ -115,7 +115,7 @@ export function v3Routes(sim: Simulator): Route[] {
       ...(req.timeExpireMs !== undefined ? { timeExpire: req.timeExpireMs } : {}),
       fingerprint,
       prepayId: sim.newPrepayId(),
-      prepayExpiresAt: now() + 2 * 3600_000,
+      prepayExpiresAt: now() + PREPAY_LIFETIME_MS,
       createdAt: now(),
       state: 'NOTPAY',
     };
