@@ -142,7 +142,12 @@ function refundBody(outRefundNo: string, outTradeNo: string, refund: number, tot
 
 before(async () => {
   [k, ca] = await Promise.all([makeTestKeys(), createCa()]);
-  pool = await Promise.all([platformCert(), platformCert(), platformCert({ notBefore: new Date(Date.now() - 3600_000) })]);
+  pool = await Promise.all([
+    platformCert(),
+    platformCert(),
+    platformCert({ notBefore: new Date(Date.now() - 3600_000) }),
+    platformCert({ notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) }),
+  ]);
   apiV3Text = k.apiV3KeyText;
   signWith = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
   server = createServer((req, res) => {
@@ -418,6 +423,22 @@ describe('certificate store through the client', () => {
       wx.client.close();
       certSigner = undefined;
       signWith = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
+    }
+  });
+
+  test('an expired certificate in the list is never used: its signatures are refused, encryption picks a valid one', async () => {
+    const [valid, , , expired] = pool as [PlatformCert, PlatformCert, PlatformCert, PlatformCert];
+    certEntries = [expired, valid];
+    certSigner = valid.signing;
+    const wx = createWxpayV3({ mchid: k.mchid, serialNo: k.merchant.serial, privateKey: k.merchant.privateKey, apiV3Key: parseApiV3Key(apiV3Text), baseURL: base });
+    try {
+      assert.equal((await wx.encryptionKey()).serial, valid.serial);
+      assert.equal(wx.certificates!.downloads, 1);
+      queue.push({ status: 200, body: '{}', signWith: expired.signing });
+      await assert.rejects(wx.client.queryRefund('R1'), (e: any) => e instanceof E.WxpayCertificateExpiredError && e.serial === expired.serial && /valid only from/.test(e.message));
+    } finally {
+      wx.client.close();
+      certSigner = undefined;
     }
   });
 
