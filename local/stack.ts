@@ -32,6 +32,8 @@ export interface LocalStackOptions {
   /** No per-invocation log lines and no function output. */
   quiet?: boolean;
   log?: (line: string) => void;
+  /** Run timer triggers (reconcile every 5 min) on schedule; default false so tests stay deterministic. */
+  timers?: boolean;
   /** Passed to the host (tests of pool behaviour, benchmarks). */
   host?: { maxInstancesPerFunction?: number; idleTimeoutMs?: number };
 }
@@ -94,6 +96,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       emulatorUrl: () => emuUrl,
       log,
       functionOutput: opts.quiet ? () => undefined : undefined,
+      timers: opts.timers ?? false,
       ...opts.host,
     });
     closers.push(() => host.close());

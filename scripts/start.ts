@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     },
     buildDir,
     seed: true,
+    timers: true,
   });
   if (stopping) return;
   await waitUntilAnswering([`${stack.hostUrl}/health`, `${stack.simUrl}/sim/deliveries`, `${stack.emuUrl}/emu/dump/products`]);

@@ -1,11 +1,20 @@
 // Reads the deployment description (cloudbaserc.json) into what the host enforces: each function's
 // timeout and memory, and which HTTP-access paths trigger which function.
 import { readFileSync } from 'node:fs';
+import { parseCron } from './cron';
+
+export interface TimerTrigger {
+  functionName: string;
+  triggerName: string;
+  // Seven-field schedule, e.g. `0 */5 * * * * *` (every five minutes).
+  config: string;
+}
 
 export interface FunctionSpec {
   name: string;
   timeoutMs: number;
   memoryMb: number;
+  timers: TimerTrigger[];
 }
 
 export interface HttpRoute {
@@ -23,7 +32,7 @@ export const DEFAULT_TIMEOUT_S = 3;
 export const DEFAULT_MEMORY_MB = 256;
 
 interface RawCloudbaserc {
-  functions?: Array<{ name?: unknown; timeout?: unknown; memorySize?: unknown }>;
+  functions?: Array<{ name?: unknown; timeout?: unknown; memorySize?: unknown; triggers?: Array<{ name?: unknown; type?: unknown; config?: unknown }> }>;
   httpAccess?: Array<{ name?: unknown; path?: unknown }>;
 }
 
@@ -43,7 +52,14 @@ export function parseCloudbaserc(json: string, source = 'cloudbaserc.json'): Hos
     if (typeof f.name !== 'string' || f.name === '') throw new HostConfigError(`${source}: every entry of "functions" needs a "name"`);
     const timeout = typeof f.timeout === 'number' && f.timeout > 0 ? f.timeout : DEFAULT_TIMEOUT_S;
     const memory = typeof f.memorySize === 'number' && f.memorySize > 0 ? f.memorySize : DEFAULT_MEMORY_MB;
-    functions.set(f.name, { name: f.name, timeoutMs: Math.round(timeout * 1000), memoryMb: memory });
+    const timers: TimerTrigger[] = [];
+    for (const t of f.triggers ?? []) {
+      if (t.type !== 'timer') continue;
+      if (typeof t.name !== 'string' || typeof t.config !== 'string') throw new HostConfigError(`${source}: timer trigger of ${f.name} needs a "name" and a "config" schedule`);
+      parseCron(t.config);
+      timers.push({ functionName: f.name, triggerName: t.name, config: t.config });
+    }
+    functions.set(f.name, { name: f.name, timeoutMs: Math.round(timeout * 1000), memoryMb: memory, timers });
   }
   const httpRoutes: HttpRoute[] = [];
   for (const r of raw.httpAccess ?? []) {

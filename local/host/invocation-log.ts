@@ -7,7 +7,7 @@ export type InvocationOutcome = 'ok' | 'error' | 'timeout' | 'memory' | 'rejecte
 export interface InvocationRecord {
   requestId: string;
   functionName: string;
-  trigger: 'callFunction' | 'http';
+  trigger: 'callFunction' | 'http' | 'timer';
   /** ISO time the call arrived. */
   at: string;
   cold: boolean;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { functionSdkEnv } from '../cloudbase/sdk-env';
+import { cronMatches, parseCron } from './cron';
 import { loadCloudbaserc, matchHttpRoute, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type HostConfig } from './functions-config';
 import { buildIntegrationEvent, toHttpAnswer } from './http-event';
 import { InstancePool } from './instance-pool';
@@ -37,6 +38,8 @@ export interface FunctionHostOptions {
   maxQueuePerFunction?: number;
   idleTimeoutMs?: number;
   extraRoutes?: RouteHandler[];
+  /** Run the timer triggers of cloudbaserc.json on their schedules (npm start: yes; tests: no). */
+  timers?: boolean;
 }
 
 export interface CallIdentity {
@@ -58,6 +61,8 @@ export interface FunctionHost {
   functionNames(): string[];
   /** callFunction without HTTP (the console's server side, tests). */
   callFunction(name: string, data: Record<string, unknown>, identity?: CallIdentity): Promise<CallOutcome>;
+  /** Fires a timer trigger now, as its schedule would (reconcile from the console or a test). */
+  runTimer(functionName: string, triggerName?: string): Promise<CallOutcome>;
   /** Adds a route handler tried before the host's placeholder `/` page. */
   mount(handler: RouteHandler): void;
   /** Stops idle instances so that the next calls load fresh bundles / environment. */
@@ -117,7 +122,7 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
   function poolFor(name: string, path: string): InstancePool {
     let pool = pools.get(name);
     if (!pool) {
-      const spec = config.functions.get(name) ?? { name, timeoutMs: DEFAULT_TIMEOUT_S * 1000, memoryMb: DEFAULT_MEMORY_MB };
+      const spec = config.functions.get(name) ?? { name, timeoutMs: DEFAULT_TIMEOUT_S * 1000, memoryMb: DEFAULT_MEMORY_MB, timers: [] };
       pool = new InstancePool({
         spec,
         bundlePath: path,
@@ -184,6 +189,43 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       return { status: e.status, json: JSON.stringify(e.body), requestId };
     }
   }
+
+  /** A timer trigger's invocation: the platform's timer event, no caller identity. */
+  async function runTimerTrigger(name: string, triggerName: string, at = new Date()): Promise<CallOutcome> {
+    const requestId = randomUUID();
+    const startedAt = performance.now();
+    const path = bundlePath(name);
+    if (!path) {
+      const e = platformError('FUNCTION_NOT_FOUND', `timer ${triggerName} targets "${name}", which is not built — run npm run build`, requestId);
+      return { ok: false, status: e.status, requestId, error: e.body };
+    }
+    const event = { Type: 'Timer', TriggerName: triggerName, Time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'), Message: '' };
+    try {
+      const r = await poolFor(name, path).invoke({ requestId, event, identity: {}, source: 'scf', region, envId });
+      record({ requestId, functionName: name, trigger: 'timer', arrivedAt: at, startedAt, cold: r.cold, coldStartMs: r.coldStartMs, outcome: 'ok', status: 200 });
+      return { ok: true, status: 200, requestId, result: JSON.parse(r.json) };
+    } catch (err) {
+      const ie = err instanceof InvocationError ? err : new InvocationError('FUNCTION_INVOCATION_FAILED', (err as Error).message);
+      const e = platformError(ie.code, ie.message, requestId);
+      record({ requestId, functionName: name, trigger: 'timer', arrivedAt: at, startedAt, cold: ie.cold ?? false, coldStartMs: ie.coldStartMs, outcome: outcomeOf(ie.code), status: e.status, errorMessage: firstLine(ie.message) });
+      return { ok: false, status: e.status, requestId, error: e.body };
+    }
+  }
+
+  const schedules = [...config.functions.values()].flatMap((f) => f.timers.map((t) => ({ ...t, schedule: parseCron(t.config) })));
+  let lastTick = Math.floor(Date.now() / 1000);
+  const timerInterval = opts.timers
+    ? setInterval(() => {
+        // Every second that passed since the last tick is checked once, so a late tick skips nothing.
+        const now = Math.floor(Date.now() / 1000);
+        for (let sec = lastTick + 1; sec <= now && sec - lastTick <= 60; sec++) {
+          const at = new Date(sec * 1000);
+          for (const t of schedules) if (cronMatches(t.schedule, at)) void runTimerTrigger(t.functionName, t.triggerName, at);
+        }
+        lastTick = now;
+      }, 250)
+    : undefined;
+  timerInterval?.unref();
 
   async function handleCallFunction(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
     const body = await readBody(req);
@@ -303,6 +345,11 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       if (out.status === 200) return { ok: true, status: 200, requestId: out.requestId, result: parsed.result };
       return { ok: false, status: out.status, requestId: out.requestId, error: parsed as ReturnType<typeof platformError>['body'] };
     },
+    runTimer(functionName, triggerName) {
+      const spec = config.functions.get(functionName);
+      const name = triggerName ?? spec?.timers[0]?.triggerName ?? 'manual';
+      return runTimerTrigger(functionName, name);
+    },
     mount(handler) {
       routes.push(handler);
     },
@@ -312,6 +359,7 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     async close() {
       if (closing) return;
       closing = true;
+      if (timerInterval) clearInterval(timerInterval);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([...pools.values()].map((p) => p.close()));
