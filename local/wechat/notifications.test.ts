@@ -43,7 +43,9 @@ test(`retries follow WeChat's schedule divided by timeScale (${SCALE}×)`, async
   const got = (await rx.waitFor(start + failures + 1, 8000)).slice(start);
   const gaps = got.slice(1).map((r, i) => r.at - got[i]!.at);
   const expected = RETRY_SCHEDULE_SECONDS.slice(0, failures).map((s) => (s * 1000) / SCALE);
-  gaps.forEach((gap, i) => assert.ok(gap >= expected[i]! - 15 && gap <= expected[i]! + 250, `gap ${i}: ${gap} ms, expected ≈ ${expected[i]} ms`));
+  // never early; late only by event-loop slack (generous: CI machines can be very busy)
+  gaps.forEach((gap, i) => assert.ok(gap >= expected[i]! - 15 && gap <= expected[i]! + 400, `gap ${i}: ${gap} ms, expected ≈ ${expected[i]} ms`));
+  assert.ok(gaps[3]! > gaps[2]! * 3, 'the 3-minute step is clearly longer than the 30-second one');
   assert.equal(new Set(got.map((r) => outTradeNoOf(r.body))).size, 1, 'every retry carries the same notification id');
   await waitUntil(async () => (await deliveries(no))[0]?.state === 'delivered');
   const [d] = await deliveries(no);
