@@ -1,7 +1,7 @@
 // The whole offline stack in one call (npm start, end-to-end tests, the demo): the CloudBase emulator,
 // the WeChat simulator and the function host with the web console, wired to each other. With port 0
 // everywhere the servers bind first and the functions' URL variables are fixed before any invocation.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startCloudbaseEmulator, type CloudbaseEmulator } from './cloudbase/server';
@@ -57,7 +57,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const ownTempDir = opts.dataDir === undefined && opts.inMemory ? mkdtempSync(join(tmpdir(), 'wxcloud-stack-')) : undefined;
   const dataDir = resolve(opts.dataDir ?? ownTempDir ?? join(root, '.local'));
   const ports: LocalPorts = { ...DEFAULT_PORTS, ...opts.ports };
+  const firstRun = !existsSync(join(dataDir, 'env'));
   const localData = await ensureLocalData(dataDir, { ports });
+  if (firstRun) log(`[stack] created ${dataDir}: merchant and WeChat Pay keys, certificates, function env (never commit it)`);
   const buildDir = opts.buildDir ?? DEFAULT_BUILD_DIR;
 
   if (opts.buildDir === undefined && opts.build !== false) {
