@@ -4,10 +4,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCryptoBench } from './bench/crypto';
+import { runBundleBench } from './bench/bundle';
+import { runThroughputBench } from './bench/throughput';
 import type { BenchModule, BenchResult } from './bench/types';
 
 /** Add new benchmark modules here. */
-export const BENCH_MODULES: BenchModule[] = [{ name: 'crypto', run: () => runCryptoBench() }];
+export const BENCH_MODULES: BenchModule[] = [
+  { name: 'crypto', run: () => runCryptoBench() },
+  { name: 'bundle', run: () => runBundleBench() },
+  { name: 'throughput', run: () => runThroughputBench() },
+];
 
 export function formatTable(results: BenchResult[]): string {
   const w = Math.max(4, ...results.map((r) => r.name.length));
