@@ -8,7 +8,7 @@ import { createCipheriv, createPrivateKey, randomBytes, sign as rsaSign, verify 
 import type { AddressInfo } from 'node:net';
 import { createCa, issueCertificate, type LocalCa } from '../../../local/setup/certificates';
 import { makeTestKeys, type TestKeys } from './test-keys';
-import { createWxpayV3, parseApiV3Key, WxpayV3Client, RequestSigner, RsaSigner, PublicKeyVerifier, CompositeVerifier, CertificateStore } from './index';
+import { buildTestNotification, createWxpayV3, parseApiV3Key, WxpayV3Client, RequestSigner, RsaSigner, PublicKeyVerifier, CompositeVerifier, CertificateStore } from './index';
 import * as E from './errors';
 import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
 
@@ -423,6 +423,26 @@ describe('certificate store through the client', () => {
       wx.client.close();
       certSigner = undefined;
       signWith = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
+    }
+  });
+
+  test('a notification signed by a not-yet-downloaded certificate makes the parser download once, then verifies', async () => {
+    const cert = pool[0]!;
+    certEntries = [cert];
+    certSigner = cert.signing;
+    const wx = createWxpayV3({ mchid: k.mchid, serialNo: k.merchant.serial, privateKey: k.merchant.privateKey, apiV3Key: parseApiV3Key(apiV3Text), baseURL: base });
+    try {
+      const resource = { appid: k.appid, mchid: k.mchid, out_trade_no: 'TN1', transaction_id: '4200000009', trade_type: 'JSAPI', trade_state: 'SUCCESS', trade_state_desc: '支付成功', bank_type: 'OTHERS', success_time: '2026-11-25T20:00:00+08:00', payer: { openid: 'oN' }, amount: { total: 5, payer_total: 5, currency: 'CNY', payer_currency: 'CNY' } } as const;
+      const n = buildTestNotification({ apiV3Key: parseApiV3Key(apiV3Text), privateKey: cert.signing.key, serial: cert.serial, eventType: 'TRANSACTION.SUCCESS', resource });
+      const parsed = await wx.notifications!.parseTransaction(n.headers, n.body);
+      assert.equal(parsed.resource.out_trade_no, 'TN1');
+      assert.equal(parsed.serial, cert.serial);
+      assert.equal(wx.certificates!.downloads, 1);
+      await wx.notifications!.parseTransaction(n.headers, n.body);
+      assert.equal(wx.certificates!.downloads, 1, 'cached');
+    } finally {
+      wx.client.close();
+      certSigner = undefined;
     }
   });
 
