@@ -137,7 +137,7 @@ describe('callFunction', () => {
     assert.equal(body.errCode, -504003);
     assert.equal(body.code, 'FUNCTION_TIME_LIMIT_EXCEEDED');
     assert.match(body.message, /timed out after 1 seconds/);
-    assert.ok(took >= 950 && took < 3000, `answered after ${took.toFixed(0)} ms`);
+    assert.ok(took >= 950 && took < 6000, `answered after ${took.toFixed(0)} ms`);
     const next = await call('slow', { ms: 10 });
     assert.equal(next.status, 200);
     assert.ok(host.invocations.recent().some((r) => r.requestId === body.requestId && r.outcome === 'timeout'));

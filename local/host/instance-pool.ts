@@ -115,11 +115,16 @@ class Instance {
     });
     this.child.once('exit', () => {
       this.exited = true;
-      if (this.pending) {
-        const p = this.pending;
-        this.pending = null;
-        p.reject(this.exitError());
-      }
+      if (!this.pending) return;
+      const p = this.pending;
+      this.pending = null;
+      // The last stderr lines (V8's out-of-memory report) may arrive just after 'exit'.
+      const settle = () => p.reject(this.exitError());
+      const timer = setTimeout(settle, 200);
+      this.child.once('close', () => {
+        clearTimeout(timer);
+        settle();
+      });
     });
     // A failed fork (e.g. EAGAIN) surfaces as 'error' and, when the process never started, no 'exit'.
     this.child.on('error', () => {
