@@ -104,9 +104,34 @@ describe('checkout', () => {
 
   test('notification dropped: the payment is still confirmed by orders.get', async () => {
     const phone = await stack.newPhone();
-    await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1 });
-    const state = await checkout(phone, [stack.catalog[1]!]).pay();
-    assert.equal(state.step, 'paid', JSON.stringify(state));
+    await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 }); // every attempt
+    try {
+      const state = await checkout(phone, [stack.catalog[1]!]).pay();
+      assert.equal(state.step, 'paid', JSON.stringify(state));
+      if (state.step !== 'paid') return;
+      const deliveries = (await stack.sim('GET', `/sim/deliveries?outTradeNo=${state.order.orderId}`)) as { state: string }[];
+      assert.ok(deliveries.every((d) => d.state !== 'delivered'), 'confirmed without any notification');
+    } finally {
+      await stack.sim('DELETE', '/sim/faults');
+    }
+  });
+
+  test('phone says paid, server cannot confirm yet: "confirming", then paid on a later check', async () => {
+    const phone = await stack.newPhone();
+    // No notification, and WeChat's order query failing: nothing can tell the server about the payment.
+    await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 });
+    await stack.sim('POST', '/sim/faults', { target: 'query', kind: '5xx', count: 1000 });
+    const flow = checkout(phone, [stack.catalog[0]!], { attempts: 2, intervalMs: 100 });
+    try {
+      const state = await flow.pay();
+      assert.equal(state.step, 'confirming', JSON.stringify(state));
+      if (state.step !== 'confirming') return;
+      assert.equal((await phone.services.api.getOrder(state.orderId).catch(() => undefined))?.status ?? 'NOTPAY', 'NOTPAY');
+    } finally {
+      await stack.sim('DELETE', '/sim/faults');
+    }
+    const later = await flow.confirm();
+    assert.equal(later.step, 'paid', JSON.stringify(later));
   });
 
   test('network error with retry: a lost createPayment answer does not create a second order', async () => {

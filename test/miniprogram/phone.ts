@@ -5,7 +5,7 @@ import { openLocalDatabase } from '../../local/cloudbase/sdk-env';
 import { type Services, createServices } from '../../miniprogram/miniprogram/lib/services';
 import { add, emptyCart, toCartItems } from '../../miniprogram/miniprogram/logic/cart';
 import { type Product, loadCatalog } from '../../miniprogram/miniprogram/logic/catalog';
-import { CheckoutFlow } from '../../miniprogram/miniprogram/logic/checkout';
+import { CheckoutFlow, type ConfirmPolicy } from '../../miniprogram/miniprogram/logic/checkout';
 import { type E2E, startE2E } from '../support/e2e';
 import { type WxAdapter, createWxAdapter } from './wx-adapter';
 
@@ -50,10 +50,10 @@ export async function startMiniprogramStack(): Promise<MiniprogramStack> {
   }
 }
 
-export function checkout(phone: Phone, products: Product[]): CheckoutFlow {
+export function checkout(phone: Phone, products: Product[], confirm: ConfirmPolicy = { attempts: 10, intervalMs: 150 }): CheckoutFlow {
   let cart = emptyCart();
   for (const p of products) cart = add(cart, p);
-  return new CheckoutFlow(toCartItems(cart), { wx: phone.adapter.wx, api: phone.services.api, auth: phone.services.auth, confirm: { attempts: 10, intervalMs: 150 } });
+  return new CheckoutFlow(toCartItems(cart), { wx: phone.adapter.wx, api: phone.services.api, auth: phone.services.auth, confirm });
 }
 
 /** Polls `check` every 100 ms until it returns a value, at most `ms`. */
