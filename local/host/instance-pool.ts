@@ -200,6 +200,10 @@ export class InstancePool {
   private readonly waiters: Waiter[] = [];
   private closed = false;
 
+  /** Bumped by recycle(); busy instances of an older generation are retired when they finish. */
+  private generation = 0;
+  private readonly generations = new WeakMap<Instance, number>();
+
   constructor(private readonly opts: PoolOptions) {}
 
   get size(): number {
@@ -283,6 +287,7 @@ export class InstancePool {
 
   private spawn(): Instance {
     const inst = new Instance(this.opts.spec, this.opts.bundlePath, this.opts.env(), this.opts.onOutput);
+    this.generations.set(inst, this.generation);
     this.all.add(inst);
     inst.child.once('exit', () => {
       this.all.delete(inst);
@@ -295,7 +300,8 @@ export class InstancePool {
   }
 
   private release(inst: Instance): void {
-    if (this.closed || inst.exited) {
+    // Started before the last recycle(): it still has the old bundle / environment.
+    if (this.closed || inst.exited || this.generations.get(inst) !== this.generation) {
       this.retire(inst);
       return;
     }
@@ -324,6 +330,7 @@ export class InstancePool {
 
   /** Stops idle instances so the next call starts fresh ones (new code or new environment). */
   recycle(): void {
+    this.generation++;
     for (const inst of [...this.idle]) this.retire(inst);
   }
 

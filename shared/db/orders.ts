@@ -24,6 +24,14 @@ export async function findByIdempotencyKey(openid: string, idempotencyKey: strin
   return res.data[0] as OrderDoc | undefined;
 }
 
+/** A user's unpaid orders for an idempotency key, oldest first (resolving concurrent first calls). */
+export async function listUnpaidByIdempotencyKey(openid: string, idempotencyKey: string, limit: number): Promise<OrderDoc[]> {
+  const res = await run('get orders', () =>
+    orders().where({ openid, idempotencyKey, status: 'NOTPAY' }).orderBy('createdAt', 'asc').orderBy('_id', 'asc').limit(limit).get(),
+  );
+  return res.data as OrderDoc[];
+}
+
 /**
  * A user's orders, newest first. Order ids start with their creation time (see domain/ids), so the
  * id is both the sort key and the cursor: the next page is everything with a smaller id.

@@ -17,7 +17,7 @@ import {
   type PaymentFacts,
 } from '../domain/order';
 import type { ApplyOutcome } from '../db/conditional';
-import { applyToOrder, findByIdempotencyKey, getOrder, insertOrder } from '../db/orders';
+import { applyToOrder, findByIdempotencyKey, getOrder, insertOrder, listUnpaidByIdempotencyKey } from '../db/orders';
 import { getProducts } from '../db/products';
 import { WxpayUpstreamError } from '../wxpay/errors';
 import type { PayGateway, TradeView } from './gateway';
@@ -47,7 +47,9 @@ function stillPayable(order: OrderDoc, now: Date): boolean {
  */
 async function settleIdempotencyRace(mine: OrderDoc, now: Date): Promise<OrderDoc> {
   if (!mine.idempotencyKey) return mine;
-  const first = await findByIdempotencyKey(mine.openid, mine.idempotencyKey, 'asc');
+  const candidates = await listUnpaidByIdempotencyKey(mine.openid, mine.idempotencyKey, 10);
+  // Older unpaid orders past their lifetime are not contenders (a fresh order replaced them).
+  const first = candidates.find((o) => stillPayable(o, now));
   if (!first || first._id === mine._id) return mine;
   await applyToOrder(mine._id, (doc) => markClosed(doc, now));
   return first;
