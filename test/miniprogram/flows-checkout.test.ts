@@ -83,7 +83,7 @@ describe('checkout', () => {
 
   test('notification delayed: orders.get confirms the payment before the notification arrives', async () => {
     const phone = await stack.newPhone();
-    await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'delay', delayMs: 2500, count: 1 });
+    await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'delay', delayMs: 4000, count: 1 });
     const state = await checkout(phone, [stack.catalog[0]!]).pay();
     assert.equal(state.step, 'paid', JSON.stringify(state));
     if (state.step !== 'paid') return;
