@@ -125,7 +125,12 @@ export async function startBare(env: Record<string, string>, emuUrl: string): Pr
           if (up.updated !== 1) outcome = 'duplicate';
         }
       }
-      await db.collection('notifications').add({ _id: v.id, eventType: v.eventType, outTradeNo: v.t.out_trade_no, outcome, receivedAt: now });
+      try {
+        await db.collection('notifications').add({ _id: v.id, eventType: v.eventType, outTradeNo: v.t.out_trade_no, outcome, receivedAt: now });
+      } catch (err) {
+        // a redelivery is already recorded (as the function's recordNotification tolerates)
+        if (!/DUPLICATE|E11000/i.test(String((err as { code?: unknown }).code ?? (err as Error).message))) throw err;
+      }
       reply(res, 204);
     } catch {
       reply(res, 503, '{"code":"FAIL","message":"storage"}');
