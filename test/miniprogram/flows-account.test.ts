@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApiCallError } from '../../miniprogram/miniprogram/lib/api-client';
+import { userMessage, userMessageFor } from '../../miniprogram/miniprogram/lib/error-messages';
 import { createServices } from '../../miniprogram/miniprogram/lib/services';
 import { SESSION_STORAGE_KEY } from '../../miniprogram/miniprogram/lib/session';
-import { OrderDetailModel } from '../../miniprogram/miniprogram/logic/order-detail';
+import { OrderDetailModel, canRequestRefund } from '../../miniprogram/miniprogram/logic/order-detail';
 import { OrderListModel } from '../../miniprogram/miniprogram/logic/order-list';
 import { type MiniprogramStack, checkout, startMiniprogramStack } from './phone';
 
@@ -118,5 +119,26 @@ describe('orders and refunds', () => {
     // A second refund of the same order is refused with a user message.
     await assert.rejects(detail.requestRefund(), (e: unknown) => e instanceof ApiCallError && e.userMessage.length > 0);
   });
-});
 
+  test('refund refused by WeChat: the user sees why, and can ask again later', async () => {
+    const phone = await stack.newPhone();
+    const paid = await checkout(phone, [stack.catalog[0]!]).pay();
+    assert.equal(paid.step, 'paid');
+    if (paid.step !== 'paid') return;
+    const detail = new OrderDetailModel(paid.order.orderId, phone.services.api, phone.services.auth);
+    await stack.sim('POST', '/sim/faults', { target: 'refund', kind: 'notEnough', count: 1 });
+    await assert.rejects(detail.requestRefund(), (e: unknown) => {
+      assert.ok(e instanceof ApiCallError);
+      assert.equal(e.code, 'UPSTREAM_ERROR');
+      assert.equal(e.userMessage, userMessageFor('UPSTREAM_ERROR', e.upstream));
+      assert.notEqual(e.userMessage, userMessage('UPSTREAM_ERROR'), `WeChat's reason (${e.upstream}) has its own sentence`);
+      return true;
+    });
+    const order = await detail.load();
+    assert.deepEqual(order.refunds.map((r) => r.status), ['FAILED']);
+    assert.equal(order.refundingFen, 0, 'the reservation was released');
+    assert.ok(canRequestRefund(order), 'the page offers the refund again');
+    const retried = await detail.requestRefund();
+    assert.equal(retried.status, 'PROCESSING');
+  });
+});

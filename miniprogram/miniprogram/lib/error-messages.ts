@@ -23,10 +23,13 @@ export function userMessage(code: ClientErrorCode): string {
 }
 
 /** WeChat's own codes that deserve a more precise sentence than the generic UPSTREAM_ERROR one. */
+// API v3 spells them with underscores (NOT_ENOUGH), v2 without (NOTENOUGH).
 const UPSTREAM_MESSAGES: Record<string, string> = {
   ORDERPAID: '该订单已支付',
+  ORDER_CLOSED: '该订单已关闭，请重新下单',
   ORDERCLOSED: '该订单已关闭，请重新下单',
-  NOTENOUGH: '商户余额不足，暂时无法退款',
+  NOT_ENOUGH: '商户余额不足，暂时无法退款，请稍后再试',
+  NOTENOUGH: '商户余额不足，暂时无法退款，请稍后再试',
   '40029': '登录凭证已失效，请重新登录',
   '40163': '登录凭证已使用，请重新登录',
 };

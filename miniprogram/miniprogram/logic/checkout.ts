@@ -2,7 +2,7 @@
 // The phone's "requestPayment:ok" only means the user finished paying; the order becomes paid on
 // the server when the notification lands or when orders.get asks WeChat. Until then the page says
 // "confirming", never "paid".
-import type { CartItem, OrdersGetResponse, OrderView } from '../types/api';
+import type { CartItem, CreatePaymentResponse, OrdersGetResponse, OrderView } from '../types/api';
 import { ApiCallError, type ApiClient } from '../lib/api-client';
 import type { Auth } from '../lib/auth';
 import { type ClientErrorCode, userMessage } from '../lib/error-messages';
@@ -38,7 +38,7 @@ export interface CheckoutDeps {
 }
 
 export const MESSAGES = {
-  cancelled: '已取消支付，订单保留15分钟内可继续支付',
+  cancelled: '已取消支付，可以继续支付或关闭订单',
   paymentFailed: '支付未成功，请稍后重试',
   confirming: '支付结果确认中，稍后可在“我的订单”查看',
   closed: '订单已关闭，请重新下单',
@@ -67,7 +67,7 @@ export class CheckoutFlow {
 
   async pay(): Promise<CheckoutState> {
     const { api, auth, wx } = this.deps;
-    let created;
+    let created: CreatePaymentResponse;
     try {
       created = await auth.withSession(() => api.createPayment({ items: this.items, idempotencyKey: this.idempotencyKey }));
     } catch (error) {
