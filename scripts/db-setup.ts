@@ -1,12 +1,15 @@
 // npm run db-setup [-- --local <emulator url>] [--env-file .env]
-// Creates the collections of SPEC §5 with the server SDK, then prints the security rules and indexes
-// to set in the console (the server SDK has no call for them; see README "Deploy to CloudBase").
+// Creates the collections of SPEC §5 with the server SDK, then sets their security rules and indexes
+// through the Tencent Cloud API (which the server SDK lacks); without an API key, or when the API
+// refuses, it prints the exact console steps instead (README "Deploy to CloudBase").
 import { resolve, join } from 'node:path';
 import tcb from '@cloudbase/node-sdk';
 import { openLocalDatabase } from '../local/cloudbase/sdk-env';
 import { readEnvFile } from './deploy/run';
 import { ensureCollections, type CollectionCreator } from './db-setup/collections';
 import { DATABASE_PLAN, consoleSteps } from './db-setup/plan';
+import { applyRulesAndIndexes } from './db-setup/rules-and-indexes';
+import { apiCaller, type ApiCaller } from './db-setup/tencentcloud';
 
 const root = resolve(__dirname, '..');
 
@@ -14,6 +17,9 @@ export interface DbSetupOptions {
   local?: string;
   envFile?: string;
   log?: (line: string) => void;
+  /** Overrides for tests: the database handle and the Tencent Cloud API caller used in cloud mode. */
+  db?: CollectionCreator;
+  api?: ApiCaller;
 }
 
 export async function runDbSetup(opts: DbSetupOptions): Promise<{ created: string[]; existing: string[] }> {
@@ -35,14 +41,22 @@ export async function runDbSetup(opts: DbSetupOptions): Promise<{ created: strin
       for (const line of consoleSteps(DATABASE_PLAN, envId, true)) log(line);
       return { created: [], existing: [] };
     }
-    db = tcb.init({ env: envId, secretId, secretKey }).database();
+    db = opts.db ?? tcb.init({ env: envId, secretId, secretKey }).database();
+    const result = await ensureCollections(db, names);
+    log(`collections in ${envId}: created ${result.created.join(', ') || '(none)'}; already there ${result.existing.join(', ') || '(none)'}`);
+    const api = opts.api ?? apiCaller({ secretId, secretKey });
+    try {
+      const r = await applyRulesAndIndexes(api, envId, DATABASE_PLAN);
+      log(`security rules set on ${r.rules.join(', ')}`);
+      log(`indexes created: ${r.indexesCreated.join(', ') || '(none)'}; already there: ${r.indexesExisting.join(', ') || '(none)'}`);
+    } catch (err) {
+      log(`setting rules and indexes through the API failed (${(err as Error).message}); set them in the console instead:`);
+      for (const line of consoleSteps(DATABASE_PLAN, envId)) log(line);
+    }
+    return result;
   }
   const result = await ensureCollections(db, names);
   log(`collections in ${envId}: created ${result.created.join(', ') || '(none)'}; already there ${result.existing.join(', ') || '(none)'}`);
-  if (!opts.local) {
-    log('Now set the security rules and indexes (the server SDK cannot):');
-    for (const line of consoleSteps(DATABASE_PLAN, envId)) log(line);
-  }
   return result;
 }
 
