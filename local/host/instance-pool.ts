@@ -77,11 +77,12 @@ class Instance {
     bundlePath: string,
     env: Record<string, string>,
     onOutput: (line: string, stream: 'stdout' | 'stderr') => void,
+    execArgv: string[] = [],
   ) {
     this.child = fork(RUNNER_PATH, [], {
       execPath: process.execPath,
       // The configured memorySize bounds the heap the way the platform bounds the instance.
-      execArgv: [`--max-old-space-size=${spec.memoryMb}`],
+      execArgv: [`--max-old-space-size=${spec.memoryMb}`, ...execArgv],
       env: { ...env, __WXCLOUD_HOST_BUNDLE: bundlePath },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
@@ -152,6 +153,15 @@ class Instance {
     });
   }
 
+  /** Lets the instance exit on its own (it exits when the IPC channel closes), then kills it. */
+  stop(graceMs = 1000): Promise<void> {
+    if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    if (this.child.connected) this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    return exited.finally(() => clearTimeout(timer));
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -187,6 +197,8 @@ export interface PoolOptions {
   maxQueue: number;
   idleTimeoutMs: number;
   onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Extra node flags for instances (--inspect, --cpu-prof …). */
+  execArgv?: string[];
 }
 
 interface Waiter {
@@ -286,7 +298,7 @@ export class InstancePool {
   }
 
   private spawn(): Instance {
-    const inst = new Instance(this.opts.spec, this.opts.bundlePath, this.opts.env(), this.opts.onOutput);
+    const inst = new Instance(this.opts.spec, this.opts.bundlePath, this.opts.env(), this.opts.onOutput, this.opts.execArgv);
     this.generations.set(inst, this.generation);
     this.all.add(inst);
     inst.child.once('exit', () => {
@@ -337,7 +349,9 @@ export class InstancePool {
   async close(): Promise<void> {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(new InvocationError('FUNCTION_INVOCATION_FAILED', 'the function host is shutting down'));
-    await Promise.all([...this.all].map((inst) => inst.kill()));
+    // Busy instances are killed (their callers were answered above or get a shutdown error); idle ones
+    // are let go gracefully so that exit hooks (coverage, --cpu-prof) still run.
+    await Promise.all([...this.all].map((inst) => (inst.pending ? inst.kill() : inst.stop())));
   }
 }
 

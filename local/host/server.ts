@@ -38,6 +38,8 @@ export interface FunctionHostOptions {
   maxQueuePerFunction?: number;
   idleTimeoutMs?: number;
   extraRoutes?: RouteHandler[];
+  /** Extra node flags for function instances, e.g. ['--inspect=0'] or ['--cpu-prof']. */
+  workerExecArgv?: string[];
   /** Run the timer triggers of cloudbaserc.json on their schedules (npm start: yes; tests: no). */
   timers?: boolean;
 }
@@ -131,6 +133,7 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
         maxQueue: opts.maxQueuePerFunction ?? 1000,
         idleTimeoutMs: opts.idleTimeoutMs ?? 5 * 60_000,
         onOutput: (line, stream) => functionOutput(name, line, stream),
+        execArgv: opts.workerExecArgv,
       });
       pools.set(name, pool);
     }
