@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildFixtureFunctions, FIXTURE_CLOUDBASERC } from './fixtures/build-fixtures';
-import { startFunctionHost, type FunctionHost } from './server';
+import { MAX_BODY_BYTES, startFunctionHost, type FunctionHost } from './server';
 
 let dir: string;
 let host: FunctionHost;
@@ -109,7 +109,7 @@ describe('callFunction', () => {
     assert.notEqual(after.body.result.pid, before.body.result.pid);
   });
 
-  test('unknown function → 404, bad JSON → 400, non-object body → 400, wrong method → 405', async () => {
+  test('unknown function → 404, bad JSON → 400, non-object body → 400, too large → 413, wrong method → 405', async () => {
     const unknown = await call('nope', {});
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.code, 'FUNCTION_NOT_FOUND');
@@ -123,6 +123,9 @@ describe('callFunction', () => {
     const get = await fetch(`${host.url}/functions/echo`);
     assert.equal(get.status, 405);
     await get.arrayBuffer();
+    const huge = await fetch(`${host.url}/functions/echo`, { method: 'POST', body: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20) });
+    assert.equal(huge.status, 413);
+    assert.equal(((await huge.json()) as any).code, 'FUNCTION_PARAM_INVALID');
     const empty = await fetch(`${host.url}/functions/echo`, { method: 'POST' });
     assert.equal(empty.status, 200);
     assert.deepEqual(((await empty.json()) as any).result.event, {});

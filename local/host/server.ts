@@ -321,6 +321,10 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      if (err instanceof BodyTooLarge) {
+        const e = platformError('FUNCTION_PARAM_INVALID', `${err.message}; send less data`, randomUUID());
+        return sendJson(res, 413, JSON.stringify(e.body));
+      }
       log(`[host] internal error on ${req.method} ${req.url?.split('?')[0]}: ${(err as Error).message}`);
       if (!res.headersSent) sendJson(res, 500, JSON.stringify({ code: 'HOST_ERROR', message: 'the function host failed to handle this request; see its log' }));
       else res.destroy();
@@ -381,10 +385,25 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
+/** Larger bodies are refused: no callFunction payload or notification comes near this. */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge(`the request body is larger than ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('error', reject);
   });
