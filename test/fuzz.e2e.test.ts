@@ -150,9 +150,34 @@ describe('fuzzing every callable with bad input', () => {
     const ms = Date.now() - started;
     assert.deepEqual(failures.slice(0, 20), []);
     assert.equal(await e.dumpAll(), beforeDump, 'no write');
+    // The notification triggers: random bodies and headers are refused with 400/401, never applied.
+    const triggerStatuses: Record<number, number> = {};
+    const r = rng(7);
+    const bodies = ['', '{}', '{"id":', 'null', '[]', '<xml><a>1</a></xml>', JSON.stringify({ id: 'x', event_type: 'TRANSACTION.SUCCESS', resource: { algorithm: 'AEAD_AES_256_GCM', ciphertext: 'AAAA', nonce: 'n', original_type: 'transaction' } }), 'x'.repeat(70_000)];
+    const headerSets = [
+      {},
+      { 'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)), 'Wechatpay-Nonce': 'n', 'Wechatpay-Signature': 'c2ln', 'Wechatpay-Serial': 'PUB_KEY_ID_0000' },
+      { 'Wechatpay-Timestamp': 'soon', 'Wechatpay-Nonce': 'n', 'Wechatpay-Signature': 'c2ln', 'Wechatpay-Serial': 'ABC' },
+      { 'Wechatpay-Timestamp': '1', 'Wechatpay-Nonce': 'n', 'Wechatpay-Signature': 'c2ln', 'Wechatpay-Serial': '../../x' },
+      { 'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)), 'Wechatpay-Nonce': 'n', 'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/abc', 'Wechatpay-Serial': 'ABC' },
+    ];
+    const triggerCases = Array.from({ length: 120 }, (_, i) => ({ path: i % 2 ? '/pay/notify' : '/refund/notify', body: pick(r, bodies), headers: pick(r, headerSets) as Record<string, string> }));
+    for (let i = 0; i < triggerCases.length; i += 8) {
+      await Promise.all(
+        triggerCases.slice(i, i + 8).map(async (c) => {
+          const a = await e.http('POST', c.path, c.body, { 'content-type': 'application/json', ...c.headers });
+          triggerStatuses[a.status] = (triggerStatuses[a.status] ?? 0) + 1;
+          if (a.status !== 400 && a.status !== 401) failures.push(`${c.path}: ${a.status} ${a.body.slice(0, 120)}`);
+          if (STACK.test(a.body)) failures.push(`${c.path}: stack trace`);
+        }),
+      );
+    }
+    assert.deepEqual(failures.slice(0, 20), []);
+    assert.equal(await e.dumpAll(), beforeDump, 'no write from the triggers either');
+
     // The host is still healthy: a valid call works afterwards.
     const ok = await e.call('createPayment', { items: CART }, { openid: user.openid });
     assert.ok(ok.ok, JSON.stringify(ok));
-    console.log(`[fuzz] ${cases.length} bad inputs (${JSON.stringify(byName)}) in ${ms} ms: 0 crashes, 0 stack traces, 0 writes`);
+    console.log(`[fuzz] ${cases.length} bad inputs (${JSON.stringify(byName)}) in ${ms} ms + ${triggerCases.length} bad notifications ${JSON.stringify(triggerStatuses)}: 0 crashes, 0 stack traces, 0 writes`);
   });
 });

@@ -171,6 +171,31 @@ describe('payment notifications', () => {
     assert.equal((await orderDoc(id)).status, 'SUCCESS');
   });
 
+  it('v2 mode: XML notifications with a bad sign or no content are refused with a FAIL acknowledgement', async () => {
+    e.setEnv({ WXPAY_API_VERSION: 'v2' });
+    try {
+      const created = await e.createPayment(user, CART);
+      const xml = (sign: string) =>
+        `<xml><return_code>SUCCESS</return_code><appid>${e.baseEnv.WX_APPID}</appid><mch_id>${e.baseEnv.WXPAY_MCHID}</mch_id><nonce_str>abc</nonce_str>` +
+        `<result_code>SUCCESS</result_code><openid>${user.openid}</openid><trade_type>JSAPI</trade_type><bank_type>OTHERS</bank_type><total_fee>${CART_FEN}</total_fee>` +
+        `<cash_fee>${CART_FEN}</cash_fee><transaction_id>4200000000000000000000000001</transaction_id><out_trade_no>${created.orderId}</out_trade_no>` +
+        `<time_end>20261125120000</time_end><sign_type>HMAC-SHA256</sign_type><sign>${sign}</sign></xml>`;
+      const forged = await e.http('POST', '/pay/notify', xml('0'.repeat(64)), { 'content-type': 'text/xml' });
+      assert.equal(forged.status, 401);
+      assert.match(forged.body, /<return_code>(<!\[CDATA\[)?FAIL/);
+      const empty = await e.http('POST', '/pay/notify', '', { 'content-type': 'text/xml' });
+      assert.equal(empty.status, 400);
+      const refundForged = await e.http('POST', '/refund/notify', `<xml><return_code>SUCCESS</return_code><appid>${e.baseEnv.WX_APPID}</appid><mch_id>${e.baseEnv.WXPAY_MCHID}</mch_id><req_info>AAAAAAAAAAAAAAAAAAAAAA==</req_info></xml>`, { 'content-type': 'text/xml' });
+      assert.equal(refundForged.status, 401);
+      assert.equal((await orderDoc(created.orderId)).status, 'NOTPAY');
+      // The genuine v2 notification from the simulator is applied.
+      assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+      await e.waitFor(() => orderDoc(created.orderId), (o) => o.status === 'SUCCESS', 'v2 payment applied', 30_000);
+    } finally {
+      e.setEnv({ WXPAY_API_VERSION: 'v3' });
+    }
+  });
+
   it('database failures during the transition answer 5xx, WeChat retries, and the order ends SUCCESS', async () => {
     const created = await e.createPayment(user, CART);
     await e.emu('POST', '/emu/faults', { action: 'update', collection: 'orders', count: 3, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' } });

@@ -108,8 +108,23 @@ describe('refunds', () => {
     await e.waitFor(() => e.getOrder(user, third.data.orderId), (o) => o.status === 'SUCCESS', 'paid after retries');
     const reuse = await e.call('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
     assert.equal(!reuse.ok && reuse.error.code, 'CONFLICT');
+    const otherUser = await e.newUser();
+    const sameKeyOtherUser = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: otherUser.openid });
+    assert.ok(sameKeyOtherUser.ok && sameKeyOtherUser.data.orderId !== third.data.orderId, 'keys are per user');
     const otherCart = await e.call('createPayment', { items: [{ productId: 'tea-oolong', quantity: 1 }], idempotencyKey: `${key}-b` }, { openid: user.openid });
     assert.ok(otherCart.ok);
+  });
+
+  it('concurrent first calls with one idempotency key end on one payable order', async () => {
+    const key = `race-${Date.now()}`;
+    const results = await Promise.all(Array.from({ length: 6 }, () => e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid })));
+    assert.ok(results.every((r) => r.ok), JSON.stringify(results.find((r) => !r.ok)));
+    const ids = new Set(results.map((r) => (r.ok ? r.data.orderId : '')));
+    assert.equal(ids.size, 1, 'every caller got the same order');
+    const stored = await docs('orders', (d) => d.idempotencyKey === key);
+    assert.deepEqual(stored.map((d) => d._id), [...ids], 'exactly one order for the key');
+    const atWeChat = await e.sim<{ outTradeNo: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
+    assert.equal(atWeChat.filter((o) => o.outTradeNo === [...ids][0]).length, 1);
   });
 
   it('timeouts and 5xx during refund: retryable errors, the retry resubmits the same refund, nothing is duplicated', async () => {

@@ -1,5 +1,6 @@
 // `orders`: `_id` = outTradeNo. Reads return the stored document; every change goes through a domain
 // Decision and `applyDecision` (conditional update).
+import { invalidArgument } from '../domain/errors';
 import type { Decision, OrderDoc } from '../domain/order';
 import { COLLECTIONS } from './collections';
 import { applyDecision, type ApplyOutcome } from './conditional';
@@ -16,30 +17,20 @@ export async function insertOrder(doc: OrderDoc): Promise<void> {
   await run('insert orders', () => orders().add(doc));
 }
 
-/** The newest (`desc`) or first (`asc`) order a user created with an idempotency key. */
-export async function findByIdempotencyKey(openid: string, idempotencyKey: string, direction: 'asc' | 'desc'): Promise<OrderDoc | undefined> {
-  const res = await run('get orders', () =>
-    orders().where({ openid, idempotencyKey }).orderBy('createdAt', direction).orderBy('_id', direction).limit(1).get(),
-  );
-  return res.data[0] as OrderDoc | undefined;
-}
-
-/** A user's unpaid orders for an idempotency key, oldest first (resolving concurrent first calls). */
-export async function listUnpaidByIdempotencyKey(openid: string, idempotencyKey: string, limit: number): Promise<OrderDoc[]> {
-  const res = await run('get orders', () =>
-    orders().where({ openid, idempotencyKey, status: 'NOTPAY' }).orderBy('createdAt', 'asc').orderBy('_id', 'asc').limit(limit).get(),
-  );
-  return res.data as OrderDoc[];
-}
-
 /**
- * A user's orders, newest first. Order ids start with their creation time (see domain/ids), so the
- * id is both the sort key and the cursor: the next page is everything with a smaller id.
+ * A user's orders, newest first (createdAt, then _id). The cursor is the last order id of the
+ * previous page; its createdAt and id bound the next page, so ties in createdAt are not skipped.
  */
 export async function listOrders(openid: string, pageSize: number, before?: string): Promise<{ orders: OrderDoc[]; nextBefore?: string }> {
   const _ = getDatabase().command;
-  const where: Record<string, unknown> = before ? { openid, _id: _.lt(before) } : { openid };
-  const res = await run('get orders', () => orders().where(where).orderBy('_id', 'desc').limit(pageSize + 1).get());
+  let where: object = { openid };
+  if (before) {
+    const cursor = await getOrder(before);
+    if (!cursor || cursor.openid !== openid) throw invalidArgument('before must be the nextBefore of a previous orders.list answer');
+    const at = new Date(cursor.createdAt);
+    where = _.and([{ openid }, _.or([{ createdAt: _.lt(at) }, { createdAt: _.eq(at), _id: _.lt(before) }])]);
+  }
+  const res = await run('get orders', () => orders().where(where).orderBy('createdAt', 'desc').orderBy('_id', 'desc').limit(pageSize + 1).get());
   const docs = res.data as OrderDoc[];
   const page = docs.slice(0, pageSize);
   return docs.length > pageSize ? { orders: page, nextBefore: page[page.length - 1]!._id } : { orders: page };

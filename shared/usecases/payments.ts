@@ -1,6 +1,7 @@
 // Payment use cases over the domain rules, the repositories and a PayGateway: create (idempotent),
 // confirm by query, apply a verified payment, close. Shared by createPayment, orders, payNotify and
 // reconcile so that every path applies a payment through the very same transition.
+import { createHash } from 'node:crypto';
 import type { CreatePaymentResponse } from '../contracts/api';
 import { parseCart, priceCart } from '../domain/catalog';
 import { AppError, conflict, invalidArgument } from '../domain/errors';
@@ -17,7 +18,8 @@ import {
   type PaymentFacts,
 } from '../domain/order';
 import type { ApplyOutcome } from '../db/conditional';
-import { applyToOrder, findByIdempotencyKey, getOrder, insertOrder, listUnpaidByIdempotencyKey } from '../db/orders';
+import { applyToOrder, getOrder, insertOrder } from '../db/orders';
+import { isDuplicateKey } from '../db/errors';
 import { getProducts } from '../db/products';
 import { WxpayUpstreamError } from '../wxpay/errors';
 import type { PayGateway, TradeView } from './gateway';
@@ -42,37 +44,32 @@ function stillPayable(order: OrderDoc, now: Date): boolean {
 }
 
 /**
- * Two concurrent first calls with one idempotency key both insert; the earliest order (createdAt,
- * then _id) wins for both, and the other, never sent to WeChat, is closed locally.
+ * The order id an idempotency key stands for: derived from (openid, key), so concurrent first calls
+ * race on one insert and every caller ends on the same order. 32 characters of [0-9a-f] after `K`.
  */
-async function settleIdempotencyRace(mine: OrderDoc, now: Date): Promise<OrderDoc> {
-  if (!mine.idempotencyKey) return mine;
-  const candidates = await listUnpaidByIdempotencyKey(mine.openid, mine.idempotencyKey, 10);
-  // Older unpaid orders past their lifetime are not contenders (a fresh order replaced them).
-  const first = candidates.find((o) => stillPayable(o, now));
-  if (!first || first._id === mine._id) return mine;
-  await applyToOrder(mine._id, (doc) => markClosed(doc, now));
-  return first;
+export function idempotentOrderId(openid: string, idempotencyKey: string): string {
+  return `K${createHash('sha256').update(`${openid}\n${idempotencyKey}`).digest('hex').slice(0, 31)}`;
 }
 
-async function findReusable(input: CreatePaymentInput, lines: { productId: string; quantity: number }[]): Promise<OrderDoc | undefined> {
-  if (!input.idempotencyKey) return undefined;
-  const existing = await findByIdempotencyKey(input.openid, input.idempotencyKey, 'desc');
-  if (!existing) return undefined;
+function checkReusable(existing: OrderDoc, lines: { productId: string; quantity: number }[], now: Date): OrderDoc {
   if (!sameCart(existing, lines)) throw conflict('idempotencyKey was already used for a different cart; generate a new key for a new purchase');
   if (existing.status === 'SUCCESS' || existing.status === 'REFUNDED') throw conflict(`order ${existing._id} for this idempotencyKey is already paid`);
-  if (existing.status === 'CLOSED' || !stillPayable(existing, input.now)) return undefined; // a fresh order below
+  if (existing.status === 'CLOSED' || !stillPayable(existing, now)) {
+    throw conflict(`order ${existing._id} for this idempotencyKey is closed or expired; generate a new key to buy again`);
+  }
   return existing;
 }
 
 export async function createPayment(gateway: PayGateway, input: CreatePaymentInput): Promise<CreatePaymentResponse> {
   const lines = parseCart(input.items);
-  let order = await findReusable(input, lines);
+  const keyedId = input.idempotencyKey ? idempotentOrderId(input.openid, input.idempotencyKey) : undefined;
+  const existing = keyedId ? await getOrder(keyedId) : undefined;
+  let order = existing ? checkReusable(existing, lines, input.now) : undefined;
   if (!order) {
     const catalog = await getProducts(lines.map((l) => l.productId));
     const priced = priceCart(lines, catalog);
     const doc = newOrder({
-      outTradeNo: newOutTradeNo(input.now),
+      outTradeNo: keyedId ?? newOutTradeNo(input.now),
       openid: input.openid,
       items: priced.items,
       amountFen: priced.amountFen,
@@ -83,8 +80,15 @@ export async function createPayment(gateway: PayGateway, input: CreatePaymentInp
       ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
     });
     // Written before WeChat is called: a notification can always find its order.
-    await insertOrder(doc);
-    order = await settleIdempotencyRace(doc, input.now);
+    try {
+      await insertOrder(doc);
+      order = doc;
+    } catch (err) {
+      if (!keyedId || !isDuplicateKey(err)) throw err;
+      const winner = await getOrder(keyedId); // a concurrent first call with the same key inserted it
+      if (!winner) throw err;
+      order = checkReusable(winner, lines, input.now);
+    }
   }
   if (order.status !== 'NOTPAY') throw conflict(`order ${order._id} is ${order.status}; start a new purchase`);
 
