@@ -118,6 +118,8 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
   function bundlePath(name: string): string | undefined {
     if (!/^[A-Za-z][A-Za-z0-9_-]{0,59}$/.test(name)) return undefined;
     const p = join(buildDir, name, 'index.js');
+    // A function with live instances was found before; skip the file-system check on the hot path.
+    if (pools.get(name)?.size) return p;
     return existsSync(p) ? p : undefined;
   }
 
