@@ -6,6 +6,7 @@ import { createSecretKey, generateKeyPairSync, randomUUID, X509Certificate } fro
 import { after, before, describe, it } from 'node:test';
 import { buildTestNotification, generateTestHeaders, rfc3339China } from '../shared/wxpay/v3/testing';
 import type { TransactionResource } from '../shared/wxpay/v3/types';
+import { openLocalDatabase } from '../local/cloudbase/sdk-env';
 import { CART, CART_FEN, startE2E, type E2E, type TestUser } from './support/e2e';
 
 let e: E2E;
@@ -88,6 +89,20 @@ describe('payment notifications', () => {
     assert.equal(again.ordersPaid, 0, 'idempotent: nothing left to do');
     figures.reconcile = report;
     await e.sim('DELETE', '/sim/faults');
+  });
+
+  it('reconcile closes unpaid orders past their lifetime, at WeChat and here', async () => {
+    const created = await e.createPayment(user, [{ productId: 'tea-oolong', quantity: 1 }]);
+    // Age the order beyond the 2-hour prepay lifetime (the simulator's order keeps its own clock).
+    const db = openLocalDatabase(e.emuUrl);
+    await db.collection('orders').where({ _id: created.orderId }).update({ createdAt: new Date(Date.now() - 3 * 3600_000) });
+    const report = await e.reconcile(0);
+    assert.ok(report.ordersClosed >= 1, JSON.stringify(report));
+    assert.equal((await orderDoc(created.orderId)).status, 'CLOSED');
+    const atWeChat = await e.sim<{ outTradeNo: string; tradeState: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
+    assert.equal(atWeChat.find((o) => o.outTradeNo === created.orderId)?.tradeState, 'CLOSED');
+    // Paying it now is refused by WeChat.
+    assert.notEqual(await e.pay(user, created.payment), 'requestPayment:ok');
   });
 
   it('the same notification 200 times concurrently: one transition, every delivery acknowledged', async () => {
