@@ -111,7 +111,6 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       ...PLACEHOLDER_SECRETS,
       ...getEnv(),
       ...(emulatorUrl ? functionSdkEnv(emulatorUrl) : {}),
-      NODE_ENV: process.env.NODE_ENV === 'test' ? 'test' : 'production',
     };
   }
 
