@@ -160,6 +160,8 @@ async function main(): Promise<void> {
     });
     url = host.url;
   } else throw new Error(`unknown mode ${mode}; use emulator | host <emuUrl> <buildDir> | bare <emuUrl> | floor`);
+  // exit normally on SIGTERM so that --cpu-prof and similar flags can write their output
+  process.on('SIGTERM', () => process.exit(0));
   process.stdout.write(`READY ${url}\n`);
 }
 
