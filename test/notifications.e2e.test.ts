@@ -120,6 +120,12 @@ describe('payment notifications', () => {
     const records = (await e.dump('notifications')).filter((r) => r.outTradeNo === created.orderId);
     assert.equal(records.length, 1);
     assert.equal(records[0]!.outcome, 'applied');
+    // A second, distinct notification of the same payment is acknowledged as a duplicate.
+    const again = signed({ ...resourceFor(created.orderId), transaction_id: (await orderDoc(created.orderId)).transactionId! });
+    assert.equal((await post(again.body, again.headers)).status, 204);
+    const both = (await e.dump('notifications')).filter((r) => r.outTradeNo === created.orderId).map((r) => r.outcome).sort();
+    assert.deepEqual(both, ['applied', 'duplicate']);
+    assert.equal((await orderDoc(created.orderId)).version, before.version + 1);
   });
 
   it('forged, stale, probing or contradicting notifications change no money state and get the right status', async () => {

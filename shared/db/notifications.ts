@@ -23,6 +23,16 @@ export async function getNotification(id: string): Promise<NotificationDoc | und
   return res.data[0] as NotificationDoc | undefined;
 }
 
+/** Whether some notification of this event for this order / refund was already recorded as applied. */
+export async function hasApplied(eventType: string, ref: { outTradeNo?: string; outRefundNo?: string }): Promise<boolean> {
+  const where: Record<string, unknown> = { eventType, outcome: 'applied' };
+  if (ref.outRefundNo) where.outRefundNo = ref.outRefundNo;
+  else if (ref.outTradeNo) where.outTradeNo = ref.outTradeNo;
+  else return false;
+  const res = await run('get notifications', () => notifications().where(where).limit(1).get());
+  return res.data.length > 0;
+}
+
 /**
  * Records a notification once. When a concurrent delivery recorded it first as a duplicate, the one
  * that actually applied the change still marks it `applied`.

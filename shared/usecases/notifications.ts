@@ -8,7 +8,7 @@ import { isConfigError } from '../config/errors';
 import type { PaymentFacts } from '../domain/order';
 import type { RefundFacts } from '../domain/refund';
 import { isStorageError } from '../db/errors';
-import { recordNotification, type NotificationOutcome } from '../db/notifications';
+import { hasApplied, recordNotification, type NotificationOutcome } from '../db/notifications';
 import { getRefund } from '../db/refunds';
 import { describeForLog } from '../http/errors';
 import { emptyResponse, jsonResponse, xmlResponse, type TriggerRequest, type TriggerResponse } from '../http/trigger';
@@ -86,6 +86,15 @@ function verifyV2(kind: Kind, req: TriggerRequest, config: AppConfig): Verified 
   return { id: digest(['refund', n.outRefundNo, n.refundStatus]), eventType: `REFUND.${status}`, outTradeNo: n.outTradeNo, outRefundNo: n.outRefundNo, appid: n.appid, mchid: n.mchId, refund };
 }
 
+/**
+ * A notification that finds its change already in place (an active query or reconcile got there
+ * first) is the one that confirms it: `applied`. Later notifications of the same event: `duplicate`.
+ */
+async function alreadyOutcome(v: Verified): Promise<NotificationOutcome> {
+  const ref = v.outRefundNo ? { outRefundNo: v.outRefundNo } : v.outTradeNo ? { outTradeNo: v.outTradeNo } : {};
+  return (await hasApplied(v.eventType, ref)) ? 'duplicate' : 'applied';
+}
+
 async function apply(kind: Kind, v: Verified, config: AppConfig, now: Date): Promise<NotificationOutcome> {
   const pay = config.pay();
   if (v.mchid !== pay.mchid) return 'anomaly:other-merchant';
@@ -93,7 +102,7 @@ async function apply(kind: Kind, v: Verified, config: AppConfig, now: Date): Pro
   if (kind === 'pay') {
     if (!v.payment || !v.outTradeNo) return 'rejected:payment-failed';
     const o = outcomeOf(await applyPayment(v.outTradeNo, v.payment, now));
-    return o === 'missing' ? 'anomaly:unknown-order' : o === 'already' ? 'duplicate' : o;
+    return o === 'missing' ? 'anomaly:unknown-order' : o === 'already' ? alreadyOutcome(v) : o;
   }
   if (!v.refund || !v.outRefundNo) return 'rejected:no-refund';
   const stored = await getRefund(v.outRefundNo);
@@ -102,7 +111,7 @@ async function apply(kind: Kind, v: Verified, config: AppConfig, now: Date): Pro
   const r = await applyRefundReport(v.outRefundNo, v.refund, now);
   if (r.outcome === 'missing') return 'anomaly:unknown-refund';
   if (r.outcome === 'anomaly') return `anomaly:${r.reason ?? 'contradiction'}`;
-  return r.outcome === 'applied' ? 'applied' : 'duplicate';
+  return r.outcome === 'applied' ? 'applied' : alreadyOutcome(v);
 }
 
 export async function handleNotification(kind: Kind, req: TriggerRequest, config: AppConfig): Promise<TriggerResponse> {
