@@ -45,7 +45,7 @@ function stillPayable(order: OrderDoc, now: Date): boolean {
 
 /**
  * The order id an idempotency key stands for: derived from (openid, key), so concurrent first calls
- * race on one insert and every caller ends on the same order. 32 characters of [0-9a-f] after `K`.
+ * race on one insert and every caller ends on the same order: `K` + 31 hex characters.
  */
 export function idempotentOrderId(openid: string, idempotencyKey: string): string {
   return `K${createHash('sha256').update(`${openid}\n${idempotencyKey}`).digest('hex').slice(0, 31)}`;
