@@ -6,7 +6,7 @@ import type { ApiError } from '../contracts/api';
 import { isConfigError } from '../config/errors';
 import { isStorageError } from '../db/errors';
 import { isAppError } from '../domain/errors';
-import { WxpayError, WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
+import { WxpayConfigError, WxpayError, WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
 
 export interface MappedError {
   error: ApiError;
@@ -24,7 +24,8 @@ export function mapError(err: unknown): MappedError {
     if (err.upstream !== undefined) error.upstream = err.upstream;
     return { error, serverSide: err.code === 'INTERNAL' || err.code === 'UPSTREAM_UNAVAILABLE' };
   }
-  if (isConfigError(err)) {
+  if (isConfigError(err) || err instanceof WxpayConfigError) {
+    // A wrong key or variable: retrying cannot help, and the message names the variable to fix.
     return { error: { code: 'INTERNAL', message: `the function is misconfigured: ${err.message}` }, serverSide: true };
   }
   if (isStorageError(err)) {

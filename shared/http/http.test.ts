@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../config/errors';
 import { StorageError } from '../db/errors';
 import { AppError } from '../domain/errors';
-import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
+import { WxpayConfigError, WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
 import { fail, ok } from './envelope';
 import { describeForLog, mapError } from './errors';
 import { emptyResponse, isIntegrationEvent, jsonResponse, readTriggerEvent } from './trigger';
@@ -50,6 +50,10 @@ describe('error mapping', () => {
     assert.equal(mapError(new WxpayRateLimitedError('slow', 429, 'FREQUENCY_LIMITED')).error.code, 'RATE_LIMITED');
     assert.equal(mapError(new WxpayUnavailableError('t', 'timeout')).error.code, 'UPSTREAM_UNAVAILABLE');
     assert.equal(mapError(new ConfigError('JWT_SECRET', 'JWT_SECRET is not set; add it')).error.code, 'INTERNAL');
+    // a key problem is not WeChat being unavailable: retrying cannot fix it, the message says what will
+    const keyProblem = mapError(new WxpayConfigError('WXPAY_APIV3_KEY must be exactly 32 bytes (it is 31)', 'WXPAY_APIV3_KEY'));
+    assert.equal(keyProblem.error.code, 'INTERNAL');
+    assert.match(keyProblem.error.message, /misconfigured: WXPAY_APIV3_KEY must be exactly 32 bytes/);
   });
   it('never passes unknown or storage details to the caller', () => {
     const secret = 'sk-very-secret-value';
