@@ -32,9 +32,7 @@ export const DATABASE_PLAN: CollectionSpec[] = [
     name: COLLECTIONS.orders,
     rule: ADMIN_ONLY,
     indexes: [
-      { name: 'openid_id_desc', keys: [{ field: 'openid', direction: 1 }, { field: '_id', direction: -1 }], unique: false, serves: 'orders list: own orders, newest first, paged by _id' },
-      { name: 'openid_idempotencyKey_createdAt', keys: [{ field: 'openid', direction: 1 }, { field: 'idempotencyKey', direction: 1 }, { field: 'createdAt', direction: -1 }], unique: false, serves: 'createPayment: same idempotencyKey from the same user' },
-      { name: 'openid_createdAt_desc', keys: [{ field: 'openid', direction: 1 }, { field: 'createdAt', direction: -1 }], unique: false, serves: 'own orders by creation time (console, support queries)' },
+      { name: 'openid_createdAt_desc', keys: [{ field: 'openid', direction: 1 }, { field: 'createdAt', direction: -1 }, { field: '_id', direction: -1 }], unique: false, serves: 'orders list: own orders, newest first, tie-safe cursor on (createdAt, _id)' },
       { name: 'status_createdAt', keys: [{ field: 'status', direction: 1 }, { field: 'createdAt', direction: 1 }], unique: false, serves: 'reconcile: NOTPAY orders older than 5 minutes' },
     ],
   },
@@ -47,7 +45,14 @@ export const DATABASE_PLAN: CollectionSpec[] = [
       { name: 'appliedToOrder_status_updatedAt', keys: [{ field: 'appliedToOrder', direction: 1 }, { field: 'status', direction: 1 }, { field: 'updatedAt', direction: 1 }], unique: false, serves: 'reconcile: final refunds whose order update did not land' },
     ],
   },
-  { name: COLLECTIONS.notifications, rule: ADMIN_ONLY, indexes: [] },
+  {
+    name: COLLECTIONS.notifications,
+    rule: ADMIN_ONLY,
+    indexes: [
+      { name: 'eventType_outcome_outTradeNo', keys: [{ field: 'eventType', direction: 1 }, { field: 'outcome', direction: 1 }, { field: 'outTradeNo', direction: 1 }], unique: false, serves: 'payNotify: was this payment event already applied' },
+      { name: 'eventType_outcome_outRefundNo', keys: [{ field: 'eventType', direction: 1 }, { field: 'outcome', direction: 1 }, { field: 'outRefundNo', direction: 1 }], unique: false, serves: 'refundNotify: was this refund event already applied' },
+    ],
+  },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */
