@@ -2,7 +2,8 @@
 // query string, so nothing derived from the HTTP exchange (axios errors hold the URL) ever leaves
 // this module: failures are rebuilt as typed errors from the errcode or the class of failure only.
 // session_key comes back as a non-enumerable Secret: spreads, JSON and console.log never show it.
-import axios, { type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
+import { loadAxios } from '../http/lazy-axios';
 import type { WechatApiConfig } from '../config/config';
 import { ConfigError } from '../config/errors';
 import { Secret } from '../config/secret';
@@ -75,7 +76,7 @@ export async function code2Session(config: WechatApiConfig, code: string, option
   const query = new URLSearchParams({ appid: config.appid, secret: config.appSecret.reveal(), js_code: code, grant_type: 'authorization_code' });
   let response: AxiosResponse<string>;
   try {
-    response = await axios.get<string>(`${config.baseUrl}/sns/jscode2session?${query}`, {
+    response = await loadAxios().get<string>(`${config.baseUrl}/sns/jscode2session?${query}`, {
       timeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
       responseType: 'text',

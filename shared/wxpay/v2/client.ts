@@ -4,7 +4,8 @@
 // choice depends only on the URL scheme and on whether a certificate was configured.
 import { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse, CreateAxiosDefaults } from 'axios';
+import { loadAxios } from '../../http/lazy-axios';
 import { ConfigError } from '../../config/errors';
 import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
 import { WxpayV2SignatureError } from './errors';
@@ -150,14 +151,15 @@ function pick<T extends object>(target: T, values: Partial<Record<keyof T, strin
 export class V2Client {
   readonly #config: V2ClientConfig;
   readonly #options: V2ClientOptions;
-  readonly #http: AxiosInstance;
+  readonly #httpDefaults: CreateAxiosDefaults;
+  #httpInstance: AxiosInstance | undefined;
   #serverAgent: HttpsAgent | undefined;
   #certificateAgent: HttpsAgent | undefined;
 
   constructor(config: V2ClientConfig, options: V2ClientOptions = {}) {
     this.#config = config;
     this.#options = options;
-    this.#http = axios.create({
+    this.#httpDefaults = {
       baseURL: config.baseUrl,
       timeout: options.timeoutMs ?? 10_000,
       responseType: 'text',
@@ -167,7 +169,11 @@ export class V2Client {
       maxRedirects: 0,
       proxy: false,
       headers: { 'content-type': 'text/xml; charset=utf-8', accept: 'text/xml' },
-    });
+    };
+  }
+
+  get #http(): AxiosInstance {
+    return (this.#httpInstance ??= loadAxios().create(this.#httpDefaults));
   }
 
   #httpsAgent(path: string): HttpsAgent | undefined {

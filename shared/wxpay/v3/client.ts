@@ -2,7 +2,8 @@
 // is unsigned or forged is never returned as data), maps failures to typed errors and bounds each
 // call below a cloud function's timeout. Axios errors are never attached as `cause`: their config
 // holds the Authorization header.
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
+import { loadAxios } from '../../http/lazy-axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { WxpayConfigError, WxpayUnavailableError } from '../errors';
@@ -54,7 +55,8 @@ export class WxpayV3Client {
   readonly validator: Validator;
   private readonly signer: RequestSigner;
   private readonly pathPrefix: string;
-  private readonly http: AxiosInstance;
+  private readonly httpDefaults: CreateAxiosDefaults;
+  private httpInstance: AxiosInstance | undefined;
   private readonly agents: Array<HttpAgent | HttpsAgent>;
 
   constructor(opts: WxpayV3ClientOptions) {
@@ -77,7 +79,7 @@ export class WxpayV3Client {
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
     const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
     this.agents = [httpAgent, httpsAgent];
-    this.http = axios.create({
+    this.httpDefaults = {
       baseURL: this.baseURL,
       timeout: this.timeoutMs,
       responseType: 'arraybuffer',
@@ -93,7 +95,11 @@ export class WxpayV3Client {
       httpAgent,
       httpsAgent,
       headers: { Accept: 'application/json', 'User-Agent': opts.userAgent ?? 'wxcloud-pay/0.1 (+node)' },
-    });
+    };
+  }
+
+  private get http(): AxiosInstance {
+    return (this.httpInstance ??= loadAxios().create(this.httpDefaults));
   }
 
   /**
