@@ -2,7 +2,7 @@
 // wx-server-sdk talk to (SDK endpoint `${url}/admin`, environment id `local`), plus the control API
 // under `${url}/emu/`. In memory without `dataDir`; file-backed (see persistence.ts) with it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../net/listen';
 import { controlErrorStatus, handleControl } from './control';
 import { PlatformError, toErrorBody } from './errors';
 import { Faults } from './faults';
@@ -133,21 +133,12 @@ export async function startCloudbaseEmulator(opts: CloudbaseEmulatorOptions = {}
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${hostForUrl}:${address.port}`;
+  const { port: boundPort, url } = await listen(server, opts.port, opts.host);
   let closed = false;
 
   return {
     url,
-    port: address.port,
+    port: boundPort,
     envId: ENV_ID,
     onChange(listener) {
       store.events.on('change', listener);

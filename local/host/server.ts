@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../net/listen';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { functionSdkEnv } from '../cloudbase/sdk-env';
@@ -332,15 +332,7 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     });
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const { port, url } = await listen(server, opts.port, opts.host);
 
   return {
     url,

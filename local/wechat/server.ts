@@ -2,7 +2,7 @@
 // notifications to loopback notify URLs, and the /sim/ control API — one node:http server.
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../net/listen';
 import type { LocalData } from '../setup/local-data';
 import { SimClock } from './clock';
 import { FaultRegistry } from './faults';
@@ -91,21 +91,12 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     sendJson(res, pathMatched ? 405 : 404, { error: pathMatched ? `method ${method} not allowed on ${url.pathname}` : `no such endpoint ${url.pathname}` });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = opts.host ?? '127.0.0.1';
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const bound = await listen(server, opts.port, opts.host);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${address.port}`,
-    port: address.port,
+    url: bound.url,
+    port: bound.port,
     events,
     simulator: sim,
     close() {
