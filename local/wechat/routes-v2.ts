@@ -8,7 +8,7 @@ import { hang, sendText, type Ctx, type Route } from './http';
 import { notifyUrlProblem } from './loopback';
 import type { MerchantAccount } from './merchant';
 import { v2PaidFields, v2RefundStatus } from './resources';
-import { PREPAY_LIFETIME_MS, type Simulator } from './simulator';
+import type { Simulator } from './simulator';
 import { canonicalJson, TRADE_STATE_DESC, type SimOrder, type SimRefund } from './state';
 import { parseCompactCst, spacedCst } from './time';
 import { buildFlatXml, parseFlatXml, XmlFormatError, type FlatXml } from './xml';
@@ -152,15 +152,12 @@ export function v2Routes(sim: Simulator): Route[] {
       if (existing.state === 'SUCCESS') throw new V2BusinessError('ORDERPAID', '该订单已支付');
       if (existing.state === 'CLOSED') throw new V2BusinessError('ORDERCLOSED', '该订单已关闭');
       if (existing.apiVersion !== 'v2' || existing.fingerprint !== fingerprint) throw new V2BusinessError('OUT_TRADE_NO_USED', '商户订单号重复');
-      if (now() >= existing.prepayExpiresAt) {
-        existing.prepayId = sim.newPrepayId();
-        existing.prepayExpiresAt = now() + PREPAY_LIFETIME_MS;
-      }
+      sim.renewExpiredPrepay(existing);
       existing.v2SignType = req.signType;
       sim.emitOrder(existing);
       return { prepay_id: existing.prepayId, trade_type: 'JSAPI' };
     }
-    const order: SimOrder = {
+    const order = sim.createOrder({
       apiVersion: 'v2',
       v2SignType: req.signType,
       mchid: req.merchant.mchid,
@@ -174,12 +171,7 @@ export function v2Routes(sim: Simulator): Route[] {
       currency: 'CNY',
       ...(timeExpire !== undefined ? { timeExpire } : {}),
       fingerprint,
-      prepayId: sim.newPrepayId(),
-      prepayExpiresAt: now() + PREPAY_LIFETIME_MS,
-      createdAt: now(),
-      state: 'NOTPAY',
-    };
-    sim.saveOrder(order);
+    });
     return { prepay_id: order.prepayId, trade_type: 'JSAPI' };
   };
 

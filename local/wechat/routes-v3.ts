@@ -8,8 +8,8 @@ import { notifyUrlProblem } from './loopback';
 import type { MerchantAccount } from './merchant';
 import { refundJson, transactionJson } from './resources';
 import { requestId } from './signer';
-import { PREPAY_LIFETIME_MS, type Simulator } from './simulator';
-import { canonicalJson, type SimOrder, type SimRefund } from './state';
+import type { Simulator } from './simulator';
+import { canonicalJson, type SimRefund } from './state';
 import { rfc3339Cst } from './time';
 import { validateJsapi, validateRefund } from './validate-v3';
 
@@ -94,14 +94,10 @@ export function v3Routes(sim: Simulator): Route[] {
       if (existing.apiVersion !== 'v3' || existing.fingerprint !== fingerprint) throw v3.invalid('201 商户订单号重复');
       if (existing.state === 'SUCCESS') throw v3.orderPaid();
       if (existing.state === 'CLOSED') throw v3.orderClosed();
-      if (now() >= existing.prepayExpiresAt) {
-        existing.prepayId = sim.newPrepayId();
-        existing.prepayExpiresAt = now() + PREPAY_LIFETIME_MS;
-        sim.emitOrder(existing);
-      }
+      if (sim.renewExpiredPrepay(existing)) sim.emitOrder(existing);
       return { status: 200, body: { prepay_id: existing.prepayId } };
     }
-    const order: SimOrder = {
+    const order = sim.createOrder({
       apiVersion: 'v3',
       mchid: merchant.mchid,
       appid: req.appid,
@@ -114,12 +110,7 @@ export function v3Routes(sim: Simulator): Route[] {
       currency: req.currency,
       ...(req.timeExpireMs !== undefined ? { timeExpire: req.timeExpireMs } : {}),
       fingerprint,
-      prepayId: sim.newPrepayId(),
-      prepayExpiresAt: now() + PREPAY_LIFETIME_MS,
-      createdAt: now(),
-      state: 'NOTPAY',
-    };
-    sim.saveOrder(order);
+    });
     return { status: 200, body: { prepay_id: order.prepayId } };
   };
 

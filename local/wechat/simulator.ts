@@ -76,6 +76,23 @@ export class Simulator {
     return `wx${compactCst(this.clock.now())}${randomBytes(10).toString('hex')}`;
   }
 
+  /** A new unpaid order with a fresh prepay id valid for two hours of simulator time. */
+  createOrder(fields: Omit<SimOrder, 'prepayId' | 'prepayExpiresAt' | 'createdAt' | 'state'>): SimOrder {
+    const now = this.clock.now();
+    const order: SimOrder = { ...fields, prepayId: this.newPrepayId(), prepayExpiresAt: now + PREPAY_LIFETIME_MS, createdAt: now, state: 'NOTPAY' };
+    this.saveOrder(order);
+    return order;
+  }
+
+  /** A repeated prepay after the old prepay id expired gets a new one; returns whether it did. */
+  renewExpiredPrepay(order: SimOrder): boolean {
+    const now = this.clock.now();
+    if (now < order.prepayExpiresAt) return false;
+    order.prepayId = this.newPrepayId();
+    order.prepayExpiresAt = now + PREPAY_LIFETIME_MS;
+    return true;
+  }
+
   saveOrder(order: SimOrder): void {
     this.state.orders.set(`${order.mchid}:${order.outTradeNo}`, order);
     this.emitOrder(order);
