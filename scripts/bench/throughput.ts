@@ -13,6 +13,7 @@ import { buildFunctions } from '../build';
 import { ensureLocalData, type LocalData } from '../../local/setup/local-data';
 import { openLocalDatabase, type LocalDatabase } from '../../local/cloudbase/sdk-env';
 import { buildTestNotification, rfc3339China } from '../../shared/wxpay/v3/testing';
+import { perRequest, treeCpu } from './process-cpu';
 import type { BenchResult } from './types';
 
 const root = resolve(__dirname, '..', '..');
@@ -39,7 +40,14 @@ export interface ThroughputOptions {
   /** Requests per measured run (each side, each round). */
   requests?: number;
   rounds?: number;
-  warmup?: number;
+  /**
+   * Warm-up calls before measuring: each side runs until its CPU per request stops falling. Every
+   * instance is a process with its own JIT, which keeps getting cheaper per call for its first ~2,500
+   * calls (measured per process from /proc), so the host gets that many per instance; the bare
+   * server is one process.
+   */
+  warmupHost?: number;
+  warmupBare?: number;
   /** Hard bound of one load run. */
   maxSecondsPerRun?: number;
   buildDir?: string;
@@ -161,6 +169,17 @@ interface Run {
   total: number;
 }
 
+/** CPU ms per request of each process taking part in a run (undefined off Linux). */
+interface CpuPerRequest {
+  /** The host process or the bare server. */
+  server: number;
+  /** The host's function instances (0 for the bare server). */
+  instances: number;
+  emulator: number;
+  /** autocannon, in this process. */
+  load: number;
+}
+
 function load(url: string, notes: Note[], connections: number, maxSeconds: number): Promise<Run> {
   let i = 0;
   // autocannon ends a fixed-amount run on its 1-second tick, so its duration overstates the time
@@ -205,6 +224,13 @@ async function successCount(db: LocalDatabase, batch: string): Promise<number> {
   return r.total;
 }
 
+function medianCpu(runs: Array<{ cpu?: CpuPerRequest }>): CpuPerRequest | undefined {
+  const cpus = runs.map((r) => r.cpu);
+  if (cpus.length === 0 || cpus.some((c) => c === undefined)) return undefined;
+  const of = (k: keyof CpuPerRequest) => median(cpus.map((c) => c![k]));
+  return { server: of('server'), instances: of('instances'), emulator: of('emulator'), load: of('load') };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -215,9 +241,6 @@ export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<
   const connections = opts.connections ?? 50;
   const requests = opts.requests ?? 1500;
   const rounds = opts.rounds ?? 3;
-  // Each instance is its own process whose JIT needs ~1000+ invocations to reach steady state
-  // (measured: an instance's rate keeps rising over its first thousand calls), so warm them all.
-  const warmup = opts.warmup ?? 6000;
   const maxSeconds = opts.maxSecondsPerRun ?? 60;
   const workDir = opts.workDir ?? join(root, 'build', 'bench');
   const buildDir = opts.buildDir ?? join(workDir, 'functions');
@@ -225,6 +248,8 @@ export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<
   const local = await ensureLocalData(join(workDir, 'local-data'));
   const benchEnv = { BENCH_ENV: JSON.stringify(local.env) };
   const hostInstances = opts.hostInstances ?? 4;
+  const warmupHost = opts.warmupHost ?? 2500 * hostInstances;
+  const warmupBare = opts.warmupBare ?? 2500;
 
   const children: Child[] = [];
   try {
@@ -242,17 +267,23 @@ export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<
     const measure = async (target: Child, n: number, conns = connections) => {
       const batch = `b${++seq}x`;
       const notes = await prepareBatch(db, local, batch, n);
+      const before = { target: treeCpu(target.proc.pid!), emu: treeCpu(emu.proc.pid!), load: process.cpuUsage() };
       const run = await load(target.url, notes, conns, maxSeconds);
+      const loadUs = process.cpuUsage(before.load);
+      const t = perRequest(before.target, treeCpu(target.proc.pid!), run.total);
+      const e = perRequest(before.emu, treeCpu(emu.proc.pid!), run.total);
+      const cpu: CpuPerRequest | undefined = t && e ? { server: t.self, instances: t.children, emulator: e.self, load: (loadUs.user + loadUs.system) / 1000 / run.total } : undefined;
       const applied = await successCount(db, batch);
-      return { ...run, applied, notes };
+      return { ...run, applied, notes, cpu };
     };
-    // Warm-up: the host starts its instances (cold starts) and each instance's JIT warms up (≈ warmup /
-    // instances calls each); the bare server warms its one process.
-    await measure(host!, warmup);
-    await measure(bare!, Math.min(warmup, 300));
+    // Warm-up: the host starts its instances (cold starts) and each instance's JIT warms up; the bare
+    // server warms its one process the same way.
+    await measure(host!, warmupHost);
+    await measure(bare!, warmupBare);
 
-    const hostRuns: Array<Run & { applied: number }> = [];
-    const bareRuns: Array<Run & { applied: number }> = [];
+    type Measured = Run & { applied: number; cpu?: CpuPerRequest };
+    const hostRuns: Measured[] = [];
+    const bareRuns: Measured[] = [];
     const floorRuns: Run[] = [];
     for (let r = 0; r < rounds; r++) {
       // ABBA order so that drift within a round favours neither side
@@ -277,7 +308,7 @@ export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<
     const floorFailures = floorRuns.reduce((n, r) => n + r.errors + r.non2xx, 0);
     const notApplied = measured.reduce((n, r) => n + (r.total - r.applied), 0);
     const ok = failures === 0 && notApplied === 0;
-    return [
+    const results: BenchResult[] = [
       {
         name: 'notify throughput (host vs bare node:http)',
         ratio: ok ? ratio : 0,
@@ -299,6 +330,21 @@ export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<
         detail: `floor ${floorRps.toFixed(0)} req/s${floorFailures ? ` (${floorFailures} errors)` : ''}; host reaches ${((hostRps / floorRps) * 100).toFixed(0)}% of it, bare ${((bareRps / floorRps) * 100).toFixed(0)}%`,
       },
     ];
+    const hostCpu = medianCpu(hostRuns);
+    const bareCpu = medianCpu(bareRuns);
+    if (hostCpu && bareCpu) {
+      const total = (c: CpuPerRequest) => c.server + c.instances + c.emulator + c.load;
+      results.push({
+        name: 'notify CPU per request, bare / host (reference)',
+        ratio: total(bareCpu) / total(hostCpu),
+        target: 0,
+        detail:
+          `ms of CPU per notification, all processes (median of the ${rounds} rounds): ` +
+          `host path ${total(hostCpu).toFixed(2)} = host ${hostCpu.server.toFixed(2)} + instances ${hostCpu.instances.toFixed(2)} + emulator ${hostCpu.emulator.toFixed(2)} + load ${hostCpu.load.toFixed(2)}; ` +
+          `bare ${total(bareCpu).toFixed(2)} = server ${bareCpu.server.toFixed(2)} + emulator ${bareCpu.emulator.toFixed(2)} + load ${bareCpu.load.toFixed(2)}`,
+      });
+    }
+    return results;
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
   }
