@@ -78,6 +78,29 @@ describe('config: per-function variables', () => {
     assert.ok(variablesFor('refund', { WXPAY_API_VERSION: 'v2' }).required.includes('WXPAY_MERCHANT_CERT'), 'v2 refund over the default https base URL needs the client certificate');
     assert.ok(!variablesFor('refund', { WXPAY_API_VERSION: 'v2', WXPAY_BASE_URL: 'http://127.0.0.1:3100' }).required.includes('WXPAY_MERCHANT_CERT'));
   });
+
+  test('notification endpoints: public-key mode needs no merchant key; certificate mode does; a half pair is refused', () => {
+    const noKey = { ...base, WXPAY_SERIAL_NO: '', WXPAY_PRIVATE_KEY: '' };
+    for (const name of ['payNotify', 'refundNotify'] as const) {
+      const vars = variablesFor(name, noKey);
+      assert.ok(!vars.required.includes('WXPAY_PRIVATE_KEY') && !vars.required.includes('WXPAY_SERIAL_NO'));
+      assert.ok(vars.required.includes('WXPAY_PUBLIC_KEY') && vars.required.includes('WXPAY_PUBLIC_KEY_ID') && vars.required.includes('WXPAY_APIV3_KEY'));
+      assert.ok(vars.optional.includes('WXPAY_PRIVATE_KEY'), 'still accepted, for certificate-signed notifications');
+      createConfig(noKey).validateFor(name);
+      const c = createConfig(noKey).notifyV3();
+      assert.equal(c.merchant, undefined);
+      assert.equal(c.publicKey?.id, base.WXPAY_PUBLIC_KEY_ID);
+      assert.ok(createConfig(base).notifyV3().merchant, 'with the key, certificates can be downloaded too');
+      // the other functions still sign requests
+      expectConfigError(() => createConfig(noKey).validateFor('reconcile'), 'WXPAY_SERIAL_NO', /not set/);
+      // platform-certificate mode downloads certificates with a signed request
+      const certMode = { ...noKey, WXPAY_PUBLIC_KEY: '', WXPAY_PUBLIC_KEY_ID: '' };
+      assert.ok(variablesFor(name, certMode).required.includes('WXPAY_PRIVATE_KEY'));
+      expectConfigError(() => createConfig(certMode).validateFor(name), 'WXPAY_SERIAL_NO', /not set/);
+      expectConfigError(() => createConfig({ ...noKey, WXPAY_SERIAL_NO: base.WXPAY_SERIAL_NO! }).validateFor(name), 'WXPAY_PRIVATE_KEY', /not set but WXPAY_SERIAL_NO is.*both .* or neither/);
+      expectConfigError(() => createConfig({ ...noKey, WXPAY_PRIVATE_KEY: base.WXPAY_PRIVATE_KEY! }).validateFor(name), 'WXPAY_SERIAL_NO', /not set but WXPAY_PRIVATE_KEY is/, base.WXPAY_PRIVATE_KEY);
+    }
+  });
 });
 
 describe('config: values', () => {

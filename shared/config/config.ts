@@ -56,6 +56,20 @@ export interface PayV3Config extends PayCommonConfig {
   publicKey?: { id: string; key: KeyObject };
 }
 
+/**
+ * What a notification endpoint needs in v3 mode (SPEC §4: notifications use the apiV3 key and the
+ * verification keys, not the merchant's signing key). The merchant credentials are present in
+ * platform-certificate mode (certificates are downloaded with a signed request) and, optionally, in
+ * public-key mode, where they let the endpoint also verify certificate-signed notifications during
+ * WeChat's switch from certificates to the public key.
+ */
+export interface NotifyV3Config extends PayCommonConfig {
+  apiVersion: 'v3';
+  apiV3Key: KeyObject;
+  publicKey?: { id: string; key: KeyObject };
+  merchant?: { serialNo: string; privateKey: KeyObject };
+}
+
 export interface V2ClientCertificate {
   privateKey: KeyObject;
   certificate: X509Certificate;
@@ -197,23 +211,50 @@ export class AppConfig {
     );
   }
 
+  #serialNo(): string {
+    const serialNo = this.#required('WXPAY_SERIAL_NO', `copy it from ${WHERE.WXPAY_SERIAL_NO}`);
+    if (!/^[0-9A-Fa-f]{8,64}$/.test(serialNo)) throw new ConfigError('WXPAY_SERIAL_NO', `WXPAY_SERIAL_NO must be the hex serial of the merchant API certificate; copy it from ${WHERE.WXPAY_SERIAL_NO}`);
+    return serialNo.toUpperCase();
+  }
+
+  #apiV3Key(): KeyObject {
+    const v3Key = this.#required('WXPAY_APIV3_KEY', `copy it from ${WHERE.WXPAY_APIV3_KEY}`);
+    const keyBytes = Buffer.byteLength(v3Key, 'utf8');
+    if (keyBytes !== 32) throw new ConfigError('WXPAY_APIV3_KEY', `WXPAY_APIV3_KEY must be exactly 32 bytes (it is ${keyBytes}); copy it from ${WHERE.WXPAY_APIV3_KEY}`);
+    return createSecretKey(Buffer.from(v3Key, 'utf8'));
+  }
+
   payV3(): PayV3Config {
     return this.#once('payV3', () => {
       const common = this.#common();
-      const serialNo = this.#required('WXPAY_SERIAL_NO', `copy it from ${WHERE.WXPAY_SERIAL_NO}`);
-      if (!/^[0-9A-Fa-f]{8,64}$/.test(serialNo)) throw new ConfigError('WXPAY_SERIAL_NO', `WXPAY_SERIAL_NO must be the hex serial of the merchant API certificate; copy it from ${WHERE.WXPAY_SERIAL_NO}`);
-      const v3Key = this.#required('WXPAY_APIV3_KEY', `copy it from ${WHERE.WXPAY_APIV3_KEY}`);
-      const keyBytes = Buffer.byteLength(v3Key, 'utf8');
-      if (keyBytes !== 32) throw new ConfigError('WXPAY_APIV3_KEY', `WXPAY_APIV3_KEY must be exactly 32 bytes (it is ${keyBytes}); copy it from ${WHERE.WXPAY_APIV3_KEY}`);
-      const config: PayV3Config = {
-        apiVersion: 'v3',
-        ...common,
-        serialNo: serialNo.toUpperCase(),
-        privateKey: this.merchantPrivateKey(),
-        apiV3Key: createSecretKey(Buffer.from(v3Key, 'utf8')),
-      };
+      const serialNo = this.#serialNo();
+      const apiV3Key = this.#apiV3Key();
+      const config: PayV3Config = { apiVersion: 'v3', ...common, serialNo, privateKey: this.merchantPrivateKey(), apiV3Key };
       const publicKey = this.#publicKey();
       if (publicKey) config.publicKey = publicKey;
+      return config;
+    });
+  }
+
+  /** The v3 notification endpoints' configuration (payNotify, refundNotify). */
+  notifyV3(): NotifyV3Config {
+    return this.#once('notifyV3', () => {
+      const common = this.#common();
+      const apiV3Key = this.#apiV3Key();
+      const publicKey = this.#publicKey();
+      const config: NotifyV3Config = { apiVersion: 'v3', ...common, apiV3Key };
+      if (publicKey) config.publicKey = publicKey;
+      const hasSerial = this.#optional('WXPAY_SERIAL_NO') !== undefined;
+      const hasKey = this.#optional('WXPAY_PRIVATE_KEY') !== undefined;
+      if (publicKey && hasSerial !== hasKey) {
+        const [missing, present] = hasSerial ? ['WXPAY_PRIVATE_KEY', 'WXPAY_SERIAL_NO'] : ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY'];
+        throw new ConfigError(
+          missing,
+          `${missing} is not set but ${present} is; in public-key mode give this function both (to also verify notifications WeChat still signs with a platform certificate while it switches your merchant to the public key) or neither`,
+        );
+      }
+      // Platform-certificate mode downloads the certificates with a signed request: the merchant key is required.
+      if (!publicKey || hasSerial) config.merchant = { serialNo: this.#serialNo(), privateKey: this.merchantPrivateKey() };
       return config;
     });
   }
@@ -324,6 +365,9 @@ export class AppConfig {
         return;
       case 'payNotify':
       case 'refundNotify':
+        if (this.apiVersion() === 'v3') this.notifyV3();
+        else pay();
+        return;
       case 'reconcile':
         pay();
         return;

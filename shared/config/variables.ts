@@ -32,13 +32,22 @@ export const FUNCTION_VARIABLES: Record<FunctionName, FunctionVariables> = {
 const V3_ONLY = ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY'];
 
 /**
- * The variables `name` needs under the mode `env` selects. In v2 mode the v3 credentials give way to
+ * The variables `name` needs under the mode `env` selects. In v3 public-key mode the notification
+ * endpoints need no merchant key (it is optional, for certificate-signed notifications). In v2 mode the v3 credentials give way to
  * WXPAY_APIV2_KEY; a v2 refund against an https base URL also needs the merchant client certificate
  * (WXPAY_MERCHANT_CERT with its key WXPAY_PRIVATE_KEY) for /secapi/pay/refund.
  */
 export function variablesFor(name: FunctionName, env: Readonly<Record<string, string | undefined>> = {}): FunctionVariables {
   const base = FUNCTION_VARIABLES[name];
   const v2 = (env.WXPAY_API_VERSION ?? '').trim() === 'v2';
+  const set = (k: string) => (env[k] ?? '').trim() !== '';
+  if (!v2 && (name === 'payNotify' || name === 'refundNotify') && set('WXPAY_PUBLIC_KEY_ID') && set('WXPAY_PUBLIC_KEY')) {
+    // Public-key mode: a notification endpoint verifies with the public key and decrypts with the
+    // apiV3 key; the merchant key only serves to download platform certificates while WeChat still
+    // signs some notifications with them (the switch to the public key takes 7 days).
+    const required = ['WX_APPID', 'WXPAY_MCHID', 'WXPAY_APIV3_KEY', 'WXPAY_PUBLIC_KEY_ID', 'WXPAY_PUBLIC_KEY'];
+    return { required, optional: [...base.optional.filter((v) => !required.includes(v)), 'WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY'] };
+  }
   if (!v2 || name === 'login') return { required: [...base.required], optional: [...base.optional] };
   let required = base.required.filter((v) => !V3_ONLY.includes(v));
   const optional = base.optional.filter((v) => v !== 'WXPAY_APIV2_KEY' && v !== 'WXPAY_PUBLIC_KEY_ID' && v !== 'WXPAY_PUBLIC_KEY');

@@ -2,6 +2,7 @@
 // (by shared/config) and the HTTP client keeps its connections across invocations.
 import type { AppConfig } from '../config/config';
 import { isConfigError } from '../config/errors';
+import { CompositeVerifier, NotificationParser, PublicKeyVerifier, Validator } from '../wxpay/v3';
 import type { PayGateway } from './gateway';
 import { V3Gateway } from './gateway-v3';
 
@@ -31,4 +32,31 @@ export function getGateway(config: AppConfig): PayGateway {
   }
   cached = { config, gateway };
   return gateway;
+}
+
+let cachedParser: { config: AppConfig; parser: NotificationParser } | undefined;
+
+/**
+ * The v3 notification parser of a notification endpoint. With the merchant credentials it shares the
+ * gateway's verifier (public key and downloaded platform certificates); without them (public-key
+ * mode, SPEC §4) it verifies with the public key alone and needs no merchant key.
+ */
+export function getNotificationParser(config: AppConfig): NotificationParser {
+  if (cachedParser?.config === config) return cachedParser.parser;
+  const c = config.notifyV3();
+  let parser: NotificationParser;
+  if (c.merchant) {
+    parser = (getGateway(config) as V3Gateway).wxpay.notifications!;
+  } else {
+    const verifier = new CompositeVerifier(
+      { publicKey: new PublicKeyVerifier(c.publicKey!.id, c.publicKey!.key) },
+      {
+        certificates:
+          "this function has no merchant key to download certificates with; give it WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY (WeChat signs some notifications with a certificate during its 7-day switch to the public key)",
+      },
+    );
+    parser = new NotificationParser({ validator: new Validator({ verifier }), apiV3Key: c.apiV3Key });
+  }
+  cachedParser = { config, parser };
+  return parser;
 }

@@ -13,9 +13,8 @@ import { getRefund } from '../db/refunds';
 import { describeForLog } from '../http/errors';
 import { emptyResponse, jsonResponse, xmlResponse, type TriggerRequest, type TriggerResponse } from '../http/trigger';
 import { WxpayError } from '../wxpay/errors';
-import type { V3Gateway } from './gateway-v3';
 import { paymentFactsOf } from './gateway-v3';
-import { getGateway } from './gateways';
+import { getNotificationParser } from './gateways';
 import { outcomeOf, applyPayment } from './payments';
 import { applyRefundReport } from './refunds';
 
@@ -46,8 +45,7 @@ function answer(version: 'v2' | 'v3', status: number, message?: string): Trigger
 }
 
 async function verifyV3(kind: Kind, req: TriggerRequest, config: AppConfig): Promise<Verified> {
-  const parser = (getGateway(config) as V3Gateway).wxpay.notifications;
-  if (!parser) throw new Error('notification parser unavailable: WXPAY_APIV3_KEY is required');
+  const parser = getNotificationParser(config);
   if (kind === 'pay') {
     const n = await parser.parseTransaction(req.headers, req.rawBody);
     const t = n.resource;
@@ -96,7 +94,7 @@ async function alreadyOutcome(v: Verified): Promise<NotificationOutcome> {
 }
 
 async function apply(kind: Kind, v: Verified, config: AppConfig, now: Date): Promise<NotificationOutcome> {
-  const pay = config.pay();
+  const pay = config.apiVersion() === 'v2' ? config.payV2() : config.notifyV3();
   if (v.mchid !== pay.mchid) return 'anomaly:other-merchant';
   if (v.appid !== undefined && v.appid !== pay.appid) return 'anomaly:other-appid';
   if (kind === 'pay') {
@@ -133,7 +131,7 @@ export async function handleNotification(kind: Kind, req: TriggerRequest, config
     const status = httpStatusOf(err);
     if (status !== undefined && err instanceof WxpayError) {
       console.warn(`${tag} refused (${status}): ${describeForLog(err)}`);
-      return answer(version, status, err.message.slice(0, 300));
+      return answer(version, status, err.message.slice(0, 500));
     }
     // e.g. the platform-certificate download failed: not the sender's fault, let WeChat retry.
     console.error(`${tag} could not verify: ${describeForLog(err)}`);

@@ -134,7 +134,14 @@ export class CertificateVerifier implements Verifier {
  * PUB_KEY_ID_… goes to the public key, anything else to the platform certificates.
  */
 export class CompositeVerifier implements Verifier {
-  constructor(private readonly parts: { publicKey?: Verifier; certificates?: Verifier }) {
+  /**
+   * `hints.certificates` replaces what follows "names a platform certificate but" when such a serial
+   * arrives and no certificate verifier is configured (the caller knows what is missing).
+   */
+  constructor(
+    private readonly parts: { publicKey?: Verifier; certificates?: Verifier },
+    private readonly hints: { certificates?: string } = {},
+  ) {
     if (!parts.publicKey && !parts.certificates) {
       throw new WxpayConfigError('configure a WeChat Pay public key (WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY) or platform certificates (WXPAY_APIV3_KEY to download them)');
     }
@@ -154,7 +161,7 @@ export class CompositeVerifier implements Verifier {
       this.parts.certificates ?? {
         ok: false,
         reason: 'unknown-serial',
-        hint: `the Wechatpay-Serial ${serial} names a platform certificate but only public-key mode is configured; set WXPAY_APIV3_KEY so platform certificates can be downloaded`,
+        hint: `the Wechatpay-Serial ${serial} names a platform certificate but ${this.hints.certificates ?? 'only public-key mode is configured; set WXPAY_APIV3_KEY so platform certificates can be downloaded'}`,
       }
     );
   }

@@ -1,0 +1,72 @@
+// A public-key merchant's notification endpoint needs no merchant key (SPEC §4): payNotify and
+// refundNotify verify with WXPAY_PUBLIC_KEY and decrypt with WXPAY_APIV3_KEY. Without the key, a
+// notification WeChat still signs with a platform certificate (its 7-day switch to the public key) is
+// refused with the fix, changes nothing, and is applied once the key is given and WeChat retries.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { RefundResponse } from '../shared/contracts/api';
+import { CART, startE2E, type E2E } from './support/e2e';
+
+let e: E2E;
+
+before(async () => {
+  e = await startE2E();
+});
+after(async () => {
+  await e?.close();
+});
+
+type Delivery = { id: string; state: string; attempts: { status: number; answer?: string; serial?: string }[] };
+
+const deliveriesOf = (q: string) => e.sim<Delivery[]>('GET', `/sim/deliveries?${q}`);
+const orderStatus = async (id: string) => (await e.dump('orders')).find((o) => o._id === id)?.status;
+const withoutMerchantKey = { WXPAY_SERIAL_NO: undefined, WXPAY_PRIVATE_KEY: undefined };
+const merchantKey = () => ({ WXPAY_SERIAL_NO: e.baseEnv.WXPAY_SERIAL_NO, WXPAY_PRIVATE_KEY: e.baseEnv.WXPAY_PRIVATE_KEY });
+
+describe('notification endpoints in public-key mode without the merchant key', () => {
+  it('apply public-key-signed payment and refund notifications; refuse a certificate-signed one with the fix until the key is given', async () => {
+    e.setEnv({ WXPAY_API_VERSION: 'v3', WXPAY_PUBLIC_KEY_ID: e.baseEnv.WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY: e.baseEnv.WXPAY_PUBLIC_KEY });
+    await e.sim('POST', '/sim/mode', { signingMode: 'publicKey' });
+    const user = await e.newUser();
+    await e.login(user);
+    // Orders are created while createPayment still has its key (it signs requests to WeChat).
+    const a = await e.createPayment(user, CART);
+    const b = await e.createPayment(user, CART);
+
+    e.setEnv(withoutMerchantKey);
+    assert.equal(await e.pay(user, a.payment), 'requestPayment:ok');
+    const [da] = await e.waitFor(() => deliveriesOf(`outTradeNo=${a.orderId}`), (d) => d[0]?.state === 'delivered', 'public-key-signed notification delivered', 30_000);
+    assert.equal(da!.attempts.at(-1)!.status, 204);
+    assert.match(da!.attempts.at(-1)!.serial ?? '', /^PUB_KEY_ID_/);
+    assert.equal(await orderStatus(a.orderId), 'SUCCESS');
+
+    // WeChat's switch week: this one comes signed with a platform certificate.
+    await e.sim('POST', '/sim/mode', { signingMode: 'certificate' });
+    const before = await e.dumpAll();
+    assert.equal(await e.pay(user, b.payment), 'requestPayment:ok');
+    const [db] = await e.waitFor(() => deliveriesOf(`outTradeNo=${b.orderId}`), (d) => (d[0]?.attempts.length ?? 0) > 0, 'certificate-signed notification attempted', 30_000);
+    const refused = db!.attempts[0]!;
+    assert.equal(refused.status, 401, JSON.stringify(refused));
+    assert.doesNotMatch(refused.serial ?? '', /^PUB_KEY_ID_/);
+    assert.match(refused.answer ?? '', /platform certificate/);
+    assert.match(refused.answer ?? '', /WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY/);
+    assert.equal(await orderStatus(b.orderId), 'NOTPAY');
+    // nothing was written for the refused notification (the payment itself lives at the simulator)
+    assert.equal(await e.dumpAll(), before);
+
+    // Given the key, WeChat's next attempt (here: a replay) is verified with the downloaded certificate.
+    e.setEnv(merchantKey());
+    await e.sim('POST', `/sim/deliveries/${db!.id}/replay`);
+    await e.waitFor(() => orderStatus(b.orderId), (s) => s === 'SUCCESS', 'certificate-signed notification applied after the key was given', 30_000);
+
+    // A refund notification, back in public-key signing and without the key, is applied too.
+    await e.sim('POST', '/sim/mode', { signingMode: 'publicKey' });
+    const r = await e.call<RefundResponse>('refund', { orderId: a.orderId }, { openid: user.openid });
+    assert.ok(r.ok, JSON.stringify(r));
+    e.setEnv(withoutMerchantKey);
+    await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' });
+    await e.waitFor(() => orderStatus(a.orderId), (s) => s === 'REFUNDED', 'refund notification applied without the merchant key', 30_000);
+    const [dr] = await deliveriesOf(`outRefundNo=${r.data.refundId}`);
+    assert.ok(dr?.attempts.some((x) => x.status === 204), JSON.stringify(dr));
+  });
+});
