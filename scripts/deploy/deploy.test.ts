@@ -114,6 +114,20 @@ test('dry run: prints functions, sizes, variables by name, routes and the timer,
   assert.ok(!existsSync(join(f.caseDir, 'build', 'deploy')), 'the dry run writes nothing');
 });
 
+test('public-key mode: the notify functions deploy without the merchant key; certificate mode refuses that', async () => {
+  const f = fixture({ env: { WXPAY_SERIAL_NO: undefined, WXPAY_PRIVATE_KEY: undefined } });
+  const result = await runDeploy({ ...f.options, only: ['payNotify', 'refundNotify'] });
+  assert.equal(result.ok, true, f.output());
+  for (const fn of result.plan!.functions) {
+    assert.ok(!fn.variables.includes('WXPAY_PRIVATE_KEY') && !fn.variables.includes('WXPAY_SERIAL_NO'), `${fn.name}: ${fn.variables.join(',')}`);
+    assert.ok(fn.variables.includes('WXPAY_PUBLIC_KEY') && fn.variables.includes('WXPAY_APIV3_KEY'));
+  }
+  const cert = fixture({ env: { WXPAY_SERIAL_NO: undefined, WXPAY_PRIVATE_KEY: undefined, WXPAY_PUBLIC_KEY: undefined, WXPAY_PUBLIC_KEY_ID: undefined } });
+  const refused = await runDeploy({ ...cert.options, only: ['payNotify'] });
+  assert.equal(refused.ok, false);
+  assert.ok(refused.problems.some((p) => /payNotify: WXPAY_PRIVATE_KEY is not set in \.env/.test(p)), refused.problems.join('\n'));
+});
+
 test('npm run deploy -- --dry-run works from the command line and exits 0', async () => {
   const f = fixture();
   const { stdout } = await promisify(execFile)(
