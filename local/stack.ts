@@ -9,7 +9,7 @@ import { createConsole, type ConsoleHandler } from './console/handler';
 import { buildIfNeeded, DEFAULT_BUILD_DIR } from './host/build-if-needed';
 import { startFunctionHost, type FunctionHost } from './host/server';
 import { COLLECTIONS, seedDatabase } from './seed/seed';
-import { DEFAULT_PORTS, ensureLocalData, urlEnv, type LocalData, type LocalPorts } from './setup/local-data';
+import { DEFAULT_PORTS, ensureLocalData, updateLocalEnv, urlEnv, type LocalData, type LocalPorts } from './setup/local-data';
 import { startWechatSimulator, type WechatSimulator, type WechatSimulatorOptions } from './wechat/server';
 
 const root = resolve(__dirname, '..');
@@ -104,7 +104,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     closers.push(() => host.close());
 
     const bound: LocalPorts = { host: host.port, wechatSim: simulator.port, cloudbaseEmu: emulator.port };
-    Object.assign(localData.env, urlEnv(bound));
+    const urls = urlEnv(bound);
+    Object.assign(localData.env, urls);
+    // The env file describes the running stack (people copy values from it, run a bundle by hand with
+    // it), so it follows the ports actually bound rather than those of the first run.
+    if (Object.entries(urls).some(([k, v]) => localData.fileEnv[k] !== v)) updateLocalEnv(localData.dir, urls);
     emuUrl = emulator.url;
 
     const consoleHandler: ConsoleHandler = createConsole({ simUrl: simulator.url, emuUrl: emulator.url });

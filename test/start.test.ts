@@ -151,14 +151,19 @@ test('npm start: ready line, login through the host writing the database, clean 
   for (const p of Object.values(ports)) assert.ok(await portIsFree(p), `port ${p} free after SIGINT`);
   assert.match(first.output(), /stopped/);
 
-  const second = await startStack(env);
+  // the next start puts the simulator elsewhere: the env file follows the ports actually bound
+  const simPort = await freePort();
+  const second = await startStack({ ...env, WECHAT_SIM_PORT: String(simPort) });
   try {
-    assert.equal(/JWT_SECRET=(.*)/.exec(readFileSync(join(dir, 'data', 'env'), 'utf8'))![1], secretBefore, 'keys and env reused');
+    const envFile = readFileSync(join(dir, 'data', 'env'), 'utf8');
+    assert.equal(/JWT_SECRET=(.*)/.exec(envFile)![1], secretBefore, 'keys and env reused');
+    assert.equal(/WXPAY_BASE_URL=(.*)/.exec(envFile)![1], `http://127.0.0.1:${simPort}`, 'URLs follow the bound ports');
+    assert.equal(/WXPAY_NOTIFY_URL=(.*)/.exec(envFile)![1], `${hostUrl}/pay/notify`);
     assert.equal((await login()).user.isNew, false, 'the user persisted across restarts');
     assert.equal(await loginCount(), 3);
     assert.doesNotMatch(second.output(), /seeded/, 'the catalog is not seeded twice');
   } finally {
     assert.equal(await stopWithSigint(second.child), 0);
   }
-  for (const p of Object.values(ports)) assert.ok(await portIsFree(p), `port ${p} free after the second stop`);
+  for (const p of [ports.PORT, ports.CLOUDBASE_EMU_PORT, simPort]) assert.ok(await portIsFree(p), `port ${p} free after the second stop`);
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPublicKey, createSign, createVerify } from 'node:crypto';
-import { ensureLocalData } from './local-data';
+import { ensureLocalData, updateLocalEnv } from './local-data';
 
 test('local data: keys, certificates and env are generated once, consistent, and checked by openssl', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wxpay-local-'));
@@ -38,6 +38,15 @@ test('local data: keys, certificates and env are generated once, consistent, and
     assert.equal(second.env.WXPAY_NOTIFY_URL, 'http://127.0.0.1:4100/pay/notify', 'URLs persist until ports are given');
     const signed = createSign('RSA-SHA256').update('x').sign(second.keys.platformPrivateKey);
     assert.ok(createVerify('RSA-SHA256').update('x').verify(new X509Certificate(second.keys.platformCertificate).publicKey, signed));
+
+    // rewriting one value keeps every other line byte for byte (PEMs included)
+    const text = readFileSync(join(dir, 'env'), 'utf8');
+    updateLocalEnv(dir, { WXPAY_NOTIFY_URL: 'http://127.0.0.1:4999/pay/notify' });
+    const rewritten = readFileSync(join(dir, 'env'), 'utf8');
+    assert.equal(rewritten, text.replace('http://127.0.0.1:4100/pay/notify', 'http://127.0.0.1:4999/pay/notify'));
+    const third = await ensureLocalData(dir);
+    assert.equal(third.env.WXPAY_PRIVATE_KEY, second.env.WXPAY_PRIVATE_KEY);
+    assert.equal(third.fileEnv.WXPAY_NOTIFY_URL, 'http://127.0.0.1:4999/pay/notify');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
