@@ -1,6 +1,6 @@
 // Payment notifications on the local stack (v3, public-key mode with the platform-certificate store
 // beside it): dropped notifications, a duplicate storm, forged and contradicting notifications, and
-// database failures during the transition. Every check reads the real database afterwards.
+// database failures during the transition, and a v2 duplicate storm. Every check reads the real database afterwards.
 import assert from 'node:assert/strict';
 import { createSecretKey, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -212,6 +212,54 @@ describe('payment notifications', () => {
       // The genuine v2 notification from the simulator is applied.
       assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
       await e.waitFor(() => orderDoc(created.orderId), (o) => o.status === 'SUCCESS', 'v2 payment applied', 30_000);
+    } finally {
+      e.setEnv({ WXPAY_API_VERSION: 'v3' });
+    }
+  });
+
+  it('v2 mode: a storm of 40 copies of the payment and then the refund notification is applied once each, all acknowledged SUCCESS', async () => {
+    e.setEnv({ WXPAY_API_VERSION: 'v2' });
+    try {
+      const created = await e.createPayment(user, CART);
+      const before = await orderDoc(created.orderId);
+      // the simulator signs these itself (v2 HMAC-SHA256; req_info AES-256-ECB for refunds)
+      await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 40 });
+      assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+      type V2Delivery = { id: string; state: string; attempts: { status: number; kind: string; answer?: string }[] };
+      const paid = await e.waitFor(
+        () => e.sim<V2Delivery[]>('GET', `/sim/deliveries?outTradeNo=${created.orderId}`),
+        (ds) => ds.length === 1 && ds[0]!.attempts.filter((a) => a.kind === 'duplicate').length === 40 && ds[0]!.state === 'delivered',
+        'v2 storm delivered',
+        30_000,
+      );
+      const copies = paid[0]!.attempts.filter((a) => a.kind === 'duplicate');
+      assert.ok(copies.every((a) => a.status === 200 && /<return_code>(<!\[CDATA\[)?SUCCESS/.test(a.answer ?? '')), JSON.stringify(copies.slice(0, 3)));
+      const after = await orderDoc(created.orderId);
+      assert.equal(after.status, 'SUCCESS');
+      assert.equal(after.version, before.version + 1, 'exactly one transition');
+      const payRecords = (await e.dump('notifications')).filter((r) => r.outTradeNo === created.orderId && String(r.eventType).startsWith('TRANSACTION.'));
+      assert.deepEqual(payRecords.map((r) => r.outcome), ['applied'], 'one record: every v2 copy has the same derived id');
+
+      const refund = await e.call<{ refundId: string }>('refund', { orderId: created.orderId }, { openid: user.openid });
+      assert.ok(refund.ok, JSON.stringify(refund));
+      await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 40 });
+      await e.sim('POST', `/sim/refunds/${refund.data.refundId}/complete`, { status: 'SUCCESS' });
+      await e.waitFor(() => orderDoc(created.orderId), (o) => o.status === 'REFUNDED', 'v2 refund storm applied', 30_000);
+      // every copy has been answered before the books are checked, so a late double-apply would show
+      const refundDeliveries = await e.waitFor(
+        () => e.sim<V2Delivery[]>('GET', `/sim/deliveries?outRefundNo=${refund.data.refundId}`),
+        (ds) => ds.length === 1 && ds[0]!.attempts.filter((a) => a.kind === 'duplicate').length === 40 && ds[0]!.state === 'delivered',
+        'v2 refund storm delivered',
+        30_000,
+      );
+      assert.ok(refundDeliveries[0]!.attempts.every((a) => a.status === 200), JSON.stringify(refundDeliveries[0]!.attempts.slice(0, 3)));
+      const refunded = await orderDoc(created.orderId);
+      assert.equal(refunded.refundedFen, CART_FEN, 'refunded once, not 41 times');
+      assert.equal(refunded.refundingFen, 0);
+      const refunds = (await e.dump('refunds')).filter((r) => r.outTradeNo === created.orderId);
+      assert.deepEqual(refunds.map((r) => r.status), ['SUCCESS']);
+      const refundRecords = (await e.dump('notifications')).filter((r) => r.outRefundNo === refund.data.refundId);
+      assert.deepEqual(refundRecords.map((r) => r.outcome), ['applied']);
     } finally {
       e.setEnv({ WXPAY_API_VERSION: 'v3' });
     }
