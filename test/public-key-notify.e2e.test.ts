@@ -16,7 +16,7 @@ after(async () => {
   await e?.close();
 });
 
-type Delivery = { id: string; state: string; attempts: { status: number; answer?: string; serial?: string }[] };
+type Delivery = { id: string; state: string; attempts: { status: number; kind: string; answer?: string; serial?: string }[] };
 
 const deliveriesOf = (q: string) => e.sim<Delivery[]>('GET', `/sim/deliveries?${q}`);
 const orderStatus = async (id: string) => (await e.dump('orders')).find((o) => o._id === id)?.status;
@@ -59,14 +59,26 @@ describe('notification endpoints in public-key mode without the merchant key', (
     await e.sim('POST', `/sim/deliveries/${db!.id}/replay`);
     await e.waitFor(() => orderStatus(b.orderId), (s) => s === 'SUCCESS', 'certificate-signed notification applied after the key was given', 30_000);
 
-    // A refund notification, back in public-key signing and without the key, is applied too.
+    // A refund notification, back in public-key signing and without the key, is applied too. The
+    // refund call itself signs a request (key needed); its notification is held back (every scheduled
+    // attempt dropped) and replayed once the key is gone, as WeChat's next retry would arrive.
     await e.sim('POST', '/sim/mode', { signingMode: 'publicKey' });
+    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 });
     const r = await e.call<RefundResponse>('refund', { orderId: a.orderId }, { openid: user.openid });
     assert.ok(r.ok, JSON.stringify(r));
+    // the simulator may already have completed it on its own timer
+    await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' }).catch(() => undefined);
+    const [held] = await e.waitFor(() => deliveriesOf(`outRefundNo=${r.data.refundId}`), (d) => (d[0]?.attempts.length ?? 0) > 0, 'refund notification held back', 30_000);
+    assert.equal(await orderStatus(a.orderId), 'SUCCESS', 'not refunded before the notification is applied');
     e.setEnv(withoutMerchantKey);
-    await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' });
+    await e.sim('POST', `/sim/deliveries/${held!.id}/replay`);
+    await e.sim('DELETE', '/sim/faults');
     await e.waitFor(() => orderStatus(a.orderId), (s) => s === 'REFUNDED', 'refund notification applied without the merchant key', 30_000);
     const [dr] = await deliveriesOf(`outRefundNo=${r.data.refundId}`);
-    assert.ok(dr?.attempts.some((x) => x.status === 204), JSON.stringify(dr));
+    const replayed = dr!.attempts.filter((x) => x.kind === 'replay');
+    assert.equal(replayed.length, 1, JSON.stringify(dr));
+    assert.equal(replayed[0]!.status, 204);
+    assert.match(replayed[0]!.serial ?? '', /^PUB_KEY_ID_/);
+    assert.ok(dr!.attempts.every((x) => x.kind === 'replay' || x.status === 0), 'every earlier attempt was held back');
   });
 });
