@@ -42,7 +42,7 @@ describe('notification endpoints in public-key mode without the merchant key', (
 
     // WeChat's switch week: this one comes signed with a platform certificate.
     await e.sim('POST', '/sim/mode', { signingMode: 'certificate' });
-    const before = await e.dumpAll();
+    const snapshot = await e.dumpAll();
     assert.equal(await e.pay(user, b.payment), 'requestPayment:ok');
     const [db] = await e.waitFor(() => deliveriesOf(`outTradeNo=${b.orderId}`), (d) => (d[0]?.attempts.length ?? 0) > 0, 'certificate-signed notification attempted', 30_000);
     const refused = db!.attempts[0]!;
@@ -52,7 +52,7 @@ describe('notification endpoints in public-key mode without the merchant key', (
     assert.match(refused.answer ?? '', /WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY/);
     assert.equal(await orderStatus(b.orderId), 'NOTPAY');
     // nothing was written for the refused notification (the payment itself lives at the simulator)
-    assert.equal(await e.dumpAll(), before);
+    assert.equal(await e.dumpAll(), snapshot);
 
     // Given the key, WeChat's next attempt (here: a replay) is verified with the downloaded certificate.
     e.setEnv(merchantKey());

@@ -33,9 +33,10 @@ const V3_ONLY = ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY'];
 
 /**
  * The variables `name` needs under the mode `env` selects. In v3 public-key mode the notification
- * endpoints need no merchant key (it is optional, for certificate-signed notifications). In v2 mode the v3 credentials give way to
- * WXPAY_APIV2_KEY; a v2 refund against an https base URL also needs the merchant client certificate
- * (WXPAY_MERCHANT_CERT with its key WXPAY_PRIVATE_KEY) for /secapi/pay/refund.
+ * endpoints need no merchant key (it is optional, for certificate-signed notifications). In v2 mode
+ * the v3 credentials give way to WXPAY_APIV2_KEY; a v2 refund against an https base URL also needs
+ * the merchant client certificate (WXPAY_MERCHANT_CERT with its key WXPAY_PRIVATE_KEY) for
+ * /secapi/pay/refund.
  */
 export function variablesFor(name: FunctionName, env: Readonly<Record<string, string | undefined>> = {}): FunctionVariables {
   const base = FUNCTION_VARIABLES[name];
