@@ -12,7 +12,8 @@ const USAGE = `usage: npm run sim -- <command>
   fault <target> <kind> [--count N] [--delay ms]
                                             targets: jsapi query close refund refundQuery certificates
                                             jscode2session unifiedorder orderquery closeorder v2refund
-                                            refundquery notify; kinds: timeout 5xx rateLimit notEnough
+                                            refundquery notify; kinds: timeout lostResponse 5xx
+                                            rateLimit notEnough
                                             (notify: drop duplicate delay reorder signtest)
   fault clear                               remove every pending fault
   faults                                    list pending faults

@@ -150,6 +150,57 @@ describe('refunds', () => {
     assert.equal(o.refundingFen, 700);
   });
 
+  it('WeChat did it but the answer was lost (prepay, refund): the retry finds the same order and refund, nothing is doubled', async () => {
+    // prepay: created at WeChat, answer lost
+    const key = `lost-${Date.now()}`;
+    await e.sim('POST', '/sim/faults', { target: 'jsapi', kind: 'lostResponse', count: 1 });
+    let started = Date.now();
+    const lost = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    figures.lostPrepayMs = Date.now() - started;
+    assert.equal(!lost.ok && lost.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(lost));
+    const [pending] = await docs('orders', (d) => d.idempotencyKey === key);
+    assert.ok(pending);
+    const atWeChatBefore = await e.sim<{ outTradeNo: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
+    assert.equal(atWeChatBefore.filter((o) => o.outTradeNo === pending._id).length, 1, 'WeChat created the order although we never heard back');
+    const retried = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    assert.ok(retried.ok, JSON.stringify(retried));
+    assert.equal(retried.data.orderId, pending._id);
+    const atWeChat = await e.sim<{ outTradeNo: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
+    assert.equal(atWeChat.filter((o) => o.outTradeNo === pending._id).length, 1, 'still one order at WeChat');
+    assert.equal(await e.pay(user, retried.data.payment), 'requestPayment:ok');
+    await e.waitFor(() => e.getOrder(user, retried.data.orderId), (o) => o.status === 'SUCCESS', 'paid after the lost answer');
+
+    // refund: created at WeChat, answer lost
+    await e.sim('POST', '/sim/faults', { target: 'refund', kind: 'lostResponse', count: 1 });
+    started = Date.now();
+    const first = await refund(admin, retried.data.orderId, 900);
+    figures.lostRefundMs = Date.now() - started;
+    assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
+    const [reserved] = await docs('refunds', (d) => d.outTradeNo === retried.data.orderId);
+    assert.equal(reserved!.status, 'PROCESSING', 'not reported as done, not released either: WeChat may have it');
+    assert.equal((await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${retried.data.orderId}`)).length, 1, 'WeChat holds the refund');
+    const second = await refund(admin, retried.data.orderId, 900);
+    assert.ok(second.ok, JSON.stringify(second));
+    assert.equal(second.data.refundId, reserved!._id, 'the retry resubmits the same outRefundNo');
+    assert.equal((await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${retried.data.orderId}`)).length, 1, 'still one refund at WeChat');
+    await e.sim('POST', `/sim/refunds/${second.data.refundId}/complete`, { status: 'SUCCESS' });
+    await e.waitFor(async () => (await docs('orders', (d) => d._id === retried.data.orderId))[0]!, (o) => o.refundedFen === 900, 'refund applied once');
+    const o = (await docs('orders', (d) => d._id === retried.data.orderId))[0]!;
+    assert.deepEqual([o.refundedFen, o.refundingFen, o.status], [900, 0, 'SUCCESS']);
+  });
+
+  it('login: a code spent at WeChat whose answer was lost gets "call wx.login again"; a new code works', async () => {
+    const who = await e.newUser();
+    await e.sim('POST', '/sim/faults', { target: 'jscode2session', kind: 'lostResponse', count: 1 });
+    const code = await e.loginCode(who.openid);
+    const first = await e.call('login', { code });
+    assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
+    const again = await e.call('login', { code });
+    assert.ok(!again.ok && again.error.code === 'INVALID_ARGUMENT' && /call wx\.login again/.test(again.error.message), JSON.stringify(again));
+    const fresh = await e.call<{ user: { openid: string } }>('login', { code: await e.loginCode(who.openid) });
+    assert.ok(fresh.ok && fresh.data.user.openid === who.openid, JSON.stringify(fresh));
+  });
+
   it('a synchronous rejection marks the refund FAILED and releases the reservation', async () => {
     const order = await paidOrder();
     await e.sim('POST', '/sim/faults', { target: 'refund', kind: 'notEnough', count: 1 });

@@ -18,7 +18,12 @@ export const API_TARGETS = [
 export type ApiTarget = (typeof API_TARGETS)[number];
 export type FaultTarget = ApiTarget | 'notify';
 
-export const API_FAULT_KINDS = ['timeout', '5xx', 'rateLimit', 'notEnough'] as const;
+/**
+ * `timeout`: no answer (or, with delayMs, a late one: the request is processed after the caller gave
+ * up). `lostResponse`: the request is processed at once and its answer never arrives — WeChat did it,
+ * the caller cannot know. `notEnough`: refunds only, the merchant balance is short.
+ */
+export const API_FAULT_KINDS = ['timeout', 'lostResponse', '5xx', 'rateLimit', 'notEnough'] as const;
 export const NOTIFY_FAULT_KINDS = ['drop', 'duplicate', 'delay', 'reorder', 'signtest'] as const;
 export type FaultKind = (typeof API_FAULT_KINDS)[number] | (typeof NOTIFY_FAULT_KINDS)[number];
 

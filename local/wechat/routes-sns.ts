@@ -20,7 +20,7 @@ export function snsRoutes(sim: Simulator): Route[] {
       method: 'GET',
       pattern: /^\/sns\/jscode2session$/,
       handler: async (ctx) => {
-        const fault = sim.faults.take('jscode2session', ['timeout', '5xx', 'rateLimit']);
+        const fault = sim.faults.take('jscode2session', ['timeout', 'lostResponse', '5xx', 'rateLimit']);
         if (fault?.kind === 'timeout') {
           if (fault.delayMs === undefined) return void (await hang(ctx));
           await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -39,6 +39,8 @@ export function snsRoutes(sim: Simulator): Route[] {
         code.used = true;
         const user = sim.state.users.get(code.openid)!;
         user.sessionKey = randomBytes(16).toString('base64');
+        // the code is spent even though the caller never hears about it
+        if (fault?.kind === 'lostResponse') return void (await hang(ctx));
         sendJson(ctx.res, 200, { session_key: user.sessionKey, openid: user.openid, ...(user.unionid ? { unionid: user.unionid } : {}) });
       },
     },

@@ -69,7 +69,7 @@ function v2Route(sim: Simulator, path: string, target: ApiTarget, handler: V2Han
     method: 'POST',
     pattern: new RegExp(`^${path.replace(/\//g, '\\/')}$`),
     handler: async (ctx) => {
-      const fault = sim.faults.take(target, ['timeout', '5xx', 'rateLimit']);
+      const fault = sim.faults.take(target, ['timeout', 'lostResponse', '5xx', 'rateLimit']);
       if (fault?.kind === 'timeout') {
         if (fault.delayMs === undefined) return void (await hang(ctx));
         await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -97,7 +97,9 @@ function v2Route(sim: Simulator, path: string, target: ApiTarget, handler: V2Han
         maxLen(fields, 'nonce_str', 32);
         if (fault?.kind === '5xx') return sendXml(ctx, signedAnswer(req, { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统超时，请用相同参数再次调用' }), 500);
         if (fault?.kind === 'rateLimit') throw new V2BusinessError('FREQUENCY_LIMITED', '请求频率超限，请降低频率后重试');
-        sendXml(ctx, signedAnswer(req, { result_code: 'SUCCESS', ...handler(req) }));
+        const answer = signedAnswer(req, { result_code: 'SUCCESS', ...handler(req) });
+        if (fault?.kind === 'lostResponse') return void (await hang(ctx));
+        sendXml(ctx, answer);
       } catch (err) {
         if (err instanceof V2ReturnError) return returnFail(ctx, err.message);
         if (err instanceof V2BusinessError && req) return sendXml(ctx, signedAnswer(req, { result_code: 'FAIL', err_code: err.errCode, err_code_des: err.errCodeDes }));

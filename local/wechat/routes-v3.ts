@@ -32,7 +32,7 @@ function v3Route(sim: Simulator, method: string, pattern: RegExp, target: ApiTar
     pattern,
     handler: async (ctx) => {
       try {
-        const fault = sim.faults.take(target, ['timeout', '5xx', 'rateLimit']);
+        const fault = sim.faults.take(target, ['timeout', 'lostResponse', '5xx', 'rateLimit']);
         if (fault?.kind === 'timeout') {
           if (fault.delayMs === undefined) return void (await hang(ctx));
           await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -41,6 +41,7 @@ function v3Route(sim: Simulator, method: string, pattern: RegExp, target: ApiTar
         if (fault?.kind === 'rateLimit') throw v3.frequency();
         const merchant = verifyRequest({ method: ctx.method, pathWithQuery: ctx.target, authorization: header(ctx, 'authorization'), body: ctx.body }, sim.registry.merchants);
         const out = await handler(ctx, merchant);
+        if (fault?.kind === 'lostResponse') return void (await hang(ctx));
         sendV3(sim, ctx, out.status, out.body);
       } catch (err) {
         if (err instanceof V3Error) return sendV3(sim, ctx, err.status, err.body());
