@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
+import { request } from 'node:http';
 import { httpCall, startHarness, startReceiver, waitUntil, type Receiver, type SimHarness } from './testing';
 
 let h: SimHarness;
@@ -89,6 +90,29 @@ test('v2 business errors: LACK_PARAMS, APPID_MCHID_NOT_MATCH, OUT_TRADE_NO_USED,
   const sys = await call('/pay/orderquery', { out_trade_no: c.out_trade_no });
   assert.equal(sys.status, 500);
   assert.equal(sys.data.err_code, 'SYSTEMERROR');
+});
+
+test('v2 lostResponse: the order is created but the answer never comes; the same call again gets the same prepay_id', async () => {
+  await h.sim('POST', '/sim/faults', { target: 'unifiedorder', kind: 'lostResponse' });
+  const o = order();
+  const f: Record<string, string> = { appid: h.env.WX_APPID!, mch_id: h.env.WXPAY_MCHID!, nonce_str: 'lost1', ...Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)])) };
+  f.sign = sign(f, 'MD5');
+  const xml = `<xml>${Object.entries(f).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`;
+  const outcome = await new Promise<string>((resolve) => {
+    const req = request(`${h.url}/pay/unifiedorder`, { method: 'POST', agent: false, headers: { 'Content-Type': 'text/xml' } }, () => resolve('answered'));
+    req.setTimeout(500, () => {
+      req.destroy();
+      resolve('no answer');
+    });
+    req.on('error', () => undefined);
+    req.end(xml);
+  });
+  assert.equal(outcome, 'no answer');
+  const q = await call('/pay/orderquery', { out_trade_no: o.out_trade_no });
+  assert.equal(q.data.trade_state, 'NOTPAY', 'WeChat has the order');
+  const again = await call('/pay/unifiedorder', o);
+  assert.equal(again.data.result_code, 'SUCCESS');
+  assert.match(again.data.prepay_id ?? '', /^wx/);
 });
 
 test('v2 payment notification: signed XML with the order sign type; only the SUCCESS acknowledgement counts', async () => {
