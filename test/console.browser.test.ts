@@ -69,6 +69,15 @@ test('console: login, buy, pay, refund and a retried notification, in Chromium',
     await expectText(page, '#order-status', /^SUCCESS$/, 30_000);
     await page.waitForFunction(`[...document.querySelectorAll('#t-deliveries tr')].some((tr) => tr.querySelectorAll('.attempt.bad').length > 0 && tr.querySelectorAll('.attempt.ok').length > 0)`, undefined, { timeout: 30_000 });
 
+    // the lost-answer toggle arms the simulator's lostResponse fault; "clear" removes it
+    await page.click('[data-fault="refund-lost"]');
+    await expectText(page, '#fault-msg', /Armed: refund-lost/);
+    const armed = (await (await fetch(`${stack.simUrl}/sim/faults`)).json()) as Array<{ target: string; kind: string }>;
+    assert.ok(armed.some((f) => f.target === 'refund' && f.kind === 'lostResponse'), JSON.stringify(armed));
+    await page.click('[data-fault="clear"]');
+    await expectText(page, '#fault-msg', /cleared/);
+    assert.deepEqual(await (await fetch(`${stack.simUrl}/sim/faults`)).json(), []);
+
     const banner = await page.locator('#error').isHidden();
     assert.ok(banner, `the page shows an error: ${await page.textContent('#error')}`);
     assert.deepEqual(consoleErrors, [], 'the browser console logged errors');

@@ -178,6 +178,7 @@ const FAULTS = {
   'notify-delay': ['/console/sim/faults', { target: 'notify', kind: 'delay', delayMs: 3000, count: 1 }],
   'jsapi-timeout': ['/console/sim/faults', { target: 'jsapi', kind: 'timeout', count: 1 }],
   'refund-5xx': ['/console/sim/faults', { target: 'refund', kind: '5xx', count: 1 }],
+  'refund-lost': ['/console/sim/faults', { target: 'refund', kind: 'lostResponse', count: 1 }],
   'db-update': ['/console/emu/faults', { action: 'update', collection: 'orders', count: 2, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected by the console' } }],
   'db-notify': ['/console/emu/faults', { action: 'insert', collection: 'notifications', count: 1, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected by the console' } }],
 };
