@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { startCloudbaseEmulator, type CloudbaseEmulator } from './cloudbase/server';
 import { createConsole, type ConsoleHandler } from './console/handler';
 import { buildIfNeeded, DEFAULT_BUILD_DIR } from './host/build-if-needed';
-import { startFunctionHost, type FunctionHost } from './host/server';
+import { startFunctionHost, type FunctionHost, type FunctionHostOptions } from './host/server';
 import { COLLECTIONS, seedDatabase } from './seed/seed';
 import { DEFAULT_PORTS, ensureLocalData, updateLocalEnv, urlEnv, type LocalData, type LocalPorts } from './setup/local-data';
 import { startWechatSimulator, type WechatSimulator, type WechatSimulatorOptions } from './wechat/server';
@@ -34,8 +34,8 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Run timer triggers (reconcile every 5 min) on schedule; default false so tests stay deterministic. */
   timers?: boolean;
-  /** Passed to the host (tests of pool behaviour, benchmarks). */
-  host?: { maxInstancesPerFunction?: number; idleTimeoutMs?: number };
+  /** Passed to the host (tests of pool behaviour and of function logs, benchmarks). */
+  host?: Pick<FunctionHostOptions, 'maxInstancesPerFunction' | 'idleTimeoutMs' | 'functionOutput'>;
 }
 
 export interface LocalStack {

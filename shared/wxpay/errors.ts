@@ -2,6 +2,10 @@
 // on `code`) to pick a response: "upstream said no" is not retried, "unavailable" is safe to retry.
 // Messages name the fix; none of them ever carries a key, a signature header or a request body.
 
+/**
+ * Every concrete subclass sets `name` to its class name literally: the deployed bundles are minified
+ * (class names become one letter) and function logs must still say which error it was.
+ */
 export abstract class WxpayError extends Error {
   /** Stable machine-readable code (SCREAMING_SNAKE); the class is the finer distinction. */
   abstract readonly code: string;
@@ -15,6 +19,7 @@ export abstract class WxpayError extends Error {
 
 /** A key, id or option is missing or malformed. Names the variable to fix; never echoes its value. */
 export class WxpayConfigError extends WxpayError {
+  override readonly name: string = 'WxpayConfigError';
   readonly code = 'WXPAY_CONFIG';
   constructor(
     message: string,
@@ -27,6 +32,7 @@ export class WxpayConfigError extends WxpayError {
 
 /** WeChat Pay answered and refused: a 4xx with its `{code, message, detail}` body. Not retryable as is. */
 export class WxpayUpstreamError extends WxpayError {
+  override readonly name: string = 'WxpayUpstreamError';
   readonly code: string = 'WXPAY_UPSTREAM';
   constructor(
     message: string,
@@ -43,6 +49,7 @@ export class WxpayUpstreamError extends WxpayError {
 
 /** WeChat Pay said FREQUENCY_LIMITED (or HTTP 429): retry later, with backoff. */
 export class WxpayRateLimitedError extends WxpayUpstreamError {
+  override readonly name: string = 'WxpayRateLimitedError';
   override readonly code = 'WXPAY_RATE_LIMITED';
 }
 
@@ -50,6 +57,7 @@ export type UnavailableReason = 'timeout' | 'network' | 'server-error' | 'system
 
 /** WeChat Pay could not be reached or failed on its side (timeout, network, 5xx, SYSTEM_ERROR). Safe to retry. */
 export class WxpayUnavailableError extends WxpayError {
+  override readonly name: string = 'WxpayUnavailableError';
   readonly code = 'WXPAY_UNAVAILABLE';
   readonly retryable = true;
   constructor(

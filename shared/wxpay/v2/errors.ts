@@ -6,6 +6,7 @@ import { WxpayError } from '../errors';
 export type V2XmlProblem = 'empty' | 'too-large' | 'doctype' | 'malformed' | 'wrong-root' | 'not-flat' | 'duplicate-field';
 
 export class WxpayV2XmlError extends WxpayError {
+  override readonly name: string = 'WxpayV2XmlError';
   readonly code = 'WXPAY_V2_XML';
   readonly httpStatus = 400 as const;
   constructor(
@@ -20,6 +21,7 @@ export type V2Subject = 'response' | 'notification' | 'refund notification';
 
 /** The `sign` field is missing or does not match: not proven to come from WeChat Pay. */
 export class WxpayV2SignatureError extends WxpayError {
+  override readonly name: string = 'WxpayV2SignatureError';
   readonly code = 'WXPAY_V2_SIGNATURE';
   readonly httpStatus = 401 as const;
   constructor(
@@ -33,6 +35,7 @@ export class WxpayV2SignatureError extends WxpayError {
 export type V2NotificationProblem = 'communication-failure' | 'missing-field' | 'bad-field' | 'sign-type-mismatch' | 'bad-req-info';
 
 export class WxpayV2NotificationError extends WxpayError {
+  override readonly name: string = 'WxpayV2NotificationError';
   readonly code = 'WXPAY_V2_NOTIFICATION';
   constructor(
     readonly problem: V2NotificationProblem,

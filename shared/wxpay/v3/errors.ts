@@ -47,6 +47,7 @@ export abstract class WxpayMalformedError extends WxpayVerificationError {
 }
 
 export class WxpayMissingHeaderError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpayMissingHeaderError';
   readonly kind = 'missing-header' as const;
   constructor(subject: VerificationSubject, readonly header: string) {
     super(
@@ -58,6 +59,7 @@ export class WxpayMissingHeaderError extends WxpayAuthenticityError {
 }
 
 export class WxpayMalformedHeaderError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpayMalformedHeaderError';
   readonly kind = 'malformed-header' as const;
   constructor(subject: VerificationSubject, readonly header: string, expected: string) {
     super(subject, `has a malformed ${header} header: expected ${expected}`);
@@ -65,6 +67,7 @@ export class WxpayMalformedHeaderError extends WxpayAuthenticityError {
 }
 
 export class WxpayStaleTimestampError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpayStaleTimestampError';
   readonly kind = 'stale-timestamp' as const;
   constructor(subject: VerificationSubject, readonly skewSeconds: number, readonly windowSeconds: number) {
     super(
@@ -76,6 +79,7 @@ export class WxpayStaleTimestampError extends WxpayAuthenticityError {
 }
 
 export class WxpayFutureTimestampError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpayFutureTimestampError';
   readonly kind = 'future-timestamp' as const;
   constructor(subject: VerificationSubject, readonly skewSeconds: number, readonly windowSeconds: number) {
     super(
@@ -87,6 +91,7 @@ export class WxpayFutureTimestampError extends WxpayAuthenticityError {
 }
 
 export class WxpaySigntestError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpaySigntestError';
   readonly kind = 'signtest' as const;
   constructor(subject: VerificationSubject) {
     super(
@@ -97,6 +102,7 @@ export class WxpaySigntestError extends WxpayAuthenticityError {
 }
 
 export class WxpayUnknownSerialError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpayUnknownSerialError';
   readonly kind = 'unknown-serial' as const;
   constructor(subject: VerificationSubject, readonly serial: string, hint: string) {
     super(subject, `signature does not verify: ${hint}`);
@@ -104,6 +110,7 @@ export class WxpayUnknownSerialError extends WxpayAuthenticityError {
 }
 
 export class WxpayCertificateExpiredError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpayCertificateExpiredError';
   readonly kind = 'certificate-expired' as const;
   constructor(subject: VerificationSubject, readonly serial: string, hint: string) {
     super(subject, `signature does not verify: ${hint}`);
@@ -111,6 +118,7 @@ export class WxpayCertificateExpiredError extends WxpayAuthenticityError {
 }
 
 export class WxpayBadSignatureError extends WxpayAuthenticityError {
+  override readonly name: string = 'WxpayBadSignatureError';
   readonly kind = 'bad-signature' as const;
   constructor(subject: VerificationSubject, readonly serial: string) {
     super(
@@ -123,6 +131,7 @@ export class WxpayBadSignatureError extends WxpayAuthenticityError {
 }
 
 export class WxpayEmptyBodyError extends WxpayMalformedError {
+  override readonly name: string = 'WxpayEmptyBodyError';
   readonly kind = 'empty-body' as const;
   constructor(subject: VerificationSubject) {
     super(subject, `body is empty: pass the raw HTTP body (for CloudBase HTTP triggers, event.body decoded when event.isBase64Encoded)`);
@@ -130,6 +139,7 @@ export class WxpayEmptyBodyError extends WxpayMalformedError {
 }
 
 export class WxpayMalformedJsonError extends WxpayMalformedError {
+  override readonly name: string = 'WxpayMalformedJsonError';
   readonly kind = 'malformed-json' as const;
   constructor(subject: VerificationSubject, what: string, cause?: unknown) {
     super(subject, `${what} is not valid JSON`, { cause });
@@ -137,6 +147,7 @@ export class WxpayMalformedJsonError extends WxpayMalformedError {
 }
 
 export class WxpayMalformedResourceError extends WxpayMalformedError {
+  override readonly name: string = 'WxpayMalformedResourceError';
   readonly kind = 'malformed-resource' as const;
   constructor(subject: VerificationSubject, readonly field: string, expected: string) {
     super(subject, `field ${field} is missing or malformed: expected ${expected}`);
@@ -144,6 +155,7 @@ export class WxpayMalformedResourceError extends WxpayMalformedError {
 }
 
 export class WxpayUnsupportedAlgorithmError extends WxpayMalformedError {
+  override readonly name: string = 'WxpayUnsupportedAlgorithmError';
   readonly kind = 'unsupported-algorithm' as const;
   constructor(subject: VerificationSubject, readonly algorithm: string) {
     super(subject, `uses resource algorithm ${JSON.stringify(algorithm).slice(0, 64)}; only AEAD_AES_256_GCM is supported`);
@@ -151,6 +163,7 @@ export class WxpayUnsupportedAlgorithmError extends WxpayMalformedError {
 }
 
 export class WxpayDecryptionError extends WxpayMalformedError {
+  override readonly name: string = 'WxpayDecryptionError';
   readonly kind = 'decryption-failed' as const;
   constructor(subject: VerificationSubject, reason: string) {
     super(
@@ -162,6 +175,7 @@ export class WxpayDecryptionError extends WxpayMalformedError {
 }
 
 export class WxpayUnexpectedEventError extends WxpayMalformedError {
+  override readonly name: string = 'WxpayUnexpectedEventError';
   readonly kind = 'unexpected-event-type' as const;
   constructor(subject: VerificationSubject, readonly eventType: string, expected: readonly string[]) {
     super(
