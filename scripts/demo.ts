@@ -156,7 +156,13 @@ export async function runDemo(stack: Stack): Promise<{ orders: string[] }> {
   ok(`order ${created.orderId} is ${final.status}, refunded ${yuan(final.refundedFen)}`);
 
   begin('Every notification attempt is on record');
-  for (const d of await deliveriesFor(created.orderId)) note(`${d.state.padEnd(10)} attempts: ${d.attempts.map((a) => a.status).join(' → ') || 'none (dropped)'}`);
+  // The order may be settled by the query before the refund notification's first answer is recorded.
+  let history = await deliveriesFor(created.orderId);
+  for (let i = 0; i < 25 && history.some((d) => d.attempts.length === 0); i++) {
+    await sleep(200);
+    history = await deliveriesFor(created.orderId);
+  }
+  for (const d of history) note(`${d.state.padEnd(10)} attempts: ${d.attempts.map((a) => (a.status === 0 ? 'dropped' : a.status)).join(' → ') || 'none yet'}`);
   ok('see them live in the console at ' + stack.hostUrl + '/');
 
   begin('Done');

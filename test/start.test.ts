@@ -1,4 +1,4 @@
-// `npm start` as a user runs it: spawned with ports and LOCAL_DATA_DIR from the environment, waited on
+// `npm start` (and `npm run demo`) as a user runs it: spawned with ports and LOCAL_DATA_DIR from the environment, waited on
 // for its `ready` line, used through the host (the real `login` function, which upserts the user in the
 // database), stopped with SIGINT; then started again on the same data directory to show that keys and
 // database survive a restart. The functions are built into a private directory (FUNCTIONS_BUILD_DIR)
@@ -166,4 +166,27 @@ test('npm start: ready line, login through the host writing the database, clean 
     assert.equal(await stopWithSigint(second.child), 0);
   }
   for (const p of [ports.PORT, ports.CLOUDBASE_EMU_PORT, simPort]) assert.ok(await portIsFree(p), `port ${p} free after the second stop`);
+});
+
+test('npm run demo: with no stack running it starts its own and walks the 9 steps to a refunded order', async () => {
+  // ports nothing listens on, so the demo starts a stack of its own (on ephemeral ports)
+  const env = { PORT: String(await freePort()), WECHAT_SIM_PORT: String(await freePort()), CLOUDBASE_EMU_PORT: String(await freePort()) };
+  const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/demo.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolveExit) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolveExit(c);
+    });
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /starting one on free ports/);
+  assert.match(out, /is SUCCESS \(transaction \w+\) without any notification/);
+  assert.match(out, /21 copies delivered concurrently, 21 acknowledged with 2xx; notification log: applied\n/);
+  assert.match(out, /is REFUNDED, refunded ¥\d+\.\d\d/);
+  assert.match(out, /delivered +attempts: dropped → 204/);
+  assert.match(out, /\[9\/9\] Done/);
 });
