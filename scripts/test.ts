@@ -31,19 +31,24 @@ const child = spawn(
   ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, '--test-timeout=300000', ...files],
   { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'test' } },
 );
-let pass = 0;
-let fail = 0;
-let skipped = 0;
-let tail = '';
-child.stdout.on('data', (chunk: Buffer) => {
+// The spec reporter prints `ℹ pass N` etc. before the details of failing tests, which can be long:
+// read the counts from the stream as they pass instead of from the end of the output.
+const counts: Record<'pass' | 'fail' | 'skipped', number> = { pass: 0, fail: 0, skipped: 0 };
+const count = (line: string) => {
+  const m = /^ℹ (pass|fail|skipped) (\d+)\s*$/.exec(line);
+  if (m) counts[m[1] as keyof typeof counts] = Number(m[2]);
+};
+let partial = '';
+child.stdout.setEncoding('utf8');
+child.stdout.on('data', (chunk: string) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk).split('\n');
+  partial = lines.pop()!;
+  lines.forEach(count);
 });
 child.on('close', (code) => {
-  const num = (label: string) => Number(/ℹ (?:\w+ )?(\d+)/.exec(tail.split('\n').find((l) => l.startsWith(`ℹ ${label} `)) ?? '')?.[1] ?? 0);
-  pass = num('pass');
-  fail = num('fail');
-  skipped = num('skipped');
-  console.log(`\n${pass} passed, ${fail} failed, ${skipped} skipped`);
+  count(partial);
+  console.log(`\n${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped`);
+  // a run that failed without a count (a file that crashed before reporting) still fails
   process.exit(code ?? 1);
 });
