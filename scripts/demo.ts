@@ -87,7 +87,7 @@ export async function runDemo(stack: Stack): Promise<{ orders: string[] }> {
     if (!result.ok) throw new Error(`${name} answered ${result.error.code}: ${result.error.message}`);
     return result.data;
   };
-  const deliveriesFor = (outTradeNo: string) => json<Array<{ state: string; attempts: Array<{ status: number }> }>>('GET', `${stack.simUrl}/sim/deliveries?outTradeNo=${encodeURIComponent(outTradeNo)}`);
+  const deliveriesFor = (outTradeNo: string) => json<Array<{ state: string; attempts: Array<{ status: number; error?: string }> }>>('GET', `${stack.simUrl}/sim/deliveries?outTradeNo=${encodeURIComponent(outTradeNo)}`);
   const dump = async (collection: string) => {
     const body = await json<unknown>('GET', `${stack.emuUrl}/emu/dump/${collection}`);
     return (Array.isArray(body) ? body : ((body as { data?: unknown[] }).data ?? [])) as Array<Record<string, unknown>>;
@@ -130,6 +130,8 @@ export async function runDemo(stack: Stack): Promise<{ orders: string[] }> {
   }
   const copies = deliveries.flatMap((d) => d.attempts);
   const acknowledged = copies.filter((a) => a.status >= 200 && a.status < 300).length;
+  const others = copies.filter((a) => a.status < 200 || a.status >= 300).map((a) => (a.status === 0 ? a.error ?? 'no answer' : String(a.status)));
+  if (others.length) note(`not acknowledged (WeChat retries these): ${[...new Set(others)].map((o) => `${others.filter((x) => x === o).length}× ${o}`).join(', ')}`);
   const records = (await dump('notifications')).filter((n) => n.outTradeNo === second.orderId);
   ok(`${copies.length} copies delivered concurrently, ${acknowledged} acknowledged with 2xx; notification log: ${records.map((r) => r.outcome).join(', ') || 'none'}`);
   const secondOrder = await call<{ status: string; amountFen: number }>('orders', { action: 'get', orderId: second.orderId });
