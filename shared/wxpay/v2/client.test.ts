@@ -25,7 +25,7 @@ const APPID = 'wx0123456789abcdef';
 const MCHID = '1900000109';
 const KEY = 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe';
 
-type Mode = 'ok' | 'md5-answer' | 'return-fail' | 'bad-sign' | 'http-500' | 'http-404' | 'hang' | `err:${string}`;
+type Mode = 'ok' | 'md5-answer' | 'return-fail' | 'bad-sign' | 'http-500' | 'http-404' | 'hang' | `err:${string}` | 'reset-reused';
 
 interface Seen {
   path: string;
@@ -38,7 +38,10 @@ const parser = new XMLParser({ parseTagValue: false, processEntities: true });
 const xml = (fields: Record<string, string>) => `<xml>${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`;
 
 function fakeWxpay(signType: () => V2SignType, state: { mode: Mode; seen: Seen[] }) {
+  const sockets = new WeakSet<object>();
   return (req: IncomingMessage, res: ServerResponse) => {
+    const reused = sockets.has(req.socket);
+    sockets.add(req.socket);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -51,6 +54,8 @@ function fakeWxpay(signType: () => V2SignType, state: { mode: Mode; seen: Seen[]
       state.seen.push({ path: req.url ?? '', fields, signValid, peerSerial: peer?.serialNumber });
       const mode = state.mode;
       if (mode === 'hang') return; // never answers; the client must give up
+      // the server closed this kept-alive connection just as the request came in
+      if (mode === 'reset-reused' && reused) return void req.socket.destroy();
       if (mode === 'http-500') return void res.writeHead(502).end('<html>bad gateway</html>');
       if (mode === 'http-404') return void res.writeHead(404).end('not found');
       if (mode === 'return-fail' || !signValid) return void res.writeHead(200).end(xml({ return_code: 'FAIL', return_msg: '签名错误' }));
@@ -165,6 +170,18 @@ describe('v2 client over http', () => {
     await rejectsWith(client().orderQuery({ outTradeNo: 'T2' }), WxpayRateLimitedError, (e) => e.upstreamCode === 'FREQUENCY_LIMITED');
     state.mode = 'err:ORDERNOTEXIST';
     await rejectsWith(client().orderQuery({ outTradeNo: 'T2' }), WxpayUpstreamError, (e) => e.upstreamCode === 'ORDERNOTEXIST' && /ORDERNOTEXIST \(描述\)/.test(e.message));
+  });
+
+  test('a kept-alive connection reset as it is reused is retried once on a fresh one', async () => {
+    state.mode = 'ok';
+    state.seen = [];
+    const c = client();
+    await c.orderQuery({ outTradeNo: 'T-keepalive' });
+    state.mode = 'reset-reused';
+    const r = await c.orderQuery({ outTradeNo: 'T-keepalive' });
+    assert.equal(r.tradeState, 'SUCCESS');
+    assert.equal(state.seen.length, 3, 'first call, the reset attempt, its retry');
+    state.mode = 'ok';
   });
 
   test('return_code FAIL (wrong key) names the variables to check', async () => {

@@ -348,6 +348,49 @@ describe('v3 client: refusals and failures', () => {
     c.close();
   });
 
+  test('a kept-alive connection reset as it is reused: one retry on a fresh connection, freshly signed; a server that always resets is reported after it', async () => {
+    // The server closes idle keep-alive connections (WeChat's nginx after 8 s, node's default 5 s);
+    // a request racing that close is reset before any answer. Here: reset on every reused socket.
+    const seen = new WeakSet<object>();
+    const auths: string[] = [];
+    let resets = 0;
+    const s = createServer((req, res) => {
+      const reused = seen.has(req.socket);
+      seen.add(req.socket);
+      req.resume();
+      req.on('end', () => {
+        auths.push(req.headers.authorization ?? '');
+        if ((reused && req.url!.includes('RESET')) || req.url!.includes('ALWAYS')) {
+          resets++;
+          return void req.socket.destroy();
+        }
+        const body = JSON.stringify({ appid: k.appid, mchid: k.mchid, out_trade_no: 'T1', transaction_id: '4200000001', trade_type: 'JSAPI', trade_state: 'NOTPAY', trade_state_desc: '订单未支付', amount: { total: 100, currency: 'CNY' } });
+        wechatSign(res, body, 'default', signWith);
+        res.setHeader('Content-Type', 'application/json');
+        res.writeHead(200).end(body);
+      });
+    });
+    await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
+    const c = new WxpayV3Client({ signer: new RequestSigner(k.mchid, new RsaSigner(k.merchant.privateKey, k.merchant.serial)), verifier: new PublicKeyVerifier(k.wechatPublic.keyId, k.wechatPublic.publicKey), baseURL: `http://127.0.0.1:${(s.address() as AddressInfo).port}` });
+    try {
+      await c.queryByOutTradeNo('FIRST'); // opens the connection that is kept alive
+      const r = await c.queryByOutTradeNo('RESET1'); // reused → reset → retried on a new connection
+      assert.equal(r.trade_state, 'NOTPAY');
+      assert.equal(resets, 1);
+      assert.equal(auths.length, 3);
+      assert.notEqual(auths[2], auths[1], 'the retry is signed anew (fresh nonce and timestamp)');
+      // a server that resets every time: one retry only, then "unavailable" to the caller
+      await c.queryByOutTradeNo('FIRST');
+      const before = auths.length;
+      await assert.rejects(c.queryByOutTradeNo('ALWAYS'), (e: any) => e instanceof WxpayUnavailableError && e.reason === 'network' && (assertNoSecrets(e), true));
+      assert.equal(auths.length - before, 2, 'the first attempt and one retry');
+    } finally {
+      c.close();
+      s.closeAllConnections();
+      await new Promise((ok) => s.close(ok));
+    }
+  });
+
   test('nothing listening → unavailable (network) naming WXPAY_BASE_URL', async () => {
     const s = createServer();
     await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));

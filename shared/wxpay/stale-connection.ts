@@ -1,0 +1,9 @@
+// Servers close idle keep-alive connections (WeChat Pay's after about 8 s); a request that races the
+// close is reset before any answer. Every call this library makes is idempotent — queries, and prepay,
+// close and refund by their out_trade_no / out_refund_no — so the clients retry such a reset once.
+
+/** The request went out on a reused keep-alive socket that was reset before any answer (axios error). */
+export function isStaleKeepAlive(err: unknown): boolean {
+  const e = err as { code?: unknown; response?: unknown; request?: { reusedSocket?: unknown } } | undefined;
+  return e?.response === undefined && e?.request?.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+}
