@@ -3,7 +3,12 @@
 // close and refund by their out_trade_no / out_refund_no — so the clients retry such a reset once.
 
 /** The request went out on a reused keep-alive socket that was reset before any answer (axios error). */
-export function isStaleKeepAlive(err: unknown): boolean {
+function isStaleKeepAlive(err: unknown): boolean {
   const e = err as { code?: unknown; response?: unknown; request?: { reusedSocket?: unknown } } | undefined;
   return e?.response === undefined && e?.request?.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+}
+
+/** Runs `send`, and once more when its request met a stale keep-alive connection. */
+export function retryingStaleConnection<T>(send: () => Promise<T>): Promise<T> {
+  return send().catch((err: unknown) => (isStaleKeepAlive(err) ? send() : Promise.reject(err)));
 }

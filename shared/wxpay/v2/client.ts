@@ -8,7 +8,7 @@ import type { AxiosInstance, AxiosResponse, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
 import { ConfigError } from '../../config/errors';
 import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
-import { isStaleKeepAlive } from '../stale-connection';
+import { retryingStaleConnection } from '../stale-connection';
 import { WxpayV2SignatureError } from './errors';
 import { newV2Nonce } from './pay-sign';
 import { signV2, verifyV2Sign, type V2Fields, type V2Key, type V2SignType } from './sign';
@@ -210,9 +210,7 @@ export class V2Client {
 
     let response: AxiosResponse<string>;
     try {
-      const post = () => this.#http.post<string>(path, buildV2Xml(message), { httpsAgent, signal: AbortSignal.timeout(timeoutMs) });
-      // A kept-alive connection closed by the server as we reused it (see ../stale-connection).
-      response = await post().catch((err: unknown) => (isStaleKeepAlive(err) ? post() : Promise.reject(err)));
+      response = await retryingStaleConnection(() => this.#http.post<string>(path, buildV2Xml(message), { httpsAgent, signal: AbortSignal.timeout(timeoutMs) }));
     } catch (err) {
       // Never pass the axios error on: its config holds the request. Only its class of failure matters.
       const code = (err as { code?: unknown }).code;

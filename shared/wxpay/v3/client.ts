@@ -7,7 +7,7 @@ import { loadAxios } from '../../http/lazy-axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { WxpayConfigError, WxpayUnavailableError } from '../errors';
-import { isStaleKeepAlive } from '../stale-connection';
+import { retryingStaleConnection } from '../stale-connection';
 import { WxpayMalformedJsonError } from './errors';
 import { errorFromResponse } from './http-errors';
 import { headerValue, type HeaderBag } from './headers';
@@ -111,30 +111,23 @@ export class WxpayV3Client {
     const fullPath = this.pathPrefix + pathWithQuery;
     const payload = body === undefined ? '' : JSON.stringify(body);
     const what = `${method} ${pathWithQuery.split('?')[0]}`;
-    for (let attempt = 1; ; attempt++) {
-      // Signed per attempt: a retry carries a fresh timestamp and nonce, as WeChat expects.
+    // Signed per attempt: a retry carries a fresh timestamp and nonce, as WeChat expects.
+    const attempt = () => {
       const headers: Record<string, string> = {
         ...opts.headers,
         Authorization: this.signer.authorization({ method, pathWithQuery: fullPath, body: payload }),
       };
       if (method === 'POST') headers['Content-Type'] = 'application/json';
-      try {
-        const res = await this.http.request<ArrayBuffer>({
-          method,
-          url: fullPath,
-          data: method === 'POST' ? payload : undefined,
-          headers,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        const raw = res.data as unknown;
-        const buf = Buffer.isBuffer(raw) ? raw : raw instanceof ArrayBuffer ? Buffer.from(raw) : Buffer.from(String(raw ?? ''));
-        const h = res.headers as unknown as { toJSON?: () => HeaderBag };
-        return { status: res.status, headers: typeof h.toJSON === 'function' ? h.toJSON() : (res.headers as HeaderBag), body: buf };
-      } catch (err) {
-        // A kept-alive connection closed by the server as we reused it (see ../stale-connection).
-        if (attempt === 1 && isStaleKeepAlive(err)) continue;
-        throw unavailable(what, err, this.timeoutMs);
-      }
+      return this.http.request<ArrayBuffer>({ method, url: fullPath, data: method === 'POST' ? payload : undefined, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+    };
+    try {
+      const res = await retryingStaleConnection(attempt);
+      const raw = res.data as unknown;
+      const buf = Buffer.isBuffer(raw) ? raw : raw instanceof ArrayBuffer ? Buffer.from(raw) : Buffer.from(String(raw ?? ''));
+      const h = res.headers as unknown as { toJSON?: () => HeaderBag };
+      return { status: res.status, headers: typeof h.toJSON === 'function' ? h.toJSON() : (res.headers as HeaderBag), body: buf };
+    } catch (err) {
+      throw unavailable(what, err, this.timeoutMs);
     }
   }
 
