@@ -9,7 +9,14 @@ import { createConsole, type ConsoleHandler } from './console/handler';
 import { buildIfNeeded, DEFAULT_BUILD_DIR } from './host/build-if-needed';
 import { startFunctionHost, type FunctionHost, type FunctionHostOptions } from './host/server';
 import { COLLECTIONS, seedDatabase } from './seed/seed';
-import { DEFAULT_PORTS, ensureLocalData, updateLocalEnv, urlEnv, type LocalData, type LocalPorts } from './setup/local-data';
+import {
+  DEFAULT_PORTS,
+  ensureLocalData,
+  updateLocalEnv,
+  urlEnv,
+  type LocalData,
+  type LocalPorts,
+} from './setup/local-data';
 import { startWechatSimulator, type WechatSimulator, type WechatSimulatorOptions } from './wechat/server';
 
 const root = resolve(__dirname, '..');
@@ -54,12 +61,16 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const log = opts.quiet ? () => undefined : (opts.log ?? ((line: string) => console.log(line)));
-  const ownTempDir = opts.dataDir === undefined && opts.inMemory ? mkdtempSync(join(tmpdir(), 'wxcloud-stack-')) : undefined;
+  const ownTempDir =
+    opts.dataDir === undefined && opts.inMemory ? mkdtempSync(join(tmpdir(), 'wxcloud-stack-')) : undefined;
   const dataDir = resolve(opts.dataDir ?? ownTempDir ?? join(root, '.local'));
   const ports: LocalPorts = { ...DEFAULT_PORTS, ...opts.ports };
   const firstRun = !existsSync(join(dataDir, 'env'));
   const localData = await ensureLocalData(dataDir, { ports });
-  if (firstRun) log(`[stack] created ${dataDir}: merchant and WeChat Pay keys, certificates, function env (never commit it)`);
+  if (firstRun)
+    log(
+      `[stack] created ${dataDir}: merchant and WeChat Pay keys, certificates, function env (never commit it)`,
+    );
   const buildDir = opts.buildDir ?? DEFAULT_BUILD_DIR;
 
   if (opts.buildDir === undefined && opts.build !== false) {
@@ -108,7 +119,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     Object.assign(localData.env, urls);
     // The env file describes the running stack (people copy values from it, run a bundle by hand with
     // it), so it follows the ports actually bound rather than those of the first run.
-    if (Object.entries(urls).some(([k, v]) => localData.fileEnv[k] !== v)) updateLocalEnv(localData.dir, urls);
+    if (Object.entries(urls).some(([k, v]) => localData.fileEnv[k] !== v))
+      updateLocalEnv(localData.dir, urls);
     emuUrl = emulator.url;
 
     const consoleHandler: ConsoleHandler = createConsole({ simUrl: simulator.url, emuUrl: emulator.url });
@@ -117,7 +129,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     if (opts.seed !== false) {
       const report = await seedDatabase(emulator.url);
-      if (report.productsCreated.length > 0) log(`[stack] seeded ${report.productsCreated.length} product(s)`);
+      if (report.productsCreated.length > 0)
+        log(`[stack] seeded ${report.productsCreated.length} product(s)`);
     }
 
     return {

@@ -18,18 +18,26 @@ export const BENCH_MODULES: BenchModule[] = [
 export function formatTable(results: BenchResult[]): string {
   const w = Math.max(4, ...results.map((r) => r.name.length));
   const lines = [`${'name'.padEnd(w)}  ratio   target  ok   detail`];
-  for (const r of results) lines.push(`${r.name.padEnd(w)}  ${r.ratio.toFixed(3).padStart(5)}   ${r.target.toFixed(2).padStart(5)}   ${r.ratio >= r.target ? 'yes' : 'NO '}  ${r.detail}`);
+  for (const r of results)
+    lines.push(
+      `${r.name.padEnd(w)}  ${r.ratio.toFixed(3).padStart(5)}   ${r.target.toFixed(2).padStart(5)}   ${r.ratio >= r.target ? 'yes' : 'NO '}  ${r.detail}`,
+    );
   return lines.join('\n');
 }
 
 export async function runBenchmarks(names: string[] = []): Promise<BenchResult[]> {
   const modules = BENCH_MODULES.filter((m) => names.length === 0 || names.includes(m.name));
-  if (modules.length === 0) throw new Error(`no benchmark named ${names.join(', ')}; known: ${BENCH_MODULES.map((m) => m.name).join(', ')}`);
+  if (modules.length === 0)
+    throw new Error(
+      `no benchmark named ${names.join(', ')}; known: ${BENCH_MODULES.map((m) => m.name).join(', ')}`,
+    );
   const results: BenchResult[] = [];
   for (const m of modules) {
     const started = Date.now();
     const rs = await m.run();
-    console.error(`bench ${m.name}: ${rs.length} result(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.error(
+      `bench ${m.name}: ${rs.length} result(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     results.push(...rs);
   }
   return results;

@@ -14,7 +14,9 @@ export function functionNames(dir = join(root, 'cloudfunctions')): string[] {
     .sort();
 }
 
-export async function buildFunctions(outRoot = join(root, 'build', 'cloudfunctions')): Promise<Array<{ name: string; bytes: number }>> {
+export async function buildFunctions(
+  outRoot = join(root, 'build', 'cloudfunctions'),
+): Promise<Array<{ name: string; bytes: number }>> {
   const names = functionNames();
   rmSync(outRoot, { recursive: true, force: true });
   const results = await Promise.all(
@@ -38,7 +40,8 @@ export async function buildFunctions(outRoot = join(root, 'build', 'cloudfunctio
       });
       writeFileSync(
         join(outDir, 'package.json'),
-        JSON.stringify({ name, version: '1.0.0', private: true, main: 'index.js', license: 'MIT' }, null, 2) + '\n',
+        JSON.stringify({ name, version: '1.0.0', private: true, main: 'index.js', license: 'MIT' }, null, 2) +
+          '\n',
       );
       return { name, bytes: statSync(join(outDir, 'index.js')).size };
     }),
@@ -50,7 +53,8 @@ if (require.main === module) {
   const started = Date.now();
   buildFunctions()
     .then((results) => {
-      for (const r of results) console.log(`built ${r.name.padEnd(14)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KiB`);
+      for (const r of results)
+        console.log(`built ${r.name.padEnd(14)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KiB`);
       console.log(`${results.length} function(s) built in ${Date.now() - started} ms → build/cloudfunctions`);
     })
     .catch((err: unknown) => {

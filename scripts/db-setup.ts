@@ -37,26 +37,36 @@ export async function runDbSetup(opts: DbSetupOptions): Promise<{ created: strin
     const secretId = (env.TENCENTCLOUD_SECRETID ?? process.env.TENCENTCLOUD_SECRETID ?? '').trim();
     const secretKey = (env.TENCENTCLOUD_SECRETKEY ?? process.env.TENCENTCLOUD_SECRETKEY ?? '').trim();
     if (!secretId || !secretKey) {
-      log('TENCENTCLOUD_SECRETID / TENCENTCLOUD_SECRETKEY are not set, so nothing was created. Either set them in .env (访问管理 → API密钥管理) and rerun, or do it by hand:');
+      log(
+        'TENCENTCLOUD_SECRETID / TENCENTCLOUD_SECRETKEY are not set, so nothing was created. Either set them in .env (访问管理 → API密钥管理) and rerun, or do it by hand:',
+      );
       for (const line of consoleSteps(DATABASE_PLAN, envId, true)) log(line);
       return { created: [], existing: [] };
     }
     db = opts.db ?? tcb.init({ env: envId, secretId, secretKey }).database();
     const result = await ensureCollections(db, names);
-    log(`collections in ${envId}: created ${result.created.join(', ') || '(none)'}; already there ${result.existing.join(', ') || '(none)'}`);
+    log(
+      `collections in ${envId}: created ${result.created.join(', ') || '(none)'}; already there ${result.existing.join(', ') || '(none)'}`,
+    );
     const api = opts.api ?? apiCaller({ secretId, secretKey });
     try {
       const r = await applyRulesAndIndexes(api, envId, DATABASE_PLAN);
       log(`security rules set on ${r.rules.join(', ')}`);
-      log(`indexes created: ${r.indexesCreated.join(', ') || '(none)'}; already there: ${r.indexesExisting.join(', ') || '(none)'}`);
+      log(
+        `indexes created: ${r.indexesCreated.join(', ') || '(none)'}; already there: ${r.indexesExisting.join(', ') || '(none)'}`,
+      );
     } catch (err) {
-      log(`setting rules and indexes through the API failed (${(err as Error).message}); set them in the console instead:`);
+      log(
+        `setting rules and indexes through the API failed (${(err as Error).message}); set them in the console instead:`,
+      );
       for (const line of consoleSteps(DATABASE_PLAN, envId)) log(line);
     }
     return result;
   }
   const result = await ensureCollections(db, names);
-  log(`collections in ${envId}: created ${result.created.join(', ') || '(none)'}; already there ${result.existing.join(', ') || '(none)'}`);
+  log(
+    `collections in ${envId}: created ${result.created.join(', ') || '(none)'}; already there ${result.existing.join(', ') || '(none)'}`,
+  );
   return result;
 }
 

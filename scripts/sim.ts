@@ -59,8 +59,11 @@ async function callAt(baseUrl: string, method: string, path: string, body?: unkn
     });
   } catch (err) {
     const c = (err as { cause?: { code?: string; errors?: Array<{ code?: string }> } }).cause;
-    const cause = c?.code ?? c?.errors?.[0]?.code ?? (c as Error | undefined)?.message ?? (err as Error).message;
-    throw new CliError(`cannot reach the WeChat simulator at ${baseUrl} (${cause}). Is the local stack running? Start it with \`npm start\`, or set WECHAT_SIM_URL.`);
+    const cause =
+      c?.code ?? c?.errors?.[0]?.code ?? (c as Error | undefined)?.message ?? (err as Error).message;
+    throw new CliError(
+      `cannot reach the WeChat simulator at ${baseUrl} (${cause}). Is the local stack running? Start it with \`npm start\`, or set WECHAT_SIM_URL.`,
+    );
   }
   const text = await res.text();
   let json: any;
@@ -69,7 +72,8 @@ async function callAt(baseUrl: string, method: string, path: string, body?: unkn
   } catch {
     json = undefined;
   }
-  if (!res.ok) throw new CliError(`simulator answered ${res.status}: ${json?.error ?? (text || res.statusText)}`);
+  if (!res.ok)
+    throw new CliError(`simulator answered ${res.status}: ${json?.error ?? (text || res.statusText)}`);
   return json;
 }
 
@@ -115,7 +119,9 @@ function printDeliveries(log: (line: string) => void, list: any[]): void {
     const subject = d.outRefundNo ? `refund ${d.outRefundNo}` : `order ${d.outTradeNo}`;
     log(`${d.id}  ${d.eventType.padEnd(19)} ${subject}  ${d.state.toUpperCase()}  → ${d.url}`);
     for (const a of d.attempts) {
-      log(`    ${a.at}  ${a.kind.padEnd(9)} ${String(a.status || '---').padEnd(4)} ${String(a.durationMs).padStart(5)} ms${a.error ? `  ${a.error}` : ''}`);
+      log(
+        `    ${a.at}  ${a.kind.padEnd(9)} ${String(a.status || '---').padEnd(4)} ${String(a.durationMs).padStart(5)} ms${a.error ? `  ${a.error}` : ''}`,
+      );
     }
     if (d.nextAttemptAt) log(`    next attempt at ${d.nextAttemptAt}`);
   }
@@ -131,7 +137,9 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const outcome = flag(args, '--cancel') ? 'cancel' : flag(args, '--fail') ? 'fail' : 'success';
       noExtra(args);
       const r = await call('POST', '/sim/pay-order', { outTradeNo, outcome });
-      log(`${r.errMsg}  (order ${outTradeNo}: ${r.order.tradeState}, ${fen(r.order.total)}${r.order.transactionId ? `, transaction ${r.order.transactionId}` : ''})`);
+      log(
+        `${r.errMsg}  (order ${outTradeNo}: ${r.order.tradeState}, ${fen(r.order.total)}${r.order.transactionId ? `, transaction ${r.order.transactionId}` : ''})`,
+      );
       if (!String(r.errMsg).endsWith(':ok') && outcome === 'success') return 2;
       return;
     }
@@ -157,14 +165,20 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       noExtra(args);
       const list: any[] = await call('GET', '/sim/orders');
       if (!list.length) return log('no orders');
-      for (const o of list) log(`${o.outTradeNo.padEnd(32)} ${o.apiVersion} ${o.tradeState.padEnd(8)} ${fen(o.total).padStart(10)}  ${o.openid}  refunded ${fen(o.refunded)}`);
+      for (const o of list)
+        log(
+          `${o.outTradeNo.padEnd(32)} ${o.apiVersion} ${o.tradeState.padEnd(8)} ${fen(o.total).padStart(10)}  ${o.openid}  refunded ${fen(o.refunded)}`,
+        );
       return;
     }
     case 'refunds': {
       noExtra(args);
       const list: any[] = await call('GET', '/sim/refunds');
       if (!list.length) return log('no refunds');
-      for (const r of list) log(`${r.outRefundNo.padEnd(32)} ${r.apiVersion} ${r.status.padEnd(10)} ${fen(r.amount).padStart(10)} of order ${r.outTradeNo}`);
+      for (const r of list)
+        log(
+          `${r.outRefundNo.padEnd(32)} ${r.apiVersion} ${r.status.padEnd(10)} ${fen(r.amount).padStart(10)} of order ${r.outTradeNo}`,
+        );
       return;
     }
     case 'refund-complete': {
@@ -186,15 +200,25 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const count = intOption(args, '--count');
       const delayMs = intOption(args, '--delay');
       noExtra(args);
-      const f = await call('POST', '/sim/faults', { target, kind, ...(count !== undefined ? { count } : {}), ...(delayMs !== undefined ? { delayMs } : {}) });
-      log(`fault #${f.id}: ${f.kind} on ${f.target} × ${f.count}${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
+      const f = await call('POST', '/sim/faults', {
+        target,
+        kind,
+        ...(count !== undefined ? { count } : {}),
+        ...(delayMs !== undefined ? { delayMs } : {}),
+      });
+      log(
+        `fault #${f.id}: ${f.kind} on ${f.target} × ${f.count}${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`,
+      );
       return;
     }
     case 'faults': {
       noExtra(args);
       const list: any[] = await call('GET', '/sim/faults');
       if (!list.length) return log('no pending faults');
-      for (const f of list) log(`#${f.id} ${f.kind} on ${f.target}, ${f.remaining} left${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`);
+      for (const f of list)
+        log(
+          `#${f.id} ${f.kind} on ${f.target}, ${f.remaining} left${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`,
+        );
       return;
     }
     case 'user': {
@@ -216,7 +240,10 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const timeScale = intOption(args, '--scale');
       const advanceSeconds = intOption(args, '--advance');
       noExtra(args);
-      const c = await call('POST', '/sim/clock', { ...(timeScale !== undefined ? { timeScale } : {}), ...(advanceSeconds !== undefined ? { advanceSeconds } : {}) });
+      const c = await call('POST', '/sim/clock', {
+        ...(timeScale !== undefined ? { timeScale } : {}),
+        ...(advanceSeconds !== undefined ? { advanceSeconds } : {}),
+      });
       log(`simulator time ${c.now}, time scale ×${c.timeScale}`);
       return;
     }

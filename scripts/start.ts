@@ -68,20 +68,31 @@ async function main(): Promise<void> {
     timers: true,
   });
   if (stopping) return;
-  await waitUntilAnswering([`${stack.hostUrl}/health`, `${stack.simUrl}/sim/deliveries`, `${stack.emuUrl}/emu/dump/products`]);
+  await waitUntilAnswering([
+    `${stack.hostUrl}/health`,
+    `${stack.simUrl}/sim/deliveries`,
+    `${stack.emuUrl}/emu/dump/products`,
+  ]);
   const names = stack.host.functionNames();
-  console.log(`  functions  ${names.length ? names.join(', ') : '(none built: add cloudfunctions/<name>/index.ts)'}`);
+  console.log(
+    `  functions  ${names.length ? names.join(', ') : '(none built: add cloudfunctions/<name>/index.ts)'}`,
+  );
   console.log(`  console    ${stack.hostUrl}/`);
   console.log(`  functions  ${stack.hostUrl}/functions/<name>   (POST, x-wx-openid header = caller)`);
   console.log(`  simulator  ${stack.simUrl}`);
   console.log(`  emulator   ${stack.emuUrl}   (SDK endpoint ${stack.emuUrl}/admin, env id local)`);
   console.log(`  data       ${dataDir}`);
-  console.log(`wxcloud-pay local stack ready in ${Date.now() - started} ms — open ${stack.hostUrl}/ (Ctrl-C to stop)`);
+  console.log(
+    `wxcloud-pay local stack ready in ${Date.now() - started} ms — open ${stack.hostUrl}/ (Ctrl-C to stop)`,
+  );
 }
 
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'EADDRINUSE') console.error(`[start] a port is already in use (${e.message}); stop the other process or set PORT / WECHAT_SIM_PORT / CLOUDBASE_EMU_PORT`);
+  if (e.code === 'EADDRINUSE')
+    console.error(
+      `[start] a port is already in use (${e.message}); stop the other process or set PORT / WECHAT_SIM_PORT / CLOUDBASE_EMU_PORT`,
+    );
   else console.error(`[start] failed: ${e.message}`);
   process.exit(1);
 });

@@ -13,83 +13,121 @@ import { startLocalStack } from '../local/stack';
 async function expectText(page: Page, selector: string, pattern: RegExp, timeout = 30_000): Promise<void> {
   // A string expression: it runs in the page, where `document` exists (this file has no DOM types).
   try {
-    await page.waitForFunction(`new RegExp(${JSON.stringify(pattern.source)}).test(document.querySelector(${JSON.stringify(selector)})?.textContent ?? '')`, undefined, { timeout });
+    await page.waitForFunction(
+      `new RegExp(${JSON.stringify(pattern.source)}).test(document.querySelector(${JSON.stringify(selector)})?.textContent ?? '')`,
+      undefined,
+      { timeout },
+    );
   } catch (err) {
-    const seen = await page.evaluate(`[document.querySelector(${JSON.stringify(selector)})?.textContent, document.querySelector('#error')?.textContent, document.querySelector('#phone-msg')?.textContent]`);
-    throw new Error(`${selector} never matched ${pattern}: [text, error banner, phone message] = ${JSON.stringify(seen)} (${(err as Error).message.split('\n')[0]})`);
+    const seen = await page.evaluate(
+      `[document.querySelector(${JSON.stringify(selector)})?.textContent, document.querySelector('#error')?.textContent, document.querySelector('#phone-msg')?.textContent]`,
+    );
+    throw new Error(
+      `${selector} never matched ${pattern}: [text, error banner, phone message] = ${JSON.stringify(seen)} (${(err as Error).message.split('\n')[0]})`,
+    );
   }
 }
 
-test('console: login, buy, pay, refund and a retried notification, in Chromium', { timeout: 120_000 }, async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wxcloud-console-'));
-  const stack = await startLocalStack({ dataDir, inMemory: true, ports: { host: 0, wechatSim: 0, cloudbaseEmu: 0 }, seed: true, quiet: true, simulator: { timeScale: 200, refundDelayMs: 3_600_000 } });
-  const browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, headless: true });
-  const consoleErrors: string[] = [];
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
+test(
+  'console: login, buy, pay, refund and a retried notification, in Chromium',
+  { timeout: 120_000 },
+  async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wxcloud-console-'));
+    const stack = await startLocalStack({
+      dataDir,
+      inMemory: true,
+      ports: { host: 0, wechatSim: 0, cloudbaseEmu: 0 },
+      seed: true,
+      quiet: true,
+      simulator: { timeScale: 200, refundDelayMs: 3_600_000 },
     });
-    page.on('pageerror', (err) => consoleErrors.push(err.message));
-    await page.goto(stack.hostUrl + '/');
-    await expectText(page, '#live', /^live$/);
+    const browser = await playwright.launch({
+      executablePath: await chromium.executablePath(),
+      args: chromium.args,
+      headless: true,
+    });
+    const consoleErrors: string[] = [];
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') consoleErrors.push(msg.text());
+      });
+      page.on('pageerror', (err) => consoleErrors.push(err.message));
+      await page.goto(stack.hostUrl + '/');
+      await expectText(page, '#live', /^live$/);
 
-    // sign in
-    await page.click('#new-user');
-    await expectText(page, '#phone-title', /Catalog/);
-    await expectText(page, '#t-users', /Test /);
+      // sign in
+      await page.click('#new-user');
+      await expectText(page, '#phone-title', /Catalog/);
+      await expectText(page, '#t-users', /Test /);
 
-    // buy two of the first product and pay
-    const firstInc = page.locator('#catalog [data-inc]').first();
-    await firstInc.click();
-    await firstInc.click();
-    await page.click('#buy');
-    await expectText(page, '#phone-title', /^Pay$/);
-    const amount = await page.textContent('#pay-amount');
-    assert.match(amount ?? '', /^¥\d+\.\d\d$/);
-    await page.click('#pay-ok');
-    await expectText(page, '#order-status', /^SUCCESS$/);
-    await expectText(page, '#t-deliveries', /TRANSACTION\.SUCCESS/);
-    await expectText(page, '#t-notifications', /applied/);
+      // buy two of the first product and pay
+      const firstInc = page.locator('#catalog [data-inc]').first();
+      await firstInc.click();
+      await firstInc.click();
+      await page.click('#buy');
+      await expectText(page, '#phone-title', /^Pay$/);
+      const amount = await page.textContent('#pay-amount');
+      assert.match(amount ?? '', /^¥\d+\.\d\d$/);
+      await page.click('#pay-ok');
+      await expectText(page, '#order-status', /^SUCCESS$/);
+      await expectText(page, '#t-deliveries', /TRANSACTION\.SUCCESS/);
+      await expectText(page, '#t-notifications', /applied/);
 
-    // refund: PROCESSING first, then WeChat completes it
-    await page.click('#refund');
-    await expectText(page, '#order-refunds', /PROCESSING/);
-    await page.click('#refund-complete');
-    await expectText(page, '#order-status', /^REFUNDED$/);
-    await expectText(page, '#t-refunds', /SUCCESS/);
+      // refund: PROCESSING first, then WeChat completes it
+      await page.click('#refund');
+      await expectText(page, '#order-refunds', /PROCESSING/);
+      await page.click('#refund-complete');
+      await expectText(page, '#order-status', /^REFUNDED$/);
+      await expectText(page, '#t-refunds', /SUCCESS/);
 
-    // the database fails the next notification write: payNotify answers 5xx, WeChat retries, the log shows it
-    await page.click('#back-catalog');
-    await page.locator('#catalog [data-inc]').first().click();
-    await page.click('[data-fault="db-notify"]');
-    await expectText(page, '#fault-msg', /Armed/);
-    await page.click('#buy');
-    await page.click('#pay-ok');
-    await expectText(page, '#order-status', /^SUCCESS$/, 30_000);
-    await page.waitForFunction(`[...document.querySelectorAll('#t-deliveries tr')].some((tr) => tr.querySelectorAll('.attempt.bad').length > 0 && tr.querySelectorAll('.attempt.ok').length > 0)`, undefined, { timeout: 30_000 });
+      // the database fails the next notification write: payNotify answers 5xx, WeChat retries, the log shows it
+      await page.click('#back-catalog');
+      await page.locator('#catalog [data-inc]').first().click();
+      await page.click('[data-fault="db-notify"]');
+      await expectText(page, '#fault-msg', /Armed/);
+      await page.click('#buy');
+      await page.click('#pay-ok');
+      await expectText(page, '#order-status', /^SUCCESS$/, 30_000);
+      await page.waitForFunction(
+        `[...document.querySelectorAll('#t-deliveries tr')].some((tr) => tr.querySelectorAll('.attempt.bad').length > 0 && tr.querySelectorAll('.attempt.ok').length > 0)`,
+        undefined,
+        { timeout: 30_000 },
+      );
 
-    // the lost-answer toggle arms the simulator's lostResponse fault; "clear" removes it
-    await page.click('[data-fault="refund-lost"]');
-    await expectText(page, '#fault-msg', /Armed: refund-lost/);
-    const armed = (await (await fetch(`${stack.simUrl}/sim/faults`)).json()) as Array<{ target: string; kind: string }>;
-    assert.ok(armed.some((f) => f.target === 'refund' && f.kind === 'lostResponse'), JSON.stringify(armed));
-    await page.click('[data-fault="clear"]');
-    await expectText(page, '#fault-msg', /cleared/);
-    assert.deepEqual(await (await fetch(`${stack.simUrl}/sim/faults`)).json(), []);
+      // the lost-answer toggle arms the simulator's lostResponse fault; "clear" removes it
+      await page.click('[data-fault="refund-lost"]');
+      await expectText(page, '#fault-msg', /Armed: refund-lost/);
+      const armed = (await (await fetch(`${stack.simUrl}/sim/faults`)).json()) as Array<{
+        target: string;
+        kind: string;
+      }>;
+      assert.ok(
+        armed.some((f) => f.target === 'refund' && f.kind === 'lostResponse'),
+        JSON.stringify(armed),
+      );
+      await page.click('[data-fault="clear"]');
+      await expectText(page, '#fault-msg', /cleared/);
+      assert.deepEqual(await (await fetch(`${stack.simUrl}/sim/faults`)).json(), []);
 
-    const banner = await page.locator('#error').isHidden();
-    assert.ok(banner, `the page shows an error: ${await page.textContent('#error')}`);
-    assert.deepEqual(consoleErrors, [], 'the browser console logged errors');
-    // no secrets on the page
-    const html = await page.content();
-    for (const secret of [stack.env.WXPAY_APIV3_KEY, stack.env.WX_APPSECRET, stack.env.JWT_SECRET, stack.env.WXPAY_APIV2_KEY]) {
-      assert.ok(secret && !html.includes(secret), 'a secret value appears in the page');
+      const banner = await page.locator('#error').isHidden();
+      assert.ok(banner, `the page shows an error: ${await page.textContent('#error')}`);
+      assert.deepEqual(consoleErrors, [], 'the browser console logged errors');
+      // no secrets on the page
+      const html = await page.content();
+      for (const secret of [
+        stack.env.WXPAY_APIV3_KEY,
+        stack.env.WX_APPSECRET,
+        stack.env.JWT_SECRET,
+        stack.env.WXPAY_APIV2_KEY,
+      ]) {
+        assert.ok(secret && !html.includes(secret), 'a secret value appears in the page');
+      }
+      await page.screenshot({ path: join(dataDir, 'console.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      await stack.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
-    await page.screenshot({ path: join(dataDir, 'console.png'), fullPage: true });
-  } finally {
-    await browser.close();
-    await stack.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -3,7 +3,13 @@
 // mix, and legacy v2. Plus login (code and context), JWT over HTTP access, lists and close.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { LoginResponse, OrdersGetResponse, OrdersListResponse, OrderView, RefundResponse } from '../shared/contracts/api';
+import type {
+  LoginResponse,
+  OrdersGetResponse,
+  OrdersListResponse,
+  OrderView,
+  RefundResponse,
+} from '../shared/contracts/api';
 import { CART, CART_FEN, startE2E, type E2E, type TestUser } from './support/e2e';
 
 let e: E2E;
@@ -25,17 +31,25 @@ type Mode = 'certificate' | 'publicKey' | 'migration' | 'v2';
 function configure(mode: Mode): Promise<unknown> {
   const base = e.baseEnv;
   const keyed = { WXPAY_PUBLIC_KEY_ID: base.WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY: base.WXPAY_PUBLIC_KEY };
-  if (mode === 'certificate') e.setEnv({ WXPAY_API_VERSION: 'v3', WXPAY_PUBLIC_KEY_ID: undefined, WXPAY_PUBLIC_KEY: undefined });
+  if (mode === 'certificate')
+    e.setEnv({ WXPAY_API_VERSION: 'v3', WXPAY_PUBLIC_KEY_ID: undefined, WXPAY_PUBLIC_KEY: undefined });
   else e.setEnv({ WXPAY_API_VERSION: mode === 'v2' ? 'v2' : 'v3', ...keyed });
   return e.sim('POST', '/sim/mode', { signingMode: mode === 'v2' ? 'publicKey' : mode });
 }
 
 async function deliveries(q: string) {
-  return e.sim<{ id: string; eventType: string; state: string; attempts: { status: number }[] }[]>('GET', `/sim/deliveries?${q}`);
+  return e.sim<{ id: string; eventType: string; state: string; attempts: { status: number }[] }[]>(
+    'GET',
+    `/sim/deliveries?${q}`,
+  );
 }
 
 async function refundAs(who: TestUser, orderId: string, amountFen?: number): Promise<RefundResponse> {
-  const r = await e.call<RefundResponse>('refund', { orderId, ...(amountFen ? { amountFen } : {}) }, { openid: who.openid });
+  const r = await e.call<RefundResponse>(
+    'refund',
+    { orderId, ...(amountFen ? { amountFen } : {}) },
+    { openid: who.openid },
+  );
   assert.ok(r.ok, `refund failed: ${JSON.stringify(r)}`);
   return r.data;
 }
@@ -54,13 +68,24 @@ async function fullFlow(mode: Mode): Promise<void> {
   assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
 
   // The notification arrives and is applied (204 / v2 SUCCESS) — wait for it before asking.
-  const paid = await e.waitFor(() => deliveries(`outTradeNo=${created.orderId}`), (d) => d.some((x) => x.state === 'delivered'), `${mode} payment notification`, 30_000);
-  assert.ok(paid.some((d) => d.attempts.some((a) => a.status === (mode === 'v2' ? 200 : 204))), JSON.stringify(paid));
+  const paid = await e.waitFor(
+    () => deliveries(`outTradeNo=${created.orderId}`),
+    (d) => d.some((x) => x.state === 'delivered'),
+    `${mode} payment notification`,
+    30_000,
+  );
+  assert.ok(
+    paid.some((d) => d.attempts.some((a) => a.status === (mode === 'v2' ? 200 : 204))),
+    JSON.stringify(paid),
+  );
   const order = await e.getOrder(user, created.orderId);
   assert.equal(order.status, 'SUCCESS');
   assert.ok(order.transactionId);
   const notes = await e.dump('notifications');
-  assert.ok(notes.some((n) => n.outTradeNo === created.orderId && n.outcome === 'applied'), 'notification recorded as applied');
+  assert.ok(
+    notes.some((n) => n.outTradeNo === created.orderId && n.outcome === 'applied'),
+    'notification recorded as applied',
+  );
 
   // Admin partial refund → refund notification → SUCCESS, order keeps SUCCESS with refundedFen.
   const part = await refundAs(admin, created.orderId, 1000);
@@ -78,16 +103,26 @@ async function fullFlow(mode: Mode): Promise<void> {
   const rest = await refundAs(admin, created.orderId);
   assert.equal(rest.amountFen, CART_FEN - 1000);
   await e.sim('POST', `/sim/refunds/${rest.refundId}/complete`, { status: 'SUCCESS' }).catch(() => undefined);
-  const done = await e.waitFor(() => e.getOrder(user, created.orderId), (o) => o.status === 'REFUNDED', `${mode} REFUNDED`);
+  const done = await e.waitFor(
+    () => e.getOrder(user, created.orderId),
+    (o) => o.status === 'REFUNDED',
+    `${mode} REFUNDED`,
+  );
   assert.deepEqual([done.refundedFen, done.refundingFen, done.refunds.length], [CART_FEN, 0, 2]);
   // Both refund notifications were verified and recorded (applied, or duplicate when a query won the race).
   const refundNotes = await e.waitFor(
-    async () => (await e.dump('notifications')).filter((n) => n.outRefundNo === part.refundId || n.outRefundNo === rest.refundId),
+    async () =>
+      (await e.dump('notifications')).filter(
+        (n) => n.outRefundNo === part.refundId || n.outRefundNo === rest.refundId,
+      ),
     (n) => n.length === 2,
     `${mode} refund notifications recorded`,
     30_000,
   );
-  assert.ok(refundNotes.every((n) => n.outcome === 'applied' || n.outcome === 'duplicate'), JSON.stringify(refundNotes));
+  assert.ok(
+    refundNotes.every((n) => n.outcome === 'applied' || n.outcome === 'duplicate'),
+    JSON.stringify(refundNotes),
+  );
 
   // Nothing is left to refund.
   const again = await e.call('refund', { orderId: created.orderId }, { openid: admin.openid });
@@ -108,13 +143,19 @@ describe('login, identity and the other actions (v3)', () => {
     const user = await e.newUser({ withUnionid: true });
     const codes = await Promise.all(Array.from({ length: 5 }, () => e.loginCode(user.openid)));
     const results = await Promise.all(codes.map((code) => e.call<LoginResponse>('login', { code })));
-    assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+    assert.ok(
+      results.every((r) => r.ok),
+      JSON.stringify(results),
+    );
     const ok = results.map((r) => (r.ok ? r.data : undefined)!);
     assert.equal(ok.filter((r) => r.user.isNew).length, 1);
     const users = (await e.dump('users')).filter((u) => u._id === user.openid);
     assert.equal(users.length, 1);
-    assert.equal(users[0]!.loginCount, 5);
-    assert.ok(!JSON.stringify(results).includes('session_key') && !JSON.stringify(users).toLowerCase().includes('session'));
+    assert.equal(users[0].loginCount, 5);
+    assert.ok(
+      !JSON.stringify(results).includes('session_key') &&
+        !JSON.stringify(users).toLowerCase().includes('session'),
+    );
     // A used code is refused with an actionable message.
     const reused = await e.call('login', { code: codes[0] });
     assert.equal(!reused.ok && reused.error.code, 'INVALID_ARGUMENT');
@@ -123,8 +164,14 @@ describe('login, identity and the other actions (v3)', () => {
     assert.ok(ctx.ok && ctx.data.user.openid === user.openid && !ctx.data.user.isNew);
 
     // HTTP access (no context identity): Bearer token required, and it is the token's openid that counts.
-    const token = ok[0]!.token;
-    const listEvent = (auth?: string) => ({ httpMethod: 'POST', path: '/orders', headers: auth ? { Authorization: auth } : {}, body: JSON.stringify({ action: 'list' }), isBase64Encoded: false });
+    const token = ok[0].token;
+    const listEvent = (auth?: string) => ({
+      httpMethod: 'POST',
+      path: '/orders',
+      headers: auth ? { Authorization: auth } : {},
+      body: JSON.stringify({ action: 'list' }),
+      isBase64Encoded: false,
+    });
     const viaToken = await e.call<OrdersListResponse>('orders', listEvent(`Bearer ${token}`));
     assert.ok(viaToken.ok, JSON.stringify(viaToken));
     for (const bad of [undefined, 'Bearer nope', `Bearer ${token.slice(0, -2)}xx`, 'Basic abc']) {
@@ -140,11 +187,20 @@ describe('login, identity and the other actions (v3)', () => {
     const user = await e.newUser();
     const other = await e.newUser();
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await e.createPayment(user, [{ productId: 'tea-oolong', quantity: i + 1 }])).orderId);
-    const page1 = await e.call<OrdersListResponse>('orders', { action: 'list', pageSize: 2 }, { openid: user.openid });
+    for (let i = 0; i < 3; i++)
+      ids.push((await e.createPayment(user, [{ productId: 'tea-oolong', quantity: i + 1 }])).orderId);
+    const page1 = await e.call<OrdersListResponse>(
+      'orders',
+      { action: 'list', pageSize: 2 },
+      { openid: user.openid },
+    );
     assert.ok(page1.ok);
     assert.equal(page1.data.orders.length, 2);
-    const page2 = await e.call<OrdersListResponse>('orders', { action: 'list', pageSize: 2, before: page1.data.nextBefore }, { openid: user.openid });
+    const page2 = await e.call<OrdersListResponse>(
+      'orders',
+      { action: 'list', pageSize: 2, before: page1.data.nextBefore },
+      { openid: user.openid },
+    );
     assert.ok(page2.ok);
     const listed = [...page1.data.orders, ...page2.data.orders].map((o: OrderView) => o.orderId);
     assert.deepEqual([...listed].sort(), [...ids].sort());
@@ -152,15 +208,30 @@ describe('login, identity and the other actions (v3)', () => {
 
     const peek = await e.call('orders', { action: 'get', orderId: ids[0] }, { openid: other.openid });
     assert.equal(!peek.ok && peek.error.code, 'NOT_FOUND');
-    const adminPeek = await e.call<OrdersGetResponse>('orders', { action: 'get', orderId: ids[0] }, { openid: admin.openid });
+    const adminPeek = await e.call<OrdersGetResponse>(
+      'orders',
+      { action: 'get', orderId: ids[0] },
+      { openid: admin.openid },
+    );
     assert.ok(adminPeek.ok && adminPeek.data.orderId === ids[0]);
     const otherClose = await e.call('orders', { action: 'close', orderId: ids[0] }, { openid: other.openid });
     assert.equal(!otherClose.ok && otherClose.error.code, 'NOT_FOUND');
 
-    const closed = await e.call<OrderView>('orders', { action: 'close', orderId: ids[0] }, { openid: user.openid });
+    const closed = await e.call<OrderView>(
+      'orders',
+      { action: 'close', orderId: ids[0] },
+      { openid: user.openid },
+    );
     assert.ok(closed.ok && closed.data.status === 'CLOSED', JSON.stringify(closed));
-    const simOrders = await e.sim<{ outTradeNo: string; tradeState: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
-    assert.equal(simOrders.find((o) => o.outTradeNo === ids[0])?.tradeState, 'CLOSED', 'closed at WeChat first');
+    const simOrders = await e.sim<{ outTradeNo: string; tradeState: string }[]>(
+      'GET',
+      `/sim/orders?openid=${user.openid}`,
+    );
+    assert.equal(
+      simOrders.find((o) => o.outTradeNo === ids[0])?.tradeState,
+      'CLOSED',
+      'closed at WeChat first',
+    );
     // Refund of an unpaid order is refused.
     const r = await e.call('refund', { orderId: ids[1] }, { openid: user.openid });
     assert.equal(!r.ok && r.error.code, 'CONFLICT');
@@ -171,13 +242,25 @@ describe('login, identity and the other actions (v3)', () => {
     const user = await e.newUser();
     const created = await e.createPayment(user, [{ productId: 'sticker-pack', quantity: 3 }]);
     assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
-    await e.waitFor(() => e.getOrder(user, created.orderId), (o) => o.status === 'SUCCESS', 'paid');
-    const partial = await e.call('refund', { orderId: created.orderId, amountFen: 1 }, { openid: user.openid });
+    await e.waitFor(
+      () => e.getOrder(user, created.orderId),
+      (o) => o.status === 'SUCCESS',
+      'paid',
+    );
+    const partial = await e.call(
+      'refund',
+      { orderId: created.orderId, amountFen: 1 },
+      { openid: user.openid },
+    );
     assert.equal(!partial.ok && partial.error.code, 'PERMISSION_DENIED');
     const full = await refundAs(user, created.orderId);
     assert.equal(full.amountFen, 3);
     const twice = await e.call('refund', { orderId: created.orderId }, { openid: user.openid });
     assert.equal(!twice.ok && twice.error.code, 'CONFLICT');
-    await e.waitFor(() => e.getOrder(user, created.orderId), (o) => o.status === 'REFUNDED', 'refunded');
+    await e.waitFor(
+      () => e.getOrder(user, created.orderId),
+      (o) => o.status === 'REFUNDED',
+      'refunded',
+    );
   });
 });

@@ -18,7 +18,10 @@ let stack: LocalStack;
 async function call(name: string, data: unknown, openid?: string) {
   const res = await fetch(`${stack.hostUrl}/functions/${name}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(openid ? { 'x-wx-openid': openid, 'x-wx-appid': stack.env.WX_APPID! } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(openid ? { 'x-wx-openid': openid, 'x-wx-appid': stack.env.WX_APPID } : {}),
+    },
     body: JSON.stringify(data),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
@@ -50,7 +53,14 @@ after(async () => {
 });
 
 test('the functions see URL variables pointing at this stack and the emulator/simulator answer there', async () => {
-  const keys = ['WXPAY_BASE_URL', 'WECHAT_API_BASE_URL', 'WXPAY_NOTIFY_URL', 'WXPAY_REFUND_NOTIFY_URL', 'WX_APPID', 'TCB_CONTEXT_CNFG'];
+  const keys = [
+    'WXPAY_BASE_URL',
+    'WECHAT_API_BASE_URL',
+    'WXPAY_NOTIFY_URL',
+    'WXPAY_REFUND_NOTIFY_URL',
+    'WX_APPID',
+    'TCB_CONTEXT_CNFG',
+  ];
   const { status, body } = await call('echo', { envKeys: keys });
   assert.equal(status, 200);
   const env = body.result.env;
@@ -72,14 +82,16 @@ test('the catalog is seeded (integer prices, one inactive) and seeding again cha
     const doc = got.data.find((d) => d._id === p._id);
     assert.ok(doc, p._id);
     assert.equal(doc.priceFen, p.priceFen);
-    assert.ok(Number.isInteger(doc.priceFen) && (doc.priceFen as number) > 0);
+    assert.ok(Number.isInteger(doc.priceFen) && doc.priceFen > 0);
   }
   assert.equal(SEED_PRODUCTS.filter((p) => !p.active).length, 1);
   await db.collection('products').doc('tea-oolong').update({ priceFen: 1600 });
   const again = await seedDatabase(stack.emuUrl);
   assert.deepEqual(again, { collectionsCreated: [], productsCreated: [] });
-  const tea = (await db.collection('products').doc('tea-oolong').get()) as { data: Array<{ priceFen: number }> };
-  assert.equal(tea.data[0]!.priceFen, 1600, 'a restart keeps local edits');
+  const tea = (await db.collection('products').doc('tea-oolong').get()) as {
+    data: Array<{ priceFen: number }>;
+  };
+  assert.equal(tea.data[0].priceFen, 1600, 'a restart keeps local edits');
   await db.collection('products').doc('tea-oolong').update({ priceFen: 1500 });
 });
 
@@ -91,8 +103,10 @@ test('a function reads and writes the emulator through wx-server-sdk', async () 
   const second = await call('dbprobe', { tag: 'b' }, 'o-stack-1');
   assert.equal(second.body.result.visits, 2);
   const db = openLocalDatabase(stack.emuUrl);
-  const doc = (await db.collection('users').doc('probe-o-stack-1').get()) as { data: Array<{ visits: number; tag: string }> };
-  assert.deepEqual({ visits: doc.data[0]!.visits, tag: doc.data[0]!.tag }, { visits: 2, tag: 'b' });
+  const doc = (await db.collection('users').doc('probe-o-stack-1').get()) as {
+    data: Array<{ visits: number; tag: string }>;
+  };
+  assert.deepEqual({ visits: doc.data[0].visits, tag: doc.data[0].tag }, { visits: 2, tag: 'b' });
 });
 
 test('the web console is mounted on the host and close() frees every port', async () => {

@@ -39,8 +39,8 @@ async function orderDoc(id: string): Promise<OrderDocLike> {
 
 function resourceFor(orderId: string, over: Partial<TransactionResource> = {}): TransactionResource {
   return {
-    appid: e.baseEnv.WX_APPID!,
-    mchid: e.baseEnv.WXPAY_MCHID!,
+    appid: e.baseEnv.WX_APPID,
+    mchid: e.baseEnv.WXPAY_MCHID,
     out_trade_no: orderId,
     transaction_id: `42${Date.now()}${Math.floor(Math.random() * 1e6)}`.slice(0, 28),
     trade_type: 'JSAPI',
@@ -55,11 +55,14 @@ function resourceFor(orderId: string, over: Partial<TransactionResource> = {}): 
 }
 
 /** A notification signed like WeChat's public-key mode signs it. */
-function signed(resource: TransactionResource, opts: { timestamp?: number; key?: string; serial?: string; id?: string } = {}) {
+function signed(
+  resource: TransactionResource,
+  opts: { timestamp?: number; key?: string; serial?: string; id?: string } = {},
+) {
   return buildTestNotification({
     privateKey: opts.key ?? e.stack.localData.keys.publicKeyPrivate,
-    serial: opts.serial ?? e.baseEnv.WXPAY_PUBLIC_KEY_ID!,
-    apiV3Key: createSecretKey(Buffer.from(e.baseEnv.WXPAY_APIV3_KEY!, 'utf8')),
+    serial: opts.serial ?? e.baseEnv.WXPAY_PUBLIC_KEY_ID,
+    apiV3Key: createSecretKey(Buffer.from(e.baseEnv.WXPAY_APIV3_KEY, 'utf8')),
     eventType: 'TRANSACTION.SUCCESS',
     resource,
     id: opts.id ?? randomUUID(),
@@ -95,11 +98,17 @@ describe('payment notifications', () => {
     const created = await e.createPayment(user, [{ productId: 'tea-oolong', quantity: 1 }]);
     // Age the order beyond the 2-hour prepay lifetime (the simulator's order keeps its own clock).
     const db = openLocalDatabase(e.emuUrl);
-    await db.collection('orders').where({ _id: created.orderId }).update({ createdAt: new Date(Date.now() - 3 * 3600_000) });
+    await db
+      .collection('orders')
+      .where({ _id: created.orderId })
+      .update({ createdAt: new Date(Date.now() - 3 * 3600_000) });
     const report = await e.reconcile(0);
     assert.ok(report.ordersClosed >= 1, JSON.stringify(report));
     assert.equal((await orderDoc(created.orderId)).status, 'CLOSED');
-    const atWeChat = await e.sim<{ outTradeNo: string; tradeState: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
+    const atWeChat = await e.sim<{ outTradeNo: string; tradeState: string }[]>(
+      'GET',
+      `/sim/orders?openid=${user.openid}`,
+    );
     assert.equal(atWeChat.find((o) => o.outTradeNo === created.orderId)?.tradeState, 'CLOSED');
     // Paying it now is refused by WeChat.
     assert.notEqual(await e.pay(user, created.payment), 'requestPayment:ok');
@@ -112,18 +121,27 @@ describe('payment notifications', () => {
     const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 200 }, () => post(n.body, n.headers)));
     figures.storm = { count: 200, ms: Date.now() - started };
-    const statuses = answers.reduce<Record<number, number>>((m, a) => ((m[a.status] = (m[a.status] ?? 0) + 1), m), {});
+    const statuses = answers.reduce<Record<number, number>>(
+      (m, a) => ((m[a.status] = (m[a.status] ?? 0) + 1), m),
+      {},
+    );
     assert.deepEqual(statuses, { 204: 200 });
     const after = await orderDoc(created.orderId);
     assert.equal(after.status, 'SUCCESS');
     assert.equal(after.version, before.version + 1, 'exactly one transition');
     const records = (await e.dump('notifications')).filter((r) => r.outTradeNo === created.orderId);
     assert.equal(records.length, 1);
-    assert.equal(records[0]!.outcome, 'applied');
+    assert.equal(records[0].outcome, 'applied');
     // A second, distinct notification of the same payment is acknowledged as a duplicate.
-    const again = signed({ ...resourceFor(created.orderId), transaction_id: (await orderDoc(created.orderId)).transactionId! });
+    const again = signed({
+      ...resourceFor(created.orderId),
+      transaction_id: (await orderDoc(created.orderId)).transactionId!,
+    });
     assert.equal((await post(again.body, again.headers)).status, 204);
-    const both = (await e.dump('notifications')).filter((r) => r.outTradeNo === created.orderId).map((r) => r.outcome).sort();
+    const both = (await e.dump('notifications'))
+      .filter((r) => r.outTradeNo === created.orderId)
+      .map((r) => r.outcome)
+      .sort();
     assert.deepEqual(both, ['applied', 'duplicate']);
     assert.equal((await orderDoc(created.orderId)).version, before.version + 1);
   });
@@ -133,38 +151,118 @@ describe('payment notifications', () => {
     const id = created.orderId;
     const before = await orderDoc(id);
     const now = Math.floor(Date.now() / 1000);
-    const strangerKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const strangerKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     const platformSerial = new X509Certificate(e.stack.localData.keys.platformCertificate).serialNumber;
     const good = signed(resourceFor(id));
-    const tamperedBody = good.body.replace(/"ciphertext":"(.)/, (_m, c: string) => `"ciphertext":"${c === 'A' ? 'B' : 'A'}`);
-    const resign = (body: string) => generateTestHeaders({ privateKey: e.stack.localData.keys.publicKeyPrivate, serial: e.baseEnv.WXPAY_PUBLIC_KEY_ID!, body });
+    const tamperedBody = good.body.replace(
+      /"ciphertext":"(.)/,
+      (_m, c: string) => `"ciphertext":"${c === 'A' ? 'B' : 'A'}`,
+    );
+    const resign = (body: string) =>
+      generateTestHeaders({
+        privateKey: e.stack.localData.keys.publicKeyPrivate,
+        serial: e.baseEnv.WXPAY_PUBLIC_KEY_ID,
+        body,
+      });
     const envelopeWithTag = (() => {
       const env = JSON.parse(good.body) as { resource: { ciphertext: string } };
       const raw = Buffer.from(env.resource.ciphertext, 'base64');
-      raw[raw.length - 1]! ^= 0x01;
+      raw[raw.length - 1] ^= 0x01;
       env.resource.ciphertext = raw.toString('base64');
       return JSON.stringify(env);
     })();
 
-    const cases: { name: string; body: string; headers: Record<string, string>; status: number; outcome?: string }[] = [
+    const cases: {
+      name: string;
+      body: string;
+      headers: Record<string, string>;
+      status: number;
+      outcome?: string;
+    }[] = [
       { name: 'bad signature', ...signed(resourceFor(id), { key: strangerKey }), status: 401 },
       { name: 'stale timestamp', ...signed(resourceFor(id), { timestamp: now - 330 }), status: 401 },
       { name: 'future timestamp', ...signed(resourceFor(id), { timestamp: now + 330 }), status: 401 },
-      { name: 'SIGNTEST probe', body: good.body, headers: { ...good.headers, 'Wechatpay-Signature': `WECHATPAY/SIGNTEST/${good.headers['Wechatpay-Signature']}` }, status: 401 },
-      { name: 'unknown serial', body: good.body, headers: { ...good.headers, 'Wechatpay-Serial': '5157F09EFDC096DE15EBE81A47057A7232F1B8E1' }, status: 401 },
-      { name: 'unknown public key id', body: good.body, headers: { ...good.headers, 'Wechatpay-Serial': 'PUB_KEY_ID_0000000000000000000000000000' }, status: 401 },
-      { name: 'platform certificate serial with a foreign signature', ...signed(resourceFor(id), { key: strangerKey, serial: platformSerial }), status: 401 },
-      { name: 'tampered ciphertext (signature no longer matches)', body: tamperedBody, headers: good.headers, status: 401 },
-      { name: 'tampered ciphertext, re-signed (tag check)', body: tamperedBody, headers: resign(tamperedBody), status: 400 },
-      { name: 'tampered tag, re-signed', body: envelopeWithTag, headers: resign(envelopeWithTag), status: 400 },
+      {
+        name: 'SIGNTEST probe',
+        body: good.body,
+        headers: {
+          ...good.headers,
+          'Wechatpay-Signature': `WECHATPAY/SIGNTEST/${good.headers['Wechatpay-Signature']}`,
+        },
+        status: 401,
+      },
+      {
+        name: 'unknown serial',
+        body: good.body,
+        headers: { ...good.headers, 'Wechatpay-Serial': '5157F09EFDC096DE15EBE81A47057A7232F1B8E1' },
+        status: 401,
+      },
+      {
+        name: 'unknown public key id',
+        body: good.body,
+        headers: { ...good.headers, 'Wechatpay-Serial': 'PUB_KEY_ID_0000000000000000000000000000' },
+        status: 401,
+      },
+      {
+        name: 'platform certificate serial with a foreign signature',
+        ...signed(resourceFor(id), { key: strangerKey, serial: platformSerial }),
+        status: 401,
+      },
+      {
+        name: 'tampered ciphertext (signature no longer matches)',
+        body: tamperedBody,
+        headers: good.headers,
+        status: 401,
+      },
+      {
+        name: 'tampered ciphertext, re-signed (tag check)',
+        body: tamperedBody,
+        headers: resign(tamperedBody),
+        status: 400,
+      },
+      {
+        name: 'tampered tag, re-signed',
+        body: envelopeWithTag,
+        headers: resign(envelopeWithTag),
+        status: 400,
+      },
       { name: 'malformed JSON, signed', body: '{"id":', headers: resign('{"id":'), status: 400 },
       { name: 'empty body', body: '', headers: {}, status: 400 },
       { name: 'no headers', body: good.body, headers: {}, status: 401 },
-      { name: 'other merchant', ...signed(resourceFor(id, { mchid: '1999999999' })), status: 204, outcome: 'anomaly:other-merchant' },
-      { name: 'other appid', ...signed(resourceFor(id, { appid: 'wx0000000000000000' })), status: 204, outcome: 'anomaly:other-appid' },
-      { name: 'wrong amount', ...signed(resourceFor(id, { amount: { total: 1, payer_total: 1, currency: 'CNY', payer_currency: 'CNY' } })), status: 204, outcome: 'anomaly:amount-mismatch' },
-      { name: 'other payer', ...signed(resourceFor(id, { payer: { openid: 'o_someone_else_123' } })), status: 204, outcome: 'anomaly:payer-mismatch' },
-      { name: 'unknown order', ...signed(resourceFor('T000000000000UNKNOWN00000')), status: 204, outcome: 'anomaly:unknown-order' },
+      {
+        name: 'other merchant',
+        ...signed(resourceFor(id, { mchid: '1999999999' })),
+        status: 204,
+        outcome: 'anomaly:other-merchant',
+      },
+      {
+        name: 'other appid',
+        ...signed(resourceFor(id, { appid: 'wx0000000000000000' })),
+        status: 204,
+        outcome: 'anomaly:other-appid',
+      },
+      {
+        name: 'wrong amount',
+        ...signed(
+          resourceFor(id, { amount: { total: 1, payer_total: 1, currency: 'CNY', payer_currency: 'CNY' } }),
+        ),
+        status: 204,
+        outcome: 'anomaly:amount-mismatch',
+      },
+      {
+        name: 'other payer',
+        ...signed(resourceFor(id, { payer: { openid: 'o_someone_else_123' } })),
+        status: 204,
+        outcome: 'anomaly:payer-mismatch',
+      },
+      {
+        name: 'unknown order',
+        ...signed(resourceFor('T000000000000UNKNOWN00000')),
+        status: 204,
+        outcome: 'anomaly:unknown-order',
+      },
     ];
     // Sequential on purpose: the certificate refresh for unknown serials is rate-limited per instance.
     for (const c of cases) {
@@ -174,7 +272,7 @@ describe('payment notifications', () => {
         const parsed = JSON.parse(answer.body) as { code: string; message: string };
         assert.equal(parsed.code, 'FAIL', c.name);
         assert.ok(!/\bat .+:\d+:\d+/.test(parsed.message), `${c.name}: no stack trace`);
-        assert.ok(!parsed.message.includes(e.baseEnv.WXPAY_APIV3_KEY!), `${c.name}: no secret`);
+        assert.ok(!parsed.message.includes(e.baseEnv.WXPAY_APIV3_KEY), `${c.name}: no secret`);
       }
       if (c.outcome) {
         const recorded = (await e.dump('notifications')).find((r) => r._id === JSON.parse(c.body).id);
@@ -183,7 +281,13 @@ describe('payment notifications', () => {
     }
     const afterAll = await orderDoc(id);
     assert.deepEqual(
-      [afterAll.status, afterAll.version, afterAll.refundedFen, afterAll.refundingFen, afterAll.transactionId],
+      [
+        afterAll.status,
+        afterAll.version,
+        afterAll.refundedFen,
+        afterAll.refundingFen,
+        afterAll.transactionId,
+      ],
       [before.status, before.version, before.refundedFen, before.refundingFen, before.transactionId],
     );
     figures.forged = cases.length;
@@ -206,12 +310,22 @@ describe('payment notifications', () => {
       assert.match(forged.body, /<return_code>(<!\[CDATA\[)?FAIL/);
       const empty = await e.http('POST', '/pay/notify', '', { 'content-type': 'text/xml' });
       assert.equal(empty.status, 400);
-      const refundForged = await e.http('POST', '/refund/notify', `<xml><return_code>SUCCESS</return_code><appid>${e.baseEnv.WX_APPID}</appid><mch_id>${e.baseEnv.WXPAY_MCHID}</mch_id><req_info>AAAAAAAAAAAAAAAAAAAAAA==</req_info></xml>`, { 'content-type': 'text/xml' });
+      const refundForged = await e.http(
+        'POST',
+        '/refund/notify',
+        `<xml><return_code>SUCCESS</return_code><appid>${e.baseEnv.WX_APPID}</appid><mch_id>${e.baseEnv.WXPAY_MCHID}</mch_id><req_info>AAAAAAAAAAAAAAAAAAAAAA==</req_info></xml>`,
+        { 'content-type': 'text/xml' },
+      );
       assert.equal(refundForged.status, 401);
       assert.equal((await orderDoc(created.orderId)).status, 'NOTPAY');
       // The genuine v2 notification from the simulator is applied.
       assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
-      await e.waitFor(() => orderDoc(created.orderId), (o) => o.status === 'SUCCESS', 'v2 payment applied', 30_000);
+      await e.waitFor(
+        () => orderDoc(created.orderId),
+        (o) => o.status === 'SUCCESS',
+        'v2 payment applied',
+        30_000,
+      );
     } finally {
       e.setEnv({ WXPAY_API_VERSION: 'v3' });
     }
@@ -225,42 +339,83 @@ describe('payment notifications', () => {
       // the simulator signs these itself (v2 HMAC-SHA256; req_info AES-256-ECB for refunds)
       await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 40 });
       assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
-      type V2Delivery = { id: string; state: string; attempts: { status: number; kind: string; answer?: string }[] };
+      type V2Delivery = {
+        id: string;
+        state: string;
+        attempts: { status: number; kind: string; answer?: string }[];
+      };
       const paid = await e.waitFor(
         () => e.sim<V2Delivery[]>('GET', `/sim/deliveries?outTradeNo=${created.orderId}`),
-        (ds) => ds.length === 1 && ds[0]!.attempts.filter((a) => a.kind === 'duplicate').length === 40 && ds[0]!.state === 'delivered',
+        (ds) =>
+          ds.length === 1 &&
+          ds[0].attempts.filter((a) => a.kind === 'duplicate').length === 40 &&
+          ds[0].state === 'delivered',
         'v2 storm delivered',
         30_000,
       );
-      const copies = paid[0]!.attempts.filter((a) => a.kind === 'duplicate');
-      assert.ok(copies.every((a) => a.status === 200 && /<return_code>(<!\[CDATA\[)?SUCCESS/.test(a.answer ?? '')), JSON.stringify(copies.slice(0, 3)));
+      const copies = paid[0].attempts.filter((a) => a.kind === 'duplicate');
+      assert.ok(
+        copies.every((a) => a.status === 200 && /<return_code>(<!\[CDATA\[)?SUCCESS/.test(a.answer ?? '')),
+        JSON.stringify(copies.slice(0, 3)),
+      );
       const after = await orderDoc(created.orderId);
       assert.equal(after.status, 'SUCCESS');
       assert.equal(after.version, before.version + 1, 'exactly one transition');
-      const payRecords = (await e.dump('notifications')).filter((r) => r.outTradeNo === created.orderId && String(r.eventType).startsWith('TRANSACTION.'));
-      assert.deepEqual(payRecords.map((r) => r.outcome), ['applied'], 'one record: every v2 copy has the same derived id');
+      const payRecords = (await e.dump('notifications')).filter(
+        (r) => r.outTradeNo === created.orderId && String(r.eventType).startsWith('TRANSACTION.'),
+      );
+      assert.deepEqual(
+        payRecords.map((r) => r.outcome),
+        ['applied'],
+        'one record: every v2 copy has the same derived id',
+      );
 
       // armed before the refund: the simulator may complete it on its own timer right away
       await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 40 });
-      const refund = await e.call<{ refundId: string }>('refund', { orderId: created.orderId }, { openid: user.openid });
+      const refund = await e.call<{ refundId: string }>(
+        'refund',
+        { orderId: created.orderId },
+        { openid: user.openid },
+      );
       assert.ok(refund.ok, JSON.stringify(refund));
-      await e.sim('POST', `/sim/refunds/${refund.data.refundId}/complete`, { status: 'SUCCESS' }).catch(() => undefined);
-      await e.waitFor(() => orderDoc(created.orderId), (o) => o.status === 'REFUNDED', 'v2 refund storm applied', 30_000);
+      await e
+        .sim('POST', `/sim/refunds/${refund.data.refundId}/complete`, { status: 'SUCCESS' })
+        .catch(() => undefined);
+      await e.waitFor(
+        () => orderDoc(created.orderId),
+        (o) => o.status === 'REFUNDED',
+        'v2 refund storm applied',
+        30_000,
+      );
       // every copy has been answered before the books are checked, so a late double-apply would show
       const refundDeliveries = await e.waitFor(
         () => e.sim<V2Delivery[]>('GET', `/sim/deliveries?outRefundNo=${refund.data.refundId}`),
-        (ds) => ds.length === 1 && ds[0]!.attempts.filter((a) => a.kind === 'duplicate').length === 40 && ds[0]!.state === 'delivered',
+        (ds) =>
+          ds.length === 1 &&
+          ds[0].attempts.filter((a) => a.kind === 'duplicate').length === 40 &&
+          ds[0].state === 'delivered',
         'v2 refund storm delivered',
         30_000,
       );
-      assert.ok(refundDeliveries[0]!.attempts.every((a) => a.status === 200), JSON.stringify(refundDeliveries[0]!.attempts.slice(0, 3)));
+      assert.ok(
+        refundDeliveries[0].attempts.every((a) => a.status === 200),
+        JSON.stringify(refundDeliveries[0].attempts.slice(0, 3)),
+      );
       const refunded = await orderDoc(created.orderId);
       assert.equal(refunded.refundedFen, CART_FEN, 'refunded once, not 41 times');
       assert.equal(refunded.refundingFen, 0);
       const refunds = (await e.dump('refunds')).filter((r) => r.outTradeNo === created.orderId);
-      assert.deepEqual(refunds.map((r) => r.status), ['SUCCESS']);
-      const refundRecords = (await e.dump('notifications')).filter((r) => r.outRefundNo === refund.data.refundId);
-      assert.deepEqual(refundRecords.map((r) => r.outcome), ['applied']);
+      assert.deepEqual(
+        refunds.map((r) => r.status),
+        ['SUCCESS'],
+      );
+      const refundRecords = (await e.dump('notifications')).filter(
+        (r) => r.outRefundNo === refund.data.refundId,
+      );
+      assert.deepEqual(
+        refundRecords.map((r) => r.outcome),
+        ['applied'],
+      );
     } finally {
       e.setEnv({ WXPAY_API_VERSION: 'v3' });
     }
@@ -268,17 +423,34 @@ describe('payment notifications', () => {
 
   it('database failures during the transition answer 5xx, WeChat retries, and the order ends SUCCESS', async () => {
     const created = await e.createPayment(user, CART);
-    await e.emu('POST', '/emu/faults', { action: 'update', collection: 'orders', count: 3, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' } });
-    await e.emu('POST', '/emu/faults', { action: 'insert', collection: 'notifications', count: 1, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' } });
+    await e.emu('POST', '/emu/faults', {
+      action: 'update',
+      collection: 'orders',
+      count: 3,
+      error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' },
+    });
+    await e.emu('POST', '/emu/faults', {
+      action: 'insert',
+      collection: 'notifications',
+      count: 1,
+      error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' },
+    });
     assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
     const deliveries = await e.waitFor(
-      () => e.sim<{ state: string; attempts: { status: number }[] }[]>('GET', `/sim/deliveries?outTradeNo=${created.orderId}`),
+      () =>
+        e.sim<{ state: string; attempts: { status: number }[] }[]>(
+          'GET',
+          `/sim/deliveries?outTradeNo=${created.orderId}`,
+        ),
       (d) => d.some((x) => x.state === 'delivered'),
       'redelivery after storage failures',
       45_000,
     );
     const statuses = deliveries.flatMap((d) => d.attempts.map((a) => a.status));
-    assert.ok(statuses.some((s) => s >= 500), `a 5xx was answered first: ${statuses}`);
+    assert.ok(
+      statuses.some((s) => s >= 500),
+      `a 5xx was answered first: ${statuses}`,
+    );
     assert.equal(statuses[statuses.length - 1], 204);
     const doc = await orderDoc(created.orderId);
     assert.equal(doc.status, 'SUCCESS');

@@ -16,16 +16,27 @@ after(async () => {
   await e?.close();
 });
 
-type Delivery = { id: string; state: string; attempts: { status: number; kind: string; answer?: string; serial?: string }[] };
+type Delivery = {
+  id: string;
+  state: string;
+  attempts: { status: number; kind: string; answer?: string; serial?: string }[];
+};
 
 const deliveriesOf = (q: string) => e.sim<Delivery[]>('GET', `/sim/deliveries?${q}`);
 const orderStatus = async (id: string) => (await e.dump('orders')).find((o) => o._id === id)?.status;
 const withoutMerchantKey = { WXPAY_SERIAL_NO: undefined, WXPAY_PRIVATE_KEY: undefined };
-const merchantKey = () => ({ WXPAY_SERIAL_NO: e.baseEnv.WXPAY_SERIAL_NO, WXPAY_PRIVATE_KEY: e.baseEnv.WXPAY_PRIVATE_KEY });
+const merchantKey = () => ({
+  WXPAY_SERIAL_NO: e.baseEnv.WXPAY_SERIAL_NO,
+  WXPAY_PRIVATE_KEY: e.baseEnv.WXPAY_PRIVATE_KEY,
+});
 
 describe('notification endpoints in public-key mode without the merchant key', () => {
   it('apply public-key-signed payment and refund notifications; refuse a certificate-signed one with the fix until the key is given', async () => {
-    e.setEnv({ WXPAY_API_VERSION: 'v3', WXPAY_PUBLIC_KEY_ID: e.baseEnv.WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY: e.baseEnv.WXPAY_PUBLIC_KEY });
+    e.setEnv({
+      WXPAY_API_VERSION: 'v3',
+      WXPAY_PUBLIC_KEY_ID: e.baseEnv.WXPAY_PUBLIC_KEY_ID,
+      WXPAY_PUBLIC_KEY: e.baseEnv.WXPAY_PUBLIC_KEY,
+    });
     await e.sim('POST', '/sim/mode', { signingMode: 'publicKey' });
     const user = await e.newUser();
     await e.login(user);
@@ -35,17 +46,27 @@ describe('notification endpoints in public-key mode without the merchant key', (
 
     e.setEnv(withoutMerchantKey);
     assert.equal(await e.pay(user, a.payment), 'requestPayment:ok');
-    const [da] = await e.waitFor(() => deliveriesOf(`outTradeNo=${a.orderId}`), (d) => d[0]?.state === 'delivered', 'public-key-signed notification delivered', 30_000);
-    assert.equal(da!.attempts.at(-1)!.status, 204);
-    assert.match(da!.attempts.at(-1)!.serial ?? '', /^PUB_KEY_ID_/);
+    const [da] = await e.waitFor(
+      () => deliveriesOf(`outTradeNo=${a.orderId}`),
+      (d) => d[0]?.state === 'delivered',
+      'public-key-signed notification delivered',
+      30_000,
+    );
+    assert.equal(da.attempts.at(-1)!.status, 204);
+    assert.match(da.attempts.at(-1)!.serial ?? '', /^PUB_KEY_ID_/);
     assert.equal(await orderStatus(a.orderId), 'SUCCESS');
 
     // WeChat's switch week: this one comes signed with a platform certificate.
     await e.sim('POST', '/sim/mode', { signingMode: 'certificate' });
     const snapshot = await e.dumpAll();
     assert.equal(await e.pay(user, b.payment), 'requestPayment:ok');
-    const [db] = await e.waitFor(() => deliveriesOf(`outTradeNo=${b.orderId}`), (d) => (d[0]?.attempts.length ?? 0) > 0, 'certificate-signed notification attempted', 30_000);
-    const refused = db!.attempts[0]!;
+    const [db] = await e.waitFor(
+      () => deliveriesOf(`outTradeNo=${b.orderId}`),
+      (d) => (d[0]?.attempts.length ?? 0) > 0,
+      'certificate-signed notification attempted',
+      30_000,
+    );
+    const refused = db.attempts[0];
     assert.equal(refused.status, 401, JSON.stringify(refused));
     assert.doesNotMatch(refused.serial ?? '', /^PUB_KEY_ID_/);
     assert.match(refused.answer ?? '', /platform certificate/);
@@ -56,8 +77,13 @@ describe('notification endpoints in public-key mode without the merchant key', (
 
     // Given the key, WeChat's next attempt (here: a replay) is verified with the downloaded certificate.
     e.setEnv(merchantKey());
-    await e.sim('POST', `/sim/deliveries/${db!.id}/replay`);
-    await e.waitFor(() => orderStatus(b.orderId), (s) => s === 'SUCCESS', 'certificate-signed notification applied after the key was given', 30_000);
+    await e.sim('POST', `/sim/deliveries/${db.id}/replay`);
+    await e.waitFor(
+      () => orderStatus(b.orderId),
+      (s) => s === 'SUCCESS',
+      'certificate-signed notification applied after the key was given',
+      30_000,
+    );
 
     // A refund notification, back in public-key signing and without the key, is applied too. The
     // refund call itself signs a request (key needed); its notification is held back (every scheduled
@@ -67,18 +93,33 @@ describe('notification endpoints in public-key mode without the merchant key', (
     const r = await e.call<RefundResponse>('refund', { orderId: a.orderId }, { openid: user.openid });
     assert.ok(r.ok, JSON.stringify(r));
     // the simulator may already have completed it on its own timer
-    await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' }).catch(() => undefined);
-    const [held] = await e.waitFor(() => deliveriesOf(`outRefundNo=${r.data.refundId}`), (d) => (d[0]?.attempts.length ?? 0) > 0, 'refund notification held back', 30_000);
+    await e
+      .sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' })
+      .catch(() => undefined);
+    const [held] = await e.waitFor(
+      () => deliveriesOf(`outRefundNo=${r.data.refundId}`),
+      (d) => (d[0]?.attempts.length ?? 0) > 0,
+      'refund notification held back',
+      30_000,
+    );
     assert.equal(await orderStatus(a.orderId), 'SUCCESS', 'not refunded before the notification is applied');
     e.setEnv(withoutMerchantKey);
-    await e.sim('POST', `/sim/deliveries/${held!.id}/replay`);
+    await e.sim('POST', `/sim/deliveries/${held.id}/replay`);
     await e.sim('DELETE', '/sim/faults');
-    await e.waitFor(() => orderStatus(a.orderId), (s) => s === 'REFUNDED', 'refund notification applied without the merchant key', 30_000);
+    await e.waitFor(
+      () => orderStatus(a.orderId),
+      (s) => s === 'REFUNDED',
+      'refund notification applied without the merchant key',
+      30_000,
+    );
     const [dr] = await deliveriesOf(`outRefundNo=${r.data.refundId}`);
-    const replayed = dr!.attempts.filter((x) => x.kind === 'replay');
+    const replayed = dr.attempts.filter((x) => x.kind === 'replay');
     assert.equal(replayed.length, 1, JSON.stringify(dr));
-    assert.equal(replayed[0]!.status, 204);
-    assert.match(replayed[0]!.serial ?? '', /^PUB_KEY_ID_/);
-    assert.ok(dr!.attempts.every((x) => x.kind === 'replay' || x.status === 0), 'every earlier attempt was held back');
+    assert.equal(replayed[0].status, 204);
+    assert.match(replayed[0].serial ?? '', /^PUB_KEY_ID_/);
+    assert.ok(
+      dr.attempts.every((x) => x.kind === 'replay' || x.status === 0),
+      'every earlier attempt was held back',
+    );
   });
 });

@@ -36,12 +36,20 @@ async function docs(collection: string, filter: (d: Doc) => boolean): Promise<Do
 async function paidOrder(): Promise<CreatePaymentResponse> {
   const created = await e.createPayment(user, CART);
   assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
-  await e.waitFor(() => e.getOrder(user, created.orderId), (o) => o.status === 'SUCCESS', 'paid');
+  await e.waitFor(
+    () => e.getOrder(user, created.orderId),
+    (o) => o.status === 'SUCCESS',
+    'paid',
+  );
   return created;
 }
 
 const refund = (who: TestUser, orderId: string, amountFen?: number) =>
-  e.call<RefundResponse>('refund', { orderId, ...(amountFen !== undefined ? { amountFen } : {}) }, { openid: who.openid });
+  e.call<RefundResponse>(
+    'refund',
+    { orderId, ...(amountFen !== undefined ? { amountFen } : {}) },
+    { openid: who.openid },
+  );
 
 describe('refunds', () => {
   it('50 concurrent refund requests never reserve or refund more than was paid', async () => {
@@ -49,26 +57,43 @@ describe('refunds', () => {
     const started = Date.now();
     // Distinct amounts (400–449 fen): each request is a separate refund, not a retry of another.
     const amounts = Array.from({ length: 50 }, (_, i) => 400 + i);
-    const results: ApiResult<RefundResponse>[] = await Promise.all(amounts.map((a) => refund(admin, order.orderId, a)));
+    const results: ApiResult<RefundResponse>[] = await Promise.all(
+      amounts.map((a) => refund(admin, order.orderId, a)),
+    );
     const ok = results.filter((r): r is { ok: true; data: RefundResponse } => r.ok);
     const codes = results.filter((r) => !r.ok).map((r) => (!r.ok ? r.error.code : ''));
     const acceptedFen = ok.reduce((sum, r) => sum + r.data.amountFen, 0);
-    figures.concurrentRefunds = { requests: 50, accepted: ok.length, acceptedFen, paidFen: CART_FEN, ms: Date.now() - started };
+    figures.concurrentRefunds = {
+      requests: 50,
+      accepted: ok.length,
+      acceptedFen,
+      paidFen: CART_FEN,
+      ms: Date.now() - started,
+    };
     assert.equal(new Set(ok.map((r) => r.data.refundId)).size, ok.length, 'distinct refunds');
     assert.ok(acceptedFen <= CART_FEN, `accepted ${acceptedFen} fen of ${CART_FEN}`);
     assert.ok(ok.length >= 1);
-    assert.ok(codes.every((c) => c === 'CONFLICT'), codes.join(','));
-    const o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.ok(
+      codes.every((c) => c === 'CONFLICT'),
+      codes.join(','),
+    );
+    const o = (await docs('orders', (d) => d._id === order.orderId))[0];
     assert.equal(o.refundingFen, acceptedFen);
-    assert.ok((o.refundingFen as number) + (o.refundedFen as number) <= CART_FEN);
+    assert.ok(o.refundingFen + (o.refundedFen as number) <= CART_FEN);
     const stored = await docs('refunds', (d) => d.outTradeNo === order.orderId);
     assert.equal(stored.length, ok.length, 'one refund document per accepted request');
     const atWeChat = await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${order.orderId}`);
     assert.equal(atWeChat.length, ok.length);
 
     // Complete them all: the order ends with exactly the accepted amount refunded.
-    for (const r of ok) await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' });
-    const done = await e.waitFor(() => e.getOrder(user, order.orderId), (v) => v.refundingFen === 0, 'all refunds applied', 30_000);
+    for (const r of ok)
+      await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' });
+    const done = await e.waitFor(
+      () => e.getOrder(user, order.orderId),
+      (v) => v.refundingFen === 0,
+      'all refunds applied',
+      30_000,
+    );
     assert.equal(done.refundedFen, acceptedFen);
 
     // Owners: 20 concurrent full refunds of one order → exactly one.
@@ -79,50 +104,103 @@ describe('refunds', () => {
     assert.equal(ownIds.size, 1, JSON.stringify(owners.filter((r) => !r.ok).slice(0, 2)));
     assert.ok(owners.every((r) => r.ok || r.error.code === 'CONFLICT'));
     assert.equal((await docs('refunds', (d) => d.outTradeNo === own.orderId)).length, 1);
-    const ownOrder = (await docs('orders', (d) => d._id === own.orderId))[0]!;
+    const ownOrder = (await docs('orders', (d) => d._id === own.orderId))[0];
     assert.equal(ownOrder.refundingFen, CART_FEN);
   });
 
   it('timeouts and 5xx during prepay: retryable errors, and the retry completes the same order', async () => {
     const key = `key-${Date.now()}`;
     await e.sim('POST', '/sim/faults', { target: 'jsapi', kind: '5xx', count: 1 });
-    const first = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    const first = await e.call<CreatePaymentResponse>(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: user.openid },
+    );
     assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
     const pending = await docs('orders', (d) => d.idempotencyKey === key);
     assert.equal(pending.length, 1, 'the order was written before WeChat was called');
-    assert.equal(pending[0]!.prepayId, undefined);
+    assert.equal(pending[0].prepayId, undefined);
 
     await e.sim('POST', '/sim/faults', { target: 'jsapi', kind: 'timeout', count: 1, delayMs: 8000 });
     const started = Date.now();
-    const second = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    const second = await e.call<CreatePaymentResponse>(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: user.openid },
+    );
     figures.prepayTimeoutMs = Date.now() - started;
     assert.equal(!second.ok && second.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(second));
 
-    const third = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    const third = await e.call<CreatePaymentResponse>(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: user.openid },
+    );
     assert.ok(third.ok, JSON.stringify(third));
-    assert.equal(third.data.orderId, pending[0]!._id, 'same outTradeNo');
-    const fourth = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
-    assert.ok(fourth.ok && fourth.data.payment.package === third.data.payment.package, 'valid prepay id reused');
+    assert.equal(third.data.orderId, pending[0]._id, 'same outTradeNo');
+    const fourth = await e.call<CreatePaymentResponse>(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: user.openid },
+    );
+    assert.ok(
+      fourth.ok && fourth.data.payment.package === third.data.payment.package,
+      'valid prepay id reused',
+    );
     assert.equal((await docs('orders', (d) => d.idempotencyKey === key)).length, 1, 'no duplicate order');
     assert.equal(await e.pay(user, third.data.payment), 'requestPayment:ok');
-    await e.waitFor(() => e.getOrder(user, third.data.orderId), (o) => o.status === 'SUCCESS', 'paid after retries');
-    const reuse = await e.call('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    await e.waitFor(
+      () => e.getOrder(user, third.data.orderId),
+      (o) => o.status === 'SUCCESS',
+      'paid after retries',
+    );
+    const reuse = await e.call(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: user.openid },
+    );
     assert.equal(!reuse.ok && reuse.error.code, 'CONFLICT');
     const otherUser = await e.newUser();
-    const sameKeyOtherUser = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: otherUser.openid });
-    assert.ok(sameKeyOtherUser.ok && sameKeyOtherUser.data.orderId !== third.data.orderId, 'keys are per user');
-    const otherCart = await e.call('createPayment', { items: [{ productId: 'tea-oolong', quantity: 1 }], idempotencyKey: `${key}-b` }, { openid: user.openid });
+    const sameKeyOtherUser = await e.call<CreatePaymentResponse>(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: otherUser.openid },
+    );
+    assert.ok(
+      sameKeyOtherUser.ok && sameKeyOtherUser.data.orderId !== third.data.orderId,
+      'keys are per user',
+    );
+    const otherCart = await e.call(
+      'createPayment',
+      { items: [{ productId: 'tea-oolong', quantity: 1 }], idempotencyKey: `${key}-b` },
+      { openid: user.openid },
+    );
     assert.ok(otherCart.ok);
   });
 
   it('concurrent first calls with one idempotency key end on one payable order', async () => {
     const key = `race-${Date.now()}`;
-    const results = await Promise.all(Array.from({ length: 6 }, () => e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid })));
-    assert.ok(results.every((r) => r.ok), JSON.stringify(results.find((r) => !r.ok)));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        e.call<CreatePaymentResponse>(
+          'createPayment',
+          { items: CART, idempotencyKey: key },
+          { openid: user.openid },
+        ),
+      ),
+    );
+    assert.ok(
+      results.every((r) => r.ok),
+      JSON.stringify(results.find((r) => !r.ok)),
+    );
     const ids = new Set(results.map((r) => (r.ok ? r.data.orderId : '')));
     assert.equal(ids.size, 1, 'every caller got the same order');
     const stored = await docs('orders', (d) => d.idempotencyKey === key);
-    assert.deepEqual(stored.map((d) => d._id), [...ids], 'exactly one order for the key');
+    assert.deepEqual(
+      stored.map((d) => d._id),
+      [...ids],
+      'exactly one order for the key',
+    );
     const atWeChat = await e.sim<{ outTradeNo: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
     assert.equal(atWeChat.filter((o) => o.outTradeNo === [...ids][0]).length, 1);
   });
@@ -134,7 +212,7 @@ describe('refunds', () => {
     assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
     const afterFirst = await docs('refunds', (d) => d.outTradeNo === order.orderId);
     assert.equal(afterFirst.length, 1);
-    assert.equal(afterFirst[0]!.status, 'PROCESSING', 'never reported as done');
+    assert.equal(afterFirst[0].status, 'PROCESSING', 'never reported as done');
 
     await e.sim('POST', '/sim/faults', { target: 'refund', kind: 'timeout', count: 1, delayMs: 8000 });
     const second = await refund(admin, order.orderId, 700);
@@ -142,11 +220,11 @@ describe('refunds', () => {
 
     const third = await refund(admin, order.orderId, 700);
     assert.ok(third.ok, JSON.stringify(third));
-    assert.equal(third.data.refundId, afterFirst[0]!._id, 'same outRefundNo');
+    assert.equal(third.data.refundId, afterFirst[0]._id, 'same outRefundNo');
     assert.equal((await docs('refunds', (d) => d.outTradeNo === order.orderId)).length, 1);
     const atWeChat = await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${order.orderId}`);
     assert.equal(atWeChat.length, 1, 'WeChat holds one refund');
-    const o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    const o = (await docs('orders', (d) => d._id === order.orderId))[0];
     assert.equal(o.refundingFen, 700);
   });
 
@@ -155,20 +233,36 @@ describe('refunds', () => {
     const key = `lost-${Date.now()}`;
     await e.sim('POST', '/sim/faults', { target: 'jsapi', kind: 'lostResponse', count: 1 });
     let started = Date.now();
-    const lost = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    const lost = await e.call<CreatePaymentResponse>(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: user.openid },
+    );
     figures.lostPrepayMs = Date.now() - started;
     assert.equal(!lost.ok && lost.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(lost));
     const [pending] = await docs('orders', (d) => d.idempotencyKey === key);
     assert.ok(pending);
     const atWeChatBefore = await e.sim<{ outTradeNo: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
-    assert.equal(atWeChatBefore.filter((o) => o.outTradeNo === pending._id).length, 1, 'WeChat created the order although we never heard back');
-    const retried = await e.call<CreatePaymentResponse>('createPayment', { items: CART, idempotencyKey: key }, { openid: user.openid });
+    assert.equal(
+      atWeChatBefore.filter((o) => o.outTradeNo === pending._id).length,
+      1,
+      'WeChat created the order although we never heard back',
+    );
+    const retried = await e.call<CreatePaymentResponse>(
+      'createPayment',
+      { items: CART, idempotencyKey: key },
+      { openid: user.openid },
+    );
     assert.ok(retried.ok, JSON.stringify(retried));
     assert.equal(retried.data.orderId, pending._id);
     const atWeChat = await e.sim<{ outTradeNo: string }[]>('GET', `/sim/orders?openid=${user.openid}`);
     assert.equal(atWeChat.filter((o) => o.outTradeNo === pending._id).length, 1, 'still one order at WeChat');
     assert.equal(await e.pay(user, retried.data.payment), 'requestPayment:ok');
-    await e.waitFor(() => e.getOrder(user, retried.data.orderId), (o) => o.status === 'SUCCESS', 'paid after the lost answer');
+    await e.waitFor(
+      () => e.getOrder(user, retried.data.orderId),
+      (o) => o.status === 'SUCCESS',
+      'paid after the lost answer',
+    );
 
     // refund: created at WeChat, answer lost
     await e.sim('POST', '/sim/faults', { target: 'refund', kind: 'lostResponse', count: 1 });
@@ -177,15 +271,31 @@ describe('refunds', () => {
     figures.lostRefundMs = Date.now() - started;
     assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
     const [reserved] = await docs('refunds', (d) => d.outTradeNo === retried.data.orderId);
-    assert.equal(reserved!.status, 'PROCESSING', 'not reported as done, not released either: WeChat may have it');
-    assert.equal((await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${retried.data.orderId}`)).length, 1, 'WeChat holds the refund');
+    assert.equal(
+      reserved.status,
+      'PROCESSING',
+      'not reported as done, not released either: WeChat may have it',
+    );
+    assert.equal(
+      (await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${retried.data.orderId}`)).length,
+      1,
+      'WeChat holds the refund',
+    );
     const second = await refund(admin, retried.data.orderId, 900);
     assert.ok(second.ok, JSON.stringify(second));
-    assert.equal(second.data.refundId, reserved!._id, 'the retry resubmits the same outRefundNo');
-    assert.equal((await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${retried.data.orderId}`)).length, 1, 'still one refund at WeChat');
+    assert.equal(second.data.refundId, reserved._id, 'the retry resubmits the same outRefundNo');
+    assert.equal(
+      (await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${retried.data.orderId}`)).length,
+      1,
+      'still one refund at WeChat',
+    );
     await e.sim('POST', `/sim/refunds/${second.data.refundId}/complete`, { status: 'SUCCESS' });
-    await e.waitFor(async () => (await docs('orders', (d) => d._id === retried.data.orderId))[0]!, (o) => o.refundedFen === 900, 'refund applied once');
-    const o = (await docs('orders', (d) => d._id === retried.data.orderId))[0]!;
+    await e.waitFor(
+      async () => (await docs('orders', (d) => d._id === retried.data.orderId))[0],
+      (o) => o.refundedFen === 900,
+      'refund applied once',
+    );
+    const o = (await docs('orders', (d) => d._id === retried.data.orderId))[0];
     assert.deepEqual([o.refundedFen, o.refundingFen, o.status], [900, 0, 'SUCCESS']);
   });
 
@@ -196,8 +306,15 @@ describe('refunds', () => {
     const first = await e.call('login', { code });
     assert.equal(!first.ok && first.error.code, 'UPSTREAM_UNAVAILABLE', JSON.stringify(first));
     const again = await e.call('login', { code });
-    assert.ok(!again.ok && again.error.code === 'INVALID_ARGUMENT' && /call wx\.login again/.test(again.error.message), JSON.stringify(again));
-    const fresh = await e.call<{ user: { openid: string } }>('login', { code: await e.loginCode(who.openid) });
+    assert.ok(
+      !again.ok &&
+        again.error.code === 'INVALID_ARGUMENT' &&
+        /call wx\.login again/.test(again.error.message),
+      JSON.stringify(again),
+    );
+    const fresh = await e.call<{ user: { openid: string } }>('login', {
+      code: await e.loginCode(who.openid),
+    });
     assert.ok(fresh.ok && fresh.data.user.openid === who.openid, JSON.stringify(fresh));
   });
 
@@ -205,11 +322,17 @@ describe('refunds', () => {
     const order = await paidOrder();
     await e.sim('POST', '/sim/faults', { target: 'refund', kind: 'notEnough', count: 1 });
     const r = await refund(user, order.orderId);
-    assert.ok(!r.ok && r.error.code === 'UPSTREAM_ERROR' && r.error.upstream === 'NOT_ENOUGH', JSON.stringify(r));
-    const o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    assert.ok(
+      !r.ok && r.error.code === 'UPSTREAM_ERROR' && r.error.upstream === 'NOT_ENOUGH',
+      JSON.stringify(r),
+    );
+    const o = (await docs('orders', (d) => d._id === order.orderId))[0];
     assert.deepEqual([o.refundingFen, o.refundedFen, o.status], [0, 0, 'SUCCESS']);
     const failed = await docs('refunds', (d) => d.outTradeNo === order.orderId);
-    assert.deepEqual(failed.map((d) => [d.status, d.appliedToOrder]), [['FAILED', true]]);
+    assert.deepEqual(
+      failed.map((d) => [d.status, d.appliedToOrder]),
+      [['FAILED', true]],
+    );
     // The owner can try again once WeChat accepts.
     const retry = await refund(user, order.orderId);
     assert.ok(retry.ok, JSON.stringify(retry));
@@ -222,13 +345,22 @@ describe('refunds', () => {
     // WeChat completes the refund but its notification never arrives; the order update then fails.
     await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 });
     await e.sim('POST', `/sim/refunds/${r.data.refundId}/complete`, { status: 'SUCCESS' });
-    await e.emu('POST', '/emu/faults', { action: 'update', collection: 'orders', count: 1000, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' } });
+    await e.emu('POST', '/emu/faults', {
+      action: 'update',
+      collection: 'orders',
+      count: 1000,
+      error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected' },
+    });
     const broken = await e.reconcile(0);
     await e.emu('DELETE', '/emu/faults');
     assert.ok(broken.errors >= 1, JSON.stringify(broken));
-    const half = (await docs('refunds', (d) => d._id === r.data.refundId))[0]!;
-    assert.deepEqual([half.status, half.appliedToOrder], ['SUCCESS', false], 'first write landed, second did not');
-    let o = (await docs('orders', (d) => d._id === order.orderId))[0]!;
+    const half = (await docs('refunds', (d) => d._id === r.data.refundId))[0];
+    assert.deepEqual(
+      [half.status, half.appliedToOrder],
+      ['SUCCESS', false],
+      'first write landed, second did not',
+    );
+    let o = (await docs('orders', (d) => d._id === order.orderId))[0];
     assert.deepEqual([o.refundingFen, o.refundedFen], [1234, 0]);
 
     const healed = await e.reconcile(0);

@@ -41,14 +41,18 @@ interface Started {
 }
 
 function startStack(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/start.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/start.ts'],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   return new Promise((resolveStart, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -57,11 +61,11 @@ function startStack(env: Record<string, string>): Promise<Started> {
     const check = () => {
       if (/ready/.test(out)) {
         clearTimeout(timer);
-        child.stdout!.off('data', check);
+        child.stdout.off('data', check);
         resolveStart({ child, output: () => out });
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`npm start exited with ${code} before ready:\n${out}`));
@@ -103,7 +107,11 @@ after(() => {
 });
 
 test('npm start: ready line, login through the host writing the database, clean SIGINT stop, data reused on the next start', async () => {
-  const ports = { PORT: await freePort(), WECHAT_SIM_PORT: await freePort(), CLOUDBASE_EMU_PORT: await freePort() };
+  const ports = {
+    PORT: await freePort(),
+    WECHAT_SIM_PORT: await freePort(),
+    CLOUDBASE_EMU_PORT: await freePort(),
+  };
   const env = {
     PORT: String(ports.PORT),
     WECHAT_SIM_PORT: String(ports.WECHAT_SIM_PORT),
@@ -112,14 +120,20 @@ test('npm start: ready line, login through the host writing the database, clean 
     FUNCTIONS_BUILD_DIR: join(dir, 'functions'),
   };
   const hostUrl = `http://127.0.0.1:${ports.PORT}`;
-  const appid = () => /WX_APPID=(.*)/.exec(readFileSync(join(dir, 'data', 'env'), 'utf8'))![1]!;
+  const appid = () => /WX_APPID=(.*)/.exec(readFileSync(join(dir, 'data', 'env'), 'utf8'))![1];
   const login = async () => {
     const res = await fetch(`${hostUrl}/functions/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-wx-openid': 'o-start-test', 'x-wx-appid': appid() },
       body: JSON.stringify({ profile: { nickName: 'start test' } }),
     });
-    const body = (await res.json()) as { result: { ok: boolean; data?: { token: string; user: { openid: string; isNew: boolean } }; error?: unknown } };
+    const body = (await res.json()) as {
+      result: {
+        ok: boolean;
+        data?: { token: string; user: { openid: string; isNew: boolean } };
+        error?: unknown;
+      };
+    };
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.result.ok, true, JSON.stringify(body.result));
     return body.result.data!;
@@ -136,14 +150,17 @@ test('npm start: ready line, login through the host writing the database, clean 
     assert.match(first.output(), new RegExp(`http://127\\.0\\.0\\.1:${ports.PORT}/`));
     assert.ok(existsSync(join(dir, 'data', 'env')), '.local equivalent created on first run');
     secretBefore = /JWT_SECRET=(.*)/.exec(readFileSync(join(dir, 'data', 'env'), 'utf8'))![1]!;
-    for (const p of Object.values(ports)) assert.equal(await portIsFree(p), false, `port ${p} in use while running`);
+    for (const p of Object.values(ports))
+      assert.equal(await portIsFree(p), false, `port ${p} in use while running`);
     const firstLogin = await login();
     assert.equal(firstLogin.user.openid, 'o-start-test');
     assert.equal(firstLogin.user.isNew, true);
     assert.match(firstLogin.token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
     assert.equal((await login()).user.isNew, false);
     assert.equal(await loginCount(), 2);
-    const products = (await (await fetch(`http://127.0.0.1:${ports.CLOUDBASE_EMU_PORT}/emu/dump/products`)).json()) as unknown[];
+    const products = (await (
+      await fetch(`http://127.0.0.1:${ports.CLOUDBASE_EMU_PORT}/emu/dump/products`)
+    ).json()) as unknown[];
     assert.ok(products.length > 0, 'catalog seeded');
   } finally {
     assert.equal(await stopWithSigint(first.child), 0);
@@ -157,7 +174,11 @@ test('npm start: ready line, login through the host writing the database, clean 
   try {
     const envFile = readFileSync(join(dir, 'data', 'env'), 'utf8');
     assert.equal(/JWT_SECRET=(.*)/.exec(envFile)![1], secretBefore, 'keys and env reused');
-    assert.equal(/WXPAY_BASE_URL=(.*)/.exec(envFile)![1], `http://127.0.0.1:${simPort}`, 'URLs follow the bound ports');
+    assert.equal(
+      /WXPAY_BASE_URL=(.*)/.exec(envFile)![1],
+      `http://127.0.0.1:${simPort}`,
+      'URLs follow the bound ports',
+    );
     assert.equal(/WXPAY_NOTIFY_URL=(.*)/.exec(envFile)![1], `${hostUrl}/pay/notify`);
     assert.equal((await login()).user.isNew, false, 'the user persisted across restarts');
     assert.equal(await loginCount(), 3);
@@ -165,16 +186,25 @@ test('npm start: ready line, login through the host writing the database, clean 
   } finally {
     assert.equal(await stopWithSigint(second.child), 0);
   }
-  for (const p of [ports.PORT, ports.CLOUDBASE_EMU_PORT, simPort]) assert.ok(await portIsFree(p), `port ${p} free after the second stop`);
+  for (const p of [ports.PORT, ports.CLOUDBASE_EMU_PORT, simPort])
+    assert.ok(await portIsFree(p), `port ${p} free after the second stop`);
 });
 
 test('npm run demo: with no stack running it starts its own and walks the 9 steps to a refunded order', async () => {
   // ports nothing listens on, so the demo starts a stack of its own (on ephemeral ports)
-  const env = { PORT: String(await freePort()), WECHAT_SIM_PORT: String(await freePort()), CLOUDBASE_EMU_PORT: String(await freePort()) };
-  const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/demo.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = {
+    PORT: String(await freePort()),
+    WECHAT_SIM_PORT: String(await freePort()),
+    CLOUDBASE_EMU_PORT: String(await freePort()),
+  };
+  const child = spawn(
+    process.execPath,
+    [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/demo.ts'],
+    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((resolveExit) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
     child.on('exit', (c) => {
@@ -187,7 +217,10 @@ test('npm run demo: with no stack running it starts its own and walks the 9 step
   assert.match(out, /is SUCCESS \(transaction \w+\) without any notification/);
   // all 21 copies are sent at once; on a loaded machine some meet cold instances and time out (WeChat
   // retries those), but the log holds one record and the order one transition
-  assert.match(out, /21 copies delivered concurrently, \d+ acknowledged with 2xx; notification log: applied\n/);
+  assert.match(
+    out,
+    /21 copies delivered concurrently, \d+ acknowledged with 2xx; notification log: applied\n/,
+  );
   assert.match(out, /is SUCCESS: one transition/);
   assert.match(out, /is REFUNDED, refunded ¥\d+\.\d\d/);
   assert.match(out, /delivered +attempts: dropped → 204/);

@@ -13,9 +13,22 @@ const AVATAR_URL = /^https:\/\/[^\s<>"'\\]{1,500}$/;
 function readProfile(fields: Fields): { nickName?: string; avatarUrl?: string } | undefined {
   if (fields.profile === undefined) return undefined;
   const p = readObject(fields.profile, 'profile');
-  const nickName = optionalString(p, 'nickName', { min: 1, max: 64, pattern: TEXT_PATTERN, patternHint: 'text without control characters' });
-  const avatarUrl = optionalString(p, 'avatarUrl', { min: 9, max: 512, pattern: AVATAR_URL, patternHint: 'an https:// URL' });
-  return { ...(nickName !== undefined ? { nickName } : {}), ...(avatarUrl !== undefined ? { avatarUrl } : {}) };
+  const nickName = optionalString(p, 'nickName', {
+    min: 1,
+    max: 64,
+    pattern: TEXT_PATTERN,
+    patternHint: 'text without control characters',
+  });
+  const avatarUrl = optionalString(p, 'avatarUrl', {
+    min: 9,
+    max: 512,
+    pattern: AVATAR_URL,
+    patternHint: 'an https:// URL',
+  });
+  return {
+    ...(nickName !== undefined ? { nickName } : {}),
+    ...(avatarUrl !== undefined ? { avatarUrl } : {}),
+  };
 }
 
 export const main = publicCallable<LoginResponse>('login', async ({ fields, identity, config, now }) => {
@@ -39,6 +52,11 @@ export const main = publicCallable<LoginResponse>('login', async ({ fields, iden
   return {
     token,
     expiresAt,
-    user: { openid, isNew, ...(user.nickName ? { nickName: user.nickName } : {}), ...(user.avatarUrl ? { avatarUrl: user.avatarUrl } : {}) },
+    user: {
+      openid,
+      isNew,
+      ...(user.nickName ? { nickName: user.nickName } : {}),
+      ...(user.avatarUrl ? { avatarUrl: user.avatarUrl } : {}),
+    },
   };
 });

@@ -3,7 +3,13 @@ import type { OrdersCloseResponse, OrdersGetResponse, OrdersListResponse } from 
 import { notFound } from '../../shared/domain/errors';
 import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
 import type { OrderDoc } from '../../shared/domain/order';
-import { optionalInt, optionalString, requireOneOf, requireString, type Fields } from '../../shared/domain/validate';
+import {
+  optionalInt,
+  optionalString,
+  requireOneOf,
+  requireString,
+  type Fields,
+} from '../../shared/domain/validate';
 import { getOrder, listOrders } from '../../shared/db/orders';
 import { listRefundsOfOrder } from '../../shared/db/refunds';
 import { authedCallable, type CallerContext } from '../../shared/http/callable';
@@ -12,7 +18,12 @@ import { closeOrder, confirmOrder } from '../../shared/usecases/payments';
 import { confirmRefund } from '../../shared/usecases/refunds';
 import { orderView, refundView } from '../../shared/usecases/views';
 
-const ORDER_ID = { min: 6, max: 32, pattern: MERCHANT_NO_PATTERN, patternHint: 'the orderId returned by createPayment' };
+const ORDER_ID = {
+  min: 6,
+  max: 32,
+  pattern: MERCHANT_NO_PATTERN,
+  patternHint: 'the orderId returned by createPayment',
+};
 const MAX_REFUND_QUERIES = 5;
 
 async function ownOrder(ctx: CallerContext, fields: Fields, forAction: 'read' | 'write'): Promise<OrderDoc> {
@@ -41,7 +52,9 @@ async function list(ctx: CallerContext): Promise<OrdersListResponse> {
   const pageSize = optionalInt(ctx.fields, 'pageSize', { min: 1, max: 50 }) ?? 20;
   const before = optionalString(ctx.fields, 'before', ORDER_ID);
   const page = await listOrders(ctx.caller.openid, pageSize, before);
-  return page.nextBefore ? { orders: page.orders.map(orderView), nextBefore: page.nextBefore } : { orders: page.orders.map(orderView) };
+  return page.nextBefore
+    ? { orders: page.orders.map(orderView), nextBefore: page.nextBefore }
+    : { orders: page.orders.map(orderView) };
 }
 
 async function close(ctx: CallerContext): Promise<OrdersCloseResponse> {
@@ -49,9 +62,12 @@ async function close(ctx: CallerContext): Promise<OrdersCloseResponse> {
   return orderView(await closeOrder(getGateway(ctx.config), order, ctx.now));
 }
 
-export const main = authedCallable<OrdersGetResponse | OrdersListResponse | OrdersCloseResponse>('orders', async (ctx) => {
-  const action = requireOneOf(ctx.fields, 'action', ['get', 'list', 'close'] as const);
-  if (action === 'get') return get(ctx);
-  if (action === 'list') return list(ctx);
-  return close(ctx);
-});
+export const main = authedCallable<OrdersGetResponse | OrdersListResponse | OrdersCloseResponse>(
+  'orders',
+  async (ctx) => {
+    const action = requireOneOf(ctx.fields, 'action', ['get', 'list', 'close'] as const);
+    if (action === 'get') return get(ctx);
+    if (action === 'list') return list(ctx);
+    return close(ctx);
+  },
+);

@@ -10,7 +10,9 @@ import { RECONCILE_MIN_AGE_MS, reconcile, type ReconcileReport } from '../../sha
 
 function minAgeMs(event: unknown): number {
   const v = (event as { minAgeSeconds?: unknown } | null)?.minAgeSeconds;
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 86_400 ? v * 1000 : RECONCILE_MIN_AGE_MS;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 86_400
+    ? v * 1000
+    : RECONCILE_MIN_AGE_MS;
 }
 
 export async function main(event: unknown, context?: unknown): Promise<ReconcileReport | { error: string }> {
@@ -18,8 +20,13 @@ export async function main(event: unknown, context?: unknown): Promise<Reconcile
     const config = getConfig();
     config.validateFor('reconcile');
     const { openid } = platformIdentity(context);
-    if (openid && !config.adminOpenids().has(openid)) return { error: 'reconcile runs on its timer; it is not callable from the mini-program' };
-    const report = await reconcile(getGateway(config), new Date(), openid ? RECONCILE_MIN_AGE_MS : minAgeMs(event));
+    if (openid && !config.adminOpenids().has(openid))
+      return { error: 'reconcile runs on its timer; it is not callable from the mini-program' };
+    const report = await reconcile(
+      getGateway(config),
+      new Date(),
+      openid ? RECONCILE_MIN_AGE_MS : minAgeMs(event),
+    );
     console.log(`[reconcile] ${JSON.stringify(report)}`);
     return report;
   } catch (err) {

@@ -7,17 +7,30 @@ import { authedCallable } from '../../shared/http/callable';
 import { getGateway } from '../../shared/usecases/gateways';
 import { requestRefund } from '../../shared/usecases/refunds';
 
-export const main = authedCallable<RefundResponse>('refund', async ({ fields, caller, isAdmin, config, now }) => {
-  const orderId = requireString(fields, 'orderId', { min: 6, max: 32, pattern: MERCHANT_NO_PATTERN, patternHint: 'the orderId returned by createPayment' });
-  const amountFen = optionalInt(fields, 'amountFen', { min: 1, max: MAX_ORDER_FEN });
-  // WeChat shows the reason to the payer; 80 characters is its limit.
-  const reason = optionalString(fields, 'reason', { min: 1, max: 80, pattern: TEXT_PATTERN, patternHint: 'text without control characters' });
-  return requestRefund(getGateway(config), {
-    orderId,
-    caller: { openid: caller.openid, isAdmin },
-    windowHours: config.refundWindowHours(),
-    now,
-    ...(amountFen !== undefined ? { amountFen } : {}),
-    ...(reason ? { reason } : {}),
-  });
-});
+export const main = authedCallable<RefundResponse>(
+  'refund',
+  async ({ fields, caller, isAdmin, config, now }) => {
+    const orderId = requireString(fields, 'orderId', {
+      min: 6,
+      max: 32,
+      pattern: MERCHANT_NO_PATTERN,
+      patternHint: 'the orderId returned by createPayment',
+    });
+    const amountFen = optionalInt(fields, 'amountFen', { min: 1, max: MAX_ORDER_FEN });
+    // WeChat shows the reason to the payer; 80 characters is its limit.
+    const reason = optionalString(fields, 'reason', {
+      min: 1,
+      max: 80,
+      pattern: TEXT_PATTERN,
+      patternHint: 'text without control characters',
+    });
+    return requestRefund(getGateway(config), {
+      orderId,
+      caller: { openid: caller.openid, isAdmin },
+      windowHours: config.refundWindowHours(),
+      now,
+      ...(amountFen !== undefined ? { amountFen } : {}),
+      ...(reason ? { reason } : {}),
+    });
+  },
+);

@@ -15,7 +15,10 @@ let emu: CloudbaseEmulator;
 let db: LocalDatabase;
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${emu.url}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${emu.url}${path}`, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -63,7 +66,12 @@ test('collections, dump and reset of one collection or of all', async () => {
 
 test('faults fail the next N operations of a kind with the given platform error, then stop', async () => {
   await db.collection('orders').add({ _id: 'o1', status: 'NOTPAY' });
-  const added = await call('POST', '/emu/faults', { action: 'update', collection: 'orders', count: 2, error: { code: 'DATABASE_REQUEST_FAILED', message: 'disk on fire' } });
+  const added = await call('POST', '/emu/faults', {
+    action: 'update',
+    collection: 'orders',
+    count: 2,
+    error: { code: 'DATABASE_REQUEST_FAILED', message: 'disk on fire' },
+  });
   assert.equal(added.status, 200);
   assert.equal((await call('GET', '/emu/faults')).json.length, 1);
   // other kinds and other collections are untouched
@@ -71,9 +79,16 @@ test('faults fail the next N operations of a kind with the given platform error,
   await db.collection('users').add({ _id: 'u1' });
   assert.equal((await db.collection('users').doc('u1').update({ a: 1 })).updated, 1);
   for (let i = 0; i < 2; i++) {
-    await assert.rejects(db.collection('orders').doc('o1').update({ status: 'SUCCESS' }), { code: 'DATABASE_REQUEST_FAILED', message: 'disk on fire' });
+    await assert.rejects(db.collection('orders').doc('o1').update({ status: 'SUCCESS' }), {
+      code: 'DATABASE_REQUEST_FAILED',
+      message: 'disk on fire',
+    });
   }
-  assert.equal((await db.collection('orders').doc('o1').get()).data[0].status, 'NOTPAY', 'failed writes changed nothing');
+  assert.equal(
+    (await db.collection('orders').doc('o1').get()).data[0].status,
+    'NOTPAY',
+    'failed writes changed nothing',
+  );
   assert.equal((await db.collection('orders').doc('o1').update({ status: 'SUCCESS' })).updated, 1);
   assert.deepEqual((await call('GET', '/emu/faults')).json, []);
 });

@@ -38,8 +38,10 @@ export function handleControl(method: string, path: string, body: unknown, deps:
   const input = (body ?? {}) as Record<string, unknown>;
   if (method === 'POST' && path === '/emu/reset') {
     const collection = input.collection;
-    if (collection !== undefined && typeof collection !== 'string') throw invalidParam('collection must be a string');
-    if (input.drop !== undefined && typeof input.drop !== 'boolean') throw invalidParam('drop must be a boolean');
+    if (collection !== undefined && typeof collection !== 'string')
+      throw invalidParam('collection must be a string');
+    if (input.drop !== undefined && typeof input.drop !== 'boolean')
+      throw invalidParam('drop must be a boolean');
     transactions.abortAll();
     faults.clear();
     store.reset(collection, input.drop === true);
@@ -47,7 +49,10 @@ export function handleControl(method: string, path: string, body: unknown, deps:
   }
   if (path === '/emu/collections') {
     if (method === 'GET') {
-      return json(200, store.names().map((name) => ({ name, count: store.collection(name).docs.size })));
+      return json(
+        200,
+        store.names().map((name) => ({ name, count: store.collection(name).docs.size })),
+      );
     }
     if (method === 'POST') {
       store.create(input.name as string);
@@ -56,9 +61,9 @@ export function handleControl(method: string, path: string, body: unknown, deps:
   }
   const dump = /^\/emu\/dump\/([^/]+)$/.exec(path);
   if (method === 'GET' && dump) {
-    const name = decodeURIComponent(dump[1]!);
+    const name = decodeURIComponent(dump[1]);
     const docs = [...store.collection(name).docs.values()];
-    return { status: 200, body: EJSON.stringify(docs as never, { relaxed: true }) };
+    return { status: 200, body: EJSON.stringify(docs, { relaxed: true }) };
   }
   if (path === '/emu/faults') {
     if (method === 'GET') return json(200, faults.active());
@@ -72,5 +77,9 @@ export function handleControl(method: string, path: string, body: unknown, deps:
 }
 
 export function controlErrorStatus(err: PlatformError): number {
-  return err.code === 'DATABASE_COLLECTION_NOT_EXIST' ? 404 : err.code === 'DATABASE_COLLECTION_ALREADY_EXIST' ? 409 : 400;
+  return err.code === 'DATABASE_COLLECTION_NOT_EXIST'
+    ? 404
+    : err.code === 'DATABASE_COLLECTION_ALREADY_EXIST'
+      ? 409
+      : 400;
 }

@@ -9,9 +9,40 @@ let emu: CloudbaseEmulator;
 let db: LocalDatabase;
 
 const products = [
-  { _id: 'p1', name: 'Apple', priceFen: 300, tags: ['fruit', 'red'], stock: { qty: 5, wh: 'A' }, lines: [{ sku: 'a', q: 1 }, { sku: 'b', q: 5 }], active: true, rank: 2 },
-  { _id: 'p2', name: 'banana', priceFen: 150, tags: ['fruit'], stock: { qty: 0, wh: 'B' }, lines: [{ sku: 'c', q: 2 }], active: false, rank: 1 },
-  { _id: 'p3', name: 'Cherry', priceFen: 300, tags: [], stock: { qty: 9, wh: 'A' }, lines: [], active: true, note: 'x', rank: 3 },
+  {
+    _id: 'p1',
+    name: 'Apple',
+    priceFen: 300,
+    tags: ['fruit', 'red'],
+    stock: { qty: 5, wh: 'A' },
+    lines: [
+      { sku: 'a', q: 1 },
+      { sku: 'b', q: 5 },
+    ],
+    active: true,
+    rank: 2,
+  },
+  {
+    _id: 'p2',
+    name: 'banana',
+    priceFen: 150,
+    tags: ['fruit'],
+    stock: { qty: 0, wh: 'B' },
+    lines: [{ sku: 'c', q: 2 }],
+    active: false,
+    rank: 1,
+  },
+  {
+    _id: 'p3',
+    name: 'Cherry',
+    priceFen: 300,
+    tags: [],
+    stock: { qty: 9, wh: 'A' },
+    lines: [],
+    active: true,
+    note: 'x',
+    rank: 3,
+  },
 ];
 
 async function reset(): Promise<void> {
@@ -46,8 +77,12 @@ describe('documents', () => {
   });
 
   test('duplicate _id fails and inserts nothing of the batch', async () => {
-    await assert.rejects(db.collection('products').add({ _id: 'p1', name: 'again' }), { code: 'DATABASE_DUPLICATE_WRITE' });
-    await assert.rejects(db.collection('products').add([{ _id: 'n1' }, { _id: 'n1' }]), { code: 'DATABASE_DUPLICATE_WRITE' });
+    await assert.rejects(db.collection('products').add({ _id: 'p1', name: 'again' }), {
+      code: 'DATABASE_DUPLICATE_WRITE',
+    });
+    await assert.rejects(db.collection('products').add([{ _id: 'n1' }, { _id: 'n1' }]), {
+      code: 'DATABASE_DUPLICATE_WRITE',
+    });
     assert.equal((await db.collection('products').count()).total, 3);
     assert.equal((await db.collection('products').doc('p1').get()).data[0].name, 'Apple');
   });
@@ -55,7 +90,14 @@ describe('documents', () => {
   test('dates, server dates with offset, nested values and numbers round-trip', async () => {
     const before = Date.now();
     const when = new Date('2024-05-06T07:08:09.123Z');
-    await db.collection('products').add({ _id: 'd1', when, at: db.serverDate(), later: db.serverDate({ offset: 60_000 }), deep: { list: [1, 2.5, { x: null }] }, big: 2 ** 40 });
+    await db.collection('products').add({
+      _id: 'd1',
+      when,
+      at: db.serverDate(),
+      later: db.serverDate({ offset: 60_000 }),
+      deep: { list: [1, 2.5, { x: null }] },
+      big: 2 ** 40,
+    });
     const [doc] = (await db.collection('products').doc('d1').get()).data;
     assert.ok(doc.when instanceof Date && doc.when.getTime() === when.getTime());
     assert.ok(doc.at instanceof Date && doc.at.getTime() >= before && doc.at.getTime() <= Date.now());
@@ -67,7 +109,9 @@ describe('documents', () => {
   test('doc().set replaces an existing document and upserts a missing one', async () => {
     const replaced = await db.collection('products').doc('p1').set({ name: 'Apple 2' });
     assert.equal(replaced.updated, 1);
-    assert.deepEqual((await db.collection('products').doc('p1').get()).data, [{ _id: 'p1', name: 'Apple 2' }]);
+    assert.deepEqual((await db.collection('products').doc('p1').get()).data, [
+      { _id: 'p1', name: 'Apple 2' },
+    ]);
     const created = await db.collection('products').doc('p9').set({ name: 'New' });
     assert.equal(created.upsertedId, 'p9');
     assert.equal(created.updated, 0);
@@ -110,7 +154,11 @@ describe('collections and errors', () => {
 
   test('malformed requests get the platform error shape, and the server keeps serving', async () => {
     const post = async (body: string) => {
-      const res = await fetch(`${emu.url}/admin?env=local`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`${emu.url}/admin?env=local`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       assert.equal(res.status, 200);
       return (await res.json()) as { code: string; message: string; requestId: string };
     };
@@ -119,13 +167,37 @@ describe('collections and errors', () => {
       ['[]', 'INVALID_PARAM', /JSON object/],
       ['{"envName":"local"}', 'INVALID_PARAM', /action is required/],
       ['{"action":"database.dropEverything","envName":"local"}', 'INVALID_PARAM', /not supported/],
-      ['{"action":"database.getDocument","envName":"local","collectionName":"products","query":"{bad"}', 'INVALID_PARAM', /query is not valid EJSON/],
+      [
+        '{"action":"database.getDocument","envName":"local","collectionName":"products","query":"{bad"}',
+        'INVALID_PARAM',
+        /query is not valid EJSON/,
+      ],
       ['{"action":"database.getDocument","envName":"local"}', 'INVALID_PARAM', /collectionName is required/],
-      ['{"action":"database.getDocument","envName":"local","collectionName":"../etc"}', 'INVALID_PARAM', /invalid/],
-      ['{"action":"database.getDocument","envName":"prod-1a2b","collectionName":"products"}', 'INVALID_ENV', /serves env "local"/],
-      ['{"action":"database.modifyDocument","envName":"local","collectionName":"products","query":"{}","data":"{\\"$bogus\\":{\\"a\\":1}}","merge":true}', 'DATABASE_REQUEST_FAILED', /update failed/],
-      ['{"action":"database.getDocument","envName":"local","collectionName":"products","query":"{\\"a\\":{\\"$bogus\\":1}}"}', 'INVALID_PARAM', /invalid query/],
-      ['{"action":"database.getDocument","envName":"local","collectionName":"products","limit":-1}', 'INVALID_PARAM', /limit/],
+      [
+        '{"action":"database.getDocument","envName":"local","collectionName":"../etc"}',
+        'INVALID_PARAM',
+        /invalid/,
+      ],
+      [
+        '{"action":"database.getDocument","envName":"prod-1a2b","collectionName":"products"}',
+        'INVALID_ENV',
+        /serves env "local"/,
+      ],
+      [
+        '{"action":"database.modifyDocument","envName":"local","collectionName":"products","query":"{}","data":"{\\"$bogus\\":{\\"a\\":1}}","merge":true}',
+        'DATABASE_REQUEST_FAILED',
+        /update failed/,
+      ],
+      [
+        '{"action":"database.getDocument","envName":"local","collectionName":"products","query":"{\\"a\\":{\\"$bogus\\":1}}"}',
+        'INVALID_PARAM',
+        /invalid query/,
+      ],
+      [
+        '{"action":"database.getDocument","envName":"local","collectionName":"products","limit":-1}',
+        'INVALID_PARAM',
+        /limit/,
+      ],
     ];
     for (const [body, code, message] of cases) {
       const answer = await post(body);
@@ -135,7 +207,10 @@ describe('collections and errors', () => {
     }
     assert.equal((await db.collection('products').count()).total, 3);
     // no envName means the default environment, which is this one
-    const res = await fetch(`${emu.url}/admin`, { method: 'POST', body: '{"action":"database.calculateDocument","collectionName":"products"}' });
+    const res = await fetch(`${emu.url}/admin`, {
+      method: 'POST',
+      body: '{"action":"database.calculateDocument","collectionName":"products"}',
+    });
     assert.deepEqual(((await res.json()) as { data: unknown }).data, { total: 3 });
   });
 });
@@ -177,17 +252,32 @@ describe('queries', () => {
     assert.deepEqual(await q({ priceFen: _.or(_.lt(200), _.gt(1000)) }), ['p2']);
     assert.deepEqual(await q({ rank: _.not(_.gt(1)) }), ['p2']);
     // $expr needs mingo's expression operators
-    assert.deepEqual(await q(_.expr(_.aggregate.gt(['$priceFen', { $multiply: ['$rank', 120] }]))), ['p1', 'p2']);
+    assert.deepEqual(await q(_.expr(_.aggregate.gt(['$priceFen', { $multiply: ['$rank', 120] }]))), [
+      'p1',
+      'p2',
+    ]);
     assert.deepEqual(await q({ priceFen: (_ as any).mod(100, 50) }), ['p2']);
   });
 
   test('orderBy on several keys, skip, limit, projection', async () => {
     const c = db.collection('products');
-    assert.deepEqual(ids(await c.orderBy('priceFen', 'desc').orderBy('rank', 'asc').get()), ['p1', 'p3', 'p2']);
-    assert.deepEqual(ids(await c.orderBy('priceFen', 'desc').orderBy('rank', 'desc').get()), ['p3', 'p1', 'p2']);
+    assert.deepEqual(ids(await c.orderBy('priceFen', 'desc').orderBy('rank', 'asc').get()), [
+      'p1',
+      'p3',
+      'p2',
+    ]);
+    assert.deepEqual(ids(await c.orderBy('priceFen', 'desc').orderBy('rank', 'desc').get()), [
+      'p3',
+      'p1',
+      'p2',
+    ]);
     assert.deepEqual(ids(await c.orderBy('stock.qty', 'asc').skip(1).limit(1).get()), ['p1']);
-    assert.deepEqual((await c.where({ _id: 'p1' }).field({ name: true }).get()).data, [{ _id: 'p1', name: 'Apple' }]);
-    assert.deepEqual((await c.doc('p1').field({ name: true, 'stock.qty': true }).get()).data, [{ _id: 'p1', name: 'Apple', stock: { qty: 5 } }]);
+    assert.deepEqual((await c.where({ _id: 'p1' }).field({ name: true }).get()).data, [
+      { _id: 'p1', name: 'Apple' },
+    ]);
+    assert.deepEqual((await c.doc('p1').field({ name: true, 'stock.qty': true }).get()).data, [
+      { _id: 'p1', name: 'Apple', stock: { qty: 5 } },
+    ]);
     const excluded = (await c.doc('p3').field({ lines: false, tags: false, stock: false }).get()).data[0];
     assert.deepEqual(Object.keys(excluded).sort(), ['_id', 'active', 'name', 'note', 'priceFen', 'rank']);
   });
@@ -204,7 +294,15 @@ describe('queries', () => {
     assert.equal((await where.orderBy('i', 'desc').limit(1).get()).data[0]._id, 'bulk-1199');
     assert.equal((await where.count()).total, 1200);
     // raw callers that ask for more than the cap get the cap too
-    const raw = await fetch(`${emu.url}/admin`, { method: 'POST', body: JSON.stringify({ action: 'database.getDocument', envName: 'local', collectionName: 'products', limit: 4000 }) });
+    const raw = await fetch(`${emu.url}/admin`, {
+      method: 'POST',
+      body: JSON.stringify({
+        action: 'database.getDocument',
+        envName: 'local',
+        collectionName: 'products',
+        limit: 4000,
+      }),
+    });
     const body = (await raw.json()) as { data: { list: string[]; limit: number } };
     assert.equal(body.data.list.length, 1000);
     assert.equal(body.data.limit, 1000);
@@ -235,17 +333,20 @@ describe('updates', () => {
   test('field operators: set, inc, mul, remove, min, max, rename, server date', async () => {
     const _ = db.command;
     const before = Date.now();
-    const res = await db.collection('products').doc('p1').update({
-      name: 'Apple!',
-      priceFen: _.inc(5),
-      rank: _.mul(10),
-      note: _.remove(),
-      tags: _.remove(),
-      stock: { qty: _.min(3), wh: _.set('Z') },
-      'stock.max': _.max(7),
-      active: _.rename('enabled'),
-      updatedAt: db.serverDate({ offset: 1000 }),
-    });
+    const res = await db
+      .collection('products')
+      .doc('p1')
+      .update({
+        name: 'Apple!',
+        priceFen: _.inc(5),
+        rank: _.mul(10),
+        note: _.remove(),
+        tags: _.remove(),
+        stock: { qty: _.min(3), wh: _.set('Z') },
+        'stock.max': _.max(7),
+        active: _.rename('enabled'),
+        updatedAt: db.serverDate({ offset: 1000 }),
+      });
     assert.equal(res.updated, 1);
     const doc = await get('p1');
     assert.equal(doc.name, 'Apple!');
@@ -256,9 +357,15 @@ describe('updates', () => {
     assert.deepEqual(doc.stock, { qty: 3, wh: 'Z', max: 7 });
     assert.ok(doc.updatedAt instanceof Date && doc.updatedAt.getTime() >= before + 1000);
     // _.set on an object replaces it entirely, where a plain object merges
-    await db.collection('products').doc('p1').update({ stock: _.set({ only: 1 }) });
+    await db
+      .collection('products')
+      .doc('p1')
+      .update({ stock: _.set({ only: 1 }) });
     assert.deepEqual((await get('p1')).stock, { only: 1 });
-    await db.collection('products').doc('p1').update({ stock: { more: 2 } });
+    await db
+      .collection('products')
+      .doc('p1')
+      .update({ stock: { more: 2 } });
     assert.deepEqual((await get('p1')).stock, { only: 1, more: 2 });
   });
 
@@ -297,7 +404,10 @@ describe('updates', () => {
     const _ = db.command;
     const c = db.collection('products');
     await c.add({ _id: 'o1', status: 'NOTPAY', version: 1 });
-    const transition = () => c.where({ _id: 'o1', status: 'NOTPAY', version: 1 }).update({ status: 'SUCCESS', version: _.inc(1), paidAt: db.serverDate() });
+    const transition = () =>
+      c
+        .where({ _id: 'o1', status: 'NOTPAY', version: 1 })
+        .update({ status: 'SUCCESS', version: _.inc(1), paidAt: db.serverDate() });
     assert.equal((await transition()).updated, 1);
     assert.equal((await transition()).updated, 0);
     const doc = await get('o1');
@@ -306,14 +416,20 @@ describe('updates', () => {
   });
 
   test('updateAndReturn answers the updated document', async () => {
-    const res = await (db.collection('products').where({ _id: 'p2' }) as any).updateAndReturn({ priceFen: db.command.inc(50) });
+    const res = await (db.collection('products').where({ _id: 'p2' }) as any).updateAndReturn({
+      priceFen: db.command.inc(50),
+    });
     assert.equal(res.updated, 1);
     assert.equal(res.doc.priceFen, 200);
     assert.equal((await get('p2')).priceFen, 200);
   });
 
   test('_id cannot be changed', async () => {
-    await assert.rejects(db.collection('products').doc('p1').update({ _id: 'other' } as never), { code: 'INVALID_PARAM' });
-    await assert.rejects(db.collection('products').doc('p1').set({ _id: 'other' } as never), { code: 'INVALID_PARAM' });
+    await assert.rejects(db.collection('products').doc('p1').update({ _id: 'other' }), {
+      code: 'INVALID_PARAM',
+    });
+    await assert.rejects(db.collection('products').doc('p1').set({ _id: 'other' }), {
+      code: 'INVALID_PARAM',
+    });
   });
 });

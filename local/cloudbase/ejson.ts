@@ -62,13 +62,14 @@ export function reviveStored(value: unknown): unknown {
 
 function ejsonReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const raw = this[key];
-  if (raw instanceof Date) return { $date: { $numberLong: String(Number.isNaN(raw.getTime()) ? 0 : raw.getTime()) } };
+  if (raw instanceof Date)
+    return { $date: { $numberLong: String(Number.isNaN(raw.getTime()) ? 0 : raw.getTime()) } };
   if (raw instanceof RegExp) return { $regularExpression: { pattern: raw.source, options: raw.flags } };
   if (typeof raw === 'number' && !Number.isFinite(raw)) return { $numberDouble: String(raw) };
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const proto = Object.getPrototypeOf(raw);
     // Other BSON values (ObjectId, Decimal128…) in their EJSON form.
-    if (proto !== Object.prototype && proto !== null) return EJSON.serialize(raw as never, { relaxed: true });
+    if (proto !== Object.prototype && proto !== null) return EJSON.serialize(raw, { relaxed: true });
   }
   return value;
 }

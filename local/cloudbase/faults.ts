@@ -40,9 +40,15 @@ export class Faults {
 
   add(spec: unknown): Fault {
     const s = spec as Partial<FaultSpec> | null;
-    if (!s || typeof s !== 'object') throw invalidParam('fault must be an object {action, collection?, count, error?, delayMs?}');
-    if (typeof s.action !== 'string' || !(s.action === '*' || s.action in FAULT_KINDS || s.action.startsWith('database.'))) {
-      throw invalidParam(`fault action must be '*', one of ${Object.keys(FAULT_KINDS).join(', ')}, or a full action name like 'database.modifyDocument'`);
+    if (!s || typeof s !== 'object')
+      throw invalidParam('fault must be an object {action, collection?, count, error?, delayMs?}');
+    if (
+      typeof s.action !== 'string' ||
+      !(s.action === '*' || s.action in FAULT_KINDS || s.action.startsWith('database.'))
+    ) {
+      throw invalidParam(
+        `fault action must be '*', one of ${Object.keys(FAULT_KINDS).join(', ')}, or a full action name like 'database.modifyDocument'`,
+      );
     }
     const count = s.count ?? 1;
     if (!Number.isInteger(count) || count < 1) throw invalidParam('fault count must be a positive integer');
@@ -52,15 +58,26 @@ export class Faults {
     if (s.error !== undefined && (typeof s.error !== 'object' || typeof s.error?.code !== 'string')) {
       throw invalidParam('fault error must be {code, message?}');
     }
-    if (s.collection !== undefined && typeof s.collection !== 'string') throw invalidParam('fault collection must be a string');
+    if (s.collection !== undefined && typeof s.collection !== 'string')
+      throw invalidParam('fault collection must be a string');
     // Without an explicit error a pure delay is meant only when delayMs is given.
     const error =
       s.error !== undefined
-        ? { code: s.error.code, message: s.error.message ?? `fault injected by the local emulator (${s.error.code})` }
+        ? {
+            code: s.error.code,
+            message: s.error.message ?? `fault injected by the local emulator (${s.error.code})`,
+          }
         : s.delayMs === undefined
           ? { code: 'DATABASE_REQUEST_FAILED', message: 'fault injected by the local emulator' }
           : undefined;
-    const fault: Fault = { id: this.nextId++, action: s.action, collection: s.collection, remaining: count, error, delayMs: s.delayMs };
+    const fault: Fault = {
+      id: this.nextId++,
+      action: s.action,
+      collection: s.collection,
+      remaining: count,
+      error,
+      delayMs: s.delayMs,
+    };
     this.list.push(fault);
     return fault;
   }
@@ -82,7 +99,7 @@ export class Faults {
         (f.collection === undefined || f.collection === collection),
     );
     if (i < 0) return undefined;
-    const f = this.list[i]!;
+    const f = this.list[i];
     if (--f.remaining <= 0) this.list.splice(i, 1);
     return {
       delayMs: f.delayMs ?? 0,

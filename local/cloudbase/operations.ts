@@ -52,7 +52,8 @@ interface Matcher {
 const NEEDS_EXPRESSIONS = new Set(['$expr', '$where', '$function', '$jsonSchema']);
 
 function needsExpressions(value: unknown): boolean {
-  if (value === null || typeof value !== 'object' || value instanceof Date || value instanceof RegExp) return false;
+  if (value === null || typeof value !== 'object' || value instanceof Date || value instanceof RegExp)
+    return false;
   if (Array.isArray(value)) return value.some(needsExpressions);
   for (const [key, inner] of Object.entries(value)) {
     if (NEEDS_EXPRESSIONS.has(key) || needsExpressions(inner)) return true;
@@ -119,7 +120,7 @@ export function find(view: DocView, collection: string, opts: FindOptions): Doc[
   const docs = matching(view, collection, opts.query, hasOrder ? Infinity : offset + limit);
   if (!hasOrder && !hasProjection) return docs.slice(offset, offset + limit);
   try {
-    let cursor = new Query({}).find<Doc>(docs, hasProjection ? (opts.projection as never) : undefined);
+    let cursor = new Query({}).find<Doc>(docs, hasProjection ? opts.projection : undefined);
     if (hasOrder) cursor = cursor.sort(opts.order as never);
     return cursor.skip(offset).limit(limit).all();
   } catch (err) {
@@ -168,7 +169,8 @@ function toModifier(data: Filter): Record<string, Record<string, unknown>> {
   const modifier: Record<string, Record<string, unknown>> = {};
   for (const [key, value] of Object.entries(data)) {
     if (key.startsWith('$')) {
-      if (value === null || typeof value !== 'object') throw invalidParam(`${key} expects an object of fields`);
+      if (value === null || typeof value !== 'object')
+        throw invalidParam(`${key} expects an object of fields`);
       modifier[key] = { ...modifier[key], ...(value as Record<string, unknown>) };
     } else {
       modifier.$set = { ...modifier.$set, [key]: value };
@@ -183,7 +185,8 @@ function toModifier(data: Filter): Record<string, Record<string, unknown>> {
 
 /** The positional operator `field.$` needs the query that matched; anything else does not. */
 function usesPositional(modifier: Record<string, Record<string, unknown>>): boolean {
-  for (const fields of Object.values(modifier)) for (const path of Object.keys(fields)) if (path.includes('$')) return true;
+  for (const fields of Object.values(modifier))
+    for (const path of Object.keys(fields)) if (path.includes('$')) return true;
   return false;
 }
 
@@ -200,7 +203,8 @@ function applyModifier(before: Doc, modifier: Record<string, Record<string, unkn
 
 function replacement(data: Filter, id: unknown): Doc {
   for (const key of Object.keys(data)) {
-    if (key.startsWith('$')) throw invalidParam(`set() replaces the document and cannot contain ${key}; use update()`);
+    if (key.startsWith('$'))
+      throw invalidParam(`set() replaces the document and cannot contain ${key}; use update()`);
   }
   const { _id: _ignored, ...rest } = structuredClone(data);
   return { _id: id, ...rest };
@@ -225,7 +229,12 @@ export function modify(view: DocView, collection: string, opts: ModifyOptions): 
     if (!isDeepStrictEqual(before, after)) writes.push({ id: before._id, after });
   }
   view.write(collection, writes);
-  return { updated: upsertId === undefined ? writes.length : 0, matched: targets.length, upsertId, doc: last };
+  return {
+    updated: upsertId === undefined ? writes.length : 0,
+    matched: targets.length,
+    upsertId,
+    doc: last,
+  };
 }
 
 export function remove(view: DocView, collection: string, query: Filter, multi: boolean): number {
@@ -238,7 +247,11 @@ export function remove(view: DocView, collection: string, query: Filter, multi: 
 }
 
 /** Runs an aggregation pipeline (collection.aggregate()…end()) over the view. */
-export function aggregate(view: DocView, collection: string, pipeline: Array<Record<string, unknown>>): Doc[] {
+export function aggregate(
+  view: DocView,
+  collection: string,
+  pipeline: Array<Record<string, unknown>>,
+): Doc[] {
   const docs = [...view.scan(collection)];
   try {
     return new Aggregator(pipeline).run(docs) as Doc[];

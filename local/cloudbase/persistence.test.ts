@@ -29,14 +29,20 @@ test('collections, documents and types survive a restart; reset survives too', a
     { _id: 'o2', amountFen: 5 },
     { _id: 'o3', amountFen: 7 },
   ]);
-  await db.collection('orders').doc('o2').update({ amountFen: db.command.inc(1), at: db.serverDate() });
+  await db
+    .collection('orders')
+    .doc('o2')
+    .update({ amountFen: db.command.inc(1), at: db.serverDate() });
   await db.collection('orders').doc('o3').remove();
   await first.close();
 
   const second = await startCloudbaseEmulator({ dataDir, collections: ['orders'] });
   const db2 = openLocalDatabase(second.url);
   const docs = (await db2.collection('orders').orderBy('_id', 'asc').get()).data;
-  assert.deepEqual(docs.map((d: { _id: string }) => d._id), ['o1', 'o2']);
+  assert.deepEqual(
+    docs.map((d: { _id: string }) => d._id),
+    ['o1', 'o2'],
+  );
   assert.ok(docs[0].paidAt instanceof Date && docs[0].paidAt.getTime() === paidAt.getTime());
   assert.deepEqual(docs[0].items, [{ sku: 'a', q: 2 }]);
   assert.equal(docs[1].amountFen, 6);
@@ -53,19 +59,28 @@ test('collections, documents and types survive a restart; reset survives too', a
 
 test('kill -9 while writing leaves readable files with a consistent prefix of the writes', async () => {
   const dataDir = tempDir();
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'fixtures/crash-writer.ts'), dataDir], {
-    cwd: resolve(__dirname, '../..'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', resolve(__dirname, 'fixtures/crash-writer.ts'), dataDir],
+    {
+      cwd: resolve(__dirname, '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let durable = 0;
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
-  const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((done) =>
+    child.on('exit', (_code, signal) => done(signal)),
+  );
   after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   await new Promise<void>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`writer made no durable progress in 25 s: ${stderr}`)), 25_000);
+    const timer = setTimeout(
+      () => fail(new Error(`writer made no durable progress in 25 s: ${stderr}`)),
+      25_000,
+    );
     child.stdout.on('data', (chunk: Buffer) => {
       for (const m of chunk.toString().matchAll(/durable (\d+)/g)) durable = Math.max(durable, Number(m[1]));
       if (durable >= 600) {
@@ -87,12 +102,22 @@ test('kill -9 while writing leaves readable files with a consistent prefix of th
     // every n from 0 to total-1 is there exactly once: the file is a prefix of the write sequence
     const ns = new Set<number>();
     for (let skip = 0; skip < total; skip += 1000) {
-      const page = await db.collection('log').orderBy('n', 'asc').skip(skip).limit(1000).field({ n: true }).get();
+      const page = await db
+        .collection('log')
+        .orderBy('n', 'asc')
+        .skip(skip)
+        .limit(1000)
+        .field({ n: true })
+        .get();
       for (const d of page.data) ns.add(d.n);
     }
     assert.equal(ns.size, total);
     assert.equal(Math.max(...ns), total - 1);
-    assert.deepEqual(readdirSync(dataDir).filter((f) => f.endsWith('.tmp')), [], 'leftover temp files are cleaned on load');
+    assert.deepEqual(
+      readdirSync(dataDir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'leftover temp files are cleaned on load',
+    );
   } finally {
     await reopened.close();
   }

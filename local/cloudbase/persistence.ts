@@ -35,12 +35,17 @@ export function loadDirectory(dir: string, store: Store): void {
     try {
       file = EJSON.parse(readFileSync(path, 'utf8'), { relaxed: true }) as CollectionFile;
     } catch (err) {
-      throw new Error(`cannot read database file ${path}: ${(err as Error).message}; move it away to start with an empty collection`);
+      throw new Error(
+        `cannot read database file ${path}: ${(err as Error).message}; move it away to start with an empty collection`,
+      );
     }
     if (file?.format !== FORMAT || typeof file.collection !== 'string' || !Array.isArray(file.documents)) {
       continue; // not ours
     }
-    store.load(file.collection, file.documents.map((d) => reviveStored(d) as Doc));
+    store.load(
+      file.collection,
+      file.documents.map((d) => reviveStored(d) as Doc),
+    );
   }
 }
 

@@ -85,7 +85,8 @@ function orderOf(value: unknown, now: number): Record<string, 1 | -1> | undefine
   }
   if (decoded === null || typeof decoded !== 'object') throw invalidParam('order must encode an object');
   for (const [field, dir] of Object.entries(decoded)) {
-    if (dir !== 1 && dir !== -1 && dir !== 'asc' && dir !== 'desc') throw invalidParam(`order of "${field}" must be 1 or -1`);
+    if (dir !== 1 && dir !== -1 && dir !== 'asc' && dir !== 'desc')
+      throw invalidParam(`order of "${field}" must be 1 or -1`);
     out[field] = dir === -1 || dir === 'desc' ? -1 : 1;
   }
   return out;
@@ -97,7 +98,8 @@ function documentsOf(value: unknown, now: number): Doc[] {
   const items = Array.isArray(decoded) ? decoded : [decoded];
   return items.map((item, i) => {
     const doc = typeof item === 'string' ? decodeEjson(item, `data[${i}]`, now) : item;
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw invalidParam(`data[${i}] must be a document object`);
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+      throw invalidParam(`data[${i}] must be a document object`);
     return doc as Doc;
   });
 }
@@ -160,14 +162,17 @@ const handlers: Record<string, Handler> = {
 
   'database.removeDocument': (req, deps, now) => {
     const collection = collectionOf(req);
-    return { data: { deleted: remove(viewFor(req, deps), collection, queryOf(req, now), bool(req.multi, false)) } };
+    return {
+      data: { deleted: remove(viewFor(req, deps), collection, queryOf(req, now), bool(req.multi, false)) },
+    };
   },
 
   'database.aggregateDocuments': (req, deps, now) => {
     const collection = collectionOf(req);
     if (!Array.isArray(req.stages)) throw invalidParam('stages must be an array of {stageKey, stageValue}');
     const pipeline = (req.stages as Array<{ stageKey?: unknown; stageValue?: unknown }>).map((stage, i) => {
-      if (typeof stage?.stageKey !== 'string' || !stage.stageKey.startsWith('$')) throw invalidParam(`stages[${i}].stageKey must be like "$match"`);
+      if (typeof stage?.stageKey !== 'string' || !stage.stageKey.startsWith('$'))
+        throw invalidParam(`stages[${i}].stageKey must be like "$match"`);
       return { [stage.stageKey]: decodeEjson(stage.stageValue, `stages[${i}].stageValue`, now) };
     });
     return { data: { list: aggregate(viewFor(req, deps), collection, pipeline).map(encodeEjson) } };
@@ -202,7 +207,13 @@ const handlers: Record<string, Handler> = {
     const view = deps.transactions.view(deps.transactions.active(req.transactionId));
     const data = decodeObject(req.data, 'data', now);
     const merge = Object.keys(data).some((k) => k.startsWith('$'));
-    const result = modify(view, collection, { query: { _id: req._id }, data, multi: false, merge, upsert: bool(req.upsert, false) });
+    const result = modify(view, collection, {
+      query: { _id: req._id },
+      data,
+      multi: false,
+      merge,
+      upsert: bool(req.upsert, false),
+    });
     return {
       updated: JSON.stringify(result.updated),
       upserted: result.upsertId === undefined ? null : JSON.stringify([{ _id: result.upsertId }]),
@@ -228,12 +239,15 @@ export function newRequestId(): string {
  * wrong; the server turns it into the platform's error body.
  */
 export async function handleAction(req: ActionRequest, deps: ProtocolDeps): Promise<Record<string, unknown>> {
-  if (req === null || typeof req !== 'object' || Array.isArray(req)) throw invalidParam('request body must be a JSON object');
+  if (req === null || typeof req !== 'object' || Array.isArray(req))
+    throw invalidParam('request body must be a JSON object');
   const action = req.action;
   if (typeof action !== 'string') throw invalidParam('action is required');
   const handler = handlers[action];
   if (!handler) {
-    throw invalidParam(`action "${action}" is not supported by the local CloudBase emulator (supported: ${SUPPORTED_ACTIONS.join(', ')})`);
+    throw invalidParam(
+      `action "${action}" is not supported by the local CloudBase emulator (supported: ${SUPPORTED_ACTIONS.join(', ')})`,
+    );
   }
   const envId = deps.envId ?? ENV_ID;
   // An empty envName is the SDK's "default environment" (init without env, or SYMBOL_DEFAULT_ENV).
@@ -243,7 +257,10 @@ export async function handleAction(req: ActionRequest, deps: ProtocolDeps): Prom
       `environment ${JSON.stringify(req.envName ?? '')} is unknown here; the local emulator serves env "${envId}" (init with env: cloud.DYNAMIC_CURRENT_ENV and TCB_ENV=${envId}, or env: '${envId}')`,
     );
   }
-  const fault = deps.faults.take(action, typeof req.collectionName === 'string' ? req.collectionName : undefined);
+  const fault = deps.faults.take(
+    action,
+    typeof req.collectionName === 'string' ? req.collectionName : undefined,
+  );
   if (fault) {
     if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault.error) throw fault.error;

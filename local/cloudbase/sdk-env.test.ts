@@ -28,9 +28,15 @@ const db = cloud.database();
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-function runChild(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runChild(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['-e', childCode], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-e', childCode], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -70,12 +76,15 @@ test('a child process with only functionSdkEnv reaches the emulator with both SD
   // And the data really is in the emulator, seen from another client.
   const db = openLocalDatabase(emu.url);
   const { data } = await db.collection('things').where({ from: 'node-sdk' }).get();
-  assert.deepEqual(data.map((d: { _id: string }) => d._id), [out.id2]);
+  assert.deepEqual(
+    data.map((d: { _id: string }) => d._id),
+    [out.id2],
+  );
 });
 
 test('functionSdkEnv names the emulator endpoint and the local env id', () => {
   const env = functionSdkEnv(`${emu.url}/`);
-  assert.equal(JSON.parse(env.TCB_CONTEXT_CNFG!).URL, `${emu.url}/admin`);
+  assert.equal(JSON.parse(env.TCB_CONTEXT_CNFG).URL, `${emu.url}/admin`);
   assert.equal(env.TCB_ENV, 'local');
-  assert.ok(env.TCB_CONTEXT_KEYS!.split(',').includes('TCB_ENV'));
+  assert.ok(env.TCB_CONTEXT_KEYS.split(',').includes('TCB_ENV'));
 });

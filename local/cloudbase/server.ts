@@ -53,14 +53,19 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }
 
 function send(res: ServerResponse, status: number, body: string): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -73,7 +78,9 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-export async function startCloudbaseEmulator(opts: CloudbaseEmulatorOptions = {}): Promise<CloudbaseEmulator> {
+export async function startCloudbaseEmulator(
+  opts: CloudbaseEmulatorOptions = {},
+): Promise<CloudbaseEmulator> {
   const store = new Store();
   let persistence: DirectoryPersistence | undefined;
   if (opts.dataDir) {
@@ -114,7 +121,16 @@ export async function startCloudbaseEmulator(opts: CloudbaseEmulatorOptions = {}
     const path = q < 0 ? url : url.slice(0, q);
     if (path === '/admin' || path === '/admin/') {
       if (req.method !== 'POST') {
-        send(res, 200, JSON.stringify(toErrorBody(new PlatformError('INVALID_PARAM', 'the database API takes POST with a JSON body'), newRequestId())));
+        send(
+          res,
+          200,
+          JSON.stringify(
+            toErrorBody(
+              new PlatformError('INVALID_PARAM', 'the database API takes POST with a JSON body'),
+              newRequestId(),
+            ),
+          ),
+        );
         req.resume();
         return;
       }
@@ -123,10 +139,21 @@ export async function startCloudbaseEmulator(opts: CloudbaseEmulatorOptions = {}
       void onControl(req, res, path);
     } else if (path === '/' || path === '/health') {
       req.resume();
-      send(res, 200, JSON.stringify({ ok: true, service: 'cloudbase-emulator', envId: ENV_ID, sdkEndpoint: '/admin' }));
+      send(
+        res,
+        200,
+        JSON.stringify({ ok: true, service: 'cloudbase-emulator', envId: ENV_ID, sdkEndpoint: '/admin' }),
+      );
     } else {
       req.resume();
-      send(res, 404, JSON.stringify({ code: 'NOT_FOUND', message: `no route ${path}; the SDK endpoint is /admin and the control API is under /emu/` }));
+      send(
+        res,
+        404,
+        JSON.stringify({
+          code: 'NOT_FOUND',
+          message: `no route ${path}; the SDK endpoint is /admin and the control API is under /emu/`,
+        }),
+      );
     }
   });
   // The SDKs keep connections alive; outlive their idle sockets so a reused socket is never closed under them.

@@ -29,8 +29,14 @@ test('runTransaction commits every write at once and returns the callback result
   const result = await db.runTransaction(async (tx: any) => {
     const a = (await tx.collection('accounts').doc('alice').get()).data;
     assert.equal(a.balance, 100);
-    await tx.collection('accounts').doc('alice').update({ balance: a.balance - 30 });
-    await tx.collection('accounts').doc('bob').update({ balance: db.command.inc(30) });
+    await tx
+      .collection('accounts')
+      .doc('alice')
+      .update({ balance: a.balance - 30 });
+    await tx
+      .collection('accounts')
+      .doc('bob')
+      .update({ balance: db.command.inc(30) });
     await tx.collection('accounts').add({ _id: 'log-1', amount: 30 });
     return 'moved';
   });
@@ -49,7 +55,14 @@ test('writes are invisible outside until commit, visible inside at once', async 
   assert.equal((await tx.collection('accounts').doc('carol').get()).data.balance, 7);
   assert.equal((await tx.collection('accounts').doc('bob').get()).data, null);
   assert.deepEqual(
-    (await tx.collection('accounts').where({ balance: db.command.lt(10) }).get()).data.map((d: any) => d._id).sort(),
+    (
+      await tx
+        .collection('accounts')
+        .where({ balance: db.command.lt(10) })
+        .get()
+    ).data
+      .map((d: any) => d._id)
+      .sort(),
     ['alice', 'carol'],
   );
   // outside: nothing happened yet
@@ -96,7 +109,9 @@ test('two transactions writing the same document: the second gets the conflict c
   await t1.collection('accounts').doc('alice').update({ balance: 1 });
   // t2 still reads the committed value, not t1's uncommitted one
   assert.equal((await t2.collection('accounts').doc('alice').get()).data.balance, 100);
-  await assert.rejects(t2.collection('accounts').doc('alice').update({ balance: 2 }), { code: 'DATABASE_TRANSACTION_CONFLICT' });
+  await assert.rejects(t2.collection('accounts').doc('alice').update({ balance: 2 }), {
+    code: 'DATABASE_TRANSACTION_CONFLICT',
+  });
   // the conflict aborted t2: it cannot commit anything
   await assert.rejects(t2.commit(), { code: 'DATABASE_TRANSACTION_CONFLICT' });
   await t2.rollback(); // rolling back an ended transaction is harmless
@@ -113,7 +128,9 @@ test('a document changed outside after the transaction started makes the transac
 
   const late = await db.startTransaction();
   await db.collection('accounts').doc('alice').update({ balance: 5 });
-  await assert.rejects(late.collection('accounts').doc('alice').update({ balance: 6 }), { code: 'DATABASE_TRANSACTION_CONFLICT' });
+  await assert.rejects(late.collection('accounts').doc('alice').update({ balance: 6 }), {
+    code: 'DATABASE_TRANSACTION_CONFLICT',
+  });
   assert.equal(await balance('alice'), 5);
 });
 
@@ -121,7 +138,9 @@ test('an idle transaction expires and releases its locks', async () => {
   const stale = await db.startTransaction();
   await stale.collection('accounts').doc('alice').update({ balance: 0 });
   const blocked = await db.startTransaction();
-  await assert.rejects(blocked.collection('accounts').doc('alice').update({ balance: 1 }), { code: 'DATABASE_TRANSACTION_CONFLICT' });
+  await assert.rejects(blocked.collection('accounts').doc('alice').update({ balance: 1 }), {
+    code: 'DATABASE_TRANSACTION_CONFLICT',
+  });
   // idle timeout 0.8 s, swept every 0.8 s: poll (bounded) until a new transaction can take the lock
   const startedWaiting = Date.now();
   for (;;) {
@@ -149,18 +168,44 @@ test('a transaction cannot insert an _id that exists, and a missing collection i
 
 test('the legacy doc-level transaction actions read, write and delete inside the transaction', async () => {
   const post = async (body: Record<string, unknown>) => {
-    const res = await fetch(`${emu.url}/admin`, { method: 'POST', body: JSON.stringify({ envName: 'local', ...body }) });
+    const res = await fetch(`${emu.url}/admin`, {
+      method: 'POST',
+      body: JSON.stringify({ envName: 'local', ...body }),
+    });
     return (await res.json()) as Record<string, any>;
   };
   const { transactionId } = await post({ action: 'database.startTransaction' });
   assert.equal(typeof transactionId, 'string');
-  const read = await post({ action: 'database.getInTransaction', transactionId, collectionName: 'accounts', _id: 'alice' });
+  const read = await post({
+    action: 'database.getInTransaction',
+    transactionId,
+    collectionName: 'accounts',
+    _id: 'alice',
+  });
   assert.equal(JSON.parse(read.data).balance, 100);
-  const updated = await post({ action: 'database.updateDocInTransaction', transactionId, collectionName: 'accounts', _id: 'alice', data: '{"$set":{"balance":{"$numberInt":"60"}}}' });
+  const updated = await post({
+    action: 'database.updateDocInTransaction',
+    transactionId,
+    collectionName: 'accounts',
+    _id: 'alice',
+    data: '{"$set":{"balance":{"$numberInt":"60"}}}',
+  });
   assert.equal(JSON.parse(updated.updated), 1);
-  const upserted = await post({ action: 'database.updateDocInTransaction', transactionId, collectionName: 'accounts', _id: 'dave', data: '{"balance":{"$numberInt":"40"}}', upsert: true });
+  const upserted = await post({
+    action: 'database.updateDocInTransaction',
+    transactionId,
+    collectionName: 'accounts',
+    _id: 'dave',
+    data: '{"balance":{"$numberInt":"40"}}',
+    upsert: true,
+  });
   assert.deepEqual(JSON.parse(upserted.upserted), [{ _id: 'dave' }]);
-  const deleted = await post({ action: 'database.deleteDocInTransaction', transactionId, collectionName: 'accounts', _id: 'bob' });
+  const deleted = await post({
+    action: 'database.deleteDocInTransaction',
+    transactionId,
+    collectionName: 'accounts',
+    _id: 'bob',
+  });
   assert.equal(JSON.parse(deleted.deleted), 1);
   assert.equal(await balance('alice'), 100);
   assert.equal((await post({ action: 'database.commitTransaction', transactionId })).code, undefined);

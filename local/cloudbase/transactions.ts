@@ -4,7 +4,6 @@
 // started, fails with DATABASE_TRANSACTION_CONFLICT and aborts the transaction (as MongoDB does), so
 // the SDK's runTransaction can retry. Commit re-checks and applies all writes at once; abort drops them.
 import { randomBytes } from 'node:crypto';
-import type { Doc } from './ejson';
 import { PlatformError, transactionConflict } from './errors';
 import type { DocView, ViewWrite } from './operations';
 import { idKey, type Store } from './store';
@@ -58,10 +57,19 @@ export class TransactionManager {
   active(id: unknown): Transaction {
     const txn = typeof id === 'string' ? this.txns.get(id) : undefined;
     if (!txn) {
-      throw new PlatformError('DATABASE_TRANSACTION_FAIL', `transaction ${JSON.stringify(id)} does not exist or has expired; start a new one`);
+      throw new PlatformError(
+        'DATABASE_TRANSACTION_FAIL',
+        `transaction ${JSON.stringify(id)} does not exist or has expired; start a new one`,
+      );
     }
     if (txn.state === 'aborted') {
-      throw txn.abortReason ?? new PlatformError('DATABASE_TRANSACTION_FAIL', `transaction ${txn.id} was rolled back; start a new one`);
+      throw (
+        txn.abortReason ??
+        new PlatformError(
+          'DATABASE_TRANSACTION_FAIL',
+          `transaction ${txn.id} was rolled back; start a new one`,
+        )
+      );
     }
     if (txn.state === 'committed') {
       throw new PlatformError('DATABASE_TRANSACTION_FAIL', `transaction ${txn.id} is already committed`);
@@ -125,7 +133,10 @@ export class TransactionManager {
       for (const w of staged.values()) {
         const conflict = this.store.has(collection)
           ? this.conflictOf(txn, collection, w.id)
-          : new PlatformError('DATABASE_TRANSACTION_FAIL', `collection "${collection}" was dropped during the transaction`);
+          : new PlatformError(
+              'DATABASE_TRANSACTION_FAIL',
+              `collection "${collection}" was dropped during the transaction`,
+            );
         if (conflict) {
           this.abort(txn, conflict);
           throw conflict;
@@ -135,7 +146,7 @@ export class TransactionManager {
     for (const [collection, staged] of txn.staged) {
       this.store.commit(
         collection,
-        [...staged.values()].map((w) => ({ id: w.id, after: w.after as Doc | null })),
+        [...staged.values()].map((w) => ({ id: w.id, after: w.after })),
       );
     }
     this.release(txn, 'committed');
@@ -169,7 +180,13 @@ export class TransactionManager {
     for (const [id, txn] of this.txns) {
       if (now - txn.lastUsed < this.idleTimeoutMs) continue;
       if (txn.state === 'active') {
-        this.abort(txn, new PlatformError('DATABASE_TRANSACTION_FAIL', `transaction ${id} expired after ${this.idleTimeoutMs} ms without activity`));
+        this.abort(
+          txn,
+          new PlatformError(
+            'DATABASE_TRANSACTION_FAIL',
+            `transaction ${id} expired after ${this.idleTimeoutMs} ms without activity`,
+          ),
+        );
       } else {
         this.txns.delete(id);
       }

@@ -98,7 +98,8 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
 
   async function proxy(req: IncomingMessage, res: ServerResponse, target: string): Promise<void> {
     try {
-      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_PROXY_BODY);
+      const body =
+        req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_PROXY_BODY);
       const upstream = await fetch(target, {
         method: req.method,
         headers: body && body.length ? { 'content-type': 'application/json' } : {},
@@ -106,10 +107,15 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
         signal: AbortSignal.timeout(15_000),
       });
       const text = Buffer.from(await upstream.arrayBuffer());
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+      res.writeHead(upstream.status, {
+        'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        'cache-control': 'no-store',
+      });
       res.end(text);
     } catch (err) {
-      sendJson(res, 502, { error: `could not reach ${new URL(target).origin}: ${(err as Error).message}; is the local stack running?` });
+      sendJson(res, 502, {
+        error: `could not reach ${new URL(target).origin}: ${(err as Error).message}; is the local stack running?`,
+      });
     }
   }
 
@@ -131,7 +137,11 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
         return true;
       }
       if (path === '/console/api/events' && req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+        });
         res.write(': connected\n\n');
         if (lastState) res.write(`event: state\ndata: ${JSON.stringify(lastState)}\n\n`);
         listeners.add(res);

@@ -15,8 +15,35 @@ export interface ConsoleState {
 const FIELDS: Record<string, string[]> = {
   products: ['_id', 'name', 'priceFen', 'active', 'description'],
   users: ['_id', 'appid', 'unionid', 'nickName', 'roles', 'createdAt', 'lastLoginAt', 'loginCount'],
-  orders: ['_id', 'openid', 'amountFen', 'description', 'status', 'transactionId', 'paidAt', 'refundedFen', 'refundingFen', 'version', 'createdAt', 'updatedAt', 'apiVersion'],
-  refunds: ['_id', 'outTradeNo', 'openid', 'amountFen', 'reason', 'status', 'refundId', 'requestedBy', 'createdAt', 'updatedAt', 'successAt', 'appliedToOrder'],
+  orders: [
+    '_id',
+    'openid',
+    'amountFen',
+    'description',
+    'status',
+    'transactionId',
+    'paidAt',
+    'refundedFen',
+    'refundingFen',
+    'version',
+    'createdAt',
+    'updatedAt',
+    'apiVersion',
+  ],
+  refunds: [
+    '_id',
+    'outTradeNo',
+    'openid',
+    'amountFen',
+    'reason',
+    'status',
+    'refundId',
+    'requestedBy',
+    'createdAt',
+    'updatedAt',
+    'successAt',
+    'appliedToOrder',
+  ],
   notifications: ['_id', 'eventType', 'outTradeNo', 'outRefundNo', 'outcome', 'receivedAt'],
 };
 
@@ -25,7 +52,10 @@ function plain(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
   if (value && typeof value === 'object' && '$date' in (value as Record<string, unknown>)) {
     const d = (value as { $date: unknown }).$date;
-    const ms = typeof d === 'object' && d && '$numberLong' in d ? Number((d as { $numberLong: string }).$numberLong) : (d as string | number);
+    const ms =
+      typeof d === 'object' && d && '$numberLong' in d
+        ? Number((d as { $numberLong: string }).$numberLong)
+        : (d as string | number);
     return new Date(ms).toISOString();
   }
   return value;
@@ -42,7 +72,17 @@ export function project(collection: string, docs: unknown[]): Array<Record<strin
     });
 }
 
-export const DELIVERY_FIELDS = ['id', 'eventType', 'url', 'state', 'attempts', 'nextAttemptAt', 'outTradeNo', 'outRefundNo', 'createdAt'];
+export const DELIVERY_FIELDS = [
+  'id',
+  'eventType',
+  'url',
+  'state',
+  'attempts',
+  'nextAttemptAt',
+  'outTradeNo',
+  'outRefundNo',
+  'createdAt',
+];
 
 export function projectDeliveries(list: unknown[]): Array<Record<string, unknown>> {
   return list
@@ -86,12 +126,22 @@ export async function readConsoleState(emuUrl: string, simUrl: string): Promise<
       return [];
     }
   };
-  const [products, users, orders, refunds, notifications] = await Promise.all(['products', 'users', 'orders', 'refunds', 'notifications'].map(read));
+  const [products, users, orders, refunds, notifications] = await Promise.all(
+    ['products', 'users', 'orders', 'refunds', 'notifications'].map(read),
+  );
   let deliveries: Array<Record<string, unknown>> = [];
   try {
     deliveries = projectDeliveries(docsOf(await getJson(`${simUrl}/sim/deliveries`))).reverse();
   } catch (err) {
     errors.push(`simulator deliveries: ${(err as Error).message}`);
   }
-  return { products: products!, users: users!, orders: orders!, refunds: refunds!, notifications: notifications!, deliveries, errors };
+  return {
+    products: products,
+    users: users,
+    orders: orders,
+    refunds: refunds,
+    notifications: notifications,
+    deliveries,
+    errors,
+  };
 }

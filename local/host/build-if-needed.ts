@@ -47,7 +47,8 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
       } catch {
         // gone meanwhile
       }
-      if (Date.now() > deadline) throw new Error(`another build holds ${lock}; remove it if no build is running`);
+      if (Date.now() > deadline)
+        throw new Error(`another build holds ${lock}; remove it if no build is running`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

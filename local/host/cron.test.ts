@@ -23,11 +23,17 @@ test('hours, weekdays and months are Beijing time; lists, ranges, steps and name
   assert.equal(cronMatches(t, at('2027-01-01T05:00:00Z')), true, '13:00 on 1 Jan 2027 Beijing');
   assert.equal(cronMatches(t, at('2026-01-01T05:00:00Z')), false, 'wrong year');
   const u = parseCron('10-20/5 * * * * * *');
-  assert.deepEqual([9, 10, 15, 20, 25].map((sec) => cronMatches(u, at(`2026-11-25T04:05:${String(sec).padStart(2, '0')}Z`))), [false, true, true, true, false]);
+  assert.deepEqual(
+    [9, 10, 15, 20, 25].map((sec) => cronMatches(u, at(`2026-11-25T04:05:${String(sec).padStart(2, '0')}Z`))),
+    [false, true, true, true, false],
+  );
 });
 
 test('malformed schedules fail with a message that shows the expected form', () => {
-  assert.throws(() => parseCron('*/5 * * * *'), (e: unknown) => e instanceof CronError && /7 fields/.test(e.message));
+  assert.throws(
+    () => parseCron('*/5 * * * *'),
+    (e: unknown) => e instanceof CronError && /7 fields/.test(e.message),
+  );
   assert.throws(() => parseCron('61 * * * * * *'), CronError);
   assert.throws(() => parseCron('x * * * * * *'), /not a number/);
   assert.throws(() => parseCron('*/0 * * * * * *'), /at least 1/);

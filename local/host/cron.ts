@@ -12,8 +12,25 @@ const RANGES: Array<[number, number]> = [
   [1970, 2199], // year
 ];
 const NAMES: Record<string, number> = {
-  JAN: 1, FEB: 2, MAR: 3, APR: 4, MAY: 5, JUN: 6, JUL: 7, AUG: 8, SEP: 9, OCT: 10, NOV: 11, DEC: 12,
-  SUN: 0, MON: 1, TUE: 2, WED: 3, THU: 4, FRI: 5, SAT: 6,
+  JAN: 1,
+  FEB: 2,
+  MAR: 3,
+  APR: 4,
+  MAY: 5,
+  JUN: 6,
+  JUL: 7,
+  AUG: 8,
+  SEP: 9,
+  OCT: 10,
+  NOV: 11,
+  DEC: 12,
+  SUN: 0,
+  MON: 1,
+  TUE: 2,
+  WED: 3,
+  THU: 4,
+  FRI: 5,
+  SAT: 6,
 };
 
 export type CronSchedule = Array<Set<number> | null>; // null = any
@@ -24,15 +41,19 @@ export class CronError extends Error {
 
 function value(token: string, expr: string): number {
   const n = NAMES[token.toUpperCase()] ?? Number(token);
-  if (!Number.isInteger(n)) throw new CronError(`"${token}" in timer schedule "${expr}" is not a number; use e.g. "0 */5 * * * * *"`);
+  if (!Number.isInteger(n))
+    throw new CronError(`"${token}" in timer schedule "${expr}" is not a number; use e.g. "0 */5 * * * * *"`);
   return n;
 }
 
 export function parseCron(expr: string): CronSchedule {
   const fields = expr.trim().split(/\s+/);
-  if (fields.length !== 7) throw new CronError(`timer schedule "${expr}" needs 7 fields (second minute hour day month weekday year), e.g. "0 */5 * * * * *"`);
+  if (fields.length !== 7)
+    throw new CronError(
+      `timer schedule "${expr}" needs 7 fields (second minute hour day month weekday year), e.g. "0 */5 * * * * *"`,
+    );
   return fields.map((field, i) => {
-    const [lo, hi] = RANGES[i]!;
+    const [lo, hi] = RANGES[i];
     if (field === '*' || field === '?') return null;
     const set = new Set<number>();
     for (const part of field.split(',')) {
@@ -42,9 +63,11 @@ export function parseCron(expr: string): CronSchedule {
       let from: number;
       let to: number;
       if (range === '*' || range === '?') [from, to] = [lo, hi];
-      else if (range!.includes('-')) [from, to] = range!.split('-').map((t) => value(t, expr)) as [number, number];
-      else [from, to] = [value(range!, expr), stepText === undefined ? value(range!, expr) : hi];
-      if (from < lo || to > hi || from > to) throw new CronError(`"${part}" in timer schedule "${expr}" is outside ${lo}-${hi}`);
+      else if (range.includes('-'))
+        [from, to] = range.split('-').map((t) => value(t, expr)) as [number, number];
+      else [from, to] = [value(range, expr), stepText === undefined ? value(range, expr) : hi];
+      if (from < lo || to > hi || from > to)
+        throw new CronError(`"${part}" in timer schedule "${expr}" is outside ${lo}-${hi}`);
       for (let v = from; v <= to; v += step) set.add(v);
     }
     return set;
@@ -54,6 +77,14 @@ export function parseCron(expr: string): CronSchedule {
 /** Whether the schedule fires in the second that contains `at`. */
 export function cronMatches(schedule: CronSchedule, at: Date): boolean {
   const bj = new Date(at.getTime() + 8 * 3600_000);
-  const parts = [bj.getUTCSeconds(), bj.getUTCMinutes(), bj.getUTCHours(), bj.getUTCDate(), bj.getUTCMonth() + 1, bj.getUTCDay(), bj.getUTCFullYear()];
-  return schedule.every((set, i) => set === null || set.has(parts[i]!));
+  const parts = [
+    bj.getUTCSeconds(),
+    bj.getUTCMinutes(),
+    bj.getUTCHours(),
+    bj.getUTCDate(),
+    bj.getUTCMonth() + 1,
+    bj.getUTCDay(),
+    bj.getUTCFullYear(),
+  ];
+  return schedule.every((set, i) => set === null || set.has(parts[i]));
 }

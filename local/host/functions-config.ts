@@ -32,7 +32,12 @@ export const DEFAULT_TIMEOUT_S = 3;
 export const DEFAULT_MEMORY_MB = 256;
 
 interface RawCloudbaserc {
-  functions?: Array<{ name?: unknown; timeout?: unknown; memorySize?: unknown; triggers?: Array<{ name?: unknown; type?: unknown; config?: unknown }> }>;
+  functions?: Array<{
+    name?: unknown;
+    timeout?: unknown;
+    memorySize?: unknown;
+    triggers?: Array<{ name?: unknown; type?: unknown; config?: unknown }>;
+  }>;
   httpAccess?: Array<{ name?: unknown; path?: unknown }>;
 }
 
@@ -45,17 +50,23 @@ export function parseCloudbaserc(json: string, source = 'cloudbaserc.json'): Hos
   try {
     raw = JSON.parse(json) as RawCloudbaserc;
   } catch (err) {
-    throw new HostConfigError(`${source} is not valid JSON (${(err as Error).message}); fix the file and restart`);
+    throw new HostConfigError(
+      `${source} is not valid JSON (${(err as Error).message}); fix the file and restart`,
+    );
   }
   const functions = new Map<string, FunctionSpec>();
   for (const f of raw.functions ?? []) {
-    if (typeof f.name !== 'string' || f.name === '') throw new HostConfigError(`${source}: every entry of "functions" needs a "name"`);
+    if (typeof f.name !== 'string' || f.name === '')
+      throw new HostConfigError(`${source}: every entry of "functions" needs a "name"`);
     const timeout = typeof f.timeout === 'number' && f.timeout > 0 ? f.timeout : DEFAULT_TIMEOUT_S;
     const memory = typeof f.memorySize === 'number' && f.memorySize > 0 ? f.memorySize : DEFAULT_MEMORY_MB;
     const timers: TimerTrigger[] = [];
     for (const t of f.triggers ?? []) {
       if (t.type !== 'timer') continue;
-      if (typeof t.name !== 'string' || typeof t.config !== 'string') throw new HostConfigError(`${source}: timer trigger of ${f.name} needs a "name" and a "config" schedule`);
+      if (typeof t.name !== 'string' || typeof t.config !== 'string')
+        throw new HostConfigError(
+          `${source}: timer trigger of ${f.name} needs a "name" and a "config" schedule`,
+        );
       parseCron(t.config);
       timers.push({ functionName: f.name, triggerName: t.name, config: t.config });
     }
@@ -64,7 +75,9 @@ export function parseCloudbaserc(json: string, source = 'cloudbaserc.json'): Hos
   const httpRoutes: HttpRoute[] = [];
   for (const r of raw.httpAccess ?? []) {
     if (typeof r.name !== 'string' || typeof r.path !== 'string' || !r.path.startsWith('/')) {
-      throw new HostConfigError(`${source}: every entry of "httpAccess" needs a "name" and a "path" starting with /`);
+      throw new HostConfigError(
+        `${source}: every entry of "httpAccess" needs a "name" and a "path" starting with /`,
+      );
     }
     httpRoutes.push({ name: r.name, path: r.path.replace(/\/+$/, '') || '/' });
   }
@@ -78,7 +91,9 @@ export function loadCloudbaserc(path: string): HostConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new HostConfigError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass cloudbasercPath pointing at the project's cloudbaserc.json`);
+    throw new HostConfigError(
+      `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass cloudbasercPath pointing at the project's cloudbaserc.json`,
+    );
   }
   return parseCloudbaserc(text, path);
 }

@@ -12,7 +12,10 @@ let dir: string;
 let host: FunctionHost;
 const logLines: string[] = [];
 const functionLines: string[] = [];
-const hostEnv: Record<string, string> = { CUSTOM_VAR: 'from-local-env', JWT_SECRET: 'not-a-real-secret-but-long-enough-000' };
+const hostEnv: Record<string, string> = {
+  CUSTOM_VAR: 'from-local-env',
+  JWT_SECRET: 'not-a-real-secret-but-long-enough-000',
+};
 
 async function call(name: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${host.url}/functions/${name}`, {
@@ -45,11 +48,19 @@ after(async () => {
 
 describe('callFunction', () => {
   test('answers { result, requestId } with the event, userInfo from the headers and the platform context', async () => {
-    const { status, body } = await call('echo', { a: 1, nested: { b: [1, 2] }, userInfo: { openId: 'spoofed' } }, { 'x-wx-openid': 'o-echo', 'x-wx-appid': 'wx-app' });
+    const { status, body } = await call(
+      'echo',
+      { a: 1, nested: { b: [1, 2] }, userInfo: { openId: 'spoofed' } },
+      { 'x-wx-openid': 'o-echo', 'x-wx-appid': 'wx-app' },
+    );
     assert.equal(status, 200);
     assert.match(body.requestId, /^[0-9a-f-]{36}$/);
     const r = body.result;
-    assert.deepEqual(r.event, { a: 1, nested: { b: [1, 2] }, userInfo: { appId: 'wx-app', openId: 'o-echo' } });
+    assert.deepEqual(r.event, {
+      a: 1,
+      nested: { b: [1, 2] },
+      userInfo: { appId: 'wx-app', openId: 'o-echo' },
+    });
     assert.equal(r.context.request_id, body.requestId);
     assert.equal(r.context.function_name, 'echo');
     assert.equal(r.context.memory_limit_in_mb, 128);
@@ -71,11 +82,13 @@ describe('callFunction', () => {
     assert.equal(second.status, 200);
     assert.equal(second.body.result.pid, first.body.result.pid);
     assert.ok(warmMs < coldMs, `warm ${warmMs.toFixed(1)} ms should beat cold ${coldMs.toFixed(1)} ms`);
-    const recs = host.invocations.recent().filter((r) => r.requestId === first.body.requestId || r.requestId === second.body.requestId);
+    const recs = host.invocations
+      .recent()
+      .filter((r) => r.requestId === first.body.requestId || r.requestId === second.body.requestId);
     assert.equal(recs.length, 2);
-    assert.equal(recs[0]!.cold, true);
-    assert.ok(typeof recs[0]!.coldStartMs === 'number' && recs[0]!.coldStartMs > 0);
-    assert.equal(recs[1]!.cold, false);
+    assert.equal(recs[0].cold, true);
+    assert.ok(typeof recs[0].coldStartMs === 'number' && recs[0].coldStartMs > 0);
+    assert.equal(recs[1].cold, false);
     assert.ok(logLines.some((l) => l.includes(first.body.requestId) && /cold start \d+ ms/.test(l)));
     assert.ok(logLines.some((l) => l.includes(second.body.requestId) && / warm /.test(l)));
   });
@@ -123,7 +136,10 @@ describe('callFunction', () => {
     const get = await fetch(`${host.url}/functions/echo`);
     assert.equal(get.status, 405);
     await get.arrayBuffer();
-    const huge = await fetch(`${host.url}/functions/echo`, { method: 'POST', body: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20) });
+    const huge = await fetch(`${host.url}/functions/echo`, {
+      method: 'POST',
+      body: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20),
+    });
     assert.equal(huge.status, 413);
     assert.equal(((await huge.json()) as any).code, 'FUNCTION_PARAM_INVALID');
     const empty = await fetch(`${host.url}/functions/echo`, { method: 'POST' });
@@ -143,7 +159,9 @@ describe('callFunction', () => {
     assert.ok(took >= 950 && took < 6000, `answered after ${took.toFixed(0)} ms`);
     const next = await call('slow', { ms: 10 });
     assert.equal(next.status, 200);
-    assert.ok(host.invocations.recent().some((r) => r.requestId === body.requestId && r.outcome === 'timeout'));
+    assert.ok(
+      host.invocations.recent().some((r) => r.requestId === body.requestId && r.outcome === 'timeout'),
+    );
     assert.equal(typeof warm.body.result.pid, 'number');
   });
 
@@ -155,7 +173,16 @@ describe('callFunction', () => {
   });
 
   test('the function environment: local env + platform variables + placeholder credentials, nothing else from the host', async () => {
-    const keys = ['CUSTOM_VAR', 'JWT_SECRET', 'TENCENTCLOUD', 'TENCENTCLOUD_SECRETID', 'SCF_NAMESPACE', 'TCB_ENV', 'SCF_FUNCTIONNAME', 'HOST_ONLY_VAR'];
+    const keys = [
+      'CUSTOM_VAR',
+      'JWT_SECRET',
+      'TENCENTCLOUD',
+      'TENCENTCLOUD_SECRETID',
+      'SCF_NAMESPACE',
+      'TCB_ENV',
+      'SCF_FUNCTIONNAME',
+      'HOST_ONLY_VAR',
+    ];
     const { body } = await call('echo', { envKeys: keys });
     const env = body.result.env;
     assert.equal(env.CUSTOM_VAR, 'from-local-env');
@@ -169,7 +196,11 @@ describe('callFunction', () => {
     // WX_APPID is configuration too: a caller's appid overrides it for its own invocation only.
     hostEnv.WX_APPID = 'wxconfigured';
     host.recycle();
-    const asCaller = await call('echo', { envKeys: ['WX_APPID', 'WX_OPENID'] }, { 'x-wx-openid': 'o-env', 'x-wx-appid': 'wxcaller' });
+    const asCaller = await call(
+      'echo',
+      { envKeys: ['WX_APPID', 'WX_OPENID'] },
+      { 'x-wx-openid': 'o-env', 'x-wx-appid': 'wxcaller' },
+    );
     assert.deepEqual(asCaller.body.result.env, { WX_APPID: 'wxcaller', WX_OPENID: 'o-env' });
     const anonymous = await call('echo', { envKeys: ['WX_APPID', 'WX_OPENID'] });
     assert.equal(anonymous.body.result.pid, asCaller.body.result.pid);
@@ -218,7 +249,7 @@ describe('callFunction', () => {
     const { body } = await call('echo', { password: secret });
     const lines = logLines.filter((l) => l.includes(body.requestId));
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /\[host\] echo [0-9a-f-]{36} (warm|cold start \d+ ms) \d+\.\d ms ok 200/);
+    assert.match(lines[0], /\[host\] echo [0-9a-f-]{36} (warm|cold start \d+ ms) \d+\.\d ms ok 200/);
     assert.ok(!logLines.some((l) => l.includes(secret)));
     assert.ok(!functionLines.some((l) => l.includes(secret)));
   });
@@ -229,7 +260,11 @@ describe('HTTP access triggers', () => {
     const raw = '{"id":"EV-1","resource":{"ciphertext":"abc+/="},"text":"微信支付 ✓"}';
     const res = await fetch(`${host.url}/hook/sub/path?x=1&y=two`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'wechatpay-signature': 'sig==', 'wechatpay-serial': 'PUB_KEY_ID_0112' },
+      headers: {
+        'content-type': 'application/json',
+        'wechatpay-signature': 'sig==',
+        'wechatpay-serial': 'PUB_KEY_ID_0112',
+      },
       body: raw,
     });
     assert.equal(res.status, 201);
@@ -248,16 +283,28 @@ describe('HTTP access triggers', () => {
 
   test('binary bodies arrive base64-encoded and integrated responses with isBase64Encoded are decoded', async () => {
     const bytes = Buffer.concat([randomBytes(512), Buffer.from([0xff, 0xfe, 0x00, 0x80])]);
-    const res = await fetch(`${host.url}/hook?mode=raw`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const res = await fetch(`${host.url}/hook?mode=raw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-was-base64'), 'true');
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
     // Text content-type but invalid utf-8: still base64, still exact.
-    const res2 = await fetch(`${host.url}/hook?mode=raw`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: bytes });
+    const res2 = await fetch(`${host.url}/hook?mode=raw`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: bytes,
+    });
     assert.equal(res2.headers.get('x-was-base64'), 'true');
     assert.ok(Buffer.from(await res2.arrayBuffer()).equals(bytes));
     const xml = Buffer.from('<xml><return_code><![CDATA[SUCCESS]]></return_code><n>é</n></xml>');
-    const res3 = await fetch(`${host.url}/hook?mode=raw`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: xml });
+    const res3 = await fetch(`${host.url}/hook?mode=raw`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: xml,
+    });
     assert.equal(res3.headers.get('x-was-base64'), 'false');
     assert.ok(Buffer.from(await res3.arrayBuffer()).equals(xml));
   });

@@ -28,10 +28,14 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
-const TEXTUAL = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
+const TEXTUAL =
+  /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
 
 /** Text bodies travel as utf-8 strings; anything else (or bytes that are not valid utf-8) as base64, so no byte is lost. */
-export function encodeBody(body: Buffer, contentType: string | undefined): { body: string; isBase64Encoded: boolean } {
+export function encodeBody(
+  body: Buffer,
+  contentType: string | undefined,
+): { body: string; isBase64Encoded: boolean } {
   if (body.length === 0) return { body: '', isBase64Encoded: false };
   const textual = contentType === undefined || contentType === '' || TEXTUAL.test(contentType.trim());
   if (textual && isUtf8(body)) return { body: body.toString('utf8'), isBase64Encoded: false };
@@ -58,7 +62,8 @@ export function buildIntegrationEvent(req: {
   const url = new URL(req.url, 'http://local');
   const queryStringParameters: Record<string, string> = {};
   for (const [k, v] of url.searchParams) queryStringParameters[k] = v;
-  const contentType = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
+  const contentType =
+    typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
   return {
     path: url.pathname,
     httpMethod: req.method.toUpperCase(),
@@ -71,7 +76,12 @@ export function buildIntegrationEvent(req: {
 }
 
 function isIntegrationResponse(value: unknown): value is IntegrationResponse {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { statusCode?: unknown }).statusCode === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { statusCode?: unknown }).statusCode === 'number'
+  );
 }
 
 /** Maps a function's return value to the HTTP response, as the HTTP access service does. */
@@ -84,9 +94,22 @@ export function toHttpAnswer(value: unknown): HttpAnswer {
     else bytes = Buffer.from(JSON.stringify(body), 'utf8');
     return { statusCode: value.statusCode, headers: { ...(value.headers ?? {}) }, body: bytes };
   }
-  if (value === undefined || value === null) return { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.alloc(0) };
+  if (value === undefined || value === null)
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: Buffer.alloc(0),
+    };
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-    return { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from(String(value), 'utf8') };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: Buffer.from(String(value), 'utf8'),
+    };
   }
-  return { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: Buffer.from(JSON.stringify(value), 'utf8') };
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: Buffer.from(JSON.stringify(value), 'utf8'),
+  };
 }

@@ -99,7 +99,12 @@ class Instance {
           resolve(performance.now() - this.startedAt);
         } else if (msg.t === 'load-error') {
           this.child.off('message', onMessage);
-          reject(new InvocationError('FUNCTION_INVOCATION_FAILED', `${spec.name} failed to load: ${msg.error.name}: ${msg.error.message}`));
+          reject(
+            new InvocationError(
+              'FUNCTION_INVOCATION_FAILED',
+              `${spec.name} failed to load: ${msg.error.name}: ${msg.error.message}`,
+            ),
+          );
         }
       };
       this.child.on('message', onMessage);
@@ -112,7 +117,10 @@ class Instance {
       this.pending = null;
       if (!msg.ok && msg.fatal) this.doomed = true;
       if (msg.ok) p.resolve(msg.json);
-      else p.reject(new InvocationError('FUNCTION_INVOCATION_FAILED', `${msg.error.name}: ${msg.error.message}`));
+      else
+        p.reject(
+          new InvocationError('FUNCTION_INVOCATION_FAILED', `${msg.error.name}: ${msg.error.message}`),
+        );
     });
     this.child.once('exit', () => {
       this.exited = true;
@@ -136,7 +144,10 @@ class Instance {
   private exitError(): InvocationError {
     const { exitCode, signalCode } = this.child;
     if (/heap out of memory|Allocation failed/i.test(this.stderrTail)) {
-      return new InvocationError('FUNCTION_MEMORY_LIMIT_EXCEEDED', `${this.spec.name} exceeded its memory limit of ${this.spec.memoryMb} MB (memorySize in cloudbaserc.json) and its instance was stopped`);
+      return new InvocationError(
+        'FUNCTION_MEMORY_LIMIT_EXCEEDED',
+        `${this.spec.name} exceeded its memory limit of ${this.spec.memoryMb} MB (memorySize in cloudbaserc.json) and its instance was stopped`,
+      );
     }
     return new InvocationError(
       'FUNCTION_INVOCATION_FAILED',
@@ -155,7 +166,8 @@ class Instance {
 
   /** Lets the instance exit on its own (it exits when the IPC channel closes), then kills it. */
   stop(graceMs = 1000): Promise<void> {
-    if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null)
+      return Promise.resolve();
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     if (this.child.connected) this.child.disconnect();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
@@ -163,7 +175,8 @@ class Instance {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null)
+      return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.kill(signal);
@@ -233,7 +246,10 @@ export class InstancePool {
     try {
       const readyMs = await withTimeout(instance.ready, Math.max(spec.timeoutMs, 30_000), () => {
         void instance.kill();
-        return new InvocationError('FUNCTION_TIME_LIMIT_EXCEEDED', `${spec.name} did not finish loading in time; check its top-level code`);
+        return new InvocationError(
+          'FUNCTION_TIME_LIMIT_EXCEEDED',
+          `${spec.name} did not finish loading in time; check its top-level code`,
+        );
       });
       if (cold) coldStartMs = readyMs;
     } catch (err) {
@@ -248,7 +264,12 @@ export class InstancePool {
       memory_limit_in_mb: spec.memoryMb,
       time_limit_in_ms: spec.timeoutMs,
       tencentcloud_region: req.region,
-      environ: Object.entries({ ...req.identity, TCB_ENV: req.envId, SCF_NAMESPACE: req.envId, TCB_SOURCE: req.source })
+      environ: Object.entries({
+        ...req.identity,
+        TCB_ENV: req.envId,
+        SCF_NAMESPACE: req.envId,
+        TCB_SOURCE: req.source,
+      })
         .map(([k, v]) => `${k}=${v};`)
         .join(''),
     };
@@ -256,16 +277,31 @@ export class InstancePool {
     let json: string;
     try {
       json = await withTimeout(
-        instance.run({ id: req.requestId, event: req.event, context, identity: req.identity, source: req.source }),
+        instance.run({
+          id: req.requestId,
+          event: req.event,
+          context,
+          identity: req.identity,
+          source: req.source,
+        }),
         spec.timeoutMs,
         () => {
           // An overrun instance is killed, never reused: its code may still be running.
           void instance.kill();
-          return new InvocationError('FUNCTION_TIME_LIMIT_EXCEEDED', `Invoking task timed out after ${spec.timeoutMs / 1000} seconds (timeout of ${spec.name} in cloudbaserc.json)`);
+          return new InvocationError(
+            'FUNCTION_TIME_LIMIT_EXCEEDED',
+            `Invoking task timed out after ${spec.timeoutMs / 1000} seconds (timeout of ${spec.name} in cloudbaserc.json)`,
+          );
         },
       );
     } catch (err) {
-      if (instance.doomed || instance.exited || instance.pending || (err as InvocationError).code !== 'FUNCTION_INVOCATION_FAILED') this.retire(instance);
+      if (
+        instance.doomed ||
+        instance.exited ||
+        instance.pending ||
+        (err as InvocationError).code !== 'FUNCTION_INVOCATION_FAILED'
+      )
+        this.retire(instance);
       else this.release(instance);
       throw tagged(err, cold, coldStartMs);
     }
@@ -275,13 +311,20 @@ export class InstancePool {
   }
 
   private acquire(): Promise<{ instance: Instance; cold: boolean }> {
-    if (this.closed) return Promise.reject(new InvocationError('FUNCTION_INVOCATION_FAILED', 'the function host is shutting down'));
+    if (this.closed)
+      return Promise.reject(
+        new InvocationError('FUNCTION_INVOCATION_FAILED', 'the function host is shutting down'),
+      );
     const warm = this.takeIdle();
     if (warm) return Promise.resolve({ instance: warm, cold: false });
-    if (this.all.size < this.opts.maxInstances) return Promise.resolve({ instance: this.spawn(), cold: true });
+    if (this.all.size < this.opts.maxInstances)
+      return Promise.resolve({ instance: this.spawn(), cold: true });
     if (this.waiters.length >= this.opts.maxQueue) {
       return Promise.reject(
-        new InvocationError('FUNCTION_EXCEED_RESOURCE_LIMIT', `${this.opts.spec.name} has ${this.opts.maxInstances} busy instances and ${this.waiters.length} queued calls; retry later`),
+        new InvocationError(
+          'FUNCTION_EXCEED_RESOURCE_LIMIT',
+          `${this.opts.spec.name} has ${this.opts.maxInstances} busy instances and ${this.waiters.length} queued calls; retry later`,
+        ),
       );
     }
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -298,7 +341,13 @@ export class InstancePool {
   }
 
   private spawn(): Instance {
-    const inst = new Instance(this.opts.spec, this.opts.bundlePath, this.opts.env(), this.opts.onOutput, this.opts.execArgv);
+    const inst = new Instance(
+      this.opts.spec,
+      this.opts.bundlePath,
+      this.opts.env(),
+      this.opts.onOutput,
+      this.opts.execArgv,
+    );
     this.generations.set(inst, this.generation);
     this.all.add(inst);
     inst.child.once('exit', () => {
@@ -348,7 +397,8 @@ export class InstancePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w.reject(new InvocationError('FUNCTION_INVOCATION_FAILED', 'the function host is shutting down'));
+    for (const w of this.waiters.splice(0))
+      w.reject(new InvocationError('FUNCTION_INVOCATION_FAILED', 'the function host is shutting down'));
     // Busy instances are killed (their callers were answered above or get a shutdown error); idle ones
     // are let go gracefully so that exit hooks (coverage, --cpu-prof) still run.
     await Promise.all([...this.all].map((inst) => (inst.pending ? inst.kill() : inst.stop())));

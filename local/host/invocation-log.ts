@@ -42,7 +42,9 @@ export class InvocationLog extends EventEmitter {
 }
 
 export function formatInvocation(r: InvocationRecord): string {
-  const start = r.cold ? `cold start ${r.coldStartMs === undefined ? '?' : Math.round(r.coldStartMs)} ms` : 'warm';
+  const start = r.cold
+    ? `cold start ${r.coldStartMs === undefined ? '?' : Math.round(r.coldStartMs)} ms`
+    : 'warm';
   const err = r.errorMessage ? ` — ${r.errorMessage}` : '';
   return `[host] ${r.functionName} ${r.requestId} ${start} ${r.durationMs.toFixed(1)} ms ${r.outcome} ${r.status}${err}`;
 }

@@ -41,7 +41,11 @@ export class InvocationError extends Error {
   }
 }
 
-export function platformError(code: PlatformErrorCode, message: string, requestId: string): { status: number; body: PlatformErrorBody } {
+export function platformError(
+  code: PlatformErrorCode,
+  message: string,
+  requestId: string,
+): { status: number; body: PlatformErrorBody } {
   const e = WX_ERR[code];
   return {
     status: e.status,

@@ -9,10 +9,21 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { functionSdkEnv } from '../cloudbase/sdk-env';
 import { cronMatches, parseCron } from './cron';
-import { loadCloudbaserc, matchHttpRoute, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type HostConfig } from './functions-config';
+import {
+  loadCloudbaserc,
+  matchHttpRoute,
+  DEFAULT_MEMORY_MB,
+  DEFAULT_TIMEOUT_S,
+  type HostConfig,
+} from './functions-config';
 import { buildIntegrationEvent, toHttpAnswer } from './http-event';
 import { InstancePool } from './instance-pool';
-import { formatInvocation, InvocationLog, type InvocationOutcome, type InvocationRecord } from './invocation-log';
+import {
+  formatInvocation,
+  InvocationLog,
+  type InvocationOutcome,
+  type InvocationRecord,
+} from './invocation-log';
 import { InvocationError, platformError, type PlatformErrorCode } from './platform-errors';
 
 /** Handles a request outside the host's own routes; resolves true when it answered. */
@@ -81,7 +92,6 @@ const PLACEHOLDER_SECRETS = {
 
 const FORWARDED_PROCESS_ENV = ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'LANG', 'TZ', 'SYSTEMROOT'];
 
-
 export async function startFunctionHost(opts: FunctionHostOptions): Promise<FunctionHost> {
   const config: HostConfig = loadCloudbaserc(opts.cloudbasercPath);
   const buildDir = resolve(opts.buildDir);
@@ -90,7 +100,8 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
   const log = opts.log ?? ((line: string) => console.log(line));
   const functionOutput = opts.functionOutput ?? ((name: string, line: string) => log(`[${name}] ${line}`));
   const getEnv = typeof opts.env === 'function' ? opts.env : () => opts.env as Record<string, string>;
-  const getEmulatorUrl = typeof opts.emulatorUrl === 'function' ? opts.emulatorUrl : () => opts.emulatorUrl as string | undefined;
+  const getEmulatorUrl =
+    typeof opts.emulatorUrl === 'function' ? opts.emulatorUrl : () => opts.emulatorUrl as string | undefined;
   const routes: RouteHandler[] = [...(opts.extraRoutes ?? [])];
   const invocations = new InvocationLog();
   const pools = new Map<string, InstancePool>();
@@ -125,7 +136,12 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
   function poolFor(name: string, path: string): InstancePool {
     let pool = pools.get(name);
     if (!pool) {
-      const spec = config.functions.get(name) ?? { name, timeoutMs: DEFAULT_TIMEOUT_S * 1000, memoryMb: DEFAULT_MEMORY_MB, timers: [] };
+      const spec = config.functions.get(name) ?? {
+        name,
+        timeoutMs: DEFAULT_TIMEOUT_S * 1000,
+        memoryMb: DEFAULT_MEMORY_MB,
+        timers: [],
+      };
       pool = new InstancePool({
         spec,
         bundlePath: path,
@@ -141,9 +157,15 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     return pool;
   }
 
-  function record(r: Omit<InvocationRecord, 'at' | 'durationMs'> & { startedAt: number; arrivedAt: Date }): void {
+  function record(
+    r: Omit<InvocationRecord, 'at' | 'durationMs'> & { startedAt: number; arrivedAt: Date },
+  ): void {
     const { startedAt, arrivedAt, ...rest } = r;
-    const full: InvocationRecord = { ...rest, at: arrivedAt.toISOString(), durationMs: performance.now() - startedAt };
+    const full: InvocationRecord = {
+      ...rest,
+      at: arrivedAt.toISOString(),
+      durationMs: performance.now() - startedAt,
+    };
     invocations.add(full);
     log(formatInvocation(full));
   }
@@ -175,7 +197,11 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     const startedAt = performance.now();
     const path = bundlePath(name);
     if (!path) {
-      const e = platformError('FUNCTION_NOT_FOUND', `no cloud function named "${name}": expected ${join(buildDir, name, 'index.js')} — add cloudfunctions/${name}/index.ts and run npm run build`, requestId);
+      const e = platformError(
+        'FUNCTION_NOT_FOUND',
+        `no cloud function named "${name}": expected ${join(buildDir, name, 'index.js')} — add cloudfunctions/${name}/index.ts and run npm run build`,
+        requestId,
+      );
       return { status: e.status, json: JSON.stringify(e.body), requestId };
     }
     // The platform decides userInfo; whatever the caller put there is replaced.
@@ -183,13 +209,46 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     delete event.userInfo;
     if (identity.openid) event.userInfo = { appId: identity.appid ?? '', openId: identity.openid };
     try {
-      const r = await poolFor(name, path).invoke({ requestId, event, identity: identityEnv(identity), source: 'wx_client', region, envId });
-      record({ requestId, functionName: name, trigger: 'callFunction', arrivedAt, startedAt, cold: r.cold, coldStartMs: r.coldStartMs, outcome: 'ok', status: 200, openid: identity.openid });
+      const r = await poolFor(name, path).invoke({
+        requestId,
+        event,
+        identity: identityEnv(identity),
+        source: 'wx_client',
+        region,
+        envId,
+      });
+      record({
+        requestId,
+        functionName: name,
+        trigger: 'callFunction',
+        arrivedAt,
+        startedAt,
+        cold: r.cold,
+        coldStartMs: r.coldStartMs,
+        outcome: 'ok',
+        status: 200,
+        openid: identity.openid,
+      });
       return { status: 200, json: `{"result":${r.json},"requestId":"${requestId}"}`, requestId };
     } catch (err) {
-      const ie = err instanceof InvocationError ? err : new InvocationError('FUNCTION_INVOCATION_FAILED', (err as Error).message);
+      const ie =
+        err instanceof InvocationError
+          ? err
+          : new InvocationError('FUNCTION_INVOCATION_FAILED', (err as Error).message);
       const e = platformError(ie.code, ie.message, requestId);
-      record({ requestId, functionName: name, trigger: 'callFunction', arrivedAt, startedAt, cold: ie.cold ?? false, coldStartMs: ie.coldStartMs, outcome: outcomeOf(ie.code), status: e.status, openid: identity.openid, errorMessage: firstLine(ie.message) });
+      record({
+        requestId,
+        functionName: name,
+        trigger: 'callFunction',
+        arrivedAt,
+        startedAt,
+        cold: ie.cold ?? false,
+        coldStartMs: ie.coldStartMs,
+        outcome: outcomeOf(ie.code),
+        status: e.status,
+        openid: identity.openid,
+        errorMessage: firstLine(ie.message),
+      });
       return { status: e.status, json: JSON.stringify(e.body), requestId };
     }
   }
@@ -200,23 +259,65 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     const startedAt = performance.now();
     const path = bundlePath(name);
     if (!path) {
-      const e = platformError('FUNCTION_NOT_FOUND', `timer ${triggerName} targets "${name}", which is not built — run npm run build`, requestId);
+      const e = platformError(
+        'FUNCTION_NOT_FOUND',
+        `timer ${triggerName} targets "${name}", which is not built — run npm run build`,
+        requestId,
+      );
       return { ok: false, status: e.status, requestId, error: e.body };
     }
-    const event = { Type: 'Timer', TriggerName: triggerName, Time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'), Message: '' };
+    const event = {
+      Type: 'Timer',
+      TriggerName: triggerName,
+      Time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      Message: '',
+    };
     try {
-      const r = await poolFor(name, path).invoke({ requestId, event, identity: {}, source: 'scf', region, envId });
-      record({ requestId, functionName: name, trigger: 'timer', arrivedAt: at, startedAt, cold: r.cold, coldStartMs: r.coldStartMs, outcome: 'ok', status: 200 });
+      const r = await poolFor(name, path).invoke({
+        requestId,
+        event,
+        identity: {},
+        source: 'scf',
+        region,
+        envId,
+      });
+      record({
+        requestId,
+        functionName: name,
+        trigger: 'timer',
+        arrivedAt: at,
+        startedAt,
+        cold: r.cold,
+        coldStartMs: r.coldStartMs,
+        outcome: 'ok',
+        status: 200,
+      });
       return { ok: true, status: 200, requestId, result: JSON.parse(r.json) };
     } catch (err) {
-      const ie = err instanceof InvocationError ? err : new InvocationError('FUNCTION_INVOCATION_FAILED', (err as Error).message);
+      const ie =
+        err instanceof InvocationError
+          ? err
+          : new InvocationError('FUNCTION_INVOCATION_FAILED', (err as Error).message);
       const e = platformError(ie.code, ie.message, requestId);
-      record({ requestId, functionName: name, trigger: 'timer', arrivedAt: at, startedAt, cold: ie.cold ?? false, coldStartMs: ie.coldStartMs, outcome: outcomeOf(ie.code), status: e.status, errorMessage: firstLine(ie.message) });
+      record({
+        requestId,
+        functionName: name,
+        trigger: 'timer',
+        arrivedAt: at,
+        startedAt,
+        cold: ie.cold ?? false,
+        coldStartMs: ie.coldStartMs,
+        outcome: outcomeOf(ie.code),
+        status: e.status,
+        errorMessage: firstLine(ie.message),
+      });
       return { ok: false, status: e.status, requestId, error: e.body };
     }
   }
 
-  const schedules = [...config.functions.values()].flatMap((f) => f.timers.map((t) => ({ ...t, schedule: parseCron(t.config) })));
+  const schedules = [...config.functions.values()].flatMap((f) =>
+    f.timers.map((t) => ({ ...t, schedule: parseCron(t.config) })),
+  );
   let lastTick = Math.floor(Date.now() / 1000);
   const timerInterval = opts.timers
     ? setInterval(() => {
@@ -224,7 +325,8 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
         const now = Math.floor(Date.now() / 1000);
         for (let sec = lastTick + 1; sec <= now && sec - lastTick <= 60; sec++) {
           const at = new Date(sec * 1000);
-          for (const t of schedules) if (cronMatches(t.schedule, at)) void runTimerTrigger(t.functionName, t.triggerName, at);
+          for (const t of schedules)
+            if (cronMatches(t.schedule, at)) void runTimerTrigger(t.functionName, t.triggerName, at);
         }
         lastTick = now;
       }, 250)
@@ -238,12 +340,20 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       try {
         data = JSON.parse(body.toString('utf8'));
       } catch (err) {
-        const e = platformError('FUNCTION_PARAM_INVALID', `the request body is not valid JSON (${(err as Error).message}); send the callFunction data as a JSON object`, randomUUID());
+        const e = platformError(
+          'FUNCTION_PARAM_INVALID',
+          `the request body is not valid JSON (${(err as Error).message}); send the callFunction data as a JSON object`,
+          randomUUID(),
+        );
         return sendJson(res, e.status, JSON.stringify(e.body));
       }
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      const e = platformError('FUNCTION_PARAM_INVALID', 'the request body must be a JSON object (the data of wx.cloud.callFunction)', randomUUID());
+      const e = platformError(
+        'FUNCTION_PARAM_INVALID',
+        'the request body must be a JSON object (the data of wx.cloud.callFunction)',
+        randomUUID(),
+      );
       return sendJson(res, e.status, JSON.stringify(e.body));
     }
     const h = req.headers;
@@ -264,22 +374,68 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     const body = await readBody(req);
     const path = bundlePath(name);
     if (!path) {
-      const e = platformError('FUNCTION_NOT_FOUND', `the HTTP path ${req.url} is bound to function "${name}", which is not built — run npm run build`, requestId);
-      return sendJson(res, e.status, JSON.stringify({ code: e.body.code, message: e.body.message, requestId }));
+      const e = platformError(
+        'FUNCTION_NOT_FOUND',
+        `the HTTP path ${req.url} is bound to function "${name}", which is not built — run npm run build`,
+        requestId,
+      );
+      return sendJson(
+        res,
+        e.status,
+        JSON.stringify({ code: e.body.code, message: e.body.message, requestId }),
+      );
     }
-    const event = buildIntegrationEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, requestId, envId });
+    const event = buildIntegrationEvent({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body,
+      requestId,
+      envId,
+    });
     try {
-      const r = await poolFor(name, path).invoke({ requestId, event, identity: {}, source: 'wx_http', region, envId });
+      const r = await poolFor(name, path).invoke({
+        requestId,
+        event,
+        identity: {},
+        source: 'wx_http',
+        region,
+        envId,
+      });
       const answer = toHttpAnswer(JSON.parse(r.json));
-      record({ requestId, functionName: name, trigger: 'http', arrivedAt, startedAt, cold: r.cold, coldStartMs: r.coldStartMs, outcome: 'ok', status: answer.statusCode });
+      record({
+        requestId,
+        functionName: name,
+        trigger: 'http',
+        arrivedAt,
+        startedAt,
+        cold: r.cold,
+        coldStartMs: r.coldStartMs,
+        outcome: 'ok',
+        status: answer.statusCode,
+      });
       res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': answer.body.length });
       res.end(answer.body);
     } catch (err) {
-      const ie = err instanceof InvocationError ? err : new InvocationError('FUNCTION_INVOCATION_FAILED', (err as Error).message);
+      const ie =
+        err instanceof InvocationError
+          ? err
+          : new InvocationError('FUNCTION_INVOCATION_FAILED', (err as Error).message);
       const e = platformError(ie.code, ie.message, requestId);
       // The HTTP access service answers a failed function with a 5xx and a code/message body.
       const status = e.status >= 500 ? e.status : 502;
-      record({ requestId, functionName: name, trigger: 'http', arrivedAt, startedAt, cold: ie.cold ?? false, coldStartMs: ie.coldStartMs, outcome: outcomeOf(ie.code), status, errorMessage: firstLine(ie.message) });
+      record({
+        requestId,
+        functionName: name,
+        trigger: 'http',
+        arrivedAt,
+        startedAt,
+        cold: ie.cold ?? false,
+        coldStartMs: ie.coldStartMs,
+        outcome: outcomeOf(ie.code),
+        status,
+        errorMessage: firstLine(ie.message),
+      });
       sendJson(res, status, JSON.stringify({ code: e.body.code, message: e.body.message, requestId }));
     }
   }
@@ -292,13 +448,21 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       const name = decodeURIComponent(pathname.slice('/functions/'.length));
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');
-        return sendJson(res, 405, JSON.stringify({ code: 'METHOD_NOT_ALLOWED', message: `use POST /functions/${name} with the callFunction data as a JSON body` }));
+        return sendJson(
+          res,
+          405,
+          JSON.stringify({
+            code: 'METHOD_NOT_ALLOWED',
+            message: `use POST /functions/${name} with the callFunction data as a JSON body`,
+          }),
+        );
       }
       return handleCallFunction(req, res, name);
     }
     const route = matchHttpRoute(config.httpRoutes, pathname);
     if (route && route.path !== '/') return handleHttpTrigger(req, res, route.name);
-    if (pathname === '/health') return sendJson(res, 200, JSON.stringify({ ok: true, functions: functionNames() }));
+    if (pathname === '/health')
+      return sendJson(res, 200, JSON.stringify({ ok: true, functions: functionNames() }));
     for (const handler of routes) if (await handler(req, res)) return;
     if (route) return handleHttpTrigger(req, res, route.name);
     if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -307,7 +471,14 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       return void res.end(html);
     }
-    sendJson(res, 404, JSON.stringify({ code: 'NOT_FOUND', message: `nothing at ${req.method} ${pathname}: functions are at POST /functions/<name>, HTTP triggers at ${config.httpRoutes.map((r) => r.path).join(', ') || '(none configured)'}` }));
+    sendJson(
+      res,
+      404,
+      JSON.stringify({
+        code: 'NOT_FOUND',
+        message: `nothing at ${req.method} ${pathname}: functions are at POST /functions/<name>, HTTP triggers at ${config.httpRoutes.map((r) => r.path).join(', ') || '(none configured)'}`,
+      }),
+    );
   }
 
   function functionNames(): string[] {
@@ -327,7 +498,15 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
         return sendJson(res, 413, JSON.stringify(e.body));
       }
       log(`[host] internal error on ${req.method} ${req.url?.split('?')[0]}: ${(err as Error).message}`);
-      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ code: 'HOST_ERROR', message: 'the function host failed to handle this request; see its log' }));
+      if (!res.headersSent)
+        sendJson(
+          res,
+          500,
+          JSON.stringify({
+            code: 'HOST_ERROR',
+            message: 'the function host failed to handle this request; see its log',
+          }),
+        );
       else res.destroy();
     });
   });
@@ -342,8 +521,14 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     async callFunction(name, data, identity = {}) {
       const out = await runCallFunction(name, data, identity);
       const parsed = JSON.parse(out.json) as { result?: unknown; requestId: string };
-      if (out.status === 200) return { ok: true, status: 200, requestId: out.requestId, result: parsed.result };
-      return { ok: false, status: out.status, requestId: out.requestId, error: parsed as ReturnType<typeof platformError>['body'] };
+      if (out.status === 200)
+        return { ok: true, status: 200, requestId: out.requestId, result: parsed.result };
+      return {
+        ok: false,
+        status: out.status,
+        requestId: out.requestId,
+        error: parsed as ReturnType<typeof platformError>['body'],
+      };
     },
     runTimer(functionName, triggerName) {
       const spec = config.functions.get(functionName);
@@ -370,7 +555,7 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
 }
 
 function firstLine(message: string): string {
-  return message.split('\n', 1)[0]!.slice(0, 200);
+  return message.split('\n', 1)[0].slice(0, 200);
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
@@ -397,12 +582,15 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
 function sendJson(res: ServerResponse, status: number, json: string): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
   res.end(json);
 }

@@ -13,7 +13,13 @@ let host: FunctionHost;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wxcloud-timers-'));
   await buildFixtureFunctions(join(dir, 'build'), ['tick']);
-  host = await startFunctionHost({ buildDir: join(dir, 'build'), cloudbasercPath: FIXTURE_CLOUDBASERC, env: {}, log: () => undefined, timers: true });
+  host = await startFunctionHost({
+    buildDir: join(dir, 'build'),
+    cloudbasercPath: FIXTURE_CLOUDBASERC,
+    env: {},
+    log: () => undefined,
+    timers: true,
+  });
 });
 
 after(async () => {
@@ -34,11 +40,15 @@ test('runTimer() delivers the platform timer event without a caller identity', a
 });
 
 test('a per-second schedule fires about once a second, logged as timer invocations', async () => {
-  const count = () => host.invocations.recent().filter((r) => r.trigger === 'timer' && r.outcome === 'ok').length;
+  const count = () =>
+    host.invocations.recent().filter((r) => r.trigger === 'timer' && r.outcome === 'ok').length;
   const start = count();
   const deadline = Date.now() + 15_000;
   while (count() < start + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.ok(count() >= start + 3, `fired ${count() - start} times`);
-  const times = host.invocations.recent().filter((r) => r.trigger === 'timer').map((r) => r.at);
+  const times = host.invocations
+    .recent()
+    .filter((r) => r.trigger === 'timer')
+    .map((r) => r.at);
   assert.equal(new Set(times).size, times.length, 'each second fires once');
 });

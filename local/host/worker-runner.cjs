@@ -14,7 +14,19 @@ delete process.env.__WXCLOUD_HOST_BUNDLE;
 
 // The identity keys getWXContext() reads through WX_CONTEXT_KEYS; reset before every invocation so one
 // caller's identity can never be seen by the next.
-const IDENTITY_KEYS = ['WX_OPENID', 'WX_APPID', 'WX_UNIONID', 'WX_CLIENTIP', 'WX_CLIENTIPV6', 'WX_API_TOKEN', 'WX_RESOURCE_OPENID', 'WX_RESOURCE_APPID', 'WX_FROM_OPENID', 'WX_FROM_APPID', 'WX_FROM_UNIONID'];
+const IDENTITY_KEYS = [
+  'WX_OPENID',
+  'WX_APPID',
+  'WX_UNIONID',
+  'WX_CLIENTIP',
+  'WX_CLIENTIPV6',
+  'WX_API_TOKEN',
+  'WX_RESOURCE_OPENID',
+  'WX_RESOURCE_APPID',
+  'WX_FROM_OPENID',
+  'WX_FROM_APPID',
+  'WX_FROM_UNIONID',
+];
 
 let main = null;
 let current = null; // id of the running invocation
@@ -37,7 +49,9 @@ function send(msg) {
 
 // A function's own configured variables can share a name with an identity key (SPEC §4's WX_APPID is
 // the mini-program appid): an invocation without that identity must see the configured value again.
-const CONFIGURED = Object.fromEntries(IDENTITY_KEYS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+const CONFIGURED = Object.fromEntries(
+  IDENTITY_KEYS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
+);
 
 function setIdentity(identity, source) {
   for (const k of IDENTITY_KEYS) {
@@ -66,7 +80,14 @@ function finish(id, ok, value) {
       json = value === undefined ? 'null' : JSON.stringify(value);
       if (json === undefined) json = 'null';
     } catch (err) {
-      send({ t: 'done', id, ok: false, error: describe(new TypeError(`the function's result is not JSON-serialisable: ${describe(err).message}`)) });
+      send({
+        t: 'done',
+        id,
+        ok: false,
+        error: describe(
+          new TypeError(`the function's result is not JSON-serialisable: ${describe(err).message}`),
+        ),
+      });
       return;
     }
     send({ t: 'done', id, ok: true, json });
@@ -88,7 +109,11 @@ function invoke(msg) {
     // Callback-style handlers (main(event, context, callback)) are accepted as the Node runtime does.
     const callback = (err, value) => (err ? finish(id, false, err) : finish(id, true, value));
     const out = main.length >= 3 ? main(event, ctx, callback) : main(event, ctx);
-    if (out && typeof out.then === 'function') out.then((v) => finish(id, true, v), (e) => finish(id, false, e));
+    if (out && typeof out.then === 'function')
+      out.then(
+        (v) => finish(id, true, v),
+        (e) => finish(id, false, e),
+      );
     else if (main.length < 3) finish(id, true, out);
   } catch (err) {
     finish(id, false, err);
@@ -116,7 +141,8 @@ const t0 = performance.now();
 try {
   const mod = require(bundlePath);
   main = mod && (mod.main || (mod.default && mod.default.main));
-  if (typeof main !== 'function') throw new TypeError(`${bundlePath} does not export a main(event, context) function (handler index.main)`);
+  if (typeof main !== 'function')
+    throw new TypeError(`${bundlePath} does not export a main(event, context) function (handler index.main)`);
   send({ t: 'ready', loadMs: performance.now() - t0 });
 } catch (err) {
   send({ t: 'load-error', error: describe(err) });

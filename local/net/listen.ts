@@ -17,6 +17,7 @@ export async function listen(server: Server, port = 0, host = '127.0.0.1'): Prom
     });
   });
   const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  const urlHost =
+    address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
   return { port: address.port, url: `http://${urlHost}:${address.port}` };
 }

@@ -10,9 +10,33 @@ export interface SeedProduct {
 }
 
 export const SEED_PRODUCTS: readonly SeedProduct[] = [
-  { _id: 'coffee-latte', name: '拿铁咖啡 Latte', priceFen: 2800, active: true, description: '16 oz, oat milk on request' },
-  { _id: 'tea-oolong', name: '乌龙茶 Oolong tea', priceFen: 1500, active: true, description: 'Tieguanyin, 50 g tin' },
+  {
+    _id: 'coffee-latte',
+    name: '拿铁咖啡 Latte',
+    priceFen: 2800,
+    active: true,
+    description: '16 oz, oat milk on request',
+  },
+  {
+    _id: 'tea-oolong',
+    name: '乌龙茶 Oolong tea',
+    priceFen: 1500,
+    active: true,
+    description: 'Tieguanyin, 50 g tin',
+  },
   { _id: 'cake-cheese', name: '芝士蛋糕 Cheesecake', priceFen: 3250, active: true, description: 'One slice' },
-  { _id: 'sticker-pack', name: '贴纸包 Sticker pack', priceFen: 1, active: true, description: 'Costs 1 fen: the cheapest real payment' },
-  { _id: 'mooncake-box', name: '月饼礼盒 Mooncake box', priceFen: 16800, active: false, description: 'Seasonal; not for sale now' },
+  {
+    _id: 'sticker-pack',
+    name: '贴纸包 Sticker pack',
+    priceFen: 1,
+    active: true,
+    description: 'Costs 1 fen: the cheapest real payment',
+  },
+  {
+    _id: 'mooncake-box',
+    name: '月饼礼盒 Mooncake box',
+    priceFen: 16800,
+    active: false,
+    description: 'Seasonal; not for sale now',
+  },
 ];

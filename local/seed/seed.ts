@@ -11,12 +11,20 @@ export interface SeedReport {
   productsCreated: string[];
 }
 
-export async function seedDatabase(emulatorUrl: string, products: readonly SeedProduct[] = SEED_PRODUCTS): Promise<SeedReport> {
+export async function seedDatabase(
+  emulatorUrl: string,
+  products: readonly SeedProduct[] = SEED_PRODUCTS,
+): Promise<SeedReport> {
   const db = openLocalDatabase(emulatorUrl);
   const collectionsCreated: string[] = [];
   for (const name of COLLECTIONS) {
-    const res = (await db.createCollection(name).catch((err: unknown) => ({ code: errorCode(err) }))) as { code?: string };
-    if (res.code && !/EXIST/i.test(res.code)) throw new Error(`cannot create collection ${name} in the emulator at ${emulatorUrl} (${res.code}); is it running?`);
+    const res = (await db.createCollection(name).catch((err: unknown) => ({ code: errorCode(err) }))) as {
+      code?: string;
+    };
+    if (res.code && !/EXIST/i.test(res.code))
+      throw new Error(
+        `cannot create collection ${name} in the emulator at ${emulatorUrl} (${res.code}); is it running?`,
+      );
     if (!res.code) collectionsCreated.push(name);
   }
   const productsCreated: string[] = [];
@@ -33,6 +41,6 @@ export async function seedDatabase(emulatorUrl: string, products: readonly SeedP
 }
 
 function errorCode(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err) return String((err as { code: unknown }).code);
+  if (err && typeof err === 'object' && 'code' in err) return String(err.code);
   return err instanceof Error ? err.message : String(err);
 }

@@ -24,21 +24,26 @@ export interface IssuedPair {
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']);
 }
 
 async function exportPems(keys: CryptoKeyPair): Promise<{ privateKeyPem: string; publicKeyPem: string }> {
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const spki = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey));
-  const privateKeyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
-  const publicKeyPem = `-----BEGIN PUBLIC KEY-----\n${spki.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
+  const privateKeyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const publicKeyPem = `-----BEGIN PUBLIC KEY-----\n${spki
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
   return { privateKeyPem, publicKeyPem };
 }
 
 /** 40 upper-case hex digits with a non-zero, positive leading byte (DER integers must stay 20 bytes). */
 export function newSerial(): string {
   const bytes = randomBytes(20);
-  bytes[0] = (bytes[0]! & 0x3f) | 0x10;
+  bytes[0] = (bytes[0] & 0x3f) | 0x10;
   return bytes.toString('hex').toUpperCase();
 }
 
@@ -80,7 +85,13 @@ export async function issueCertificate(ca: LocalCa, opts: IssueOptions): Promise
     notAfter: opts.notAfter ?? new Date(now + 5 * 365 * 86_400_000),
     signingKey: ca.keys.privateKey,
     publicKey: keys.publicKey,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
+    ],
   });
   return { ...(await exportPems(keys)), certificatePem: certificate.toString('pem') + '\n', serialNo };
 }

@@ -11,12 +11,13 @@ export type AuthFields = Record<(typeof FIELDS)[number], string>;
 export function parseAuthorization(header: string | undefined): AuthFields | string {
   if (!header) return '缺少Authorization请求头';
   const space = header.indexOf(' ');
-  if (space < 0 || header.slice(0, space) !== AUTH_SCHEMA) return `Authorization认证类型错误，应为${AUTH_SCHEMA}`;
+  if (space < 0 || header.slice(0, space) !== AUTH_SCHEMA)
+    return `Authorization认证类型错误，应为${AUTH_SCHEMA}`;
   const out: Partial<AuthFields> = {};
   for (const part of header.slice(space + 1).split(',')) {
     const m = /^\s*([a-z_]+)="?([^"]*)"?\s*$/.exec(part);
     if (!m) return 'Authorization格式错误';
-    if ((FIELDS as readonly string[]).includes(m[1]!)) out[m[1] as keyof AuthFields] = m[2]!;
+    if ((FIELDS as readonly string[]).includes(m[1])) out[m[1] as keyof AuthFields] = m[2]!;
   }
   for (const f of FIELDS) if (!out[f]) return `Authorization中缺少${f}`;
   return out as AuthFields;
@@ -37,13 +38,20 @@ export function verifyRequest(
   if (typeof auth === 'string') throw v3.sign(auth);
   const merchant = merchants.get(auth.mchid);
   if (!merchant) throw v3.sign(`商户号${auth.mchid}不存在或签名的商户号错误`);
-  if (auth.serial_no.toUpperCase() !== merchant.merchantSerial) throw v3.sign('商户证书序列号有误，请核实后再试');
-  if (!/^\d{1,12}$/.test(auth.timestamp) || Math.abs(Number(auth.timestamp) - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS) {
+  if (auth.serial_no.toUpperCase() !== merchant.merchantSerial)
+    throw v3.sign('商户证书序列号有误，请核实后再试');
+  if (
+    !/^\d{1,12}$/.test(auth.timestamp) ||
+    Math.abs(Number(auth.timestamp) - nowMs / 1000) > MAX_CLOCK_SKEW_SECONDS
+  ) {
     throw v3.sign('签名时间戳已过期或超出允许范围（±5分钟）');
   }
   const message = v3RequestMessage(req.method, req.pathWithQuery, auth.timestamp, auth.nonce_str, req.body);
   if (!rsaVerify(message, auth.signature, merchant.merchantPublicKey)) {
-    throw new V3Error(401, 'SIGN_ERROR', '签名错误，请检查后再试', { issue: 'sign not match', location: 'header' });
+    throw new V3Error(401, 'SIGN_ERROR', '签名错误，请检查后再试', {
+      issue: 'sign not match',
+      location: 'header',
+    });
   }
   return merchant;
 }

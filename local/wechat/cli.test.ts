@@ -19,7 +19,15 @@ const bundle = join(outDir, 'sim.cjs');
 
 before(async () => {
   // the CLI source compiled once, so a real process start is a plain `node`
-  buildSync({ entryPoints: [join(ROOT, 'scripts', 'sim.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node18', outfile: bundle, logLevel: 'silent' });
+  buildSync({
+    entryPoints: [join(ROOT, 'scripts', 'sim.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node18',
+    outfile: bundle,
+    logLevel: 'silent',
+  });
   h = await startHarness({ refundDelayMs: 1e10 });
   rx = await startReceiver();
 });
@@ -38,23 +46,36 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 
 function processCli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bundle, ...args], { cwd: ROOT, env: { ...process.env, WECHAT_SIM_URL: url }, timeout: 30_000 }, (e, stdout, stderr) => {
-      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bundle, ...args],
+      { cwd: ROOT, env: { ...process.env, WECHAT_SIM_URL: url }, timeout: 30_000 },
+      (e, stdout, stderr) => {
+        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 test('CLI: user, code, pay, deliveries, notify --replay, refund-complete, fault, clock, mode', async () => {
   const user = await cli('user', '--unionid');
   assert.equal(user.code, 0, user.stderr);
-  const openid = /openid\s+(\S+)/.exec(user.stdout)![1]!;
+  const openid = /openid\s+(\S+)/.exec(user.stdout)![1];
   assert.match(user.stdout, /unionid\s+\S+/);
   const code = await cli('code', openid);
   assert.match(code.stdout, /^code \w{32} \(valid until .+, one use\)/);
   assert.match((await cli('code', 'oNoSuchUser')).stderr, /404: unknown test user oNoSuchUser/);
 
   const no = `CLI${Date.now()}`;
-  const prepay = await h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: 'cli', out_trade_no: no, notify_url: rx.url, amount: { total: 250 }, payer: { openid } });
+  const prepay = await h.v3('POST', '/v3/pay/transactions/jsapi', {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: 'cli',
+    out_trade_no: no,
+    notify_url: rx.url,
+    amount: { total: 250 },
+    payer: { openid },
+  });
   assert.equal(prepay.status, 200);
   assert.match((await cli('pay', no, '--cancel')).stdout, /requestPayment:fail cancel/);
   const pay = await cli('pay', no);
@@ -63,24 +84,36 @@ test('CLI: user, code, pay, deliveries, notify --replay, refund-complete, fault,
   assert.equal((await cli('pay', no)).code, 2, 'paying twice fails like the phone and exits 2');
   assert.match((await cli('pay', 'NOSUCH123')).stderr, /404: no order NOSUCH123/);
   await rx.waitFor(1);
-  await waitUntil(async () => (await h.sim('GET', `/sim/deliveries?outTradeNo=${no}`)).json[0]?.state === 'delivered');
+  await waitUntil(
+    async () => (await h.sim('GET', `/sim/deliveries?outTradeNo=${no}`)).json[0]?.state === 'delivered',
+  );
   const list = await cli('deliveries', '--order', no);
   assert.match(list.stdout, /TRANSACTION\.SUCCESS\s+order .* DELIVERED/);
   assert.match(list.stdout, /scheduled 204/);
-  const id = /^(\S+)\s+TRANSACTION/m.exec(list.stdout)![1]!;
+  const id = /^(\S+)\s+TRANSACTION/m.exec(list.stdout)![1];
   assert.match((await cli('notify', '--replay', id)).stdout, /replay\s+204/);
   assert.equal(rx.received.length, 2);
   assert.match((await cli('orders')).stdout, new RegExp(`${no}\\s+v3 REFUND|${no}\\s+v3 SUCCESS`));
 
-  await h.v3('POST', '/v3/refund/domestic/refunds', { out_trade_no: no, out_refund_no: `${no}R`, amount: { refund: 250, total: 250, currency: 'CNY' } });
+  await h.v3('POST', '/v3/refund/domestic/refunds', {
+    out_trade_no: no,
+    out_refund_no: `${no}R`,
+    amount: { refund: 250, total: 250, currency: 'CNY' },
+  });
   assert.match((await cli('refunds')).stdout, /PROCESSING/);
-  assert.match((await cli('refund-complete', `${no}R`, '--status', 'ABNORMAL')).stdout, /ABNORMAL \(¥2\.50\)/);
+  assert.match(
+    (await cli('refund-complete', `${no}R`, '--status', 'ABNORMAL')).stdout,
+    /ABNORMAL \(¥2\.50\)/,
+  );
   const twice = await cli('refund-complete', `${no}R`);
   assert.equal(twice.code, 1);
   assert.match(twice.stderr, /409.*already ABNORMAL/);
 
   assert.match((await cli('fault', 'jsapi', '5xx', '--count', '2')).stdout, /5xx on jsapi × 2/);
-  assert.match((await cli('fault', 'notify', 'delay', '--delay', '100')).stdout, /delay on notify × 1 \(delay 100 ms\)/);
+  assert.match(
+    (await cli('fault', 'notify', 'delay', '--delay', '100')).stdout,
+    /delay on notify × 1 \(delay 100 ms\)/,
+  );
   assert.match((await cli('faults')).stdout, /#\d+ 5xx on jsapi, 2 left/);
   const bad = await cli('fault', 'jsapi', 'explode');
   assert.equal(bad.code, 1);
@@ -112,5 +145,10 @@ test('CLI as a process: exit 0 with output; exit 1 and a clear error when the si
   await new Promise<void>((r) => probe.close(() => r()));
   const down = await processCli(['deliveries'], `http://127.0.0.1:${port}`);
   assert.equal(down.code, 1);
-  assert.match(down.stderr, new RegExp(`cannot reach the WeChat simulator at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)\\. Is the local stack running\\?`));
+  assert.match(
+    down.stderr,
+    new RegExp(
+      `cannot reach the WeChat simulator at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)\\. Is the local stack running\\?`,
+    ),
+  );
 });

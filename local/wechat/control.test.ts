@@ -17,32 +17,61 @@ after(async () => {
 
 test('events: user, order (each state), refund, delivery and attempt are emitted live', async () => {
   const seen: Array<[string, any]> = [];
-  for (const name of ['user', 'order', 'refund', 'delivery', 'attempt']) h.handle.events.on(name, (e) => seen.push([name, e]));
+  for (const name of ['user', 'order', 'refund', 'delivery', 'attempt'])
+    h.handle.events.on(name, (e) => seen.push([name, e]));
   const openid = await h.user();
   const no = `EV${Date.now()}`;
-  await h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: 'ev', out_trade_no: no, notify_url: rx.url, amount: { total: 9 }, payer: { openid } });
+  await h.v3('POST', '/v3/pay/transactions/jsapi', {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: 'ev',
+    out_trade_no: no,
+    notify_url: rx.url,
+    amount: { total: 9 },
+    payer: { openid },
+  });
   await h.sim('POST', '/sim/pay-order', { outTradeNo: no });
-  await h.v3('POST', '/v3/refund/domestic/refunds', { out_trade_no: no, out_refund_no: `${no}R`, notify_url: rx.url, amount: { refund: 9, total: 9, currency: 'CNY' } });
+  await h.v3('POST', '/v3/refund/domestic/refunds', {
+    out_trade_no: no,
+    out_refund_no: `${no}R`,
+    notify_url: rx.url,
+    amount: { refund: 9, total: 9, currency: 'CNY' },
+  });
   await waitUntil(() => seen.filter(([n, e]) => n === 'delivery' && e.state === 'delivered').length === 2);
   const names = new Set(seen.map(([n]) => n));
   assert.deepEqual(names, new Set(['user', 'order', 'refund', 'delivery', 'attempt']));
   assert.equal(seen.find(([n]) => n === 'user')![1].openid, openid);
   const orderStates = seen.filter(([n]) => n === 'order').map(([, e]) => e.tradeState);
   assert.deepEqual([...new Set(orderStates)], ['NOTPAY', 'SUCCESS', 'REFUND']);
-  assert.deepEqual(seen.filter(([n]) => n === 'refund').map(([, e]) => e.status), ['PROCESSING', 'SUCCESS']);
+  assert.deepEqual(
+    seen.filter(([n]) => n === 'refund').map(([, e]) => e.status),
+    ['PROCESSING', 'SUCCESS'],
+  );
   const attempt = seen.find(([n]) => n === 'attempt')![1];
   assert.equal(attempt.outTradeNo, no);
   assert.equal(attempt.status, 204);
   assert.ok(attempt.deliveryId);
-  for (const name of ['user', 'order', 'refund', 'delivery', 'attempt']) h.handle.events.removeAllListeners(name);
+  for (const name of ['user', 'order', 'refund', 'delivery', 'attempt'])
+    h.handle.events.removeAllListeners(name);
 });
 
 test('listings, filters, reset, and readable control errors', async () => {
   const orders = (await h.sim('GET', '/sim/orders')).json;
   assert.ok(orders.length >= 1);
-  assert.deepEqual(Object.keys(orders[0]).sort().slice(0, 4), ['apiVersion', 'appid', 'createdAt', 'currency']);
-  assert.equal((await h.sim('GET', `/sim/orders?openid=${orders[0].openid}`)).json.length, orders.filter((o: any) => o.openid === orders[0].openid).length);
-  assert.equal((await h.sim('GET', `/sim/refunds?outTradeNo=${orders[0].outTradeNo}`)).json[0].status, 'SUCCESS');
+  assert.deepEqual(Object.keys(orders[0]).sort().slice(0, 4), [
+    'apiVersion',
+    'appid',
+    'createdAt',
+    'currency',
+  ]);
+  assert.equal(
+    (await h.sim('GET', `/sim/orders?openid=${orders[0].openid}`)).json.length,
+    orders.filter((o: any) => o.openid === orders[0].openid).length,
+  );
+  assert.equal(
+    (await h.sim('GET', `/sim/refunds?outTradeNo=${orders[0].outTradeNo}`)).json[0].status,
+    'SUCCESS',
+  );
   assert.equal((await h.sim('GET', '/sim/users')).json.length, 1);
   assert.equal((await h.sim('GET', '/sim/health')).json.ok, true);
   const d = (await h.sim('GET', '/sim/deliveries')).json[0];
@@ -50,7 +79,10 @@ test('listings, filters, reset, and readable control errors', async () => {
 
   assert.equal((await h.sim('POST', '/sim/users', { appid: 42 })).status, 400);
   assert.equal((await h.sim('POST', '/sim/pay-order', { outTradeNo: 'nope00' })).status, 404);
-  assert.equal((await h.sim('POST', '/sim/pay-order', { outTradeNo: orders[0].outTradeNo, outcome: 'maybe' })).status, 400);
+  assert.equal(
+    (await h.sim('POST', '/sim/pay-order', { outTradeNo: orders[0].outTradeNo, outcome: 'maybe' })).status,
+    400,
+  );
   assert.equal((await h.sim('POST', '/sim/clock', { timeScale: -1 })).status, 400);
   assert.equal((await h.sim('POST', '/sim/clock', { advanceSeconds: 'x' })).status, 400);
   const malformed = await fetch(`${h.url}/sim/users`, { method: 'POST', body: '[1,2' });
@@ -59,5 +91,6 @@ test('listings, filters, reset, and readable control errors', async () => {
   assert.equal((await h.sim('PUT', '/sim/users')).status, 405);
 
   assert.equal((await h.sim('POST', '/sim/reset')).status, 200);
-  for (const path of ['/sim/orders', '/sim/refunds', '/sim/users', '/sim/deliveries', '/sim/faults']) assert.deepEqual((await h.sim('GET', path)).json, [], path);
+  for (const path of ['/sim/orders', '/sim/refunds', '/sim/users', '/sim/deliveries', '/sim/faults'])
+    assert.deepEqual((await h.sim('GET', path)).json, [], path);
 });

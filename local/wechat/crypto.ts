@@ -14,7 +14,13 @@ import {
 } from 'node:crypto';
 
 /** The string a merchant signs for a v3 request: method, path with query, timestamp, nonce, body. */
-export function v3RequestMessage(method: string, pathWithQuery: string, timestamp: string, nonce: string, body: string): string {
+export function v3RequestMessage(
+  method: string,
+  pathWithQuery: string,
+  timestamp: string,
+  nonce: string,
+  body: string,
+): string {
   return `${method}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${body}\n`;
 }
 
@@ -35,27 +41,41 @@ export function rsaSign(message: string, privateKey: KeyLike): string {
 export function rsaVerify(message: string, signatureBase64: string, publicKey: KeyLike): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureBase64)) return false;
   try {
-    return createVerify('RSA-SHA256').update(message).verify(publicKey, Buffer.from(signatureBase64, 'base64'));
+    return createVerify('RSA-SHA256')
+      .update(message)
+      .verify(publicKey, Buffer.from(signatureBase64, 'base64'));
   } catch {
     return false;
   }
 }
 
 /** AEAD_AES_256_GCM as WeChat uses it: base64(ciphertext || 16-byte tag), nonce and AAD as UTF-8 text. */
-export function aeadEncrypt(apiV3Key: string, nonce: string, associatedData: string, plaintext: string): string {
+export function aeadEncrypt(
+  apiV3Key: string,
+  nonce: string,
+  associatedData: string,
+  plaintext: string,
+): string {
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return Buffer.concat([body, cipher.getAuthTag()]).toString('base64');
 }
 
-export function aeadDecrypt(apiV3Key: string, nonce: string, associatedData: string, ciphertextBase64: string): string {
+export function aeadDecrypt(
+  apiV3Key: string,
+  nonce: string,
+  associatedData: string,
+  ciphertextBase64: string,
+): string {
   const raw = Buffer.from(ciphertextBase64, 'base64');
   if (raw.length < 17) throw new Error('ciphertext too short');
   const decipher = createDecipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
   decipher.setAAD(Buffer.from(associatedData, 'utf8'));
   decipher.setAuthTag(raw.subarray(raw.length - 16));
-  return Buffer.concat([decipher.update(raw.subarray(0, raw.length - 16)), decipher.final()]).toString('utf8');
+  return Buffer.concat([decipher.update(raw.subarray(0, raw.length - 16)), decipher.final()]).toString(
+    'utf8',
+  );
 }
 
 export type V2SignType = 'MD5' | 'HMAC-SHA256';
@@ -69,13 +89,24 @@ export function v2SignString(params: Record<string, string | number | undefined>
   return `${parts.join('&')}&key=${apiV2Key}`;
 }
 
-export function v2Sign(params: Record<string, string | number | undefined>, apiV2Key: string, signType: V2SignType): string {
+export function v2Sign(
+  params: Record<string, string | number | undefined>,
+  apiV2Key: string,
+  signType: V2SignType,
+): string {
   const text = v2SignString(params, apiV2Key);
-  const digest = signType === 'MD5' ? createHash('md5').update(text, 'utf8') : createHmac('sha256', apiV2Key).update(text, 'utf8');
+  const digest =
+    signType === 'MD5'
+      ? createHash('md5').update(text, 'utf8')
+      : createHmac('sha256', apiV2Key).update(text, 'utf8');
   return digest.digest('hex').toUpperCase();
 }
 
-export function v2SignValid(params: Record<string, string | undefined>, apiV2Key: string, signType: V2SignType): boolean {
+export function v2SignValid(
+  params: Record<string, string | undefined>,
+  apiV2Key: string,
+  signType: V2SignType,
+): boolean {
   const given = params.sign ?? '';
   return safeEqual(given.toUpperCase(), v2Sign(params, apiV2Key, signType));
 }
@@ -90,7 +121,9 @@ export function v2EncryptReqInfo(plainXml: string, apiV2Key: string): string {
 export function v2DecryptReqInfo(reqInfoBase64: string, apiV2Key: string): string {
   const key = Buffer.from(createHash('md5').update(apiV2Key, 'utf8').digest('hex').toLowerCase(), 'utf8');
   const decipher = createDecipheriv('aes-256-ecb', key, null);
-  return Buffer.concat([decipher.update(Buffer.from(reqInfoBase64, 'base64')), decipher.final()]).toString('utf8');
+  return Buffer.concat([decipher.update(Buffer.from(reqInfoBase64, 'base64')), decipher.final()]).toString(
+    'utf8',
+  );
 }
 
 export function safeEqual(a: string, b: string): boolean {

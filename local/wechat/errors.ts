@@ -24,7 +24,9 @@ export class V3Error extends Error {
   }
 
   body(): V3ErrorBody {
-    return this.detail ? { code: this.code, message: this.message, detail: this.detail } : { code: this.code, message: this.message };
+    return this.detail
+      ? { code: this.code, message: this.message, detail: this.detail }
+      : { code: this.code, message: this.message };
   }
 }
 

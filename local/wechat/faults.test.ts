@@ -14,7 +14,16 @@ before(async () => {
 after(() => h.close());
 
 let seq = 0;
-const jsapi = () => h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: 'f', out_trade_no: `F${Date.now()}${seq++}`, notify_url: 'http://127.0.0.1:9/n', amount: { total: 1 }, payer: { openid } });
+const jsapi = () =>
+  h.v3('POST', '/v3/pay/transactions/jsapi', {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: 'f',
+    out_trade_no: `F${Date.now()}${seq++}`,
+    notify_url: 'http://127.0.0.1:9/n',
+    amount: { total: 1 },
+    payer: { openid },
+  });
 
 test('5xx and rateLimit: count calls get 500 SYSTEM_ERROR / 429 FREQUENCY_LIMITED, signed; then normal service', async () => {
   assert.equal((await h.sim('POST', '/sim/faults', { target: 'jsapi', kind: '5xx', count: 2 })).status, 200);
@@ -34,7 +43,11 @@ test('5xx and rateLimit: count calls get 500 SYSTEM_ERROR / 429 FREQUENCY_LIMITE
   for (const target of ['close', 'refund', 'refundQuery', 'certificates']) {
     await h.sim('POST', '/sim/faults', { target, kind: '5xx' });
   }
-  assert.equal((await h.v3('POST', '/v3/pay/transactions/out-trade-no/NOPE12345/close', { mchid: h.env.WXPAY_MCHID })).status, 500);
+  assert.equal(
+    (await h.v3('POST', '/v3/pay/transactions/out-trade-no/NOPE12345/close', { mchid: h.env.WXPAY_MCHID }))
+      .status,
+    500,
+  );
   assert.equal((await h.v3('POST', '/v3/refund/domestic/refunds', {})).status, 500);
   assert.equal((await h.v3('GET', '/v3/refund/domestic/refunds/x')).status, 500);
   assert.equal((await h.v3('GET', '/v3/certificates')).status, 500);
@@ -46,7 +59,9 @@ test('timeout: the call hangs past the client timeout (nothing processed); with 
   const before = (await h.sim('GET', '/sim/orders')).json.length;
   const started = Date.now();
   const outcome = await new Promise<string>((resolve) => {
-    const req = request(`${h.url}/v3/pay/transactions/jsapi`, { method: 'POST', agent: false }, () => resolve('answered'));
+    const req = request(`${h.url}/v3/pay/transactions/jsapi`, { method: 'POST', agent: false }, () =>
+      resolve('answered'),
+    );
     req.setTimeout(300, () => {
       req.destroy();
       resolve('timeout');
@@ -66,14 +81,30 @@ test('timeout: the call hangs past the client timeout (nothing processed); with 
 
 test('notEnough on refund → 403 NOT_ENOUGH; jscode2session faults → errcode 45011 and -1', async () => {
   const no = `NE${Date.now()}`;
-  await h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: 'f', out_trade_no: no, notify_url: 'http://127.0.0.1:9/n', amount: { total: 5 }, payer: { openid } });
+  await h.v3('POST', '/v3/pay/transactions/jsapi', {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: 'f',
+    out_trade_no: no,
+    notify_url: 'http://127.0.0.1:9/n',
+    amount: { total: 5 },
+    payer: { openid },
+  });
   await h.sim('POST', '/sim/pay-order', { outTradeNo: no });
   await h.sim('POST', '/sim/faults', { target: 'refund', kind: 'notEnough' });
-  const body = { out_trade_no: no, out_refund_no: `${no}r`, amount: { refund: 5, total: 5, currency: 'CNY' } };
+  const body = {
+    out_trade_no: no,
+    out_refund_no: `${no}r`,
+    amount: { refund: 5, total: 5, currency: 'CNY' },
+  };
   const r = await h.v3('POST', '/v3/refund/domestic/refunds', body);
   assert.equal(r.status, 403);
   assert.equal(r.json.code, 'NOT_ENOUGH');
-  assert.equal((await h.v3('POST', '/v3/refund/domestic/refunds', body)).status, 200, 'the refund goes through once the balance is back');
+  assert.equal(
+    (await h.v3('POST', '/v3/refund/domestic/refunds', body)).status,
+    200,
+    'the refund goes through once the balance is back',
+  );
 
   const code = (await h.sim('POST', '/sim/login-codes', { openid })).json.code;
   const q = `/sns/jscode2session?appid=${h.env.WX_APPID}&secret=${h.env.WX_APPSECRET}&js_code=${code}&grant_type=authorization_code`;
@@ -90,8 +121,18 @@ test('fault control: listing, clearing, and clear errors for nonsense', async ()
   assert.equal((await h.sim('GET', '/sim/faults')).json.length, 2);
   assert.equal((await h.sim('DELETE', '/sim/faults')).status, 200);
   assert.deepEqual((await h.sim('GET', '/sim/faults')).json, []);
-  assert.equal((await h.v3('GET', `/v3/pay/transactions/out-trade-no/NOPE12345?mchid=${h.env.WXPAY_MCHID}`)).status, 404);
-  for (const bad of [{ target: 'nowhere', kind: '5xx' }, { target: 'jsapi', kind: 'drop' }, { target: 'notify', kind: 'rateLimit' }, { target: 'jsapi', kind: '5xx', count: 0 }, { target: 'notify', kind: 'delay' }, { target: 'query', kind: 'notEnough' }]) {
+  assert.equal(
+    (await h.v3('GET', `/v3/pay/transactions/out-trade-no/NOPE12345?mchid=${h.env.WXPAY_MCHID}`)).status,
+    404,
+  );
+  for (const bad of [
+    { target: 'nowhere', kind: '5xx' },
+    { target: 'jsapi', kind: 'drop' },
+    { target: 'notify', kind: 'rateLimit' },
+    { target: 'jsapi', kind: '5xx', count: 0 },
+    { target: 'notify', kind: 'delay' },
+    { target: 'query', kind: 'notEnough' },
+  ]) {
     const r = await h.sim('POST', '/sim/faults', bad);
     assert.equal(r.status, 400, JSON.stringify(bad));
     assert.ok(r.json.error.length > 10);

@@ -54,16 +54,23 @@ export class FaultRegistry {
     const kind = req.kind;
     const isNotify = target === 'notify';
     if (!isNotify && !(API_TARGETS as readonly unknown[]).includes(target)) {
-      throw new Error(`unknown fault target ${JSON.stringify(target)}; use one of ${[...API_TARGETS, 'notify'].join(', ')}`);
+      throw new Error(
+        `unknown fault target ${JSON.stringify(target)}; use one of ${[...API_TARGETS, 'notify'].join(', ')}`,
+      );
     }
     const kinds: readonly string[] = isNotify ? NOTIFY_FAULT_KINDS : API_FAULT_KINDS;
     if (typeof kind !== 'string' || !kinds.includes(kind)) {
       throw new Error(`fault kind for ${String(target)} must be one of ${kinds.join(', ')}`);
     }
-    if (kind === 'notEnough' && target !== 'refund' && target !== 'v2refund') throw new Error('notEnough applies to refund and v2refund only');
+    if (kind === 'notEnough' && target !== 'refund' && target !== 'v2refund')
+      throw new Error('notEnough applies to refund and v2refund only');
     const count = req.count === undefined ? (kind === 'duplicate' ? 2 : 1) : req.count;
-    if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 1000) throw new Error('count must be an integer 1–1000');
-    if (req.delayMs !== undefined && (!Number.isInteger(req.delayMs) || (req.delayMs as number) < 0 || (req.delayMs as number) > 600_000)) {
+    if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 1000)
+      throw new Error('count must be an integer 1–1000');
+    if (
+      req.delayMs !== undefined &&
+      (!Number.isInteger(req.delayMs) || (req.delayMs as number) < 0 || (req.delayMs as number) > 600_000)
+    ) {
       throw new Error('delayMs must be an integer 0–600000');
     }
     if (kind === 'delay' && req.delayMs === undefined) throw new Error('delay needs delayMs');

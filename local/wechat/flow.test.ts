@@ -2,7 +2,14 @@
 // wx.requestPayment, query, and the TRANSACTION.SUCCESS notification, all checked with node:crypto.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decryptResource, startHarness, startReceiver, v3PayParams, type Receiver, type SimHarness } from './testing';
+import {
+  decryptResource,
+  startHarness,
+  startReceiver,
+  v3PayParams,
+  type Receiver,
+  type SimHarness,
+} from './testing';
 
 let h: SimHarness;
 let rx: Receiver;
@@ -63,19 +70,25 @@ test('v3: prepay, pay with a valid paySign, query, and a verified TRANSACTION.SU
   const again = await h.v3('POST', '/v3/pay/transactions/jsapi', prepayBody(openid, outTradeNo));
   assert.equal(again.json.prepay_id, created.json.prepay_id, 'same parameters → same prepay_id');
 
-  const before = await h.v3('GET', `/v3/pay/transactions/out-trade-no/${outTradeNo}?mchid=${h.env.WXPAY_MCHID}`);
+  const before = await h.v3(
+    'GET',
+    `/v3/pay/transactions/out-trade-no/${outTradeNo}?mchid=${h.env.WXPAY_MCHID}`,
+  );
   assert.equal(before.status, 200);
   h.verify(before.headers, before.text);
   assert.equal(before.json.trade_state, 'NOTPAY');
   assert.equal(before.json.transaction_id, undefined);
 
-  const pay = await h.sim('POST', '/sim/pay', { openid, ...v3PayParams(h.data.keys.merchantPrivateKey, h.env.WX_APPID!, created.json.prepay_id) });
+  const pay = await h.sim('POST', '/sim/pay', {
+    openid,
+    ...v3PayParams(h.data.keys.merchantPrivateKey, h.env.WX_APPID, created.json.prepay_id),
+  });
   assert.deepEqual(pay.json, { errMsg: 'requestPayment:ok' });
 
   const [n] = await rx.waitFor(1);
-  const mode = h.verify(n!.headers, n!.body);
+  const mode = h.verify(n.headers, n.body);
   assert.equal(mode, 'publicKey', 'default mode with WXPAY_PUBLIC_KEY_ID is publicKey');
-  const envelope = JSON.parse(n!.body);
+  const envelope = JSON.parse(n.body);
   assert.match(envelope.id, /^[0-9a-f-]{36}$/);
   assert.match(envelope.create_time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/);
   assert.equal(envelope.event_type, 'TRANSACTION.SUCCESS');
@@ -83,7 +96,7 @@ test('v3: prepay, pay with a valid paySign, query, and a verified TRANSACTION.SU
   assert.equal(envelope.summary, '支付成功');
   assert.equal(envelope.resource.original_type, 'transaction');
   assert.equal(envelope.resource.algorithm, 'AEAD_AES_256_GCM');
-  const tx = decryptResource(h.env.WXPAY_APIV3_KEY!, envelope.resource);
+  const tx = decryptResource(h.env.WXPAY_APIV3_KEY, envelope.resource);
   assert.equal(tx.out_trade_no, outTradeNo);
   assert.equal(tx.trade_state, 'SUCCESS');
   assert.equal(tx.mchid, h.env.WXPAY_MCHID);
@@ -108,7 +121,9 @@ test('v3: prepay, pay with a valid paySign, query, and a verified TRANSACTION.SU
   const paidAgain = await h.v3('POST', '/v3/pay/transactions/jsapi', prepayBody(openid, outTradeNo));
   assert.equal(paidAgain.status, 400);
   assert.equal(paidAgain.json.code, 'ORDERPAID');
-  const close = await h.v3('POST', `/v3/pay/transactions/out-trade-no/${outTradeNo}/close`, { mchid: h.env.WXPAY_MCHID });
+  const close = await h.v3('POST', `/v3/pay/transactions/out-trade-no/${outTradeNo}/close`, {
+    mchid: h.env.WXPAY_MCHID,
+  });
   assert.equal(close.json.code, 'ORDERPAID');
 });
 
@@ -117,13 +132,18 @@ test('v3: close NOTPAY → 204 signed, then CLOSED', async () => {
   const no = `C${Date.now()}`;
   const created = await h.v3('POST', '/v3/pay/transactions/jsapi', prepayBody(openid, no));
   assert.equal(created.status, 200);
-  const close = await h.v3('POST', `/v3/pay/transactions/out-trade-no/${no}/close`, { mchid: h.env.WXPAY_MCHID });
+  const close = await h.v3('POST', `/v3/pay/transactions/out-trade-no/${no}/close`, {
+    mchid: h.env.WXPAY_MCHID,
+  });
   assert.equal(close.status, 204);
   assert.equal(close.text, '');
   h.verify(close.headers, '');
   const q = await h.v3('GET', `/v3/pay/transactions/out-trade-no/${no}?mchid=${h.env.WXPAY_MCHID}`);
   assert.equal(q.json.trade_state, 'CLOSED');
-  const pay = await h.sim('POST', '/sim/pay', { openid, ...v3PayParams(h.data.keys.merchantPrivateKey, h.env.WX_APPID!, created.json.prepay_id) });
+  const pay = await h.sim('POST', '/sim/pay', {
+    openid,
+    ...v3PayParams(h.data.keys.merchantPrivateKey, h.env.WX_APPID, created.json.prepay_id),
+  });
   assert.match(pay.json.errMsg, /^requestPayment:fail /);
   const reopen = await h.v3('POST', '/v3/pay/transactions/jsapi', prepayBody(openid, no));
   assert.equal(reopen.json.code, 'ORDER_CLOSED');

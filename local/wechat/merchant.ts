@@ -38,7 +38,10 @@ export interface Registry {
 
 function required(env: Record<string, string>, name: string): string {
   const v = env[name];
-  if (!v) throw new Error(`WeChat simulator: local data has no ${name}; delete the local data folder to regenerate it`);
+  if (!v)
+    throw new Error(
+      `WeChat simulator: local data has no ${name}; delete the local data folder to regenerate it`,
+    );
   return v;
 }
 
@@ -58,7 +61,9 @@ export function registryFromLocalData(localData: Pick<LocalData, 'env' | 'keys'>
   };
   const declared = env.WXPAY_SERIAL_NO;
   if (declared && declared.toUpperCase() !== merchant.merchantSerial) {
-    throw new Error('WeChat simulator: WXPAY_SERIAL_NO does not match the merchant certificate in the local data');
+    throw new Error(
+      'WeChat simulator: WXPAY_SERIAL_NO does not match the merchant certificate in the local data',
+    );
   }
   return {
     merchants: new Map([[mchid, merchant]]),

@@ -33,7 +33,10 @@ test('default is publicKey (WXPAY_PUBLIC_KEY_ID present); switching to certifica
   const r = await h.v3('GET', '/v3/certificates');
   assert.equal(r.headers['wechatpay-serial'], h.env.WXPAY_PUBLIC_KEY_ID);
 
-  assert.equal((await h.sim('POST', '/sim/mode', { signingMode: 'certificate' })).json.signingMode, 'certificate');
+  assert.equal(
+    (await h.sim('POST', '/sim/mode', { signingMode: 'certificate' })).json.signingMode,
+    'certificate',
+  );
   assert.deepEqual(await signedBy(2), ['certificate', 'certificate']);
 
   await h.sim('POST', '/sim/mode', { signingMode: 'migration' });
@@ -52,14 +55,26 @@ test('notifications follow the mode: in migration both keys sign, each verifiabl
   const modes = new Set<string>();
   for (let i = 0; i < 4; i++) {
     const no = `M${Date.now()}${i}`;
-    await h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: 'm', out_trade_no: no, notify_url: rx.url, amount: { total: 1 }, payer: { openid } });
+    await h.v3('POST', '/v3/pay/transactions/jsapi', {
+      appid: h.env.WX_APPID,
+      mchid: h.env.WXPAY_MCHID,
+      description: 'm',
+      out_trade_no: no,
+      notify_url: rx.url,
+      amount: { total: 1 },
+      payer: { openid },
+    });
     await h.sim('POST', '/sim/pay-order', { outTradeNo: no });
   }
   const got = await rx.waitFor(4);
   for (const n of got) modes.add(h.verify(n.headers, n.body));
   assert.deepEqual(modes, new Set(['certificate', 'publicKey']));
   // the serial tells the receiver which key to use: the public key id or the certificate serial
-  for (const n of got) assert.match(String(n.headers['wechatpay-serial']), new RegExp(`^(${h.env.WXPAY_PUBLIC_KEY_ID}|[0-9A-F]{40})$`));
+  for (const n of got)
+    assert.match(
+      String(n.headers['wechatpay-serial']),
+      new RegExp(`^(${h.env.WXPAY_PUBLIC_KEY_ID}|[0-9A-F]{40})$`),
+    );
 });
 
 test('without WXPAY_PUBLIC_KEY_ID the default is certificate and public-key modes are refused', async () => {
@@ -70,11 +85,17 @@ test('without WXPAY_PUBLIC_KEY_ID the default is certificate and public-key mode
   try {
     const mode = (await fetch(`${sim.url}/sim/mode`).then((r) => r.json())) as { signingMode: string };
     assert.equal(mode.signingMode, 'certificate');
-    const r = await fetch(`${sim.url}/sim/mode`, { method: 'POST', body: JSON.stringify({ signingMode: 'publicKey' }) });
+    const r = await fetch(`${sim.url}/sim/mode`, {
+      method: 'POST',
+      body: JSON.stringify({ signingMode: 'publicKey' }),
+    });
     assert.equal(r.status, 400);
     assert.match(((await r.json()) as { error: string }).error, /WXPAY_PUBLIC_KEY_ID/);
   } finally {
     await sim.close();
   }
-  await assert.rejects(startWechatSimulator({ localData: { env, keys: data.keys }, signingMode: 'migration' }), /WXPAY_PUBLIC_KEY_ID/);
+  await assert.rejects(
+    startWechatSimulator({ localData: { env, keys: data.keys }, signingMode: 'migration' }),
+    /WXPAY_PUBLIC_KEY_ID/,
+  );
 });

@@ -23,7 +23,15 @@ after(async () => {
 let seq = 0;
 async function paidOrder(notifyUrl = rx.url): Promise<string> {
   const no = `N${Date.now()}${seq++}`;
-  const r = await h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: '通知测试', out_trade_no: no, notify_url: notifyUrl, amount: { total: 1 }, payer: { openid } });
+  const r = await h.v3('POST', '/v3/pay/transactions/jsapi', {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: '通知测试',
+    out_trade_no: no,
+    notify_url: notifyUrl,
+    amount: { total: 1 },
+    payer: { openid },
+  });
   assert.equal(r.status, 200, r.text);
   assert.equal((await h.sim('POST', '/sim/pay-order', { outTradeNo: no })).json.errMsg, 'requestPayment:ok');
   return no;
@@ -41,15 +49,27 @@ test(`retries follow WeChat's schedule divided by timeScale (${SCALE}×)`, async
   const start = rx.received.length;
   const no = await paidOrder();
   const got = (await rx.waitFor(start + failures + 1, 8000)).slice(start);
-  const gaps = got.slice(1).map((r, i) => r.at - got[i]!.at);
+  const gaps = got.slice(1).map((r, i) => r.at - got[i].at);
   const expected = RETRY_SCHEDULE_SECONDS.slice(0, failures).map((s) => (s * 1000) / SCALE);
   // never early; late only by event-loop slack (generous: CI machines can be very busy)
-  gaps.forEach((gap, i) => assert.ok(gap >= expected[i]! - 15 && gap <= expected[i]! + 400, `gap ${i}: ${gap} ms, expected ≈ ${expected[i]} ms`));
-  assert.ok(gaps[3]! > gaps[2]! * 3, 'the 3-minute step is clearly longer than the 30-second one');
-  assert.equal(new Set(got.map((r) => outTradeNoOf(r.body))).size, 1, 'every retry carries the same notification id');
+  gaps.forEach((gap, i) =>
+    assert.ok(
+      gap >= expected[i] - 15 && gap <= expected[i] + 400,
+      `gap ${i}: ${gap} ms, expected ≈ ${expected[i]} ms`,
+    ),
+  );
+  assert.ok(gaps[3] > gaps[2] * 3, 'the 3-minute step is clearly longer than the 30-second one');
+  assert.equal(
+    new Set(got.map((r) => outTradeNoOf(r.body))).size,
+    1,
+    'every retry carries the same notification id',
+  );
   await waitUntil(async () => (await deliveries(no))[0]?.state === 'delivered');
   const [d] = await deliveries(no);
-  assert.deepEqual(d.attempts.map((a: any) => a.status), [500, 500, 500, 500, 204]);
+  assert.deepEqual(
+    d.attempts.map((a: any) => a.status),
+    [500, 500, 500, 500, 204],
+  );
   assert.equal(d.attempts[0].answer, 'busy');
   assert.equal(d.nextAttemptAt, undefined);
   assert.equal(d.url, rx.url);
@@ -105,7 +125,10 @@ test('an answer later than 5 s counts as a failure', async () => {
 });
 
 test('notify faults: drop, duplicate, delay, reorder, signtest', async () => {
-  rx.respond = (r) => (String(r.headers['wechatpay-signature']).startsWith('WECHATPAY/SIGNTEST/') ? { status: 401 } : { status: 204 });
+  rx.respond = (r) =>
+    String(r.headers['wechatpay-signature']).startsWith('WECHATPAY/SIGNTEST/')
+      ? { status: 401 }
+      : { status: 204 };
 
   // drop: the first attempt never leaves, the retry delivers
   await h.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop' });
@@ -124,7 +147,7 @@ test('notify faults: drop, duplicate, delay, reorder, signtest', async () => {
   no = await paidOrder();
   const copies = (await rx.waitFor(start + 3)).slice(start);
   assert.equal(new Set(copies.map((c) => c.body)).size, 1);
-  assert.ok(copies[2]!.at - copies[0]!.at < 500);
+  assert.ok(copies[2].at - copies[0].at < 500);
   [d] = await deliveries(no);
   assert.equal(d.attempts.length, 3);
 
@@ -134,7 +157,7 @@ test('notify faults: drop, duplicate, delay, reorder, signtest', async () => {
   const t0 = Date.now();
   await paidOrder();
   const [late] = (await rx.waitFor(start + 1)).slice(start);
-  assert.ok(late!.at - t0 >= 400, `delivered after ${late!.at - t0} ms`);
+  assert.ok(late.at - t0 >= 400, `delivered after ${late.at - t0} ms`);
 
   // reorder: A is held back until B went out
   await h.sim('POST', '/sim/faults', { target: 'notify', kind: 'reorder' });
@@ -143,17 +166,27 @@ test('notify faults: drop, duplicate, delay, reorder, signtest', async () => {
   const b = await paidOrder();
   const two = (await rx.waitFor(start + 2)).slice(start);
   const ids = await Promise.all([a, b].map(async (x) => (await deliveries(x))[0].body as string));
-  assert.deepEqual(two.map((r) => r.body), [ids[1], ids[0]], 'B arrives before A');
+  assert.deepEqual(
+    two.map((r) => r.body),
+    [ids[1], ids[0]],
+    'B arrives before A',
+  );
 
   // signtest: a probe with a WECHATPAY/SIGNTEST/ signature first; the receiver rejects it, the real one follows
   await h.sim('POST', '/sim/faults', { target: 'notify', kind: 'signtest' });
   start = rx.received.length;
   no = await paidOrder();
   const [probe, real] = (await rx.waitFor(start + 2)).slice(start);
-  assert.match(String(probe!.headers['wechatpay-signature']), /^WECHATPAY\/SIGNTEST\//);
-  assert.equal(h.verify(real!.headers, real!.body), 'certificate');
+  assert.match(String(probe.headers['wechatpay-signature']), /^WECHATPAY\/SIGNTEST\//);
+  assert.equal(h.verify(real.headers, real.body), 'certificate');
   await waitUntil(async () => (await deliveries(no))[0]?.state === 'delivered');
   [d] = await deliveries(no);
-  assert.deepEqual(d.attempts.map((x: any) => [x.kind, x.status]), [['signtest', 401], ['scheduled', 204]]);
+  assert.deepEqual(
+    d.attempts.map((x: any) => [x.kind, x.status]),
+    [
+      ['signtest', 401],
+      ['scheduled', 204],
+    ],
+  );
   rx.respond = () => ({ status: 204 });
 });

@@ -12,7 +12,9 @@ import type { ResponseSigner } from './signer';
 import { parseFlatXml } from './xml';
 
 /** Seconds between attempts after the first: 15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h. */
-export const RETRY_SCHEDULE_SECONDS = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
+export const RETRY_SCHEDULE_SECONDS = [
+  15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+];
 export const DELIVERY_TIMEOUT_MS = 5000;
 const ANSWER_KEEP_CHARS = 500;
 const REORDER_HOLD_MAX_MS = 2000;
@@ -87,7 +89,11 @@ export class Notifier {
 
   list(filter: { outTradeNo?: string; outRefundNo?: string } = {}): Delivery[] {
     return [...this.deliveries.values()]
-      .filter((d) => (!filter.outTradeNo || d.outTradeNo === filter.outTradeNo) && (!filter.outRefundNo || d.outRefundNo === filter.outRefundNo))
+      .filter(
+        (d) =>
+          (!filter.outTradeNo || d.outTradeNo === filter.outTradeNo) &&
+          (!filter.outRefundNo || d.outRefundNo === filter.outRefundNo),
+      )
       .map((d) => this.view(d));
   }
 
@@ -130,7 +136,13 @@ export class Notifier {
     if (kind === 'scheduled') {
       const fault = this.faults.take('notify');
       if (fault?.kind === 'drop') {
-        this.record(d, { at: new Date(this.clock.now()).toISOString(), status: 0, durationMs: 0, error: 'dropped (fault: drop)', kind });
+        this.record(d, {
+          at: new Date(this.clock.now()).toISOString(),
+          status: 0,
+          durationMs: 0,
+          error: 'dropped (fault: drop)',
+          kind,
+        });
         return this.afterFailure(d);
       }
       if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 0));
@@ -200,7 +212,13 @@ export class Notifier {
 
   private record(d: Internal, a: Attempt): void {
     d.attempts.push(a);
-    this.events.emit('attempt', { deliveryId: d.id, eventType: d.eventType, outTradeNo: d.outTradeNo, outRefundNo: d.outRefundNo, ...a });
+    this.events.emit('attempt', {
+      deliveryId: d.id,
+      eventType: d.eventType,
+      outTradeNo: d.outTradeNo,
+      outRefundNo: d.outRefundNo,
+      ...a,
+    });
     this.emit(d);
   }
 
@@ -217,7 +235,13 @@ export class Notifier {
     }
     if (!isLoopbackHost(url.hostname)) {
       // Checked at order time too; this is the last guard that nothing leaves the machine.
-      this.record(d, { at, status: 0, durationMs: 0, error: `refused: ${url.hostname} is not a loopback address`, kind });
+      this.record(d, {
+        at,
+        status: 0,
+        durationMs: 0,
+        error: `refused: ${url.hostname} is not a loopback address`,
+        kind,
+      });
       return false;
     }
     const headers: Record<string, string> = {
@@ -228,13 +252,18 @@ export class Notifier {
     let serial: string | undefined;
     if (d.apiVersion === 'v3') {
       const sig = this.signer.sign(d.body, 'notification');
-      if (kind === 'signtest') sig['Wechatpay-Signature'] = `WECHATPAY/SIGNTEST/${randomBytes(96).toString('base64')}`;
+      if (kind === 'signtest')
+        sig['Wechatpay-Signature'] = `WECHATPAY/SIGNTEST/${randomBytes(96).toString('base64')}`;
       Object.assign(headers, sig);
       serial = sig['Wechatpay-Serial'];
     }
     const result = await this.post(url, headers, d.body);
     const durationMs = Date.now() - started;
-    const ok = kind !== 'signtest' && result.status >= 200 && result.status < 300 && (d.apiVersion === 'v3' || v2Acknowledged(result.answer));
+    const ok =
+      kind !== 'signtest' &&
+      result.status >= 200 &&
+      result.status < 300 &&
+      (d.apiVersion === 'v3' || v2Acknowledged(result.answer));
     this.record(d, {
       at,
       status: result.status,
@@ -247,7 +276,11 @@ export class Notifier {
     return ok;
   }
 
-  private post(url: URL, headers: Record<string, string>, body: string): Promise<{ status: number; answer?: string; error?: string }> {
+  private post(
+    url: URL,
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<{ status: number; answer?: string; error?: string }> {
     return new Promise((resolve) => {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const payload = Buffer.from(body, 'utf8');
@@ -261,7 +294,12 @@ export class Notifier {
       };
       const req = send(
         url,
-        { method: 'POST', headers: { ...headers, 'Content-Length': String(payload.length) }, agent: false, rejectUnauthorized: false },
+        {
+          method: 'POST',
+          headers: { ...headers, 'Content-Length': String(payload.length) },
+          agent: false,
+          rejectUnauthorized: false,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -269,7 +307,9 @@ export class Notifier {
             size += c.length;
             if (size <= 64 * 1024) chunks.push(c);
           });
-          res.on('end', () => finish({ status: res.statusCode ?? 0, answer: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            finish({ status: res.statusCode ?? 0, answer: Buffer.concat(chunks).toString('utf8') }),
+          );
           res.on('error', (err) => finish({ status: res.statusCode ?? 0, error: err.message }));
         },
       );

@@ -2,7 +2,14 @@
 // status set through the control API, and the REFUND.* notifications decrypted with node:crypto.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decryptResource, startHarness, startReceiver, waitUntil, type Receiver, type SimHarness } from './testing';
+import {
+  decryptResource,
+  startHarness,
+  startReceiver,
+  waitUntil,
+  type Receiver,
+  type SimHarness,
+} from './testing';
 
 let h: SimHarness;
 let rx: Receiver;
@@ -26,14 +33,35 @@ after(async () => {
 let seq = 0;
 async function paidOrder(total: number): Promise<string> {
   const no = `RF${Date.now()}${seq++}`;
-  const r = await h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: '退款测试', out_trade_no: no, notify_url: payRx.url, amount: { total }, payer: { openid } });
+  const r = await h.v3('POST', '/v3/pay/transactions/jsapi', {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: '退款测试',
+    out_trade_no: no,
+    notify_url: payRx.url,
+    amount: { total },
+    payer: { openid },
+  });
   assert.equal(r.status, 200, r.text);
   assert.equal((await h.sim('POST', '/sim/pay-order', { outTradeNo: no })).json.errMsg, 'requestPayment:ok');
   return no;
 }
 
-function refundBody(outTradeNo: string, outRefundNo: string, refund: number, total: number, extra: Record<string, unknown> = {}) {
-  return { out_trade_no: outTradeNo, out_refund_no: outRefundNo, reason: '不想要了', notify_url: rx.url, amount: { refund, total, currency: 'CNY' }, ...extra };
+function refundBody(
+  outTradeNo: string,
+  outRefundNo: string,
+  refund: number,
+  total: number,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    out_trade_no: outTradeNo,
+    out_refund_no: outRefundNo,
+    reason: '不想要了',
+    notify_url: rx.url,
+    amount: { refund, total, currency: 'CNY' },
+    ...extra,
+  };
 }
 
 test('partial refunds up to the total; idempotent by out_refund_no; PROCESSING then SUCCESS with REFUND.SUCCESS', async () => {
@@ -75,7 +103,7 @@ test('partial refunds up to the total; idempotent by out_refund_no; PROCESSING t
     assert.equal(env.summary, '退款成功');
     assert.equal(env.resource.original_type, 'refund');
     assert.equal(env.resource.associated_data, 'refund');
-    return decryptResource(h.env.WXPAY_APIV3_KEY!, env.resource);
+    return decryptResource(h.env.WXPAY_APIV3_KEY, env.resource);
   });
   const r1 = resources.find((r) => r.out_refund_no === `${no}-1`);
   assert.ok(r1);
@@ -95,7 +123,15 @@ test('partial refunds up to the total; idempotent by out_refund_no; PROCESSING t
 
 test('refund rules: unpaid → INVALID_REQUEST, unknown order → 404, refund > total → PARAM_ERROR, currency required', async () => {
   const unpaid = `UP${Date.now()}`;
-  await h.v3('POST', '/v3/pay/transactions/jsapi', { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: 'x', out_trade_no: unpaid, notify_url: rx.url, amount: { total: 10 }, payer: { openid } });
+  await h.v3('POST', '/v3/pay/transactions/jsapi', {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: 'x',
+    out_trade_no: unpaid,
+    notify_url: rx.url,
+    amount: { total: 10 },
+    payer: { openid },
+  });
   const r = await h.v3('POST', REFUNDS, refundBody(unpaid, `${unpaid}-r`, 10, 10));
   assert.equal(r.status, 400);
   assert.equal(r.json.code, 'INVALID_REQUEST');
@@ -104,13 +140,25 @@ test('refund rules: unpaid → INVALID_REQUEST, unknown order → 404, refund > 
   const no = await paidOrder(50);
   const over = await h.v3('POST', REFUNDS, refundBody(no, `${no}-o`, 51, 50));
   assert.equal(over.json.code, 'PARAM_ERROR');
-  const noCurrency = await h.v3('POST', REFUNDS, { out_trade_no: no, out_refund_no: `${no}-c`, amount: { refund: 1, total: 50 } });
+  const noCurrency = await h.v3('POST', REFUNDS, {
+    out_trade_no: no,
+    out_refund_no: `${no}-c`,
+    amount: { refund: 1, total: 50 },
+  });
   assert.equal(noCurrency.json.code, 'PARAM_ERROR');
-  const neither = await h.v3('POST', REFUNDS, { out_refund_no: `${no}-n`, amount: { refund: 1, total: 50, currency: 'CNY' } });
+  const neither = await h.v3('POST', REFUNDS, {
+    out_refund_no: `${no}-n`,
+    amount: { refund: 1, total: 50, currency: 'CNY' },
+  });
   assert.equal(neither.json.code, 'PARAM_ERROR');
   // by transaction_id
-  const order = (await h.v3('GET', `/v3/pay/transactions/out-trade-no/${no}?mchid=${h.env.WXPAY_MCHID}`)).json;
-  const byTx = await h.v3('POST', REFUNDS, { transaction_id: order.transaction_id, out_refund_no: `${no}-t`, amount: { refund: 50, total: 50, currency: 'CNY' } });
+  const order = (await h.v3('GET', `/v3/pay/transactions/out-trade-no/${no}?mchid=${h.env.WXPAY_MCHID}`))
+    .json;
+  const byTx = await h.v3('POST', REFUNDS, {
+    transaction_id: order.transaction_id,
+    out_refund_no: `${no}-t`,
+    amount: { refund: 50, total: 50, currency: 'CNY' },
+  });
   assert.equal(byTx.status, 200, byTx.text);
   assert.equal(byTx.json.out_trade_no, no);
 });
@@ -119,7 +167,9 @@ test('control API completes refunds as ABNORMAL or CLOSED; a closed refund frees
   await h.sim('POST', '/sim/clock', { timeScale: 1 }); // keep them PROCESSING until told
   const no = await paidOrder(300);
   await h.v3('POST', REFUNDS, refundBody(no, `${no}-a`, 300, 300));
-  await h.v3('POST', REFUNDS, refundBody(no, `${no}-b`, 1, 300)).then((r) => assert.equal(r.json.code, 'INVALID_REQUEST'));
+  await h
+    .v3('POST', REFUNDS, refundBody(no, `${no}-b`, 1, 300))
+    .then((r) => assert.equal(r.json.code, 'INVALID_REQUEST'));
   const closed = await h.sim('POST', `/sim/refunds/${no}-a/complete`, { status: 'CLOSED' });
   assert.equal(closed.json.status, 'CLOSED');
   const again = await h.sim('POST', `/sim/refunds/${no}-a/complete`, { status: 'SUCCESS' });
@@ -128,13 +178,20 @@ test('control API completes refunds as ABNORMAL or CLOSED; a closed refund frees
   assert.equal(b.status, 200, 'the closed refund no longer counts');
   const abn = await h.sim('POST', `/sim/refunds/${no}-b2/complete`, { status: 'ABNORMAL' });
   assert.equal(abn.json.status, 'ABNORMAL');
-  await waitUntil(async () => (await h.sim('GET', `/sim/deliveries?outTradeNo=${no}`)).json.filter((d: any) => d.state === 'delivered').length === 3);
-  const events = (await h.sim('GET', `/sim/deliveries?outTradeNo=${no}`)).json.map((d: any) => d.eventType).sort();
+  await waitUntil(
+    async () =>
+      (await h.sim('GET', `/sim/deliveries?outTradeNo=${no}`)).json.filter(
+        (d: any) => d.state === 'delivered',
+      ).length === 3,
+  );
+  const events = (await h.sim('GET', `/sim/deliveries?outTradeNo=${no}`)).json
+    .map((d: any) => d.eventType)
+    .sort();
   assert.deepEqual(events, ['REFUND.ABNORMAL', 'REFUND.CLOSED', 'TRANSACTION.SUCCESS']);
   const byRefund = (await h.sim('GET', `/sim/deliveries?outRefundNo=${no}-a`)).json;
   assert.equal(byRefund.length, 1);
   const n = rx.received.find((x) => JSON.parse(x.body).event_type === 'REFUND.ABNORMAL')!;
-  const res = decryptResource(h.env.WXPAY_APIV3_KEY!, JSON.parse(n.body).resource);
+  const res = decryptResource(h.env.WXPAY_APIV3_KEY, JSON.parse(n.body).resource);
   assert.equal(res.refund_status, 'ABNORMAL');
   assert.equal(res.success_time, undefined);
   assert.equal((await h.sim('POST', '/sim/refunds/none/complete', {})).status, 404);

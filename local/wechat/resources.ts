@@ -71,11 +71,19 @@ export function refundNotificationJson(refund: SimRefund): Record<string, unknow
     refund_status: refund.status,
     ...(refund.successTime !== undefined ? { success_time: rfc3339Cst(refund.successTime) } : {}),
     user_received_account: USER_RECEIVED_ACCOUNT,
-    amount: { total: refund.total, refund: refund.amount, payer_total: refund.total, payer_refund: refund.amount },
+    amount: {
+      total: refund.total,
+      refund: refund.amount,
+      payer_total: refund.total,
+      payer_refund: refund.amount,
+    },
   };
 }
 
-export const REFUND_EVENT: Record<Exclude<RefundStatus, 'PROCESSING'>, { eventType: string; summary: string }> = {
+export const REFUND_EVENT: Record<
+  Exclude<RefundStatus, 'PROCESSING'>,
+  { eventType: string; summary: string }
+> = {
   SUCCESS: { eventType: 'REFUND.SUCCESS', summary: '退款成功' },
   ABNORMAL: { eventType: 'REFUND.ABNORMAL', summary: '退款异常' },
   CLOSED: { eventType: 'REFUND.CLOSED', summary: '退款关闭' },
@@ -87,11 +95,24 @@ export interface V3Envelope {
   resource_type: 'encrypt-resource';
   event_type: string;
   summary: string;
-  resource: { original_type: string; algorithm: 'AEAD_AES_256_GCM'; ciphertext: string; associated_data: string; nonce: string };
+  resource: {
+    original_type: string;
+    algorithm: 'AEAD_AES_256_GCM';
+    ciphertext: string;
+    associated_data: string;
+    nonce: string;
+  };
 }
 
 /** A v3 notification body: the resource encrypted with the merchant's APIv3 key. */
-export function v3Envelope(opts: { eventType: string; summary: string; originalType: 'transaction' | 'refund'; resource: unknown; apiV3Key: string; nowMs: number }): V3Envelope {
+export function v3Envelope(opts: {
+  eventType: string;
+  summary: string;
+  originalType: 'transaction' | 'refund';
+  resource: unknown;
+  apiV3Key: string;
+  nowMs: number;
+}): V3Envelope {
   const nonce = randomAlnum(12);
   const associatedData = opts.originalType;
   return {
@@ -144,7 +165,12 @@ export function v2PaymentNotification(order: SimOrder, apiV2Key: string): string
   return buildFlatXml(fields);
 }
 
-const V2_REFUND_STATUS: Record<RefundStatus, string> = { PROCESSING: 'PROCESSING', SUCCESS: 'SUCCESS', ABNORMAL: 'CHANGE', CLOSED: 'REFUNDCLOSE' };
+const V2_REFUND_STATUS: Record<RefundStatus, string> = {
+  PROCESSING: 'PROCESSING',
+  SUCCESS: 'SUCCESS',
+  ABNORMAL: 'CHANGE',
+  CLOSED: 'REFUNDCLOSE',
+};
 
 export function v2RefundStatus(status: RefundStatus): string {
   return V2_REFUND_STATUS[status];
@@ -170,5 +196,11 @@ export function v2RefundNotification(refund: SimRefund, appid: string, apiV2Key:
     },
     'root',
   );
-  return buildFlatXml({ return_code: 'SUCCESS', appid, mch_id: refund.mchid, nonce_str: randomAlnum(32), req_info: v2EncryptReqInfo(inner, apiV2Key) });
+  return buildFlatXml({
+    return_code: 'SUCCESS',
+    appid,
+    mch_id: refund.mchid,
+    nonce_str: randomAlnum(32),
+    req_info: v2EncryptReqInfo(inner, apiV2Key),
+  });
 }

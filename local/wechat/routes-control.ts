@@ -38,7 +38,8 @@ const OUTCOMES: readonly PayOutcome[] = ['success', 'cancel', 'fail', 'userpayin
 
 function outcomeOf(b: Record<string, unknown>): PayOutcome {
   const o = b.outcome ?? 'success';
-  if (!OUTCOMES.includes(o as PayOutcome)) throw new ControlError(400, `outcome must be one of ${OUTCOMES.join(', ')}`);
+  if (!OUTCOMES.includes(o as PayOutcome))
+    throw new ControlError(400, `outcome must be one of ${OUTCOMES.join(', ')}`);
   return o as PayOutcome;
 }
 
@@ -59,8 +60,13 @@ export function orderView(sim: Simulator, o: SimOrder) {
     prepayExpiresAt: iso(o.prepayExpiresAt),
     notifyUrl: o.notifyUrl,
     createdAt: iso(o.createdAt),
-    ...(o.transactionId ? { transactionId: o.transactionId, successTime: iso(o.successTime), payerTotal: o.payerTotal } : {}),
-    refunded: sim.state.refundsOf(o).filter((r) => r.status === 'SUCCESS').reduce((s, r) => s + r.amount, 0),
+    ...(o.transactionId
+      ? { transactionId: o.transactionId, successTime: iso(o.successTime), payerTotal: o.payerTotal }
+      : {}),
+    refunded: sim.state
+      .refundsOf(o)
+      .filter((r) => r.status === 'SUCCESS')
+      .reduce((s, r) => s + r.amount, 0),
   };
 }
 
@@ -93,25 +99,51 @@ function findRefund(sim: Simulator, outRefundNo: string): SimRefund | undefined 
 
 export function controlRoutes(sim: Simulator): Route[] {
   const routes: Array<[string, RegExp, (ctx: Ctx) => Promise<[number, unknown]> | [number, unknown]]> = [
-    ['GET', /^\/sim\/health$/, () => [200, { ok: true, signingMode: sim.signer.signingMode, timeScale: sim.clock.timeScale, now: new Date(sim.clock.now()).toISOString() }]],
+    [
+      'GET',
+      /^\/sim\/health$/,
+      () => [
+        200,
+        {
+          ok: true,
+          signingMode: sim.signer.signingMode,
+          timeScale: sim.clock.timeScale,
+          now: new Date(sim.clock.now()).toISOString(),
+        },
+      ],
+    ],
     [
       'POST',
       /^\/sim\/users$/,
       (ctx) => {
         const b = body(ctx);
         const appid = optString(b, 'appid') ?? sim.defaultAppid();
-        if (b.withUnionid !== undefined && typeof b.withUnionid !== 'boolean') throw new ControlError(400, 'withUnionid must be a boolean');
+        if (b.withUnionid !== undefined && typeof b.withUnionid !== 'boolean')
+          throw new ControlError(400, 'withUnionid must be a boolean');
         const u = sim.createUser(appid, b.withUnionid === true);
         return [200, { openid: u.openid, appid: u.appid, ...(u.unionid ? { unionid: u.unionid } : {}) }];
       },
     ],
-    ['GET', /^\/sim\/users$/, () => [200, [...sim.state.users.values()].map((u) => ({ openid: u.openid, appid: u.appid, ...(u.unionid ? { unionid: u.unionid } : {}), createdAt: iso(u.createdAt) }))]],
+    [
+      'GET',
+      /^\/sim\/users$/,
+      () => [
+        200,
+        [...sim.state.users.values()].map((u) => ({
+          openid: u.openid,
+          appid: u.appid,
+          ...(u.unionid ? { unionid: u.unionid } : {}),
+          createdAt: iso(u.createdAt),
+        })),
+      ],
+    ],
     [
       'POST',
       /^\/sim\/login-codes$/,
       (ctx) => {
         const openid = reqString(body(ctx), 'openid');
-        if (!sim.state.users.has(openid)) throw new ControlError(404, `unknown test user ${openid}; create one with POST /sim/users`);
+        if (!sim.state.users.has(openid))
+          throw new ControlError(404, `unknown test user ${openid}; create one with POST /sim/users`);
         const c = sim.issueLoginCode(openid);
         return [200, { code: c.code, expiresAt: iso(c.expiresAt) }];
       },
@@ -123,15 +155,25 @@ export function controlRoutes(sim: Simulator): Route[] {
         const b = body(ctx);
         const fields = ['openid', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as const;
         for (const f of fields) {
-          if (typeof b[f] !== 'string') return [200, { errMsg: `requestPayment:fail parameter error: parameter.${f} should be String instead of ${b[f] === undefined ? 'Undefined' : typeof b[f]}` }];
+          if (typeof b[f] !== 'string')
+            return [
+              200,
+              {
+                errMsg: `requestPayment:fail parameter error: parameter.${f} should be String instead of ${b[f] === undefined ? 'Undefined' : typeof b[f]}`,
+              },
+            ];
         }
-        const p = Object.fromEntries(fields.map((f) => [f, b[f] as string])) as Record<(typeof fields)[number], string>;
+        const p = Object.fromEntries(fields.map((f) => [f, b[f] as string])) as Record<
+          (typeof fields)[number],
+          string
+        >;
         const outcome = outcomeOf(b);
         const m = /^prepay_id=(.+)$/.exec(p.package);
-        const order = m ? sim.state.orderByPrepayId(m[1]!) : undefined;
+        const order = m ? sim.state.orderByPrepayId(m[1]) : undefined;
         if (!order) return [200, { errMsg: 'requestPayment:fail prepay_id无效或已过期' }];
         if (!sim.paySignValid(order, p)) return [200, { errMsg: 'requestPayment:fail 支付验证签名失败' }];
-        if (order.openid !== p.openid) return [200, { errMsg: 'requestPayment:fail 当前支付用户与下单用户不一致' }];
+        if (order.openid !== p.openid)
+          return [200, { errMsg: 'requestPayment:fail 当前支付用户与下单用户不一致' }];
         return [200, { errMsg: sim.pay(order, outcome) }];
       },
     ],
@@ -141,24 +183,54 @@ export function controlRoutes(sim: Simulator): Route[] {
       (ctx) => {
         const b = body(ctx);
         const order = findOrder(sim, reqString(b, 'outTradeNo'));
-        if (!order) throw new ControlError(404, `no order ${String(b.outTradeNo)} at the simulator (was the prepay call made?)`);
+        if (!order)
+          throw new ControlError(
+            404,
+            `no order ${String(b.outTradeNo)} at the simulator (was the prepay call made?)`,
+          );
         const errMsg = sim.pay(order, outcomeOf(b));
         return [200, { errMsg, order: orderView(sim, order) }];
       },
     ],
-    ['GET', /^\/sim\/orders$/, (ctx) => [200, [...sim.state.orders.values()].filter((o) => !ctx.url.searchParams.get('openid') || o.openid === ctx.url.searchParams.get('openid')).map((o) => orderView(sim, o))]],
-    ['GET', /^\/sim\/refunds$/, (ctx) => [200, [...sim.state.refunds.values()].filter((r) => !ctx.url.searchParams.get('outTradeNo') || r.outTradeNo === ctx.url.searchParams.get('outTradeNo')).map(refundView)]],
+    [
+      'GET',
+      /^\/sim\/orders$/,
+      (ctx) => [
+        200,
+        [...sim.state.orders.values()]
+          .filter(
+            (o) => !ctx.url.searchParams.get('openid') || o.openid === ctx.url.searchParams.get('openid'),
+          )
+          .map((o) => orderView(sim, o)),
+      ],
+    ],
+    [
+      'GET',
+      /^\/sim\/refunds$/,
+      (ctx) => [
+        200,
+        [...sim.state.refunds.values()]
+          .filter(
+            (r) =>
+              !ctx.url.searchParams.get('outTradeNo') ||
+              r.outTradeNo === ctx.url.searchParams.get('outTradeNo'),
+          )
+          .map(refundView),
+      ],
+    ],
     [
       'POST',
       /^\/sim\/refunds\/([^/]+)\/complete$/,
       (ctx) => {
         const b = body(ctx);
         const status = (b.status ?? 'SUCCESS') as string;
-        if (!['SUCCESS', 'ABNORMAL', 'CLOSED'].includes(status)) throw new ControlError(400, 'status must be SUCCESS, ABNORMAL or CLOSED');
-        const no = decodeURIComponent(ctx.params[0]!);
+        if (!['SUCCESS', 'ABNORMAL', 'CLOSED'].includes(status))
+          throw new ControlError(400, 'status must be SUCCESS, ABNORMAL or CLOSED');
+        const no = decodeURIComponent(ctx.params[0]);
         const r = findRefund(sim, no);
         if (!r) throw new ControlError(404, `no refund ${no}`);
-        if (!sim.completeRefund(r, status as 'SUCCESS' | 'ABNORMAL' | 'CLOSED')) throw new ControlError(409, `refund ${no} is already ${r.status}`);
+        if (!sim.completeRefund(r, status as 'SUCCESS' | 'ABNORMAL' | 'CLOSED'))
+          throw new ControlError(409, `refund ${no} is already ${r.status}`);
         return [200, refundView(r)];
       },
     ],
@@ -167,14 +239,20 @@ export function controlRoutes(sim: Simulator): Route[] {
       /^\/sim\/deliveries$/,
       (ctx) => {
         const q = ctx.url.searchParams;
-        return [200, sim.notifier.list({ outTradeNo: q.get('outTradeNo') || undefined, outRefundNo: q.get('outRefundNo') || undefined })];
+        return [
+          200,
+          sim.notifier.list({
+            outTradeNo: q.get('outTradeNo') || undefined,
+            outRefundNo: q.get('outRefundNo') || undefined,
+          }),
+        ];
       },
     ],
     [
       'GET',
       /^\/sim\/deliveries\/([^/]+)$/,
       (ctx) => {
-        const d = sim.notifier.get(ctx.params[0]!);
+        const d = sim.notifier.get(ctx.params[0]);
         if (!d) throw new ControlError(404, `no delivery ${ctx.params[0]}`);
         return [200, d];
       },
@@ -183,7 +261,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/deliveries\/([^/]+)\/replay$/,
       async (ctx) => {
-        const d = await sim.notifier.replay(ctx.params[0]!);
+        const d = await sim.notifier.replay(ctx.params[0]);
         if (!d) throw new ControlError(404, `no delivery ${ctx.params[0]}`);
         return [200, d];
       },
@@ -215,23 +293,34 @@ export function controlRoutes(sim: Simulator): Route[] {
       (ctx) => {
         const b = body(ctx);
         if (b.timeScale !== undefined) {
-          if (typeof b.timeScale !== 'number' || !(b.timeScale > 0) || b.timeScale > 1e7) throw new ControlError(400, 'timeScale must be a number > 0 (≤ 1e7)');
+          if (typeof b.timeScale !== 'number' || !(b.timeScale > 0) || b.timeScale > 1e7)
+            throw new ControlError(400, 'timeScale must be a number > 0 (≤ 1e7)');
           sim.clock.setScale(b.timeScale);
         }
         if (b.advanceSeconds !== undefined) {
-          if (typeof b.advanceSeconds !== 'number' || !(b.advanceSeconds >= 0) || !Number.isFinite(b.advanceSeconds)) throw new ControlError(400, 'advanceSeconds must be a number ≥ 0');
+          if (
+            typeof b.advanceSeconds !== 'number' ||
+            !(b.advanceSeconds >= 0) ||
+            !Number.isFinite(b.advanceSeconds)
+          )
+            throw new ControlError(400, 'advanceSeconds must be a number ≥ 0');
           sim.clock.advance(b.advanceSeconds);
         }
         return [200, { now: new Date(sim.clock.now()).toISOString(), timeScale: sim.clock.timeScale }];
       },
     ],
-    ['GET', /^\/sim\/clock$/, () => [200, { now: new Date(sim.clock.now()).toISOString(), timeScale: sim.clock.timeScale }]],
+    [
+      'GET',
+      /^\/sim\/clock$/,
+      () => [200, { now: new Date(sim.clock.now()).toISOString(), timeScale: sim.clock.timeScale }],
+    ],
     [
       'POST',
       /^\/sim\/mode$/,
       (ctx) => {
         const mode = body(ctx).signingMode;
-        if (!SIGNING_MODES.includes(mode as SigningMode)) throw new ControlError(400, `signingMode must be one of ${SIGNING_MODES.join(', ')}`);
+        if (!SIGNING_MODES.includes(mode as SigningMode))
+          throw new ControlError(400, `signingMode must be one of ${SIGNING_MODES.join(', ')}`);
         try {
           sim.signer.setMode(mode as SigningMode);
         } catch (err) {

@@ -26,7 +26,8 @@ export function snsRoutes(sim: Simulator): Route[] {
           await new Promise((r) => setTimeout(r, fault.delayMs));
         }
         if (fault?.kind === '5xx') return fail(ctx, -1, 'system error, please try again later,');
-        if (fault?.kind === 'rateLimit') return fail(ctx, 45011, 'api minute-quota reach limit  mustslower  retry next minute,');
+        if (fault?.kind === 'rateLimit')
+          return fail(ctx, 45011, 'api minute-quota reach limit  mustslower  retry next minute,');
         const q = ctx.url.searchParams;
         const appid = q.get('appid') ?? '';
         const app = sim.registry.apps.get(appid);
@@ -34,14 +35,19 @@ export function snsRoutes(sim: Simulator): Route[] {
         if (q.get('secret') !== app.secret) return fail(ctx, 40125, 'invalid appsecret,');
         if (q.get('grant_type') !== 'authorization_code') return fail(ctx, 40002, 'invalid grant_type,');
         const code = sim.state.codes.get(q.get('js_code') ?? '');
-        if (!code || code.appid !== appid || sim.clock.now() >= code.expiresAt) return fail(ctx, 40029, 'invalid code,');
+        if (!code || code.appid !== appid || sim.clock.now() >= code.expiresAt)
+          return fail(ctx, 40029, 'invalid code,');
         if (code.used) return fail(ctx, 40163, 'code been used,');
         code.used = true;
         const user = sim.state.users.get(code.openid)!;
         user.sessionKey = randomBytes(16).toString('base64');
         // the code is spent even though the caller never hears about it
         if (fault?.kind === 'lostResponse') return void (await hang(ctx));
-        sendJson(ctx.res, 200, { session_key: user.sessionKey, openid: user.openid, ...(user.unionid ? { unionid: user.unionid } : {}) });
+        sendJson(ctx.res, 200, {
+          session_key: user.sessionKey,
+          openid: user.openid,
+          ...(user.unionid ? { unionid: user.unionid } : {}),
+        });
       },
     },
   ];

@@ -53,12 +53,14 @@ function need(f: FlatXml, name: string): string {
 
 function maxLen(f: FlatXml, name: string, max: number): void {
   const v = f[name];
-  if (v !== undefined && [...v].length > max) throw new V2BusinessError('PARAM_ERROR', `${name}参数长度有误，不能超过${max}个字符`);
+  if (v !== undefined && [...v].length > max)
+    throw new V2BusinessError('PARAM_ERROR', `${name}参数长度有误，不能超过${max}个字符`);
 }
 
 function fee(f: FlatXml, name: string): number {
   const v = need(f, name);
-  if (!/^[1-9]\d{0,11}$/.test(v)) throw new V2BusinessError('PARAM_ERROR', `${name}参数格式错误，应为大于0的整数（单位：分）`);
+  if (!/^[1-9]\d{0,11}$/.test(v))
+    throw new V2BusinessError('PARAM_ERROR', `${name}参数格式错误，应为大于0的整数（单位：分）`);
   return Number(v);
 }
 
@@ -87,22 +89,41 @@ function v2Route(sim: Simulator, path: string, target: ApiTarget, handler: V2Han
         if (!merchant) throw new V2ReturnError('mch_id参数错误，商户号不存在');
         if (!merchant.apiV2Key) throw new V2ReturnError('商户未设置APIv2密钥');
         const signType = (fields.sign_type ?? 'MD5') as V2SignType;
-        if (signType !== 'MD5' && signType !== 'HMAC-SHA256') throw new V2ReturnError('sign_type参数错误，仅支持MD5和HMAC-SHA256');
+        if (signType !== 'MD5' && signType !== 'HMAC-SHA256')
+          throw new V2ReturnError('sign_type参数错误，仅支持MD5和HMAC-SHA256');
         if (!fields.sign || !v2SignValid(fields, merchant.apiV2Key, signType)) {
-          return returnFail(ctx, '签名错误', { err_code: 'SIGNERROR', err_code_des: '签名错误，请检查签名参数和方法是否都符合签名算法要求' });
+          return returnFail(ctx, '签名错误', {
+            err_code: 'SIGNERROR',
+            err_code_des: '签名错误，请检查签名参数和方法是否都符合签名算法要求',
+          });
         }
         req = { fields, merchant, signType };
-        if (!fields.appid || !merchant.appids.has(fields.appid)) throw new V2BusinessError('APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
+        if (!fields.appid || !merchant.appids.has(fields.appid))
+          throw new V2BusinessError('APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
         need(fields, 'nonce_str');
         maxLen(fields, 'nonce_str', 32);
-        if (fault?.kind === '5xx') return sendXml(ctx, signedAnswer(req, { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统超时，请用相同参数再次调用' }), 500);
-        if (fault?.kind === 'rateLimit') throw new V2BusinessError('FREQUENCY_LIMITED', '请求频率超限，请降低频率后重试');
+        if (fault?.kind === '5xx')
+          return sendXml(
+            ctx,
+            signedAnswer(req, {
+              result_code: 'FAIL',
+              err_code: 'SYSTEMERROR',
+              err_code_des: '系统超时，请用相同参数再次调用',
+            }),
+            500,
+          );
+        if (fault?.kind === 'rateLimit')
+          throw new V2BusinessError('FREQUENCY_LIMITED', '请求频率超限，请降低频率后重试');
         const answer = signedAnswer(req, { result_code: 'SUCCESS', ...handler(req) });
         if (fault?.kind === 'lostResponse') return void (await hang(ctx));
         sendXml(ctx, answer);
       } catch (err) {
         if (err instanceof V2ReturnError) return returnFail(ctx, err.message);
-        if (err instanceof V2BusinessError && req) return sendXml(ctx, signedAnswer(req, { result_code: 'FAIL', err_code: err.errCode, err_code_des: err.errCodeDes }));
+        if (err instanceof V2BusinessError && req)
+          return sendXml(
+            ctx,
+            signedAnswer(req, { result_code: 'FAIL', err_code: err.errCode, err_code_des: err.errCodeDes }),
+          );
         if (err instanceof V2BusinessError) return returnFail(ctx, err.errCodeDes);
         console.error('[wechat-sim] v2 handler failed:', err);
         returnFail(ctx, '系统错误', {}, 500);
@@ -113,8 +134,13 @@ function v2Route(sim: Simulator, path: string, target: ApiTarget, handler: V2Han
 
 function findOrder(sim: Simulator, req: V2Request): SimOrder {
   const f = req.fields;
-  const order = f.transaction_id ? sim.state.orderByTransactionId(req.merchant.mchid, f.transaction_id) : f.out_trade_no ? sim.state.order(req.merchant.mchid, f.out_trade_no) : undefined;
-  if (!f.transaction_id && !f.out_trade_no) throw new V2BusinessError('LACK_PARAMS', 'transaction_id和out_trade_no必须二选一');
+  const order = f.transaction_id
+    ? sim.state.orderByTransactionId(req.merchant.mchid, f.transaction_id)
+    : f.out_trade_no
+      ? sim.state.order(req.merchant.mchid, f.out_trade_no)
+      : undefined;
+  if (!f.transaction_id && !f.out_trade_no)
+    throw new V2BusinessError('LACK_PARAMS', 'transaction_id和out_trade_no必须二选一');
   if (!order) throw new V2BusinessError('ORDERNOTEXIST', '此交易订单号不存在');
   return order;
 }
@@ -127,9 +153,14 @@ export function v2Routes(sim: Simulator): Route[] {
     const body = need(f, 'body');
     maxLen(f, 'body', 128);
     const outTradeNo = need(f, 'out_trade_no');
-    if (!OUT_TRADE_NO_V2.test(outTradeNo)) throw new V2BusinessError('PARAM_ERROR', 'out_trade_no参数格式错误，32个字符内，只能是数字、大小写字母_-|*');
+    if (!OUT_TRADE_NO_V2.test(outTradeNo))
+      throw new V2BusinessError(
+        'PARAM_ERROR',
+        'out_trade_no参数格式错误，32个字符内，只能是数字、大小写字母_-|*',
+      );
     const total = fee(f, 'total_fee');
-    if (f.fee_type !== undefined && f.fee_type !== 'CNY') throw new V2BusinessError('PARAM_ERROR', 'fee_type仅支持CNY');
+    if (f.fee_type !== undefined && f.fee_type !== 'CNY')
+      throw new V2BusinessError('PARAM_ERROR', 'fee_type仅支持CNY');
     need(f, 'spbill_create_ip');
     const notifyUrl = need(f, 'notify_url');
     maxLen(f, 'notify_url', 256);
@@ -137,14 +168,16 @@ export function v2Routes(sim: Simulator): Route[] {
     const problem = notifyUrlProblem(notifyUrl, sim.options.allowHttpLoopbackNotify);
     if (problem) throw new V2BusinessError('PARAM_ERROR', problem);
     const tradeType = need(f, 'trade_type');
-    if (tradeType !== 'JSAPI') throw new V2BusinessError('PARAM_ERROR', `trade_type参数错误：模拟器只支持JSAPI，收到${tradeType}`);
+    if (tradeType !== 'JSAPI')
+      throw new V2BusinessError('PARAM_ERROR', `trade_type参数错误：模拟器只支持JSAPI，收到${tradeType}`);
     const openid = need(f, 'openid');
     const user = sim.state.users.get(openid);
     if (!user || user.appid !== f.appid) throw new V2BusinessError('PARAM_ERROR', 'appid和openid不匹配');
     let timeExpire: number | undefined;
     if (f.time_expire !== undefined) {
       timeExpire = parseCompactCst(f.time_expire);
-      if (timeExpire === undefined) throw new V2BusinessError('PARAM_ERROR', 'time_expire参数格式错误，应为yyyyMMddHHmmss');
+      if (timeExpire === undefined)
+        throw new V2BusinessError('PARAM_ERROR', 'time_expire参数格式错误，应为yyyyMMddHHmmss');
       if (timeExpire <= now()) throw new V2BusinessError('INVALID_TIME', '订单失效时间不能早于当前时间');
     }
     const { nonce_str: _n, sign: _s, sign_type: _t, time_start: _ts, ...stable } = f;
@@ -153,7 +186,8 @@ export function v2Routes(sim: Simulator): Route[] {
     if (existing) {
       if (existing.state === 'SUCCESS') throw new V2BusinessError('ORDERPAID', '该订单已支付');
       if (existing.state === 'CLOSED') throw new V2BusinessError('ORDERCLOSED', '该订单已关闭');
-      if (existing.apiVersion !== 'v2' || existing.fingerprint !== fingerprint) throw new V2BusinessError('OUT_TRADE_NO_USED', '商户订单号重复');
+      if (existing.apiVersion !== 'v2' || existing.fingerprint !== fingerprint)
+        throw new V2BusinessError('OUT_TRADE_NO_USED', '商户订单号重复');
       sim.renewExpiredPrepay(existing);
       existing.v2SignType = req.signType;
       sim.emitOrder(existing);
@@ -163,7 +197,7 @@ export function v2Routes(sim: Simulator): Route[] {
       apiVersion: 'v2',
       v2SignType: req.signType,
       mchid: req.merchant.mchid,
-      appid: f.appid!,
+      appid: f.appid,
       outTradeNo,
       description: body,
       ...(f.attach !== undefined ? { attach: f.attach } : {}),
@@ -185,7 +219,9 @@ export function v2Routes(sim: Simulator): Route[] {
       trade_state: state,
       trade_state_desc: TRADE_STATE_DESC[state],
       out_trade_no: order.outTradeNo,
-      ...(paid ? v2PaidFields(order) : { total_fee: order.total, fee_type: order.currency, openid: order.openid, attach: order.attach }),
+      ...(paid
+        ? v2PaidFields(order)
+        : { total_fee: order.total, fee_type: order.currency, openid: order.openid, attach: order.attach }),
     };
   };
 
@@ -217,30 +253,49 @@ export function v2Routes(sim: Simulator): Route[] {
     const f = req.fields;
     const order = findOrder(sim, req);
     const outRefundNo = need(f, 'out_refund_no');
-    if (!OUT_REFUND_NO.test(outRefundNo)) throw new V2BusinessError('PARAM_ERROR', 'out_refund_no参数格式错误，64个字符内，只能是数字、大小写字母_-|*@');
+    if (!OUT_REFUND_NO.test(outRefundNo))
+      throw new V2BusinessError(
+        'PARAM_ERROR',
+        'out_refund_no参数格式错误，64个字符内，只能是数字、大小写字母_-|*@',
+      );
     const total = fee(f, 'total_fee');
     const amount = fee(f, 'refund_fee');
     maxLen(f, 'refund_desc', 80);
-    if (f.refund_fee_type !== undefined && f.refund_fee_type !== 'CNY') throw new V2BusinessError('PARAM_ERROR', 'refund_fee_type仅支持CNY');
+    if (f.refund_fee_type !== undefined && f.refund_fee_type !== 'CNY')
+      throw new V2BusinessError('PARAM_ERROR', 'refund_fee_type仅支持CNY');
     if (amount > total) throw new V2ReturnError('invalid refund_fee');
     if (f.notify_url) {
       const problem = notifyUrlProblem(f.notify_url, sim.options.allowHttpLoopbackNotify);
       if (problem) throw new V2BusinessError('PARAM_ERROR', problem);
     }
-    const fingerprint = canonicalJson({ outTradeNo: order.outTradeNo, total, amount, notify: f.notify_url, desc: f.refund_desc });
+    const fingerprint = canonicalJson({
+      outTradeNo: order.outTradeNo,
+      total,
+      amount,
+      notify: f.notify_url,
+      desc: f.refund_desc,
+    });
     const existing = sim.state.refund(req.merchant.mchid, outRefundNo);
     if (existing) {
-      if (existing.outTradeNo !== order.outTradeNo || existing.amount !== amount || existing.total !== total) {
+      if (
+        existing.outTradeNo !== order.outTradeNo ||
+        existing.amount !== amount ||
+        existing.total !== total
+      ) {
         throw new V2BusinessError('REFUND_FEE_MISMATCH', '订单金额或退款金额与之前请求不一致，请核实后再试');
       }
       return refundAnswer(existing);
     }
-    if (order.state !== 'SUCCESS') throw new V2BusinessError('TRADE_STATE_ERROR', '订单状态错误，未支付或已关闭的订单不能退款');
-    if (total !== order.total) throw new V2BusinessError('REFUND_FEE_MISMATCH', '订单金额或退款金额与之前请求不一致，请核实后再试');
+    if (order.state !== 'SUCCESS')
+      throw new V2BusinessError('TRADE_STATE_ERROR', '订单状态错误，未支付或已关闭的订单不能退款');
+    if (total !== order.total)
+      throw new V2BusinessError('REFUND_FEE_MISMATCH', '订单金额或退款金额与之前请求不一致，请核实后再试');
     const committed = sim.state.refundedOrPending(order);
     if (committed >= order.total) throw new V2BusinessError('ERROR', '订单已全额退款');
-    if (committed + amount > order.total) throw new V2BusinessError('INVALID_REQUEST', 'refund_fee大于可退金额');
-    if (sim.faults.take('v2refund', ['notEnough'])) throw new V2BusinessError('NOTENOUGH', '基本账户余额不足，请充值后重新发起');
+    if (committed + amount > order.total)
+      throw new V2BusinessError('INVALID_REQUEST', 'refund_fee大于可退金额');
+    if (sim.faults.take('v2refund', ['notEnough']))
+      throw new V2BusinessError('NOTENOUGH', '基本账户余额不足，请充值后重新发起');
     const record: SimRefund = {
       apiVersion: 'v2',
       mchid: req.merchant.mchid,
@@ -266,14 +321,23 @@ export function v2Routes(sim: Simulator): Route[] {
     let refunds: SimRefund[];
     let order: SimOrder | undefined;
     if (f.refund_id || f.out_refund_no) {
-      const r = [...sim.state.refunds.values()].find((x) => x.mchid === req.merchant.mchid && (f.refund_id ? x.refundId === f.refund_id : x.outRefundNo === f.out_refund_no));
+      const r = [...sim.state.refunds.values()].find(
+        (x) =>
+          x.mchid === req.merchant.mchid &&
+          (f.refund_id ? x.refundId === f.refund_id : x.outRefundNo === f.out_refund_no),
+      );
       refunds = r ? [r] : [];
       order = r && sim.state.order(r.mchid, r.outTradeNo);
     } else if (f.transaction_id || f.out_trade_no) {
-      order = f.transaction_id ? sim.state.orderByTransactionId(req.merchant.mchid, f.transaction_id) : sim.state.order(req.merchant.mchid, f.out_trade_no!);
+      order = f.transaction_id
+        ? sim.state.orderByTransactionId(req.merchant.mchid, f.transaction_id)
+        : sim.state.order(req.merchant.mchid, f.out_trade_no);
       refunds = order ? sim.state.refundsOf(order) : [];
     } else {
-      throw new V2BusinessError('LACK_PARAMS', 'refund_id、out_refund_no、transaction_id、out_trade_no必须四选一');
+      throw new V2BusinessError(
+        'LACK_PARAMS',
+        'refund_id、out_refund_no、transaction_id、out_trade_no必须四选一',
+      );
     }
     if (!order || refunds.length === 0) throw new V2BusinessError('REFUNDNOTEXIST', '退款订单查询失败');
     const out: Fields = {

@@ -23,10 +23,19 @@ export function sendV3(sim: Simulator, ctx: Ctx, status: number, body?: unknown)
   }
 }
 
-type V3Handler = (ctx: Ctx, merchant: MerchantAccount) => Promise<{ status: number; body?: unknown }> | { status: number; body?: unknown };
+type V3Handler = (
+  ctx: Ctx,
+  merchant: MerchantAccount,
+) => Promise<{ status: number; body?: unknown }> | { status: number; body?: unknown };
 
 /** Wraps a handler with fault injection, signature verification and WeChat's error answers. */
-function v3Route(sim: Simulator, method: string, pattern: RegExp, target: ApiTarget, handler: V3Handler): Route {
+function v3Route(
+  sim: Simulator,
+  method: string,
+  pattern: RegExp,
+  target: ApiTarget,
+  handler: V3Handler,
+): Route {
   return {
     method,
     pattern,
@@ -39,7 +48,15 @@ function v3Route(sim: Simulator, method: string, pattern: RegExp, target: ApiTar
         }
         if (fault?.kind === '5xx') throw v3.system();
         if (fault?.kind === 'rateLimit') throw v3.frequency();
-        const merchant = verifyRequest({ method: ctx.method, pathWithQuery: ctx.target, authorization: header(ctx, 'authorization'), body: ctx.body }, sim.registry.merchants);
+        const merchant = verifyRequest(
+          {
+            method: ctx.method,
+            pathWithQuery: ctx.target,
+            authorization: header(ctx, 'authorization'),
+            body: ctx.body,
+          },
+          sim.registry.merchants,
+        );
         const out = await handler(ctx, merchant);
         if (fault?.kind === 'lostResponse') return void (await hang(ctx));
         sendV3(sim, ctx, out.status, out.body);
@@ -59,7 +76,11 @@ function header(ctx: Ctx, name: string): string | undefined {
 
 function jsonBody(ctx: Ctx): Record<string, unknown> {
   const body = parseJsonObject(ctx.body);
-  if (!body) throw new V3Error(400, 'PARAM_ERROR', '请求体不是合法的JSON对象', { location: 'body', issue: 'body must be a JSON object' });
+  if (!body)
+    throw new V3Error(400, 'PARAM_ERROR', '请求体不是合法的JSON对象', {
+      location: 'body',
+      issue: 'body must be a JSON object',
+    });
   return body;
 }
 
@@ -85,14 +106,22 @@ export function v3Routes(sim: Simulator): Route[] {
     if (req.mchid !== merchant.mchid) throw v3.param('mchid', '与签名的商户号不一致', req.mchid);
     if (!merchant.appids.has(req.appid)) throw v3.appidMchid();
     const user = sim.state.users.get(req.openid);
-    if (!user || user.appid !== req.appid) throw new V3Error(400, 'PARAM_ERROR', 'openid与appid不匹配', { field: 'payer.openid', value: req.openid, issue: 'openid不存在或不属于该appid', location: 'body' });
+    if (!user || user.appid !== req.appid)
+      throw new V3Error(400, 'PARAM_ERROR', 'openid与appid不匹配', {
+        field: 'payer.openid',
+        value: req.openid,
+        issue: 'openid不存在或不属于该appid',
+        location: 'body',
+      });
     const urlProblem = notifyUrlProblem(req.notify_url, sim.options.allowHttpLoopbackNotify);
     if (urlProblem) throw v3.param('notify_url', urlProblem, req.notify_url);
-    if (req.timeExpireMs !== undefined && req.timeExpireMs <= now()) throw v3.param('time_expire', '订单失效时间不能早于当前时间', req.time_expire);
+    if (req.timeExpireMs !== undefined && req.timeExpireMs <= now())
+      throw v3.param('time_expire', '订单失效时间不能早于当前时间', req.time_expire);
     const fingerprint = canonicalJson({ ...req, timeExpireMs: undefined });
     const existing = sim.state.order(merchant.mchid, req.out_trade_no);
     if (existing) {
-      if (existing.apiVersion !== 'v3' || existing.fingerprint !== fingerprint) throw v3.invalid('201 商户订单号重复');
+      if (existing.apiVersion !== 'v3' || existing.fingerprint !== fingerprint)
+        throw v3.invalid('201 商户订单号重复');
       if (existing.state === 'SUCCESS') throw v3.orderPaid();
       if (existing.state === 'CLOSED') throw v3.orderClosed();
       if (sim.renewExpiredPrepay(existing)) sim.emitOrder(existing);
@@ -117,14 +146,14 @@ export function v3Routes(sim: Simulator): Route[] {
 
   const queryByOutTradeNo: V3Handler = (ctx, merchant) => {
     queryMchid(ctx, merchant);
-    const order = sim.state.order(merchant.mchid, decodePath(ctx.params[0]!));
+    const order = sim.state.order(merchant.mchid, decodePath(ctx.params[0]));
     if (!order) throw v3.orderNotExist();
     return { status: 200, body: transactionJson(order, sim.state.tradeState(order)) };
   };
 
   const queryById: V3Handler = (ctx, merchant) => {
     queryMchid(ctx, merchant);
-    const order = sim.state.orderByTransactionId(merchant.mchid, decodePath(ctx.params[0]!));
+    const order = sim.state.orderByTransactionId(merchant.mchid, decodePath(ctx.params[0]));
     if (!order) throw v3.orderNotExist();
     return { status: 200, body: transactionJson(order, sim.state.tradeState(order)) };
   };
@@ -134,7 +163,7 @@ export function v3Routes(sim: Simulator): Route[] {
     const mchid = body.mchid;
     if (typeof mchid !== 'string' || !mchid) throw v3.param('mchid', '为必填参数，不能为空', mchid);
     if (mchid !== merchant.mchid) throw v3.param('mchid', '与签名的商户号不一致', mchid);
-    const order = sim.state.order(merchant.mchid, decodePath(ctx.params[0]!));
+    const order = sim.state.order(merchant.mchid, decodePath(ctx.params[0]));
     if (!order) throw v3.orderNotExist();
     if (order.state === 'SUCCESS') throw v3.orderPaid();
     if (order.state !== 'CLOSED') {
@@ -150,19 +179,25 @@ export function v3Routes(sim: Simulator): Route[] {
       const problem = notifyUrlProblem(req.notify_url, sim.options.allowHttpLoopbackNotify);
       if (problem) throw v3.param('notify_url', problem, req.notify_url);
     }
-    const order = req.transaction_id !== undefined ? sim.state.orderByTransactionId(merchant.mchid, req.transaction_id) : sim.state.order(merchant.mchid, req.out_trade_no!);
+    const order =
+      req.transaction_id !== undefined
+        ? sim.state.orderByTransactionId(merchant.mchid, req.transaction_id)
+        : sim.state.order(merchant.mchid, req.out_trade_no!);
     if (!order || (req.out_trade_no !== undefined && order.outTradeNo !== req.out_trade_no)) {
       throw v3.resourceNotExist('订单不存在');
     }
     const fingerprint = canonicalJson({ ...req, transaction_id: undefined, out_trade_no: order.outTradeNo });
     const existing = sim.state.refund(merchant.mchid, req.out_refund_no);
     if (existing) {
-      if (existing.fingerprint !== fingerprint) throw v3.invalid('商户退款单号重复，且退款参数与原请求不一致，请核实后再试');
+      if (existing.fingerprint !== fingerprint)
+        throw v3.invalid('商户退款单号重复，且退款参数与原请求不一致，请核实后再试');
       return { status: 200, body: refundJson(existing) };
     }
-    if (order.state !== 'SUCCESS') throw v3.invalid(order.state === 'CLOSED' ? '订单已关闭，不能申请退款' : '订单未支付，不能申请退款');
+    if (order.state !== 'SUCCESS')
+      throw v3.invalid(order.state === 'CLOSED' ? '订单已关闭，不能申请退款' : '订单未支付，不能申请退款');
     if (req.total !== order.total) throw v3.invalid('订单金额total与原订单金额不一致');
-    if (sim.state.refundedOrPending(order) + req.refund > order.total) throw v3.invalid('申请退款金额超过订单可退金额');
+    if (sim.state.refundedOrPending(order) + req.refund > order.total)
+      throw v3.invalid('申请退款金额超过订单可退金额');
     if (sim.faults.take('refund', ['notEnough'])) throw v3.notEnough();
     const record: SimRefund = {
       apiVersion: 'v3',
@@ -185,7 +220,7 @@ export function v3Routes(sim: Simulator): Route[] {
   };
 
   const refundQuery: V3Handler = (ctx, merchant) => {
-    const r = sim.state.refund(merchant.mchid, decodePath(ctx.params[0]!));
+    const r = sim.state.refund(merchant.mchid, decodePath(ctx.params[0]));
     if (!r) throw v3.resourceNotExist('退款单不存在');
     return { status: 200, body: refundJson(r) };
   };

@@ -54,7 +54,10 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
   const events = new EventEmitter();
   events.setMaxListeners(100);
   const clock = new SimClock(opts.timeScale ?? 1);
-  const signer = new ResponseSigner(registry.platform, opts.signingMode ?? (registry.platform.publicKeyId ? 'publicKey' : 'certificate'));
+  const signer = new ResponseSigner(
+    registry.platform,
+    opts.signingMode ?? (registry.platform.publicKeyId ? 'publicKey' : 'certificate'),
+  );
   const faults = new FaultRegistry();
   const notifier = new Notifier(clock, signer, faults, events);
   const sim = new Simulator(registry, clock, signer, faults, notifier, events, {
@@ -68,12 +71,14 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     const target = req.url ?? '/';
     const url = new URL(target, 'http://simulator.local');
     const method = (req.method ?? 'GET').toUpperCase();
-    if (opts.log) res.on('finish', () => console.log(`[wechat-sim] ${method} ${url.pathname} → ${res.statusCode}`));
+    if (opts.log)
+      res.on('finish', () => console.log(`[wechat-sim] ${method} ${url.pathname} → ${res.statusCode}`));
     let body: string;
     try {
       body = await readBody(req);
     } catch (err) {
-      if (!res.headersSent) sendJson(res, err instanceof BodyTooLarge ? 413 : 400, { error: (err as Error).message });
+      if (!res.headersSent)
+        sendJson(res, err instanceof BodyTooLarge ? 413 : 400, { error: (err as Error).message });
       return;
     }
     let pathMatched = false;
@@ -88,7 +93,11 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     }
     const ctx: Ctx = { req, res, method, target, url, body, params: [] };
     if (url.pathname.startsWith('/v3/')) return v3NotFound(sim, ctx);
-    sendJson(res, pathMatched ? 405 : 404, { error: pathMatched ? `method ${method} not allowed on ${url.pathname}` : `no such endpoint ${url.pathname}` });
+    sendJson(res, pathMatched ? 405 : 404, {
+      error: pathMatched
+        ? `method ${method} not allowed on ${url.pathname}`
+        : `no such endpoint ${url.pathname}`,
+    });
   });
 
   const bound = await listen(server, opts.port, opts.host);

@@ -32,8 +32,10 @@ export class ResponseSigner {
   }
 
   setMode(mode: SigningMode): void {
-    if (!SIGNING_MODES.includes(mode)) throw new Error(`signingMode must be one of ${SIGNING_MODES.join(', ')}`);
-    if (mode !== 'certificate' && !this.keys.publicKeyId) throw new Error(`signingMode ${mode} needs WXPAY_PUBLIC_KEY_ID in the local data`);
+    if (!SIGNING_MODES.includes(mode))
+      throw new Error(`signingMode must be one of ${SIGNING_MODES.join(', ')}`);
+    if (mode !== 'certificate' && !this.keys.publicKeyId)
+      throw new Error(`signingMode ${mode} needs WXPAY_PUBLIC_KEY_ID in the local data`);
     this.mode = mode;
   }
 

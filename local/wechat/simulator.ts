@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { SimClock } from './clock';
-import { randomAlnum, randomDigits, rsaVerify, v2Sign, v3PaySignMessage, safeEqual, type V2SignType } from './crypto';
+import { randomAlnum, randomDigits, rsaVerify, v2Sign, v3PaySignMessage, safeEqual } from './crypto';
 import type { FaultRegistry } from './faults';
 import type { Registry } from './merchant';
 import type { Notifier } from './notifier';
@@ -16,7 +16,14 @@ import {
   v3Envelope,
 } from './resources';
 import type { ResponseSigner } from './signer';
-import { SimState, type LoginCode, type RefundStatus, type SimOrder, type SimRefund, type SimUser } from './state';
+import {
+  SimState,
+  type LoginCode,
+  type RefundStatus,
+  type SimOrder,
+  type SimRefund,
+  type SimUser,
+} from './state';
 import { compactCst } from './time';
 
 export const PREPAY_LIFETIME_MS = 2 * 3600_000;
@@ -47,14 +54,16 @@ export class Simulator {
   // ---- users and login ----
 
   defaultAppid(): string {
-    return [...this.registry.apps.keys()][0]!;
+    return [...this.registry.apps.keys()][0];
   }
 
   createUser(appid = this.defaultAppid(), withUnionid = false): SimUser {
     const user: SimUser = {
       openid: `o${randomAlnum(5)}${randomBytes(16).toString('base64url').slice(0, 22)}`,
       appid,
-      ...(withUnionid ? { unionid: `o${randomAlnum(5)}${randomBytes(16).toString('base64url').slice(0, 22)}` } : {}),
+      ...(withUnionid
+        ? { unionid: `o${randomAlnum(5)}${randomBytes(16).toString('base64url').slice(0, 22)}` }
+        : {}),
       createdAt: this.clock.now(),
     };
     this.state.users.set(user.openid, user);
@@ -65,7 +74,13 @@ export class Simulator {
   issueLoginCode(openid: string): LoginCode {
     const user = this.state.users.get(openid);
     if (!user) throw new Error(`unknown test user ${openid}; create one with POST /sim/users`);
-    const code: LoginCode = { code: randomAlnum(32), openid, appid: user.appid, expiresAt: this.clock.now() + LOGIN_CODE_LIFETIME_MS, used: false };
+    const code: LoginCode = {
+      code: randomAlnum(32),
+      openid,
+      appid: user.appid,
+      expiresAt: this.clock.now() + LOGIN_CODE_LIFETIME_MS,
+      used: false,
+    };
     this.state.codes.set(code.code, code);
     return code;
   }
@@ -79,7 +94,13 @@ export class Simulator {
   /** A new unpaid order with a fresh prepay id valid for two hours of simulator time. */
   createOrder(fields: Omit<SimOrder, 'prepayId' | 'prepayExpiresAt' | 'createdAt' | 'state'>): SimOrder {
     const now = this.clock.now();
-    const order: SimOrder = { ...fields, prepayId: this.newPrepayId(), prepayExpiresAt: now + PREPAY_LIFETIME_MS, createdAt: now, state: 'NOTPAY' };
+    const order: SimOrder = {
+      ...fields,
+      prepayId: this.newPrepayId(),
+      prepayExpiresAt: now + PREPAY_LIFETIME_MS,
+      createdAt: now,
+      state: 'NOTPAY',
+    };
     this.saveOrder(order);
     return order;
   }
@@ -112,7 +133,8 @@ export class Simulator {
     if (order.state === 'CLOSED') return 'requestPayment:fail 该订单已关闭';
     if (order.state === 'PAYERROR') return 'requestPayment:fail 该订单已支付失败，请重新下单';
     if (now >= order.prepayExpiresAt) return 'requestPayment:fail prepay_id已过期';
-    if (order.timeExpire !== undefined && now >= order.timeExpire) return 'requestPayment:fail 订单已超过支付截止时间';
+    if (order.timeExpire !== undefined && now >= order.timeExpire)
+      return 'requestPayment:fail 订单已超过支付截止时间';
     switch (outcome) {
       case 'cancel':
         return 'requestPayment:fail cancel';
@@ -138,14 +160,31 @@ export class Simulator {
   }
 
   /** Checks the paySign a mini-program passes to `wx.requestPayment`, per the order's API version. */
-  paySignValid(order: SimOrder, p: { timeStamp: string; nonceStr: string; package: string; signType: string; paySign: string }): boolean {
+  paySignValid(
+    order: SimOrder,
+    p: { timeStamp: string; nonceStr: string; package: string; signType: string; paySign: string },
+  ): boolean {
     const merchant = this.registry.merchants.get(order.mchid)!;
     if (order.apiVersion === 'v3') {
       if (p.signType !== 'RSA') return false;
-      return rsaVerify(v3PaySignMessage(order.appid, p.timeStamp, p.nonceStr, p.package), p.paySign, merchant.merchantPublicKey);
+      return rsaVerify(
+        v3PaySignMessage(order.appid, p.timeStamp, p.nonceStr, p.package),
+        p.paySign,
+        merchant.merchantPublicKey,
+      );
     }
     if (p.signType !== 'MD5' && p.signType !== 'HMAC-SHA256') return false;
-    const expected = v2Sign({ appId: order.appid, nonceStr: p.nonceStr, package: p.package, signType: p.signType, timeStamp: p.timeStamp }, merchant.apiV2Key, p.signType as V2SignType);
+    const expected = v2Sign(
+      {
+        appId: order.appid,
+        nonceStr: p.nonceStr,
+        package: p.package,
+        signType: p.signType,
+        timeStamp: p.timeStamp,
+      },
+      merchant.apiV2Key,
+      p.signType,
+    );
     return safeEqual(p.paySign.toUpperCase(), expected);
   }
 
@@ -164,7 +203,13 @@ export class Simulator {
             }),
           )
         : v2PaymentNotification(order, merchant.apiV2Key);
-    this.notifier.enqueue({ eventType: 'TRANSACTION.SUCCESS', url: order.notifyUrl, apiVersion: order.apiVersion, outTradeNo: order.outTradeNo, body });
+    this.notifier.enqueue({
+      eventType: 'TRANSACTION.SUCCESS',
+      url: order.notifyUrl,
+      apiVersion: order.apiVersion,
+      outTradeNo: order.outTradeNo,
+      body,
+    });
   }
 
   // ---- refunds ----
@@ -202,9 +247,25 @@ export class Simulator {
       const { eventType, summary } = REFUND_EVENT[status];
       const body =
         refund.apiVersion === 'v3'
-          ? JSON.stringify(v3Envelope({ eventType, summary, originalType: 'refund', resource: refundNotificationJson(refund), apiV3Key: merchant.apiV3Key, nowMs: this.clock.now() }))
+          ? JSON.stringify(
+              v3Envelope({
+                eventType,
+                summary,
+                originalType: 'refund',
+                resource: refundNotificationJson(refund),
+                apiV3Key: merchant.apiV3Key,
+                nowMs: this.clock.now(),
+              }),
+            )
           : v2RefundNotification(refund, order?.appid ?? this.defaultAppid(), merchant.apiV2Key);
-      this.notifier.enqueue({ eventType, url: refund.notifyUrl, apiVersion: refund.apiVersion, outTradeNo: refund.outTradeNo, outRefundNo: refund.outRefundNo, body });
+      this.notifier.enqueue({
+        eventType,
+        url: refund.notifyUrl,
+        apiVersion: refund.apiVersion,
+        outTradeNo: refund.outTradeNo,
+        outRefundNo: refund.outRefundNo,
+        body,
+      });
     }
     return true;
   }

@@ -86,7 +86,8 @@ export class SimState {
   }
 
   orderByTransactionId(mchid: string, transactionId: string): SimOrder | undefined {
-    for (const o of this.orders.values()) if (o.mchid === mchid && o.transactionId === transactionId) return o;
+    for (const o of this.orders.values())
+      if (o.mchid === mchid && o.transactionId === transactionId) return o;
     return undefined;
   }
 
@@ -100,7 +101,9 @@ export class SimState {
   }
 
   refundsOf(order: SimOrder): SimRefund[] {
-    return [...this.refunds.values()].filter((r) => r.mchid === order.mchid && r.outTradeNo === order.outTradeNo);
+    return [...this.refunds.values()].filter(
+      (r) => r.mchid === order.mchid && r.outTradeNo === order.outTradeNo,
+    );
   }
 
   /** Money committed to refunds that have not failed: what can no longer be refunded. */
@@ -112,7 +115,11 @@ export class SimState {
 
   /** The trade_state a query reports: a paid order with any refund reads REFUND (转入退款). */
   tradeState(order: SimOrder): TradeState {
-    if (order.state === 'SUCCESS' && this.refundsOf(order).some((r) => r.status === 'SUCCESS' || r.status === 'PROCESSING')) return 'REFUND';
+    if (
+      order.state === 'SUCCESS' &&
+      this.refundsOf(order).some((r) => r.status === 'SUCCESS' || r.status === 'PROCESSING')
+    )
+      return 'REFUND';
     return order.state;
   }
 }

@@ -1,6 +1,14 @@
 // Test helpers for the simulator's own tests: a fresh local data folder, a v3 client that signs with
 // node:crypto directly, and a tiny notification receiver. Not used by the simulator itself.
-import { createSign, createVerify, randomBytes, X509Certificate, createPublicKey, createDecipheriv, type KeyObject } from 'node:crypto';
+import {
+  createSign,
+  createVerify,
+  randomBytes,
+  X509Certificate,
+  createPublicKey,
+  createDecipheriv,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,22 +24,38 @@ export interface HttpAnswer {
   json: any;
 }
 
-export function httpCall(method: string, url: string, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+export function httpCall(
+  method: string,
+  url: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}), ...headers }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
+    const req = request(
+      url,
+      {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+          ...headers,
+        },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error('test request timed out')));
     req.on('error', reject);
     req.end(body);
@@ -58,7 +82,12 @@ export interface SimHarness {
   platformKey: KeyObject;
   publicKey: KeyObject;
   /** A v3 request signed with the merchant key (node:crypto), body sent exactly as given. */
-  v3(method: string, pathWithQuery: string, body?: unknown, override?: { timestamp?: number; serial?: string; mchid?: string; signWith?: string; nonce?: string }): Promise<HttpAnswer>;
+  v3(
+    method: string,
+    pathWithQuery: string,
+    body?: unknown,
+    override?: { timestamp?: number; serial?: string; mchid?: string; signWith?: string; nonce?: string },
+  ): Promise<HttpAnswer>;
   /** Verifies Wechatpay-* headers of an answer with node:crypto; returns which key signed. */
   verify(headers: IncomingHttpHeaders, body: string): 'certificate' | 'publicKey';
   sim(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
@@ -85,7 +114,9 @@ export async function startHarness(opts: Partial<WechatSimulatorOptions> = {}): 
       const timestamp = String(o.timestamp ?? Math.floor(Date.now() / 1000));
       const nonce = o.nonce ?? randomBytes(16).toString('hex').toUpperCase();
       const message = `${method}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${text}\n`;
-      const signature = createSign('RSA-SHA256').update(o.signWith ?? message).sign(data.keys.merchantPrivateKey, 'base64');
+      const signature = createSign('RSA-SHA256')
+        .update(o.signWith ?? message)
+        .sign(data.keys.merchantPrivateKey, 'base64');
       const auth = `WECHATPAY2-SHA256-RSA2048 mchid="${o.mchid ?? env.WXPAY_MCHID}",nonce_str="${nonce}",signature="${signature}",timestamp="${timestamp}",serial_no="${o.serial ?? env.WXPAY_SERIAL_NO}"`;
       const headers: Record<string, string> = { Authorization: auth, Accept: 'application/json' };
       if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -96,15 +127,27 @@ export async function startHarness(opts: Partial<WechatSimulatorOptions> = {}): 
       const nonce = String(headers['wechatpay-nonce']);
       const sig = String(headers['wechatpay-signature']);
       const serial = String(headers['wechatpay-serial']);
-      const key = serial === platformCert.serialNumber.toUpperCase() ? platformKey : serial === env.WXPAY_PUBLIC_KEY_ID ? publicKey : undefined;
+      const key =
+        serial === platformCert.serialNumber.toUpperCase()
+          ? platformKey
+          : serial === env.WXPAY_PUBLIC_KEY_ID
+            ? publicKey
+            : undefined;
       if (!key) throw new Error(`unknown Wechatpay-Serial ${serial}`);
       if (Math.abs(Number(ts) - Date.now() / 1000) > 300) throw new Error('stale Wechatpay-Timestamp');
-      const ok = createVerify('RSA-SHA256').update(`${ts}\n${nonce}\n${body}\n`).verify(key, Buffer.from(sig, 'base64'));
+      const ok = createVerify('RSA-SHA256')
+        .update(`${ts}\n${nonce}\n${body}\n`)
+        .verify(key, Buffer.from(sig, 'base64'));
       if (!ok) throw new Error('Wechatpay-Signature does not verify');
       return key === platformKey ? 'certificate' : 'publicKey';
     },
     sim(method, path, body) {
-      return httpCall(method, handle.url + path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? {} : { 'Content-Type': 'application/json' });
+      return httpCall(
+        method,
+        handle.url + path,
+        body === undefined ? undefined : JSON.stringify(body),
+        body === undefined ? {} : { 'Content-Type': 'application/json' },
+      );
     },
     async user(withUnionid = false) {
       const r = await harness.sim('POST', '/sim/users', { withUnionid });
@@ -155,16 +198,21 @@ export async function startReceiver(path = '/pay/notify'): Promise<Receiver> {
         if (!check()) waiters.push(check);
       });
     },
-    close: () => new Promise((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r: Received = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const r: Received = {
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       received.push(r);
       const answer = receiver.respond(r);
       const reply = () => {
@@ -182,7 +230,10 @@ export async function startReceiver(path = '/pay/notify'): Promise<Receiver> {
 }
 
 /** AEAD_AES_256_GCM decryption written directly against node:crypto for the tests. */
-export function decryptResource(apiV3Key: string, resource: { ciphertext: string; nonce: string; associated_data: string }): any {
+export function decryptResource(
+  apiV3Key: string,
+  resource: { ciphertext: string; nonce: string; associated_data: string },
+): any {
   const raw = Buffer.from(resource.ciphertext, 'base64');
   const d = createDecipheriv('aes-256-gcm', Buffer.from(apiV3Key), Buffer.from(resource.nonce));
   d.setAAD(Buffer.from(resource.associated_data));
@@ -195,11 +246,17 @@ export function v3PayParams(merchantPrivateKey: string, appId: string, prepayId:
   const timeStamp = String(Math.floor(Date.now() / 1000));
   const nonceStr = randomBytes(16).toString('hex');
   const pkg = `prepay_id=${prepayId}`;
-  const paySign = createSign('RSA-SHA256').update(`${appId}\n${timeStamp}\n${nonceStr}\n${pkg}\n`).sign(merchantPrivateKey, 'base64');
+  const paySign = createSign('RSA-SHA256')
+    .update(`${appId}\n${timeStamp}\n${nonceStr}\n${pkg}\n`)
+    .sign(merchantPrivateKey, 'base64');
   return { timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign };
 }
 
-export function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 20): Promise<void> {
+export function waitUntil(
+  pred: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  stepMs = 20,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const tick = async () => {

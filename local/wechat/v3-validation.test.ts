@@ -24,7 +24,16 @@ let seq = 0;
 const newNo = () => `V${Date.now()}${seq++}`;
 
 function order(extra: Record<string, unknown> = {}) {
-  return { appid: h.env.WX_APPID, mchid: h.env.WXPAY_MCHID, description: '咖啡', out_trade_no: newNo(), notify_url: rx.url, amount: { total: 100, currency: 'CNY' }, payer: { openid }, ...extra };
+  return {
+    appid: h.env.WX_APPID,
+    mchid: h.env.WXPAY_MCHID,
+    description: '咖啡',
+    out_trade_no: newNo(),
+    notify_url: rx.url,
+    amount: { total: 100, currency: 'CNY' },
+    payer: { openid },
+    ...extra,
+  };
 }
 
 function expectError(r: HttpAnswer, status: number, code: string, field?: string) {
@@ -42,9 +51,21 @@ test('Authorization: wrong signature, other path or query, stale or future times
   const q = `/v3/pay/transactions/out-trade-no/XYZ123?mchid=${h.env.WXPAY_MCHID}`;
   const signedForOtherQuery = `GET\n/v3/pay/transactions/out-trade-no/XYZ123?mchid=1\n`;
   expectError(await h.v3('GET', q, undefined, { signWith: signedForOtherQuery }), 401, 'SIGN_ERROR');
-  expectError(await h.v3('POST', JSAPI, body, { timestamp: Math.floor(Date.now() / 1000) - 301 }), 401, 'SIGN_ERROR');
-  expectError(await h.v3('POST', JSAPI, body, { timestamp: Math.floor(Date.now() / 1000) + 301 }), 401, 'SIGN_ERROR');
-  expectError(await h.v3('POST', JSAPI, body, { serial: '1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C' }), 401, 'SIGN_ERROR');
+  expectError(
+    await h.v3('POST', JSAPI, body, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+    401,
+    'SIGN_ERROR',
+  );
+  expectError(
+    await h.v3('POST', JSAPI, body, { timestamp: Math.floor(Date.now() / 1000) + 301 }),
+    401,
+    'SIGN_ERROR',
+  );
+  expectError(
+    await h.v3('POST', JSAPI, body, { serial: '1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C' }),
+    401,
+    'SIGN_ERROR',
+  );
   expectError(await h.v3('POST', JSAPI, body, { mchid: '1900000109' }), 401, 'SIGN_ERROR');
   // the body is covered: sign one body, send another
   const r = await h.v3('POST', JSAPI, body, { signWith: `POST\n${JSAPI}\n0\nn\n{}\n` });
@@ -81,14 +102,31 @@ test('JSAPI field rules → PARAM_ERROR with the field named', async () => {
     expectError(r, 400, 'PARAM_ERROR', field);
   }
   // exactly 127 characters (CJK counted as characters) and a 6-char id with every allowed symbol pass
-  const ok = await h.v3('POST', JSAPI, order({ description: '码'.repeat(127), out_trade_no: `a_-|*${seq++}`, time_expire: '2099-01-01T10:00:00+08:00' }));
+  const ok = await h.v3(
+    'POST',
+    JSAPI,
+    order({
+      description: '码'.repeat(127),
+      out_trade_no: `a_-|*${seq++}`,
+      time_expire: '2099-01-01T10:00:00+08:00',
+    }),
+  );
   assert.equal(ok.status, 200, ok.text);
   expectError(await h.v3('POST', JSAPI, 'not json'), 400, 'PARAM_ERROR');
-  expectError(await h.v3('POST', JSAPI, order({ appid: 'wx0000000000000000' })), 400, 'APPID_MCHID_NOT_MATCH');
+  expectError(
+    await h.v3('POST', JSAPI, order({ appid: 'wx0000000000000000' })),
+    400,
+    'APPID_MCHID_NOT_MATCH',
+  );
 });
 
 test('notify_url: only loopback hosts; any other host is refused at prepay time and never contacted', async () => {
-  for (const url of ['https://example.com/pay/notify', 'http://10.0.0.1/notify', 'https://127.0.0.1.nip.io/x', 'http://[::2]/x']) {
+  for (const url of [
+    'https://example.com/pay/notify',
+    'http://10.0.0.1/notify',
+    'https://127.0.0.1.nip.io/x',
+    'http://[::2]/x',
+  ]) {
     const r = await h.v3('POST', JSAPI, order({ notify_url: url }));
     expectError(r, 400, 'PARAM_ERROR', 'notify_url');
     assert.match(r.json.message, /回环/);
@@ -106,7 +144,10 @@ test('notify_url: only loopback hosts; any other host is refused at prepay time 
     const r = await strict.v3('POST', JSAPI, body);
     assert.equal(r.status, 400);
     assert.equal(r.json.detail.field, 'notify_url');
-    assert.equal((await strict.v3('POST', JSAPI, { ...body, notify_url: 'https://127.0.0.1:9/x' })).status, 200);
+    assert.equal(
+      (await strict.v3('POST', JSAPI, { ...body, notify_url: 'https://127.0.0.1:9/x' })).status,
+      200,
+    );
   } finally {
     await strict.close();
   }
@@ -128,17 +169,46 @@ test('out_trade_no reuse: identical → same prepay_id; different → INVALID_RE
 
 test('queries and close: ORDER_NOT_EXIST 404, mchid query parameter required, unknown path 404 signed', async () => {
   const m = h.env.WXPAY_MCHID;
-  expectError(await h.v3('GET', `/v3/pay/transactions/out-trade-no/NOSUCH123?mchid=${m}`), 404, 'ORDER_NOT_EXIST');
-  expectError(await h.v3('GET', `/v3/pay/transactions/id/4200000000000000000000000000?mchid=${m}`), 404, 'ORDER_NOT_EXIST');
+  expectError(
+    await h.v3('GET', `/v3/pay/transactions/out-trade-no/NOSUCH123?mchid=${m}`),
+    404,
+    'ORDER_NOT_EXIST',
+  );
+  expectError(
+    await h.v3('GET', `/v3/pay/transactions/id/4200000000000000000000000000?mchid=${m}`),
+    404,
+    'ORDER_NOT_EXIST',
+  );
   expectError(await h.v3('GET', `/v3/pay/transactions/out-trade-no/NOSUCH123`), 400, 'PARAM_ERROR', 'mchid');
-  expectError(await h.v3('POST', `/v3/pay/transactions/out-trade-no/NOSUCH123/close`, { mchid: m }), 404, 'ORDER_NOT_EXIST');
-  expectError(await h.v3('POST', `/v3/pay/transactions/out-trade-no/NOSUCH123/close`, {}), 400, 'PARAM_ERROR', 'mchid');
+  expectError(
+    await h.v3('POST', `/v3/pay/transactions/out-trade-no/NOSUCH123/close`, { mchid: m }),
+    404,
+    'ORDER_NOT_EXIST',
+  );
+  expectError(
+    await h.v3('POST', `/v3/pay/transactions/out-trade-no/NOSUCH123/close`, {}),
+    400,
+    'PARAM_ERROR',
+    'mchid',
+  );
   expectError(await h.v3('GET', `/v3/nothing/here`), 404, 'NOT_FOUND');
   // a NOTPAY order queried by transaction id does not exist yet (it has none)
   const body = order();
   await h.v3('POST', JSAPI, body);
   const q = await h.v3('GET', `/v3/pay/transactions/out-trade-no/${body.out_trade_no}?mchid=${m}`);
-  assert.deepEqual(Object.keys(q.json).sort(), ['amount', 'appid', 'mchid', 'out_trade_no', 'payer', 'promotion_detail', 'trade_state', 'trade_state_desc'].sort());
+  assert.deepEqual(
+    Object.keys(q.json).sort(),
+    [
+      'amount',
+      'appid',
+      'mchid',
+      'out_trade_no',
+      'payer',
+      'promotion_detail',
+      'trade_state',
+      'trade_state_desc',
+    ].sort(),
+  );
 });
 
 test('a public DNS alias of loopback (localtest.me) is refused by name and its listener never contacted', async () => {

@@ -11,7 +11,11 @@ function isObj(v: unknown): v is Obj {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function str(o: Obj, path: string, opts: { required?: boolean; max?: number; min?: number; pattern?: RegExp; what?: string } = {}): string | undefined {
+export function str(
+  o: Obj,
+  path: string,
+  opts: { required?: boolean; max?: number; min?: number; pattern?: RegExp; what?: string } = {},
+): string | undefined {
   const v = o[path.split('.').pop()!];
   if (v === undefined || v === null) {
     if (opts.required) throw v3.param(path, '为必填参数，不能为空');
@@ -42,7 +46,8 @@ export function positiveInt(o: Obj, path: string, required = true): number | und
     if (required) throw v3.param(path, '为必填参数，不能为空');
     return undefined;
   }
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw v3.param(path, '类型错误，应为整数（单位：分）', v);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw v3.param(path, '类型错误，应为整数（单位：分）', v);
   if (v < 1) throw v3.param(path, '必须大于等于1', v);
   return v;
 }
@@ -73,24 +78,43 @@ export function validateJsapi(body: Obj): JsapiRequest {
   const appid = str(body, 'appid', { required: true, max: 32 })!;
   const mchid = str(body, 'mchid', { required: true, max: 32 })!;
   const description = str(body, 'description', { required: true, max: 127 })!;
-  const out_trade_no = str(body, 'out_trade_no', { required: true, pattern: OUT_TRADE_NO, what: '长度须为6-32个字符，只能是数字、大小写字母_-|*' })!;
+  const out_trade_no = str(body, 'out_trade_no', {
+    required: true,
+    pattern: OUT_TRADE_NO,
+    what: '长度须为6-32个字符，只能是数字、大小写字母_-|*',
+  })!;
   const time_expire = str(body, 'time_expire', {});
   let timeExpireMs: number | undefined;
   if (time_expire !== undefined) {
     timeExpireMs = parseRfc3339(time_expire);
-    if (timeExpireMs === undefined) throw v3.param('time_expire', '格式错误，须为rfc3339格式，如2018-06-08T10:34:56+08:00', time_expire);
+    if (timeExpireMs === undefined)
+      throw v3.param('time_expire', '格式错误，须为rfc3339格式，如2018-06-08T10:34:56+08:00', time_expire);
   }
   const attach = str(body, 'attach', { max: 128 });
   const notify_url = str(body, 'notify_url', { required: true, max: 255 })!;
   const goods_tag = str(body, 'goods_tag', { max: 32 });
-  if (body.support_fapiao !== undefined && typeof body.support_fapiao !== 'boolean') throw v3.param('support_fapiao', '类型错误，应为布尔值', body.support_fapiao);
+  if (body.support_fapiao !== undefined && typeof body.support_fapiao !== 'boolean')
+    throw v3.param('support_fapiao', '类型错误，应为布尔值', body.support_fapiao);
   const amount = obj(body, 'amount', true)!;
   const total = positiveInt(amount, 'amount.total')!;
   const cur = currency(amount, 'amount.currency');
   const payer = obj(body, 'payer', true)!;
   const openid = str(payer, 'payer.openid', { required: true, max: 128 })!;
   for (const k of ['detail', 'scene_info', 'settle_info']) obj(body, k, false);
-  return { appid, mchid, description, out_trade_no, time_expire, timeExpireMs, attach, notify_url, goods_tag, total, currency: cur, openid };
+  return {
+    appid,
+    mchid,
+    description,
+    out_trade_no,
+    time_expire,
+    timeExpireMs,
+    attach,
+    notify_url,
+    goods_tag,
+    total,
+    currency: cur,
+    openid,
+  };
 }
 
 export interface RefundRequest {
@@ -106,12 +130,21 @@ export interface RefundRequest {
 
 export function validateRefund(body: Obj): RefundRequest {
   const transaction_id = str(body, 'transaction_id', { max: 32 });
-  const out_trade_no = str(body, 'out_trade_no', { pattern: OUT_TRADE_NO, what: '长度须为6-32个字符，只能是数字、大小写字母_-|*' });
-  if (transaction_id === undefined && out_trade_no === undefined) throw v3.param('out_trade_no', 'transaction_id和out_trade_no必须二选一');
-  const out_refund_no = str(body, 'out_refund_no', { required: true, pattern: OUT_REFUND_NO, what: '长度不能超过64个字符，只能是数字、大小写字母_-|*@' })!;
+  const out_trade_no = str(body, 'out_trade_no', {
+    pattern: OUT_TRADE_NO,
+    what: '长度须为6-32个字符，只能是数字、大小写字母_-|*',
+  });
+  if (transaction_id === undefined && out_trade_no === undefined)
+    throw v3.param('out_trade_no', 'transaction_id和out_trade_no必须二选一');
+  const out_refund_no = str(body, 'out_refund_no', {
+    required: true,
+    pattern: OUT_REFUND_NO,
+    what: '长度不能超过64个字符，只能是数字、大小写字母_-|*@',
+  })!;
   const reason = str(body, 'reason', { max: 80 });
   const notify_url = str(body, 'notify_url', { max: 256 });
-  if (body.funds_account !== undefined && body.funds_account !== 'AVAILABLE') throw v3.param('funds_account', '仅支持AVAILABLE', body.funds_account);
+  if (body.funds_account !== undefined && body.funds_account !== 'AVAILABLE')
+    throw v3.param('funds_account', '仅支持AVAILABLE', body.funds_account);
   const amount = obj(body, 'amount', true)!;
   const refund = positiveInt(amount, 'amount.refund')!;
   const total = positiveInt(amount, 'amount.total')!;

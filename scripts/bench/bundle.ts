@@ -46,13 +46,20 @@ Promise.resolve(m.main({ path: process.argv[2], httpMethod: 'GET', headers: {}, 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 async function coldLoad(entry: string, path: string, env: Record<string, string>): Promise<number> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', PROBE, entry, path], { env, timeout: 60_000, cwd: root });
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', PROBE, entry, path], {
+    env,
+    timeout: 60_000,
+    cwd: root,
+  });
   const r = JSON.parse(stdout) as { ms: number; status: number };
-  if (r.status !== 400) throw new Error(`cold-load probe of ${entry} answered ${r.status}, expected 400 (GET on a notification trigger); is the configuration valid?`);
+  if (r.status !== 400)
+    throw new Error(
+      `cold-load probe of ${entry} answered ${r.status}, expected 400 (GET on a notification trigger); is the configuration valid?`,
+    );
   return r.ms;
 }
 
@@ -78,7 +85,12 @@ export async function runBundleBench(opts: BundleBenchOptions = {}): Promise<Ben
   ];
 
   const local = await ensureLocalData(join(workDir, 'local-data'));
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? workDir, ...local.env, ...functionSdkEnv('http://127.0.0.1:9') };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? workDir,
+    ...local.env,
+    ...functionSdkEnv('http://127.0.0.1:9'),
+  };
   for (const name of opts.coldFunctions ?? ['payNotify']) {
     const unbundledDir = join(workDir, 'unbundled', name);
     mkdirSync(unbundledDir, { recursive: true });
@@ -94,7 +106,10 @@ export async function runBundleBench(opts: BundleBenchOptions = {}): Promise<Ben
       banner: { js: PRELUDE },
       logLevel: 'error',
     });
-    writeFileSync(join(unbundledDir, 'package.json'), JSON.stringify({ name, private: true, main: 'index.js' }));
+    writeFileSync(
+      join(unbundledDir, 'package.json'),
+      JSON.stringify({ name, private: true, main: 'index.js' }),
+    );
     const path = name === 'refundNotify' ? '/refund/notify' : '/pay/notify';
     const ours: number[] = [];
     const base: number[] = [];

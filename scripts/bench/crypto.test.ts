@@ -9,7 +9,11 @@ test('runCryptoBench (3 short rounds) reports the three SPEC §10 crypto ratios'
   const results = await runCryptoBench({ rounds: 3, sliceMs: 5 });
   assert.deepEqual(
     results.map((r) => r.name),
-    ['crypto: sign a v3 request (Authorization header)', 'crypto: wx.requestPayment parameters', 'crypto: verify + decrypt a notification'],
+    [
+      'crypto: sign a v3 request (Authorization header)',
+      'crypto: wx.requestPayment parameters',
+      'crypto: verify + decrypt a notification',
+    ],
   );
   for (const r of results) {
     assert.equal(r.target, CRYPTO_TARGET);

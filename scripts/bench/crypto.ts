@@ -1,7 +1,14 @@
 // SPEC §10: signing a request, building wx.requestPayment parameters, and verifying + decrypting a
 // notification through shared/wxpay/v3, each against bare node:crypto with a cached KeyObject doing
 // the same primitive work (nonce, RSA-SHA256, base64; or verify, JSON, AES-256-GCM, JSON).
-import { createDecipheriv, createSecretKey, generateKeyPairSync, randomBytes, sign as rsaSign, verify as rsaVerify } from 'node:crypto';
+import {
+  createDecipheriv,
+  createSecretKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign as rsaSign,
+  verify as rsaVerify,
+} from 'node:crypto';
 import { buildPaymentParams } from '../../shared/wxpay/v3/payment';
 import { RequestSigner, RsaSigner } from '../../shared/wxpay/v3/signer';
 import { NotificationParser } from '../../shared/wxpay/v3/notification';
@@ -56,7 +63,13 @@ export async function runCryptoBench(opts: InterleaveOptions = {}): Promise<Benc
     payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
     amount: { total: 100, payer_total: 100, currency: 'CNY', payer_currency: 'CNY' },
   };
-  const n = buildTestNotification({ apiV3Key: parseApiV3Key(apiV3Text), privateKey: wechat.privateKey, serial: keyId, eventType: 'TRANSACTION.SUCCESS', resource });
+  const n = buildTestNotification({
+    apiV3Key: parseApiV3Key(apiV3Text),
+    privateKey: wechat.privateKey,
+    serial: keyId,
+    eventType: 'TRANSACTION.SUCCESS',
+    resource,
+  });
   const rawBody = Buffer.from(n.body);
   // What a node:http / HTTP-trigger handler receives: lower-cased header names.
   const headers = Object.fromEntries(Object.entries(n.headers).map(([h, v]) => [h.toLowerCase(), v]));
@@ -65,33 +78,70 @@ export async function runCryptoBench(opts: InterleaveOptions = {}): Promise<Benc
   const aesKey = createSecretKey(Buffer.from(apiV3Text));
   const bareSign = () => {
     const nonce = randomBytes(16).toString('hex');
-    return rsaSign('sha256', Buffer.from(`POST\n/v3/pay/transactions/jsapi\n${Math.floor(Date.now() / 1000)}\n${nonce}\n${prepayBody}\n`), merchant.privateKey).toString('base64');
+    return rsaSign(
+      'sha256',
+      Buffer.from(
+        `POST\n/v3/pay/transactions/jsapi\n${Math.floor(Date.now() / 1000)}\n${nonce}\n${prepayBody}\n`,
+      ),
+      merchant.privateKey,
+    ).toString('base64');
   };
   const barePay = () => {
     const nonce = randomBytes(16).toString('hex');
-    return rsaSign('sha256', Buffer.from(`${appId}\n${Math.floor(Date.now() / 1000)}\n${nonce}\nprepay_id=wx201410272009395522657a690389285100\n`), merchant.privateKey).toString('base64');
+    return rsaSign(
+      'sha256',
+      Buffer.from(
+        `${appId}\n${Math.floor(Date.now() / 1000)}\n${nonce}\nprepay_id=wx201410272009395522657a690389285100\n`,
+      ),
+      merchant.privateKey,
+    ).toString('base64');
   };
   const bareNotify = () => {
-    const ts = headers['wechatpay-timestamp']!;
-    const nonce = headers['wechatpay-nonce']!;
-    const ok = rsaVerify('sha256', Buffer.concat([Buffer.from(`${ts}\n${nonce}\n`), rawBody, Buffer.from('\n')]), wechat.publicKey, Buffer.from(headers['wechatpay-signature']!, 'base64'));
+    const ts = headers['wechatpay-timestamp'];
+    const nonce = headers['wechatpay-nonce'];
+    const ok = rsaVerify(
+      'sha256',
+      Buffer.concat([Buffer.from(`${ts}\n${nonce}\n`), rawBody, Buffer.from('\n')]),
+      wechat.publicKey,
+      Buffer.from(headers['wechatpay-signature'], 'base64'),
+    );
     if (!ok) throw new Error('baseline verify failed');
     const env = JSON.parse(rawBody.toString('utf8'));
     const data = Buffer.from(env.resource.ciphertext, 'base64');
     const d = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(env.resource.nonce));
     d.setAuthTag(data.subarray(data.length - 16));
     d.setAAD(Buffer.from(env.resource.associated_data));
-    return JSON.parse(Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]).toString('utf8'));
+    return JSON.parse(
+      Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]).toString('utf8'),
+    );
   };
 
   // Sanity: both sides do real work and agree.
-  if (JSON.stringify(bareNotify()) !== JSON.stringify((await parser.parse(headers, rawBody)).resource)) throw new Error('notification baseline and ours disagree');
+  if (JSON.stringify(bareNotify()) !== JSON.stringify((await parser.parse(headers, rawBody)).resource))
+    throw new Error('notification baseline and ours disagree');
 
   const results = await interleave(
     [
-      { name: 'crypto: sign a v3 request (Authorization header)', ours: () => requestSigner.authorization({ method: 'POST', pathWithQuery: '/v3/pay/transactions/jsapi', body: prepayBody }), baseline: bareSign },
-      { name: 'crypto: wx.requestPayment parameters', ours: () => buildPaymentParams(signer, { appId, prepayId: 'wx201410272009395522657a690389285100' }), baseline: barePay },
-      { name: 'crypto: verify + decrypt a notification', ours: () => parser.parse(headers, rawBody), baseline: bareNotify },
+      {
+        name: 'crypto: sign a v3 request (Authorization header)',
+        ours: () =>
+          requestSigner.authorization({
+            method: 'POST',
+            pathWithQuery: '/v3/pay/transactions/jsapi',
+            body: prepayBody,
+          }),
+        baseline: bareSign,
+      },
+      {
+        name: 'crypto: wx.requestPayment parameters',
+        ours: () => buildPaymentParams(signer, { appId, prepayId: 'wx201410272009395522657a690389285100' }),
+        baseline: barePay,
+      },
+      {
+        name: 'crypto: verify + decrypt a notification',
+        ours: () => parser.parse(headers, rawBody),
+        baseline: bareNotify,
+      },
     ],
     opts,
   );

@@ -32,7 +32,7 @@ function quantile(xs: number[], q: number): number {
   const pos = (s.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
 function cpuSeconds(): number {
@@ -68,7 +68,9 @@ export async function interleave(pairs: Pair[], opts: InterleaveOptions = {}): P
       n *= 4;
     }
   }
-  const per = new Map<string, { ours: number[]; base: number[]; ratio: number[] }>(pairs.map((p) => [p.name, { ours: [], base: [], ratio: [] }]));
+  const per = new Map<string, { ours: number[]; base: number[]; ratio: number[] }>(
+    pairs.map((p) => [p.name, { ours: [], base: [], ratio: [] }]),
+  );
   for (let r = 0; r < rounds; r++) {
     for (const p of pairs) {
       const n = sizes.get(p.name)!;

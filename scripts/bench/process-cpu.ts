@@ -53,7 +53,14 @@ export function treeCpu(pid: number): TreeCpu | undefined {
 }
 
 /** CPU ms per request between two readings, or undefined when either is missing. */
-export function perRequest(before: TreeCpu | undefined, after: TreeCpu | undefined, requests: number): TreeCpu | undefined {
+export function perRequest(
+  before: TreeCpu | undefined,
+  after: TreeCpu | undefined,
+  requests: number,
+): TreeCpu | undefined {
   if (!before || !after || requests <= 0) return undefined;
-  return { self: (after.self - before.self) / requests, children: (after.children - before.children) / requests };
+  return {
+    self: (after.self - before.self) / requests,
+    children: (after.children - before.children) / requests,
+  };
 }

@@ -26,11 +26,11 @@ interface Keys {
 
 function keysOf(env: Record<string, string>): Keys {
   return {
-    publicKey: createPublicKey(env.WXPAY_PUBLIC_KEY!.replace(/\\n/g, '\n')),
-    publicKeyId: env.WXPAY_PUBLIC_KEY_ID!,
-    apiV3Key: createSecretKey(Buffer.from(env.WXPAY_APIV3_KEY!, 'utf8')),
-    mchid: env.WXPAY_MCHID!,
-    appid: env.WX_APPID!,
+    publicKey: createPublicKey(env.WXPAY_PUBLIC_KEY.replace(/\\n/g, '\n')),
+    publicKeyId: env.WXPAY_PUBLIC_KEY_ID,
+    apiV3Key: createSecretKey(Buffer.from(env.WXPAY_APIV3_KEY, 'utf8')),
+    mchid: env.WXPAY_MCHID,
+    appid: env.WX_APPID,
   };
 }
 
@@ -54,25 +54,52 @@ interface Transaction {
 }
 
 /** Verify + decrypt with bare node:crypto and cached KeyObjects; undefined when not authentic. */
-function verifyAndDecrypt(keys: Keys, req: IncomingMessage, body: string): { id: string; eventType: string; t: Transaction } | undefined {
+function verifyAndDecrypt(
+  keys: Keys,
+  req: IncomingMessage,
+  body: string,
+): { id: string; eventType: string; t: Transaction } | undefined {
   const ts = req.headers['wechatpay-timestamp'] as string | undefined;
   const nonce = req.headers['wechatpay-nonce'] as string | undefined;
   const sig = req.headers['wechatpay-signature'] as string | undefined;
   const serial = req.headers['wechatpay-serial'] as string | undefined;
   if (!ts || !nonce || !sig || serial !== keys.publicKeyId) return undefined;
   if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) return undefined;
-  if (!verify('RSA-SHA256', Buffer.from(`${ts}\n${nonce}\n${body}\n`), keys.publicKey, Buffer.from(sig, 'base64'))) return undefined;
-  const envelope = JSON.parse(body) as { id: string; event_type: string; resource: { ciphertext: string; nonce: string; associated_data: string } };
+  if (
+    !verify(
+      'RSA-SHA256',
+      Buffer.from(`${ts}\n${nonce}\n${body}\n`),
+      keys.publicKey,
+      Buffer.from(sig, 'base64'),
+    )
+  )
+    return undefined;
+  const envelope = JSON.parse(body) as {
+    id: string;
+    event_type: string;
+    resource: { ciphertext: string; nonce: string; associated_data: string };
+  };
   const data = Buffer.from(envelope.resource.ciphertext, 'base64');
-  const decipher = createDecipheriv('aes-256-gcm', keys.apiV3Key, Buffer.from(envelope.resource.nonce, 'utf8'));
+  const decipher = createDecipheriv(
+    'aes-256-gcm',
+    keys.apiV3Key,
+    Buffer.from(envelope.resource.nonce, 'utf8'),
+  );
   decipher.setAAD(Buffer.from(envelope.resource.associated_data ?? '', 'utf8'));
   decipher.setAuthTag(data.subarray(data.length - 16));
-  const plain = Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString('utf8');
+  const plain = Buffer.concat([
+    decipher.update(data.subarray(0, data.length - 16)),
+    decipher.final(),
+  ]).toString('utf8');
   return { id: envelope.id, eventType: envelope.event_type, t: JSON.parse(plain) as Transaction };
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(`http://127.0.0.1:${(server.address() as { port: number }).port}`)));
+  return new Promise((res) =>
+    server.listen(0, '127.0.0.1', () =>
+      res(`http://127.0.0.1:${(server.address() as { port: number }).port}`),
+    ),
+  );
 }
 
 function reply(res: ServerResponse, status: number, body = ''): void {
@@ -94,7 +121,10 @@ export async function startFloor(env: Record<string, string>): Promise<{ url: st
   return { url: await listen(server), server };
 }
 
-export async function startBare(env: Record<string, string>, emuUrl: string): Promise<{ url: string; server: Server }> {
+export async function startBare(
+  env: Record<string, string>,
+  emuUrl: string,
+): Promise<{ url: string; server: Server }> {
   const keys = keysOf(env);
   const db = openLocalDatabase(emuUrl);
   const server = createServer(async (req, res) => {
@@ -113,23 +143,37 @@ export async function startBare(env: Record<string, string>, emuUrl: string): Pr
       else {
         // the same three round-trips as the function: read, conditional update, notification record
         const got = await db.collection('orders').where({ _id: v.t.out_trade_no }).limit(1).get();
-        const order = got.data[0] as { status: string; version: number; amountFen: number; openid: string; transactionId?: string } | undefined;
+        const order = got.data[0] as
+          | { status: string; version: number; amountFen: number; openid: string; transactionId?: string }
+          | undefined;
         if (!order) outcome = 'anomaly:unknown-order';
-        else if (order.amountFen !== v.t.amount.total || order.openid !== v.t.payer.openid) outcome = 'anomaly:mismatch';
-        else if (order.status !== 'NOTPAY') outcome = order.transactionId === v.t.transaction_id ? 'duplicate' : 'anomaly:second-transaction';
+        else if (order.amountFen !== v.t.amount.total || order.openid !== v.t.payer.openid)
+          outcome = 'anomaly:mismatch';
+        else if (order.status !== 'NOTPAY')
+          outcome = order.transactionId === v.t.transaction_id ? 'duplicate' : 'anomaly:second-transaction';
         else {
           const up = (await db
             .collection('orders')
             .where({ _id: v.t.out_trade_no, status: 'NOTPAY', version: order.version })
-            .update({ status: 'SUCCESS', transactionId: v.t.transaction_id, paidAt: new Date(v.t.success_time), payerTotalFen: v.t.amount.payer_total, version: order.version + 1, updatedAt: now })) as { updated?: number };
+            .update({
+              status: 'SUCCESS',
+              transactionId: v.t.transaction_id,
+              paidAt: new Date(v.t.success_time),
+              payerTotalFen: v.t.amount.payer_total,
+              version: order.version + 1,
+              updatedAt: now,
+            })) as { updated?: number };
           if (up.updated !== 1) outcome = 'duplicate';
         }
       }
       try {
-        await db.collection('notifications').add({ _id: v.id, eventType: v.eventType, outTradeNo: v.t.out_trade_no, outcome, receivedAt: now });
+        await db
+          .collection('notifications')
+          .add({ _id: v.id, eventType: v.eventType, outTradeNo: v.t.out_trade_no, outcome, receivedAt: now });
       } catch (err) {
         // a redelivery is already recorded (as the function's recordNotification tolerates)
-        if (!/DUPLICATE|E11000/i.test(String((err as { code?: unknown }).code ?? (err as Error).message))) throw err;
+        if (!/DUPLICATE|E11000/i.test(String((err as { code?: unknown }).code ?? (err as Error).message)))
+          throw err;
       }
       reply(res, 204);
     } catch {
@@ -144,22 +188,26 @@ async function main(): Promise<void> {
   const [mode, a, b] = process.argv.slice(2);
   const env = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
   let url: string;
-  if (mode === 'emulator') url = (await startCloudbaseEmulator({ port: 0, collections: BENCH_COLLECTIONS })).url;
+  if (mode === 'emulator')
+    url = (await startCloudbaseEmulator({ port: 0, collections: BENCH_COLLECTIONS })).url;
   else if (mode === 'floor') url = (await startFloor(env)).url;
-  else if (mode === 'bare') url = (await startBare(env, a!)).url;
+  else if (mode === 'bare') url = (await startBare(env, a)).url;
   else if (mode === 'host') {
     const host = await startFunctionHost({
       port: 0,
-      buildDir: b!,
+      buildDir: b,
       cloudbasercPath: resolve(root, 'cloudbaserc.json'),
       env,
-      emulatorUrl: a!,
+      emulatorUrl: a,
       log: () => {},
       functionOutput: () => {},
-      ...(process.env.BENCH_HOST_INSTANCES ? { maxInstancesPerFunction: Number(process.env.BENCH_HOST_INSTANCES) } : {}),
+      ...(process.env.BENCH_HOST_INSTANCES
+        ? { maxInstancesPerFunction: Number(process.env.BENCH_HOST_INSTANCES) }
+        : {}),
     });
     url = host.url;
-  } else throw new Error(`unknown mode ${mode}; use emulator | host <emuUrl> <buildDir> | bare <emuUrl> | floor`);
+  } else
+    throw new Error(`unknown mode ${mode}; use emulator | host <emuUrl> <buildDir> | bare <emuUrl> | floor`);
   // exit normally on SIGTERM so that --cpu-prof and similar flags can write their output
   process.on('SIGTERM', () => process.exit(0));
   process.stdout.write(`READY ${url}\n`);

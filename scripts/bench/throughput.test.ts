@@ -28,24 +28,32 @@ test('bench baseline: bare server applies each notification once, floor only ver
     const bare = await startBare(local.env, emu.url);
     const floor = await startFloor(local.env);
     servers.push(bare.server, floor.server);
-    const post = (url: string, body: string, headers: Record<string, string>) => fetch(`${url}/pay/notify`, { method: 'POST', body, headers });
+    const post = (url: string, body: string, headers: Record<string, string>) =>
+      fetch(`${url}/pay/notify`, { method: 'POST', body, headers });
 
     for (const n of notes) assert.equal((await post(bare.url, n.body, n.headers)).status, 204);
-    const paid = (await db.collection('orders').where({ benchBatch: 'smoke', status: 'SUCCESS' }).count()) as { total: number };
+    const paid = (await db
+      .collection('orders')
+      .where({ benchBatch: 'smoke', status: 'SUCCESS' })
+      .count()) as { total: number };
     assert.equal(paid.total, 3, 'every order went NOTPAY → SUCCESS');
-    const versions = (await db.collection('orders').where({ benchBatch: 'smoke' }).get()).data.map((o) => (o as { version: number }).version);
+    const versions = (await db.collection('orders').where({ benchBatch: 'smoke' }).get()).data.map(
+      (o) => (o as { version: number }).version,
+    );
     assert.deepEqual(versions, [2, 2, 2]);
     // a redelivery changes nothing and is still acknowledged
-    assert.equal((await post(bare.url, notes[0]!.body, notes[0]!.headers)).status, 204);
-    const again = (await db.collection('orders').where({ _id: 'smoke000000' }).get()).data[0] as { version: number };
+    assert.equal((await post(bare.url, notes[0].body, notes[0].headers)).status, 204);
+    const again = (await db.collection('orders').where({ _id: 'smoke000000' }).get()).data[0] as {
+      version: number;
+    };
     assert.equal(again.version, 2);
     const logged = (await db.collection('notifications').count()) as { total: number };
     assert.equal(logged.total, 3);
 
-    const forged = notes[1]!.body.replace('"TRANSACTION.SUCCESS"', '"TRANSACTION.SUCCESS" ');
-    assert.equal((await post(bare.url, forged, notes[1]!.headers)).status, 401);
-    assert.equal((await post(floor.url, forged, notes[1]!.headers)).status, 401);
-    assert.equal((await post(floor.url, notes[2]!.body, notes[2]!.headers)).status, 204);
+    const forged = notes[1].body.replace('"TRANSACTION.SUCCESS"', '"TRANSACTION.SUCCESS" ');
+    assert.equal((await post(bare.url, forged, notes[1].headers)).status, 401);
+    assert.equal((await post(floor.url, forged, notes[1].headers)).status, 401);
+    assert.equal((await post(floor.url, notes[2].body, notes[2].headers)).status, 204);
   } finally {
     await Promise.all(servers.map(close));
     await emu.close();

@@ -30,7 +30,10 @@ interface AutocannonInstance {
   stop(): void;
   on(event: 'response', listener: () => void): void;
 }
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance;
+type Autocannon = (
+  opts: Record<string, unknown>,
+  cb: (err: Error | null, res: AutocannonResult) => void,
+) => AutocannonInstance;
 // autocannon ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;
@@ -71,16 +74,20 @@ interface Child {
 }
 
 function startChild(args: string[], env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'throughput-servers.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, ...env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'throughput-servers.ts'), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, ...env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
-  proc.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  proc.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   return new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`${args[0]} did not start within 60 s: ${stderr}`)), 60_000);
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       if (line.startsWith('READY ')) {
         clearTimeout(timer);
         res({ proc, url: line.slice(6).trim() });
@@ -107,16 +114,23 @@ function stopChild(c: Child | undefined): Promise<void> {
 
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 /** `n` NOTPAY orders tagged `batch` and one signed, encrypted payment notification for each. */
-export async function prepareBatch(db: LocalDatabase, local: LocalData, batch: string, n: number): Promise<Note[]> {
+export async function prepareBatch(
+  db: LocalDatabase,
+  local: LocalData,
+  batch: string,
+  n: number,
+): Promise<Note[]> {
   const env = local.env;
   const privateKey = createPrivateKey(local.keys.publicKeyPrivate);
-  const apiV3Key = createSecretKey(Buffer.from(env.WXPAY_APIV3_KEY!, 'utf8'));
+  const apiV3Key = createSecretKey(Buffer.from(env.WXPAY_APIV3_KEY, 'utf8'));
   const now = new Date();
   const orders = Array.from({ length: n }, (_, i) => ({
     _id: `${batch}${String(i).padStart(6, '0')}`,
@@ -141,12 +155,12 @@ export async function prepareBatch(db: LocalDatabase, local: LocalData, batch: s
   return orders.map((o) => {
     const n = buildTestNotification({
       privateKey,
-      serial: env.WXPAY_PUBLIC_KEY_ID!,
+      serial: env.WXPAY_PUBLIC_KEY_ID,
       apiV3Key,
       eventType: 'TRANSACTION.SUCCESS',
       resource: {
-        appid: env.WX_APPID!,
-        mchid: env.WXPAY_MCHID!,
+        appid: env.WX_APPID,
+        mchid: env.WXPAY_MCHID,
         out_trade_no: o._id,
         transaction_id: `42000${randomBytes(11).toString('hex')}`.slice(0, 28),
         trade_type: 'JSAPI',
@@ -200,7 +214,7 @@ function load(url: string, notes: Note[], connections: number, maxSeconds: numbe
           {
             // one distinct notification per request, shared across connections
             setupRequest: (req: Record<string, unknown>) => {
-              const note = notes[i++ % notes.length]!;
+              const note = notes[i++ % notes.length];
               return { ...req, method: 'POST', body: note.body, headers: note.headers };
             },
           },
@@ -210,7 +224,12 @@ function load(url: string, notes: Note[], connections: number, maxSeconds: numbe
         clearTimeout(guard);
         if (err) return rej(err);
         const seconds = Math.max(last - started, 1) / 1000;
-        res({ rps: r.requests.total / seconds, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total });
+        res({
+          rps: r.requests.total / seconds,
+          errors: r.errors + r.timeouts,
+          non2xx: r.non2xx,
+          total: r.requests.total,
+        });
       },
     );
     instance.on('response', () => {
@@ -220,7 +239,9 @@ function load(url: string, notes: Note[], connections: number, maxSeconds: numbe
 }
 
 async function successCount(db: LocalDatabase, batch: string): Promise<number> {
-  const r = (await db.collection('orders').where({ benchBatch: batch, status: 'SUCCESS' }).count()) as { total: number };
+  const r = (await db.collection('orders').where({ benchBatch: batch, status: 'SUCCESS' }).count()) as {
+    total: number;
+  };
   return r.total;
 }
 
@@ -234,7 +255,7 @@ function medianCpu(runs: Array<{ cpu?: CpuPerRequest }>): CpuPerRequest | undefi
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<BenchResult[]> {
@@ -260,26 +281,38 @@ export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<
       startChild(['bare', emu.url], benchEnv),
       startChild(['floor'], benchEnv),
     ]);
-    children.push(host!, bare!, floor!);
+    children.push(host, bare, floor);
     const db = openLocalDatabase(emu.url);
 
     let seq = 0;
     const measure = async (target: Child, n: number, conns = connections) => {
       const batch = `b${++seq}x`;
       const notes = await prepareBatch(db, local, batch, n);
-      const before = { target: treeCpu(target.proc.pid!), emu: treeCpu(emu.proc.pid!), load: process.cpuUsage() };
+      const before = {
+        target: treeCpu(target.proc.pid!),
+        emu: treeCpu(emu.proc.pid!),
+        load: process.cpuUsage(),
+      };
       const run = await load(target.url, notes, conns, maxSeconds);
       const loadUs = process.cpuUsage(before.load);
       const t = perRequest(before.target, treeCpu(target.proc.pid!), run.total);
       const e = perRequest(before.emu, treeCpu(emu.proc.pid!), run.total);
-      const cpu: CpuPerRequest | undefined = t && e ? { server: t.self, instances: t.children, emulator: e.self, load: (loadUs.user + loadUs.system) / 1000 / run.total } : undefined;
+      const cpu: CpuPerRequest | undefined =
+        t && e
+          ? {
+              server: t.self,
+              instances: t.children,
+              emulator: e.self,
+              load: (loadUs.user + loadUs.system) / 1000 / run.total,
+            }
+          : undefined;
       const applied = await successCount(db, batch);
       return { ...run, applied, notes, cpu };
     };
     // Warm-up: the host starts its instances (cold starts) and each instance's JIT warms up; the bare
     // server warms its one process the same way.
-    await measure(host!, warmupHost);
-    await measure(bare!, warmupBare);
+    await measure(host, warmupHost);
+    await measure(bare, warmupBare);
 
     type Measured = Run & { applied: number; cpu?: CpuPerRequest };
     const hostRuns: Measured[] = [];
@@ -289,16 +322,16 @@ export async function runThroughputBench(opts: ThroughputOptions = {}): Promise<
       // ABBA order so that drift within a round favours neither side
       const first = r % 2 === 0 ? 'host' : 'bare';
       for (const side of first === 'host' ? ['host', 'bare'] : ['bare', 'host']) {
-        const m = await measure(side === 'host' ? host! : bare!, requests);
+        const m = await measure(side === 'host' ? host : bare, requests);
         (side === 'host' ? hostRuns : bareRuns).push(m);
-        if (side === 'bare') floorRuns.push(await load(floor!.url, m.notes, connections, maxSeconds));
+        if (side === 'bare') floorRuns.push(await load(floor.url, m.notes, connections, maxSeconds));
       }
     }
     // Reference: the same comparison with only as many requests in flight as the host has instances,
     // which isolates the cost of the host path from the benefit of 50 concurrent requests in one process.
-    const eqHost = await measure(host!, Math.ceil(requests / 2), hostInstances);
-    const eqBare = await measure(bare!, Math.ceil(requests / 2), hostInstances);
-    const ratios = hostRuns.map((h, i) => h.rps / bareRuns[i]!.rps);
+    const eqHost = await measure(host, Math.ceil(requests / 2), hostInstances);
+    const eqBare = await measure(bare, Math.ceil(requests / 2), hostInstances);
+    const ratios = hostRuns.map((h, i) => h.rps / bareRuns[i].rps);
     const ratio = median(ratios);
     const hostRps = median(hostRuns.map((r) => r.rps));
     const bareRps = median(bareRuns.map((r) => r.rps));

@@ -24,11 +24,17 @@ export async function ensureCollections(db: CollectionCreator, names: string[]):
       // older node-sdk versions resolve with { code, message } instead of throwing
       if (res && typeof res === 'object' && res.code) {
         if (alreadyExists(res)) result.existing.push(name);
-        else throw new Error(`creating collection ${name} failed: ${String(res.code)} ${String(res.message ?? '')}`);
+        else
+          throw new Error(
+            `creating collection ${name} failed: ${String(res.code)} ${String(res.message ?? '')}`,
+          );
       } else result.created.push(name);
     } catch (err) {
       if (alreadyExists(err)) result.existing.push(name);
-      else throw new Error(`creating collection ${name} failed (${(err as Error).message}); check TCB_ENV_ID and the API key's access to the environment`);
+      else
+        throw new Error(
+          `creating collection ${name} failed (${(err as Error).message}); check TCB_ENV_ID and the API key's access to the environment`,
+        );
     }
   }
   return result;

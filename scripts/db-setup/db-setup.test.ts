@@ -47,7 +47,10 @@ test('without an API key, db-setup changes nothing and prints the console steps'
       for (const ix of spec.indexes) assert.ok(out.includes(`name ${ix.name};`), ix.name);
     }
     writeFileSync(join(dir, '.env'), 'WX_APPID=x\n');
-    await assert.rejects(runDbSetup({ envFile: join(dir, '.env'), log: () => {} }), /TCB_ENV_ID is not set in \.env/);
+    await assert.rejects(
+      runDbSetup({ envFile: join(dir, '.env'), log: () => {} }),
+      /TCB_ENV_ID is not set in \.env/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -55,21 +58,44 @@ test('without an API key, db-setup changes nothing and prints the console steps'
 
 test('plan: every collection, admin-only rules except read-only products, indexes for the queries', () => {
   assert.deepEqual(DATABASE_PLAN.map((c) => c.name).sort(), Object.values(COLLECTIONS).sort());
-  for (const c of DATABASE_PLAN) assert.deepEqual(c.rule, c.name === 'products' ? { read: true, write: false } : { read: false, write: false }, c.name);
+  for (const c of DATABASE_PLAN)
+    assert.deepEqual(
+      c.rule,
+      c.name === 'products' ? { read: true, write: false } : { read: false, write: false },
+      c.name,
+    );
   const orders = DATABASE_PLAN.find((c) => c.name === 'orders')!;
-  const keys = (name: string) => orders.indexes.find((i) => i.name === name)?.keys.map((k) => `${k.field}:${k.direction}`).join(',');
+  const keys = (name: string) =>
+    orders.indexes
+      .find((i) => i.name === name)
+      ?.keys.map((k) => `${k.field}:${k.direction}`)
+      .join(',');
   assert.equal(keys('openid_createdAt_desc'), 'openid:1,createdAt:-1,_id:-1');
   assert.equal(keys('status_createdAt'), 'status:1,createdAt:1');
   // createPayment finds an idempotent retry by its derived _id: no index of its own
   assert.equal(keys('openid_idempotencyKey_createdAt'), undefined);
   const notifications = DATABASE_PLAN.find((c) => c.name === 'notifications')!;
-  assert.ok(notifications.indexes.some((i) => i.keys.map((k) => k.field).join(',') === 'eventType,outcome,outTradeNo'));
+  assert.ok(
+    notifications.indexes.some(
+      (i) => i.keys.map((k) => k.field).join(',') === 'eventType,outcome,outTradeNo',
+    ),
+  );
   const refunds = DATABASE_PLAN.find((c) => c.name === 'refunds')!;
-  assert.ok(refunds.indexes.some((i) => i.keys[0]!.field === 'status'));
-  assert.ok(refunds.indexes.some((i) => i.keys[0]!.field === 'outTradeNo'));
+  assert.ok(refunds.indexes.some((i) => i.keys[0].field === 'status'));
+  assert.ok(refunds.indexes.some((i) => i.keys[0].field === 'outTradeNo'));
   assert.deepEqual(createIndexesParam(orders)[0], {
     IndexName: 'openid_createdAt_desc',
-    MgoKeySchema: { MgoIsUnique: false, MgoIndexKeys: [{ Name: 'openid', Direction: '1' }, { Name: 'createdAt', Direction: '-1' }, { Name: '_id', Direction: '-1' }] },
+    MgoKeySchema: {
+      MgoIsUnique: false,
+      MgoIndexKeys: [
+        { Name: 'openid', Direction: '1' },
+        { Name: 'createdAt', Direction: '-1' },
+        { Name: '_id', Direction: '-1' },
+      ],
+    },
   });
-  assert.match(consoleSteps(DATABASE_PLAN, 'e1').join('\n'), /索引管理 → 新建索引: name status_createdAt; 非唯一; fields status 升序, createdAt 升序/);
+  assert.match(
+    consoleSteps(DATABASE_PLAN, 'e1').join('\n'),
+    /索引管理 → 新建索引: name status_createdAt; 非唯一; fields status 升序, createdAt 升序/,
+  );
 });

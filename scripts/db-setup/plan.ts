@@ -32,25 +32,85 @@ export const DATABASE_PLAN: CollectionSpec[] = [
     name: COLLECTIONS.orders,
     rule: ADMIN_ONLY,
     indexes: [
-      { name: 'openid_createdAt_desc', keys: [{ field: 'openid', direction: 1 }, { field: 'createdAt', direction: -1 }, { field: '_id', direction: -1 }], unique: false, serves: 'orders list: own orders, newest first, tie-safe cursor on (createdAt, _id)' },
-      { name: 'status_createdAt', keys: [{ field: 'status', direction: 1 }, { field: 'createdAt', direction: 1 }], unique: false, serves: 'reconcile: NOTPAY orders older than 5 minutes' },
+      {
+        name: 'openid_createdAt_desc',
+        keys: [
+          { field: 'openid', direction: 1 },
+          { field: 'createdAt', direction: -1 },
+          { field: '_id', direction: -1 },
+        ],
+        unique: false,
+        serves: 'orders list: own orders, newest first, tie-safe cursor on (createdAt, _id)',
+      },
+      {
+        name: 'status_createdAt',
+        keys: [
+          { field: 'status', direction: 1 },
+          { field: 'createdAt', direction: 1 },
+        ],
+        unique: false,
+        serves: 'reconcile: NOTPAY orders older than 5 minutes',
+      },
     ],
   },
   {
     name: COLLECTIONS.refunds,
     rule: ADMIN_ONLY,
     indexes: [
-      { name: 'outTradeNo_createdAt', keys: [{ field: 'outTradeNo', direction: 1 }, { field: 'createdAt', direction: 1 }], unique: false, serves: 'refunds of an order' },
-      { name: 'status_createdAt', keys: [{ field: 'status', direction: 1 }, { field: 'createdAt', direction: 1 }], unique: false, serves: 'reconcile: PROCESSING refunds' },
-      { name: 'appliedToOrder_status_updatedAt', keys: [{ field: 'appliedToOrder', direction: 1 }, { field: 'status', direction: 1 }, { field: 'updatedAt', direction: 1 }], unique: false, serves: 'reconcile: final refunds whose order update did not land' },
+      {
+        name: 'outTradeNo_createdAt',
+        keys: [
+          { field: 'outTradeNo', direction: 1 },
+          { field: 'createdAt', direction: 1 },
+        ],
+        unique: false,
+        serves: 'refunds of an order',
+      },
+      {
+        name: 'status_createdAt',
+        keys: [
+          { field: 'status', direction: 1 },
+          { field: 'createdAt', direction: 1 },
+        ],
+        unique: false,
+        serves: 'reconcile: PROCESSING refunds',
+      },
+      {
+        name: 'appliedToOrder_status_updatedAt',
+        keys: [
+          { field: 'appliedToOrder', direction: 1 },
+          { field: 'status', direction: 1 },
+          { field: 'updatedAt', direction: 1 },
+        ],
+        unique: false,
+        serves: 'reconcile: final refunds whose order update did not land',
+      },
     ],
   },
   {
     name: COLLECTIONS.notifications,
     rule: ADMIN_ONLY,
     indexes: [
-      { name: 'eventType_outcome_outTradeNo', keys: [{ field: 'eventType', direction: 1 }, { field: 'outcome', direction: 1 }, { field: 'outTradeNo', direction: 1 }], unique: false, serves: 'payNotify: was this payment event already applied' },
-      { name: 'eventType_outcome_outRefundNo', keys: [{ field: 'eventType', direction: 1 }, { field: 'outcome', direction: 1 }, { field: 'outRefundNo', direction: 1 }], unique: false, serves: 'refundNotify: was this refund event already applied' },
+      {
+        name: 'eventType_outcome_outTradeNo',
+        keys: [
+          { field: 'eventType', direction: 1 },
+          { field: 'outcome', direction: 1 },
+          { field: 'outTradeNo', direction: 1 },
+        ],
+        unique: false,
+        serves: 'payNotify: was this payment event already applied',
+      },
+      {
+        name: 'eventType_outcome_outRefundNo',
+        keys: [
+          { field: 'eventType', direction: 1 },
+          { field: 'outcome', direction: 1 },
+          { field: 'outRefundNo', direction: 1 },
+        ],
+        unique: false,
+        serves: 'refundNotify: was this refund event already applied',
+      },
     ],
   },
 ];
@@ -64,14 +124,19 @@ export function ruleJson(spec: CollectionSpec): string {
 export function createIndexesParam(spec: CollectionSpec) {
   return spec.indexes.map((ix) => ({
     IndexName: ix.name,
-    MgoKeySchema: { MgoIsUnique: ix.unique, MgoIndexKeys: ix.keys.map((k) => ({ Name: k.field, Direction: String(k.direction) })) },
+    MgoKeySchema: {
+      MgoIsUnique: ix.unique,
+      MgoIndexKeys: ix.keys.map((k) => ({ Name: k.field, Direction: String(k.direction) })),
+    },
   }));
 }
 
 /** Exact console steps for what the server SDK cannot do (rules and indexes). */
 export function consoleSteps(plan: CollectionSpec[], envId: string, includeCreate = false): string[] {
   const lines: string[] = [];
-  lines.push(`In the CloudBase console (https://tcb.cloud.tencent.com/dev?envId=${envId || '<TCB_ENV_ID>'}#/db/doc), for each collection:`);
+  lines.push(
+    `In the CloudBase console (https://tcb.cloud.tencent.com/dev?envId=${envId || '<TCB_ENV_ID>'}#/db/doc), for each collection:`,
+  );
   for (const spec of plan) {
     lines.push(``);
     lines.push(`  ${spec.name}`);
@@ -79,7 +144,9 @@ export function consoleSteps(plan: CollectionSpec[], envId: string, includeCreat
     lines.push(`    数据权限 → 自定义安全规则 → paste: ${ruleJson(spec)} → 保存`);
     for (const ix of spec.indexes) {
       const fields = ix.keys.map((k) => `${k.field} ${k.direction === 1 ? '升序' : '降序'}`).join(', ');
-      lines.push(`    索引管理 → 新建索引: name ${ix.name}; ${ix.unique ? '唯一' : '非唯一'}; fields ${fields}   (${ix.serves})`);
+      lines.push(
+        `    索引管理 → 新建索引: name ${ix.name}; ${ix.unique ? '唯一' : '非唯一'}; fields ${fields}   (${ix.serves})`,
+      );
     }
   }
   return lines;

@@ -13,7 +13,12 @@ const FIELDS: Field[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'],
+  },
   { name: 'weekday', min: 0, max: 6, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
   { name: 'year', min: 1970, max: 2099 },
 ];
@@ -27,7 +32,8 @@ function value(field: Field, token: string): number | undefined {
 
 function checkPart(field: Field, part: string): string | undefined {
   const [range, step, extra] = part.split('/');
-  if (extra !== undefined || range === undefined || range === '') return `"${part}" is not a value, range or step`;
+  if (extra !== undefined || range === undefined || range === '')
+    return `"${part}" is not a value, range or step`;
   if (step !== undefined && !/^[1-9]\d*$/.test(step)) return `step "${step}" must be a positive whole number`;
   if (range === '*') return undefined;
   const bounds = range.split('-');
@@ -49,8 +55,8 @@ export function cronProblem(expr: string): string | undefined {
     return `has ${parts.length} field(s); CloudBase timers need 7 (second minute hour day month weekday year), e.g. "0 */5 * * * * *" for every 5 minutes`;
   }
   for (let i = 0; i < 7; i++) {
-    const field = FIELDS[i]!;
-    for (const part of parts[i]!.split(',')) {
+    const field = FIELDS[i];
+    for (const part of parts[i].split(',')) {
       const problem = checkPart(field, part);
       if (problem) return `${field.name} field "${parts[i]}": ${problem}`;
     }

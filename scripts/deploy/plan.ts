@@ -60,7 +60,15 @@ export function buildPlan(input: PlanInput): DeployPlan {
     .filter((f) => f.route)
     .map((f) => ({ path: f.route!, name: f.name, url: `https://${envId}.service.tcloudbase.com${f.route}` }));
   const commands = functions.map((f) => [
-    'fn', 'deploy', f.name, '--force', '--yes', '-e', envId, '--config-file', input.derivedConfigPath,
+    'fn',
+    'deploy',
+    f.name,
+    '--force',
+    '--yes',
+    '-e',
+    envId,
+    '--config-file',
+    input.derivedConfigPath,
     ...(f.route ? ['--path', f.route] : []),
   ]);
   return { envId, functions, routes, commands, derivedConfigPath: input.derivedConfigPath };
@@ -70,12 +78,18 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 export function formatPlan(plan: DeployPlan, dryRun: boolean): string {
   const lines: string[] = [];
-  lines.push(`${dryRun ? 'Dry run — nothing will be changed. ' : ''}Deploy plan for CloudBase environment ${plan.envId}`);
+  lines.push(
+    `${dryRun ? 'Dry run — nothing will be changed. ' : ''}Deploy plan for CloudBase environment ${plan.envId}`,
+  );
   lines.push('');
   lines.push('Functions:');
   for (const f of plan.functions) {
-    lines.push(`  ${f.name.padEnd(13)} ${kib(f.bytes).padStart(10)}  ${f.runtime} ${f.handler} timeout ${f.timeout}s memory ${f.memorySize} MB${f.route ? `  http ${f.route}` : ''}${f.trigger ? `  timer ${f.trigger.name} "${f.trigger.config}"` : ''}`);
-    lines.push(`    variables (${f.variables.length}, ${f.variableBytes} of ${VARIABLE_LIMIT_BYTES} bytes): ${f.variables.join(', ') || '(none)'}`);
+    lines.push(
+      `  ${f.name.padEnd(13)} ${kib(f.bytes).padStart(10)}  ${f.runtime} ${f.handler} timeout ${f.timeout}s memory ${f.memorySize} MB${f.route ? `  http ${f.route}` : ''}${f.trigger ? `  timer ${f.trigger.name} "${f.trigger.config}"` : ''}`,
+    );
+    lines.push(
+      `    variables (${f.variables.length}, ${f.variableBytes} of ${VARIABLE_LIMIT_BYTES} bytes): ${f.variables.join(', ') || '(none)'}`,
+    );
   }
   lines.push('');
   lines.push('HTTP access routes:');
@@ -85,7 +99,8 @@ export function formatPlan(plan: DeployPlan, dryRun: boolean): string {
   lines.push('Triggers:');
   const timers = plan.functions.filter((f) => f.trigger);
   if (timers.length === 0) lines.push('  (none)');
-  for (const f of timers) lines.push(`  ${f.name}: ${f.trigger!.type} ${f.trigger!.name} "${f.trigger!.config}"`);
+  for (const f of timers)
+    lines.push(`  ${f.name}: ${f.trigger!.type} ${f.trigger!.name} "${f.trigger!.config}"`);
   lines.push('');
   lines.push(`Commands (variable values are passed to tcb through its environment, never written to disk):`);
   for (const c of plan.commands) lines.push(`  tcb ${c.join(' ')}`);

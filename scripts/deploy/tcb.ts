@@ -18,7 +18,13 @@ export function escapeForTcb(value: string): string {
 }
 
 /** The config tcb deploys from: functions with exactly their variables, envId concrete, root relative to cwd. */
-export function derivedConfig(rc: Cloudbaserc, envId: string, variables: Record<string, Record<string, string>>, buildDir: string, cwd: string): Cloudbaserc {
+export function derivedConfig(
+  rc: Cloudbaserc,
+  envId: string,
+  variables: Record<string, Record<string, string>>,
+  buildDir: string,
+  cwd: string,
+): Cloudbaserc {
   return {
     ...rc,
     envId,
@@ -39,7 +45,11 @@ export type TcbRunner = (args: string[], env: Record<string, string>, cwd: strin
 
 export const runTcb: TcbRunner = (args, env, cwd) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tcbBin(), ...args], { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
+    const child = spawn(process.execPath, [tcbBin(), ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: 'inherit',
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });

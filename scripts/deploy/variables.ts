@@ -1,6 +1,12 @@
 // Which of the .env variables each function receives, and the checks on them. Pure: the values are
 // only read to validate them; every message names variables, never their values.
-import { createConfig, isConfigError, variablesFor, FUNCTION_NAMES, type FunctionName } from '../../shared/config';
+import {
+  createConfig,
+  isConfigError,
+  variablesFor,
+  FUNCTION_NAMES,
+  type FunctionName,
+} from '../../shared/config';
 
 /** CloudBase's limit on the environment variables of one function (keys + values, bytes). */
 export const VARIABLE_LIMIT_BYTES = 4096;
@@ -14,24 +20,34 @@ function isSet(env: Readonly<Record<string, string | undefined>>, key: string): 
 }
 
 /** The variables `name` reads that are set in `env`: exactly what the function is deployed with. */
-export function selectVariables(name: FunctionName, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+export function selectVariables(
+  name: FunctionName,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
   const { required, optional } = variablesFor(name, env);
   const out: Record<string, string> = {};
-  for (const key of [...required, ...optional]) if (isSet(env, key) && !(key in out)) out[key] = env[key]!.trim();
+  for (const key of [...required, ...optional])
+    if (isSet(env, key) && !(key in out)) out[key] = env[key]!.trim();
   return out;
 }
 
 export function variableBytes(vars: Record<string, string>): number {
   let total = 0;
-  for (const [k, v] of Object.entries(vars)) total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
+  for (const [k, v] of Object.entries(vars))
+    total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   return total;
 }
 
 /** Missing required variables, then (when none is missing) what the function's own config reader rejects. */
-export function variableProblems(name: FunctionName, env: Readonly<Record<string, string | undefined>>): string[] {
+export function variableProblems(
+  name: FunctionName,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
   const missing = variablesFor(name, env).required.filter((key) => !isSet(env, key));
   if (missing.length > 0) {
-    return missing.map((key) => `${name}: ${key} is not set in .env; ${name} needs it (see .env.example for where to find it)`);
+    return missing.map(
+      (key) => `${name}: ${key} is not set in .env; ${name} needs it (see .env.example for where to find it)`,
+    );
   }
   try {
     // The same validation the function runs at its first invocation, over exactly what it will get.
@@ -64,7 +80,11 @@ export interface NotifyRoute {
 }
 
 /** Notify URLs must reach the HTTP access routes over HTTPS, as WeChat Pay only calls https URLs. */
-export function notifyUrlProblems(env: Readonly<Record<string, string | undefined>>, routes: NotifyRoute[], envId: string | undefined): string[] {
+export function notifyUrlProblems(
+  env: Readonly<Record<string, string | undefined>>,
+  routes: NotifyRoute[],
+  envId: string | undefined,
+): string[] {
   const out: string[] = [];
   const example = (path: string) => `https://${envId || '<env-id>'}.service.tcloudbase.com${path}`;
   for (const { variable, path } of routes) {
@@ -77,9 +97,18 @@ export function notifyUrlProblems(env: Readonly<Record<string, string | undefine
       out.push(`${variable} is not an absolute URL; set it to ${example(path)}`);
       continue;
     }
-    if (url.protocol !== 'https:') out.push(`${variable} must use https:// (WeChat Pay only notifies HTTPS URLs); set it to ${example(path)}`);
-    else if (['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) out.push(`${variable} points at ${url.hostname}, which WeChat Pay cannot reach; set it to ${example(path)}`);
-    if (!url.pathname.replace(/\/+$/, '').endsWith(path)) out.push(`${variable} must end in the HTTP access path ${path} (it ends in ${url.pathname}); set it to ${example(path)}`);
+    if (url.protocol !== 'https:')
+      out.push(
+        `${variable} must use https:// (WeChat Pay only notifies HTTPS URLs); set it to ${example(path)}`,
+      );
+    else if (['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+      out.push(
+        `${variable} points at ${url.hostname}, which WeChat Pay cannot reach; set it to ${example(path)}`,
+      );
+    if (!url.pathname.replace(/\/+$/, '').endsWith(path))
+      out.push(
+        `${variable} must end in the HTTP access path ${path} (it ends in ${url.pathname}); set it to ${example(path)}`,
+      );
   }
   return out;
 }
@@ -90,7 +119,10 @@ export function baseUrlProblems(env: Readonly<Record<string, string | undefined>
   for (const variable of ['WXPAY_BASE_URL', 'WECHAT_API_BASE_URL']) {
     const raw = (env[variable] ?? '').trim();
     if (raw === '') continue;
-    if (!raw.startsWith('https://')) out.push(`${variable} is set to a non-HTTPS URL (the local simulator?); remove it from .env to use WeChat's production API`);
+    if (!raw.startsWith('https://'))
+      out.push(
+        `${variable} is set to a non-HTTPS URL (the local simulator?); remove it from .env to use WeChat's production API`,
+      );
   }
   return out;
 }

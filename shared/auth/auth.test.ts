@@ -12,7 +12,12 @@ const OPENID = 'oUser_1234567890abcdef';
 const NOW = 1_800_000_000;
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-function handMade(header: object, payload: object, key: Buffer | string = SECRET, alg: 'sha256' | 'sha512' = 'sha256'): string {
+function handMade(
+  header: object,
+  payload: object,
+  key: Buffer | string = SECRET,
+  alg: 'sha256' | 'sha512' = 'sha256',
+): string {
   const head = `${b64url(header)}.${b64url(payload)}`;
   return `${head}.${createHmac(alg, key).update(head).digest('base64url')}`;
 }
@@ -40,9 +45,16 @@ describe('jwt', () => {
     const [h, p, s] = token.split('.') as [string, string, string];
     assert.deepEqual(JSON.parse(Buffer.from(h, 'base64url').toString()), { alg: 'HS256', typ: 'JWT' });
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
-    assert.deepEqual({ sub: claims.sub, iss: claims.iss, aud: claims.aud, iat: claims.iat, exp: claims.exp }, goodClaims);
+    assert.deepEqual(
+      { sub: claims.sub, iss: claims.iss, aud: claims.aud, iat: claims.iat, exp: claims.exp },
+      goodClaims,
+    );
     assert.equal(createHmac('sha256', SECRET).update(`${h}.${p}`).digest('base64url'), s);
-    assert.deepEqual(verifyToken(config, token, NOW + 1), { openid: OPENID, unionid: 'uUnion_1', expiresAt: NOW + 600 });
+    assert.deepEqual(verifyToken(config, token, NOW + 1), {
+      openid: OPENID,
+      unionid: 'uUnion_1',
+      expiresAt: NOW + 600,
+    });
     // a hand-made token with the same claims verifies too: we speak standard JWT
     assert.equal(verifyToken(config, handMade({ alg: 'HS256', typ: 'JWT' }, goodClaims), NOW).openid, OPENID);
   });
@@ -95,26 +107,50 @@ describe('caller identity', () => {
   };
 
   test('context openid wins and does not need JWT config', () => {
-    assert.deepEqual(resolveCaller({ contextOpenid: 'oContext_123456', contextUnionid: 'u1', headers: { authorization: `Bearer ${token}` }, jwt: noJwt }), {
-      openid: 'oContext_123456',
-      unionid: 'u1',
-      source: 'context',
-    });
+    assert.deepEqual(
+      resolveCaller({
+        contextOpenid: 'oContext_123456',
+        contextUnionid: 'u1',
+        headers: { authorization: `Bearer ${token}` },
+        jwt: noJwt,
+      }),
+      {
+        openid: 'oContext_123456',
+        unionid: 'u1',
+        source: 'context',
+      },
+    );
   });
 
   test('without context: Bearer token, any header case', () => {
     for (const name of ['Authorization', 'authorization', 'AUTHORIZATION']) {
-      assert.deepEqual(resolveCaller({ contextOpenid: '', headers: { [name]: `Bearer ${token}` }, jwt: config, now: NOW }), { openid: OPENID, source: 'token' });
+      assert.deepEqual(
+        resolveCaller({ contextOpenid: '', headers: { [name]: `Bearer ${token}` }, jwt: config, now: NOW }),
+        { openid: OPENID, source: 'token' },
+      );
     }
-    assert.equal(resolveCaller({ headers: { authorization: [`bearer ${token}`] }, jwt: () => config, now: NOW }).openid, OPENID);
+    assert.equal(
+      resolveCaller({ headers: { authorization: [`bearer ${token}`] }, jwt: () => config, now: NOW }).openid,
+      OPENID,
+    );
   });
 
   test('otherwise UNAUTHENTICATED with a message saying what to do', () => {
     for (const input of [{}, { headers: {} }, { contextOpenid: null, headers: { 'x-other': 'y' } }]) {
-      assert.throws(() => resolveCaller({ ...input, jwt: config }), (err: unknown) => err instanceof AuthError && err.reason === 'missing' && /call the login function/.test(err.message));
+      assert.throws(
+        () => resolveCaller({ ...input, jwt: config }),
+        (err: unknown) =>
+          err instanceof AuthError && err.reason === 'missing' && /call the login function/.test(err.message),
+      );
     }
-    assert.throws(() => resolveCaller({ headers: { authorization: `Basic ${token}` }, jwt: config }), (err: unknown) => err instanceof AuthError && err.reason === 'malformed');
-    assert.throws(() => resolveCaller({ headers: { authorization: `Bearer ${token}` }, jwt: config, now: NOW + 10_000 }), (err: unknown) => err instanceof AuthError && err.reason === 'expired');
+    assert.throws(
+      () => resolveCaller({ headers: { authorization: `Basic ${token}` }, jwt: config }),
+      (err: unknown) => err instanceof AuthError && err.reason === 'malformed',
+    );
+    assert.throws(
+      () => resolveCaller({ headers: { authorization: `Bearer ${token}` }, jwt: config, now: NOW + 10_000 }),
+      (err: unknown) => err instanceof AuthError && err.reason === 'expired',
+    );
     assert.equal(bearerToken({ Authorization: 'Bearer abc.def.ghi' }), 'abc.def.ghi');
   });
 });

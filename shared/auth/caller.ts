@@ -34,7 +34,11 @@ export function bearerToken(headers: HeaderBag | null | undefined): string | und
     if (name.toLowerCase() !== 'authorization' || value === undefined) continue;
     const first = Array.isArray(value) ? value[0] : value;
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(first ?? '');
-    if (!match) throw new AuthError('malformed', 'The Authorization header must be "Bearer <token>" with the token from login');
+    if (!match)
+      throw new AuthError(
+        'malformed',
+        'The Authorization header must be "Bearer <token>" with the token from login',
+      );
     return match[1];
   }
   return undefined;
@@ -49,7 +53,10 @@ export function resolveCaller(input: CallerInput): Caller {
   }
   const token = bearerToken(input.headers);
   if (token === undefined) {
-    throw new AuthError('missing', 'Sign in first: call the login function and send its token as "Authorization: Bearer <token>"');
+    throw new AuthError(
+      'missing',
+      'Sign in first: call the login function and send its token as "Authorization: Bearer <token>"',
+    );
   }
   const config = typeof input.jwt === 'function' ? input.jwt() : input.jwt;
   const verified = verifyToken(config, token, input.now);

@@ -27,7 +27,8 @@ export interface VerifiedToken extends Identity {
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function issueToken(config: JwtConfig, identity: Identity, now = nowSeconds()): IssuedToken {
-  if (!OPENID.test(identity.openid)) throw new TypeError('issueToken: openid must be 6–64 characters of A-Z a-z 0-9 _ -');
+  if (!OPENID.test(identity.openid))
+    throw new TypeError('issueToken: openid must be 6–64 characters of A-Z a-z 0-9 _ -');
   const payload: Record<string, unknown> = { iat: now };
   if (identity.unionid) payload.unionid = identity.unionid;
   const token = jwt.sign(payload, config.secret, {
@@ -41,8 +42,16 @@ export function issueToken(config: JwtConfig, identity: Identity, now = nowSecon
 }
 
 export function verifyToken(config: JwtVerifyConfig, token: string, now = nowSeconds()): VerifiedToken {
-  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) {
-    throw new AuthError('malformed', 'The token is malformed; call login again and send its token as "Authorization: Bearer <token>"');
+  if (
+    typeof token !== 'string' ||
+    token.length === 0 ||
+    token.length > MAX_TOKEN_LENGTH ||
+    !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)
+  ) {
+    throw new AuthError(
+      'malformed',
+      'The token is malformed; call login again and send its token as "Authorization: Bearer <token>"',
+    );
   }
   let claims: jwt.JwtPayload;
   try {
@@ -56,12 +65,15 @@ export function verifyToken(config: JwtVerifyConfig, token: string, now = nowSec
     if (typeof decoded === 'string') throw new Error('string payload');
     claims = decoded;
   } catch (err) {
-    if (err instanceof jwt.TokenExpiredError) throw new AuthError('expired', 'The token has expired; call login again');
+    if (err instanceof jwt.TokenExpiredError)
+      throw new AuthError('expired', 'The token has expired; call login again');
     throw new AuthError('invalid', 'The token is not valid for this app; call login again');
   }
   // jsonwebtoken accepts tokens without exp; ours always carry one.
-  if (typeof claims.exp !== 'number') throw new AuthError('invalid', 'The token has no expiry; call login again');
-  if (typeof claims.sub !== 'string' || !OPENID.test(claims.sub)) throw new AuthError('invalid', 'The token has no valid subject; call login again');
+  if (typeof claims.exp !== 'number')
+    throw new AuthError('invalid', 'The token has no expiry; call login again');
+  if (typeof claims.sub !== 'string' || !OPENID.test(claims.sub))
+    throw new AuthError('invalid', 'The token has no valid subject; call login again');
   const verified: VerifiedToken = { openid: claims.sub, expiresAt: claims.exp };
   if (typeof claims.unionid === 'string' && claims.unionid) verified.unionid = claims.unionid;
   return verified;

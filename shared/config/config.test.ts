@@ -6,9 +6,25 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { ensureLocalData, type LocalData } from '../../local/setup/local-data';
-import { ConfigError, FUNCTION_NAMES, FUNCTION_VARIABLES, Secret, createConfig, variablesFor, type Env } from './index';
+import {
+  ConfigError,
+  FUNCTION_NAMES,
+  FUNCTION_VARIABLES,
+  Secret,
+  createConfig,
+  variablesFor,
+  type Env,
+} from './index';
 
-const SECRET_VARIABLES = new Set(['WX_APPSECRET', 'JWT_SECRET', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY', 'WXPAY_APIV2_KEY', 'WXPAY_PUBLIC_KEY', 'WXPAY_MERCHANT_CERT']);
+const SECRET_VARIABLES = new Set([
+  'WX_APPSECRET',
+  'JWT_SECRET',
+  'WXPAY_PRIVATE_KEY',
+  'WXPAY_APIV3_KEY',
+  'WXPAY_APIV2_KEY',
+  'WXPAY_PUBLIC_KEY',
+  'WXPAY_MERCHANT_CERT',
+]);
 
 let dir: string;
 let local: LocalData;
@@ -33,7 +49,12 @@ function recording(env: Record<string, string>): { env: Env; reads: Set<string> 
   return { env: proxy, reads };
 }
 
-function expectConfigError(fn: () => unknown, variable: string, pattern: RegExp, secretValue?: string): ConfigError {
+function expectConfigError(
+  fn: () => unknown,
+  variable: string,
+  pattern: RegExp,
+  secretValue?: string,
+): ConfigError {
   let caught: unknown;
   try {
     fn();
@@ -60,7 +81,11 @@ describe('config: per-function variables', () => {
         createConfig(proxy).validateFor(name);
         const vars = variablesFor(name, env);
         for (const r of vars.required) assert.ok(reads.has(r), `${name} (${mode}) must read required ${r}`);
-        for (const r of reads) assert.ok(vars.required.includes(r) || vars.optional.includes(r), `${name} (${mode}) reads ${r}, which is not listed`);
+        for (const r of reads)
+          assert.ok(
+            vars.required.includes(r) || vars.optional.includes(r),
+            `${name} (${mode}) reads ${r}, which is not listed`,
+          );
         // and each required variable is really required
         for (const r of vars.required) {
           const without = { ...env, [r]: '' };
@@ -75,8 +100,16 @@ describe('config: per-function variables', () => {
     assert.deepEqual(FUNCTION_VARIABLES.login.required, ['WX_APPID', 'WX_APPSECRET', 'JWT_SECRET']);
     assert.ok(!FUNCTION_VARIABLES.payNotify.required.includes('JWT_SECRET'));
     assert.ok(FUNCTION_VARIABLES.refund.optional.includes('ADMIN_OPENIDS'));
-    assert.ok(variablesFor('refund', { WXPAY_API_VERSION: 'v2' }).required.includes('WXPAY_MERCHANT_CERT'), 'v2 refund over the default https base URL needs the client certificate');
-    assert.ok(!variablesFor('refund', { WXPAY_API_VERSION: 'v2', WXPAY_BASE_URL: 'http://127.0.0.1:3100' }).required.includes('WXPAY_MERCHANT_CERT'));
+    assert.ok(
+      variablesFor('refund', { WXPAY_API_VERSION: 'v2' }).required.includes('WXPAY_MERCHANT_CERT'),
+      'v2 refund over the default https base URL needs the client certificate',
+    );
+    assert.ok(
+      !variablesFor('refund', {
+        WXPAY_API_VERSION: 'v2',
+        WXPAY_BASE_URL: 'http://127.0.0.1:3100',
+      }).required.includes('WXPAY_MERCHANT_CERT'),
+    );
   });
 
   test('notification endpoints: public-key mode needs no merchant key; certificate mode does; a half pair is refused', () => {
@@ -84,8 +117,15 @@ describe('config: per-function variables', () => {
     for (const name of ['payNotify', 'refundNotify'] as const) {
       const vars = variablesFor(name, noKey);
       assert.ok(!vars.required.includes('WXPAY_PRIVATE_KEY') && !vars.required.includes('WXPAY_SERIAL_NO'));
-      assert.ok(vars.required.includes('WXPAY_PUBLIC_KEY') && vars.required.includes('WXPAY_PUBLIC_KEY_ID') && vars.required.includes('WXPAY_APIV3_KEY'));
-      assert.ok(vars.optional.includes('WXPAY_PRIVATE_KEY'), 'still accepted, for certificate-signed notifications');
+      assert.ok(
+        vars.required.includes('WXPAY_PUBLIC_KEY') &&
+          vars.required.includes('WXPAY_PUBLIC_KEY_ID') &&
+          vars.required.includes('WXPAY_APIV3_KEY'),
+      );
+      assert.ok(
+        vars.optional.includes('WXPAY_PRIVATE_KEY'),
+        'still accepted, for certificate-signed notifications',
+      );
       createConfig(noKey).validateFor(name);
       const c = createConfig(noKey).notifyV3();
       assert.equal(c.merchant, undefined);
@@ -97,8 +137,17 @@ describe('config: per-function variables', () => {
       const certMode = { ...noKey, WXPAY_PUBLIC_KEY: '', WXPAY_PUBLIC_KEY_ID: '' };
       assert.ok(variablesFor(name, certMode).required.includes('WXPAY_PRIVATE_KEY'));
       expectConfigError(() => createConfig(certMode).validateFor(name), 'WXPAY_SERIAL_NO', /not set/);
-      expectConfigError(() => createConfig({ ...noKey, WXPAY_SERIAL_NO: base.WXPAY_SERIAL_NO! }).validateFor(name), 'WXPAY_PRIVATE_KEY', /not set but WXPAY_SERIAL_NO is.*both .* or neither/);
-      expectConfigError(() => createConfig({ ...noKey, WXPAY_PRIVATE_KEY: base.WXPAY_PRIVATE_KEY! }).validateFor(name), 'WXPAY_SERIAL_NO', /not set but WXPAY_PRIVATE_KEY is/, base.WXPAY_PRIVATE_KEY);
+      expectConfigError(
+        () => createConfig({ ...noKey, WXPAY_SERIAL_NO: base.WXPAY_SERIAL_NO }).validateFor(name),
+        'WXPAY_PRIVATE_KEY',
+        /not set but WXPAY_SERIAL_NO is.*both .* or neither/,
+      );
+      expectConfigError(
+        () => createConfig({ ...noKey, WXPAY_PRIVATE_KEY: base.WXPAY_PRIVATE_KEY }).validateFor(name),
+        'WXPAY_SERIAL_NO',
+        /not set but WXPAY_PRIVATE_KEY is/,
+        base.WXPAY_PRIVATE_KEY,
+      );
     }
   });
 });
@@ -139,7 +188,12 @@ describe('config: values', () => {
   });
 
   test('admin list, trailing slash and v2 client certificate', () => {
-    const config = createConfig({ ...base, WXPAY_BASE_URL: 'http://127.0.0.1:9/', WXPAY_MERCHANT_CERT: local.keys.merchantCertificate, REFUND_WINDOW_HOURS: '24' });
+    const config = createConfig({
+      ...base,
+      WXPAY_BASE_URL: 'http://127.0.0.1:9/',
+      WXPAY_MERCHANT_CERT: local.keys.merchantCertificate,
+      REFUND_WINDOW_HOURS: '24',
+    });
     assert.deepEqual([...config.adminOpenids()], ['oAdmin_openid_1', 'oAdmin-openid-2']);
     assert.equal(config.payV2().baseUrl, 'http://127.0.0.1:9');
     assert.equal(config.refundWindowHours(), 24);
@@ -151,17 +205,28 @@ describe('config: values', () => {
   test('keys are accepted as PEM, PEM with literal \\n, PEM flattened with spaces, or the bare base64 body', () => {
     const pem = local.keys.merchantPrivateKey;
     const body = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-    const forms = [pem, pem.trim().replace(/\n/g, '\\n'), pem.trim().replace(/\n/g, ' '), body, `"${pem.trim().replace(/\n/g, '\\n')}"`];
+    const forms = [
+      pem,
+      pem.trim().replace(/\n/g, '\\n'),
+      pem.trim().replace(/\n/g, ' '),
+      body,
+      `"${pem.trim().replace(/\n/g, '\\n')}"`,
+    ];
     const reference = createPublicKey(pem).export({ type: 'spki', format: 'der' });
     for (const form of forms) {
       const key = createConfig({ WXPAY_PRIVATE_KEY: form }).merchantPrivateKey();
       assert.deepEqual(createPublicKey(key).export({ type: 'spki', format: 'der' }), reference);
     }
-    const pkcs1 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const pkcs1 = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs1', format: 'pem' })
+      .toString();
     assert.equal(createConfig({ WXPAY_PRIVATE_KEY: pkcs1 }).merchantPrivateKey().asymmetricKeyType, 'rsa');
     const pubBody = local.keys.publicKey.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
     const v3 = createConfig({ ...base, WXPAY_PUBLIC_KEY: pubBody }).payV3();
-    assert.deepEqual(v3.publicKey?.key.export({ type: 'spki', format: 'der' }), createPublicKey(local.keys.publicKey).export({ type: 'spki', format: 'der' }));
+    assert.deepEqual(
+      v3.publicKey?.key.export({ type: 'spki', format: 'der' }),
+      createPublicKey(local.keys.publicKey).export({ type: 'spki', format: 'der' }),
+    );
     const certBody = local.keys.merchantCertificate.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
     assert.ok(createConfig({ ...base, WXPAY_MERCHANT_CERT: certBody }).v2ClientCertificate());
   });
@@ -173,19 +238,36 @@ describe('config: values', () => {
     assert.ok(!`${s}`.includes('hunter2'));
     assert.equal(s.reveal(), 'hunter2-very-secret');
     const config = createConfig(base);
-    assert.ok(!inspect(config.wechatApi(), { depth: 5 }).includes(base.WX_APPSECRET!));
-    assert.ok(!JSON.stringify(config.payV2()).includes(base.WXPAY_APIV2_KEY!));
-    assert.ok(!inspect(config.jwt(), { depth: 5 }).includes(base.JWT_SECRET!));
+    assert.ok(!inspect(config.wechatApi(), { depth: 5 }).includes(base.WX_APPSECRET));
+    assert.ok(!JSON.stringify(config.payV2()).includes(base.WXPAY_APIV2_KEY));
+    assert.ok(!inspect(config.jwt(), { depth: 5 }).includes(base.JWT_SECRET));
   });
 });
 
 describe('config: every variable fails with its name, a fix, and no secret', () => {
-  const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const smallKey = () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  type Case = [variable: string, value: () => string, read: (c: ReturnType<typeof createConfig>) => unknown, pattern: RegExp, extra?: Record<string, string>];
+  const ecKey = () =>
+    generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+  const smallKey = () =>
+    generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+  type Case = [
+    variable: string,
+    value: () => string,
+    read: (c: ReturnType<typeof createConfig>) => unknown,
+    pattern: RegExp,
+    extra?: Record<string, string>,
+  ];
   const cases: Case[] = [
     ['WX_APPID', () => 'notanappid', (c) => c.appid(), /16 hex characters.*AppID/],
-    ['WX_APPSECRET', () => 'zzzzSECRETzzzz', (c) => c.wechatApi(), /32 hex characters \(it is 14 characters\).*AppSecret/],
+    [
+      'WX_APPSECRET',
+      () => 'zzzzSECRETzzzz',
+      (c) => c.wechatApi(),
+      /32 hex characters \(it is 14 characters\).*AppSecret/,
+    ],
     ['JWT_SECRET', () => 'short-jwt-secret', (c) => c.jwt(), /at least 32 bytes \(it is 16\).*openssl rand/],
     ['JWT_TTL_SECONDS', () => '12.5', (c) => c.jwt(), /whole number of seconds/],
     ['JWT_TTL_SECONDS', () => '5', (c) => c.jwt(), /between 60 and 2592000 seconds \(it is 5\)/],
@@ -193,45 +275,136 @@ describe('config: every variable fails with its name, a fix, and no secret', () 
     ['WXPAY_API_VERSION', () => 'v4', (c) => c.pay(), /"v3" \(default\) or "v2"/],
     ['WXPAY_MCHID', () => 'mch-abc', (c) => c.payV3(), /numeric merchant id.*商户号/],
     ['WXPAY_SERIAL_NO', () => 'not-hex!', (c) => c.payV3(), /hex serial.*证书序列号/],
-    ['WXPAY_PRIVATE_KEY', () => 'not a key: (see the docs)', (c) => c.payV3(), /neither PEM nor base64.*apiclient_key\.pem/],
+    [
+      'WXPAY_PRIVATE_KEY',
+      () => 'not a key: (see the docs)',
+      (c) => c.payV3(),
+      /neither PEM nor base64.*apiclient_key\.pem/,
+    ],
     ['WXPAY_PRIVATE_KEY', () => 'QUJDREVGR0g=', (c) => c.payV3(), /could not be read as a private key/],
     ['WXPAY_PRIVATE_KEY', () => ecKey(), (c) => c.payV3(), /ec key; WeChat Pay uses RSA/],
     ['WXPAY_PRIVATE_KEY', () => smallKey(), (c) => c.payV3(), /1024-bit RSA key.*at least 2048/],
-    ['WXPAY_PRIVATE_KEY', () => '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0=\n-----END ENCRYPTED PRIVATE KEY-----', (c) => c.payV3(), /passphrase.*openssl pkey/],
-    ['WXPAY_PRIVATE_KEY', () => '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN', (c) => c.payV3(), /truncated PEM/],
-    ['WXPAY_APIV3_KEY', () => 'abcdefghijklmnopqrstuvwxyz01234', (c) => c.payV3(), /exactly 32 bytes \(it is 31\); copy it from 商户平台 → 账户中心 → API安全 → APIv3密钥/],
+    [
+      'WXPAY_PRIVATE_KEY',
+      () =>
+        '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0=\n-----END ENCRYPTED PRIVATE KEY-----',
+      (c) => c.payV3(),
+      /passphrase.*openssl pkey/,
+    ],
+    [
+      'WXPAY_PRIVATE_KEY',
+      () => '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN',
+      (c) => c.payV3(),
+      /truncated PEM/,
+    ],
+    [
+      'WXPAY_APIV3_KEY',
+      () => 'abcdefghijklmnopqrstuvwxyz01234',
+      (c) => c.payV3(),
+      /exactly 32 bytes \(it is 31\); copy it from 商户平台 → 账户中心 → API安全 → APIv3密钥/,
+    ],
     ['WXPAY_PUBLIC_KEY_ID', () => 'KEY_ID_123', (c) => c.payV3(), /must start with PUB_KEY_ID_/],
-    ['WXPAY_PUBLIC_KEY', () => 'bm90IGEga2V5IGF0IGFsbA==', (c) => c.payV3(), /could not be read as a public key.*pub_key\.pem/],
-    ['WXPAY_PUBLIC_KEY', () => local.keys.platformCertificate, (c) => c.payV3(), /holds a certificate.*微信支付公钥/],
+    [
+      'WXPAY_PUBLIC_KEY',
+      () => 'bm90IGEga2V5IGF0IGFsbA==',
+      (c) => c.payV3(),
+      /could not be read as a public key.*pub_key\.pem/,
+    ],
+    [
+      'WXPAY_PUBLIC_KEY',
+      () => local.keys.platformCertificate,
+      (c) => c.payV3(),
+      /holds a certificate.*微信支付公钥/,
+    ],
     ['WXPAY_PUBLIC_KEY', () => '', (c) => c.payV3(), /not set but WXPAY_PUBLIC_KEY_ID is/],
     ['WXPAY_PUBLIC_KEY_ID', () => '', (c) => c.payV3(), /not set but WXPAY_PUBLIC_KEY is/],
-    ['WXPAY_APIV2_KEY', () => 'v2keyv2keyv2keyv2key', (c) => c.payV2(), /exactly 32 printable ASCII characters \(it is 20 characters\).*API密钥/],
+    [
+      'WXPAY_APIV2_KEY',
+      () => 'v2keyv2keyv2keyv2key',
+      (c) => c.payV2(),
+      /exactly 32 printable ASCII characters \(it is 20 characters\).*API密钥/,
+    ],
     ['WXPAY_V2_SIGN_TYPE', () => 'SHA1', (c) => c.payV2(), /"HMAC-SHA256" \(default\) or "MD5"/],
     ['WXPAY_BASE_URL', () => 'api.mch.weixin.qq.com', (c) => c.payV2(), /not an absolute URL/],
     ['WXPAY_NOTIFY_URL', () => 'https://example.com/pay/notify?x=1', (c) => c.notifyUrl(), /query string/],
-    ['WXPAY_REFUND_NOTIFY_URL', () => 'https://user:pw@example.com/refund/notify', (c) => c.refundNotifyUrl(), /credentials/],
-    ['ADMIN_OPENIDS', () => 'oGood_openid_1,bad openid!', (c) => c.adminOpenids(), /entry 2 is not an openid/],
+    [
+      'WXPAY_REFUND_NOTIFY_URL',
+      () => 'https://user:pw@example.com/refund/notify',
+      (c) => c.refundNotifyUrl(),
+      /credentials/,
+    ],
+    [
+      'ADMIN_OPENIDS',
+      () => 'oGood_openid_1,bad openid!',
+      (c) => c.adminOpenids(),
+      /entry 2 is not an openid/,
+    ],
     ['REFUND_WINDOW_HOURS', () => '-1', (c) => c.refundWindowHours(), /whole number of hours/],
     ['REFUND_WINDOW_HOURS', () => '9000', (c) => c.refundWindowHours(), /between 0 and 8760 hours/],
-    ['WXPAY_MERCHANT_CERT', () => 'Y2VydGlmaWNhdGU=', (c) => c.v2ClientCertificate(), /could not be read as an X\.509 certificate.*apiclient_cert\.pem/],
-    ['WXPAY_MERCHANT_CERT', () => local.keys.platformCertificate, (c) => c.v2ClientCertificate(), /does not match WXPAY_PRIVATE_KEY/],
-    ['WXPAY_PRIVATE_KEY', () => '', (c) => c.v2ClientCertificate(), /not set but WXPAY_MERCHANT_CERT is/, { WXPAY_MERCHANT_CERT: 'MERCHANT_CERT_FROM_LOCAL' }],
-    ['WXPAY_MERCHANT_CERT', () => '', (c) => c.validateFor('refund'), /not set; v2 refunds.*over https/, { WXPAY_API_VERSION: 'v2', WXPAY_BASE_URL: 'https://api.mch.weixin.qq.com' }],
+    [
+      'WXPAY_MERCHANT_CERT',
+      () => 'Y2VydGlmaWNhdGU=',
+      (c) => c.v2ClientCertificate(),
+      /could not be read as an X\.509 certificate.*apiclient_cert\.pem/,
+    ],
+    [
+      'WXPAY_MERCHANT_CERT',
+      () => local.keys.platformCertificate,
+      (c) => c.v2ClientCertificate(),
+      /does not match WXPAY_PRIVATE_KEY/,
+    ],
+    [
+      'WXPAY_PRIVATE_KEY',
+      () => '',
+      (c) => c.v2ClientCertificate(),
+      /not set but WXPAY_MERCHANT_CERT is/,
+      { WXPAY_MERCHANT_CERT: 'MERCHANT_CERT_FROM_LOCAL' },
+    ],
+    [
+      'WXPAY_MERCHANT_CERT',
+      () => '',
+      (c) => c.validateFor('refund'),
+      /not set; v2 refunds.*over https/,
+      { WXPAY_API_VERSION: 'v2', WXPAY_BASE_URL: 'https://api.mch.weixin.qq.com' },
+    ],
   ];
   for (const [variable, value, read, pattern, extra] of cases) {
     test(`${variable}: ${pattern.source.slice(0, 50)}`, () => {
       const v = value();
       const env: Record<string, string> = { ...base, ...extra, [variable]: v };
-      if (env.WXPAY_MERCHANT_CERT === 'MERCHANT_CERT_FROM_LOCAL') env.WXPAY_MERCHANT_CERT = local.keys.merchantCertificate;
-      expectConfigError(() => read(createConfig(env)), variable, pattern, v === '' || !SECRET_VARIABLES.has(variable) ? undefined : v);
+      if (env.WXPAY_MERCHANT_CERT === 'MERCHANT_CERT_FROM_LOCAL')
+        env.WXPAY_MERCHANT_CERT = local.keys.merchantCertificate;
+      expectConfigError(
+        () => read(createConfig(env)),
+        variable,
+        pattern,
+        v === '' || !SECRET_VARIABLES.has(variable) ? undefined : v,
+      );
     });
   }
 
   test('missing values say "not set" and where to find them', () => {
     expectConfigError(() => createConfig({}).appid(), 'WX_APPID', /not set.*AppID/);
-    expectConfigError(() => createConfig({ WX_APPID: base.WX_APPID }).jwt(), 'JWT_SECRET', /not set.*openssl rand/);
-    expectConfigError(() => createConfig({ WX_APPID: base.WX_APPID, WXPAY_MCHID: '1900000109', WXPAY_API_VERSION: 'v2' }).pay(), 'WXPAY_APIV2_KEY', /not set.*v2 mode/);
-    expectConfigError(() => createConfig({ ...base, WXPAY_APIV3_KEY: '   ' }).payV3(), 'WXPAY_APIV3_KEY', /not set.*APIv3密钥/);
-    expectConfigError(() => createConfig({ ...base, WXPAY_NOTIFY_URL: '' }).notifyUrl(), 'WXPAY_NOTIFY_URL', /not set.*\/pay\/notify/);
+    expectConfigError(
+      () => createConfig({ WX_APPID: base.WX_APPID }).jwt(),
+      'JWT_SECRET',
+      /not set.*openssl rand/,
+    );
+    expectConfigError(
+      () =>
+        createConfig({ WX_APPID: base.WX_APPID, WXPAY_MCHID: '1900000109', WXPAY_API_VERSION: 'v2' }).pay(),
+      'WXPAY_APIV2_KEY',
+      /not set.*v2 mode/,
+    );
+    expectConfigError(
+      () => createConfig({ ...base, WXPAY_APIV3_KEY: '   ' }).payV3(),
+      'WXPAY_APIV3_KEY',
+      /not set.*APIv3密钥/,
+    );
+    expectConfigError(
+      () => createConfig({ ...base, WXPAY_NOTIFY_URL: '' }).notifyUrl(),
+      'WXPAY_NOTIFY_URL',
+      /not set.*\/pay\/notify/,
+    );
   });
 });

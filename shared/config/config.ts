@@ -87,7 +87,8 @@ const WHERE = {
   WX_APPID: '微信公众平台 → 开发管理 → 开发设置 → AppID',
   WX_APPSECRET: '微信公众平台 → 开发管理 → 开发设置 → AppSecret (reset it there if unknown)',
   WXPAY_MCHID: '商户平台 → 账户中心 → 商户信息 → 微信支付商户号',
-  WXPAY_SERIAL_NO: '商户平台 → 账户中心 → API安全 → 商户API证书 → 证书序列号 (or `openssl x509 -in apiclient_cert.pem -noout -serial`)',
+  WXPAY_SERIAL_NO:
+    '商户平台 → 账户中心 → API安全 → 商户API证书 → 证书序列号 (or `openssl x509 -in apiclient_cert.pem -noout -serial`)',
   WXPAY_APIV3_KEY: '商户平台 → 账户中心 → API安全 → APIv3密钥',
   WXPAY_APIV2_KEY: '商户平台 → 账户中心 → API安全 → API密钥 (v2)',
   WXPAY_PUBLIC_KEY: '商户平台 → 账户中心 → API安全 → 微信支付公钥',
@@ -118,37 +119,63 @@ export class AppConfig {
 
   #required(name: string, hint: string): string {
     const value = this.#optional(name);
-    if (value === undefined) throw new ConfigError(name, `${name} is not set; add it to this function's environment variables (${hint})`);
+    if (value === undefined)
+      throw new ConfigError(
+        name,
+        `${name} is not set; add it to this function's environment variables (${hint})`,
+      );
     return value;
   }
 
   #integer(name: string, fallback: number, min: number, max: number, meaning: string): number {
     const raw = this.#optional(name);
     if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw)) throw new ConfigError(name, `${name} must be a whole number of ${meaning} between ${min} and ${max}; remove it to use the default ${fallback}`);
+    if (!/^\d+$/.test(raw))
+      throw new ConfigError(
+        name,
+        `${name} must be a whole number of ${meaning} between ${min} and ${max}; remove it to use the default ${fallback}`,
+      );
     const n = Number(raw);
-    if (n < min || n > max) throw new ConfigError(name, `${name} must be between ${min} and ${max} ${meaning} (it is ${n}); remove it to use the default ${fallback}`);
+    if (n < min || n > max)
+      throw new ConfigError(
+        name,
+        `${name} must be between ${min} and ${max} ${meaning} (it is ${n}); remove it to use the default ${fallback}`,
+      );
     return n;
   }
 
   #url(name: string, fallback: string | undefined, example: string): string {
-    const raw = fallback === undefined ? this.#required(name, `e.g. ${example}`) : (this.#optional(name) ?? fallback);
+    const raw =
+      fallback === undefined ? this.#required(name, `e.g. ${example}`) : (this.#optional(name) ?? fallback);
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
       throw new ConfigError(name, `${name} is not an absolute URL; set it like ${example}`);
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(name, `${name} must use https:// (or http:// for the local simulator); set it like ${example}`);
-    if (url.username || url.password) throw new ConfigError(name, `${name} must not contain credentials; set it like ${example}`);
-    if (url.search || url.hash) throw new ConfigError(name, `${name} must not have a query string or fragment (WeChat rejects them); set it like ${example}`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new ConfigError(
+        name,
+        `${name} must use https:// (or http:// for the local simulator); set it like ${example}`,
+      );
+    if (url.username || url.password)
+      throw new ConfigError(name, `${name} must not contain credentials; set it like ${example}`);
+    if (url.search || url.hash)
+      throw new ConfigError(
+        name,
+        `${name} must not have a query string or fragment (WeChat rejects them); set it like ${example}`,
+      );
     return url.toString().replace(/\/+$/, '');
   }
 
   appid(): string {
     return this.#once('appid', () => {
       const appid = this.#required('WX_APPID', `copy it from ${WHERE.WX_APPID}`);
-      if (!/^wx[0-9a-f]{16}$/i.test(appid)) throw new ConfigError('WX_APPID', `WX_APPID must be "wx" followed by 16 hex characters; copy the mini-program's AppID from ${WHERE.WX_APPID}`);
+      if (!/^wx[0-9a-f]{16}$/i.test(appid))
+        throw new ConfigError(
+          'WX_APPID',
+          `WX_APPID must be "wx" followed by 16 hex characters; copy the mini-program's AppID from ${WHERE.WX_APPID}`,
+        );
       return appid;
     });
   }
@@ -158,8 +185,16 @@ export class AppConfig {
     return this.#once('jwtVerifier', () => {
       const raw = this.#required('JWT_SECRET', 'at least 32 random bytes, e.g. `openssl rand -base64 48`');
       const bytes = Buffer.byteLength(raw, 'utf8');
-      if (bytes < 32) throw new ConfigError('JWT_SECRET', `JWT_SECRET must be at least 32 bytes (it is ${bytes}); generate one with \`openssl rand -base64 48\``);
-      return { secret: createSecretKey(Buffer.from(raw, 'utf8')), issuer: JWT_ISSUER, audience: this.appid() };
+      if (bytes < 32)
+        throw new ConfigError(
+          'JWT_SECRET',
+          `JWT_SECRET must be at least 32 bytes (it is ${bytes}); generate one with \`openssl rand -base64 48\``,
+        );
+      return {
+        secret: createSecretKey(Buffer.from(raw, 'utf8')),
+        issuer: JWT_ISSUER,
+        audience: this.appid(),
+      };
     });
   }
 
@@ -176,23 +211,38 @@ export class AppConfig {
       const appid = this.appid();
       const secret = this.#required('WX_APPSECRET', `copy it from ${WHERE.WX_APPSECRET}`);
       if (!/^[0-9a-f]{32}$/i.test(secret)) {
-        throw new ConfigError('WX_APPSECRET', `WX_APPSECRET must be 32 hex characters (it is ${secret.length} characters); copy it from ${WHERE.WX_APPSECRET}`);
+        throw new ConfigError(
+          'WX_APPSECRET',
+          `WX_APPSECRET must be 32 hex characters (it is ${secret.length} characters); copy it from ${WHERE.WX_APPSECRET}`,
+        );
       }
-      return { appid, appSecret: new Secret(secret), baseUrl: this.#url('WECHAT_API_BASE_URL', DEFAULT_WECHAT_API_BASE_URL, DEFAULT_WECHAT_API_BASE_URL) };
+      return {
+        appid,
+        appSecret: new Secret(secret),
+        baseUrl: this.#url('WECHAT_API_BASE_URL', DEFAULT_WECHAT_API_BASE_URL, DEFAULT_WECHAT_API_BASE_URL),
+      };
     });
   }
 
   apiVersion(): WxpayApiVersion {
     return this.#once('apiVersion', () => {
       const raw = this.#optional('WXPAY_API_VERSION') ?? 'v3';
-      if (raw !== 'v3' && raw !== 'v2') throw new ConfigError('WXPAY_API_VERSION', 'WXPAY_API_VERSION must be "v3" (default) or "v2"; remove it to use v3');
+      if (raw !== 'v3' && raw !== 'v2')
+        throw new ConfigError(
+          'WXPAY_API_VERSION',
+          'WXPAY_API_VERSION must be "v3" (default) or "v2"; remove it to use v3',
+        );
       return raw;
     });
   }
 
   #mchid(): string {
     const mchid = this.#required('WXPAY_MCHID', `copy it from ${WHERE.WXPAY_MCHID}`);
-    if (!/^\d{8,12}$/.test(mchid)) throw new ConfigError('WXPAY_MCHID', `WXPAY_MCHID must be the numeric merchant id (8–12 digits); copy it from ${WHERE.WXPAY_MCHID}`);
+    if (!/^\d{8,12}$/.test(mchid))
+      throw new ConfigError(
+        'WXPAY_MCHID',
+        `WXPAY_MCHID must be the numeric merchant id (8–12 digits); copy it from ${WHERE.WXPAY_MCHID}`,
+      );
     return mchid;
   }
 
@@ -207,20 +257,34 @@ export class AppConfig {
   /** The merchant private key (`apiclient_key.pem`), parsed once. */
   merchantPrivateKey(): KeyObject {
     return this.#once('merchantPrivateKey', () =>
-      parseRsaPrivateKey('WXPAY_PRIVATE_KEY', this.#required('WXPAY_PRIVATE_KEY', 'the content of apiclient_key.pem from 商户平台 → API安全 → 申请API证书')),
+      parseRsaPrivateKey(
+        'WXPAY_PRIVATE_KEY',
+        this.#required(
+          'WXPAY_PRIVATE_KEY',
+          'the content of apiclient_key.pem from 商户平台 → API安全 → 申请API证书',
+        ),
+      ),
     );
   }
 
   #serialNo(): string {
     const serialNo = this.#required('WXPAY_SERIAL_NO', `copy it from ${WHERE.WXPAY_SERIAL_NO}`);
-    if (!/^[0-9A-Fa-f]{8,64}$/.test(serialNo)) throw new ConfigError('WXPAY_SERIAL_NO', `WXPAY_SERIAL_NO must be the hex serial of the merchant API certificate; copy it from ${WHERE.WXPAY_SERIAL_NO}`);
+    if (!/^[0-9A-Fa-f]{8,64}$/.test(serialNo))
+      throw new ConfigError(
+        'WXPAY_SERIAL_NO',
+        `WXPAY_SERIAL_NO must be the hex serial of the merchant API certificate; copy it from ${WHERE.WXPAY_SERIAL_NO}`,
+      );
     return serialNo.toUpperCase();
   }
 
   #apiV3Key(): KeyObject {
     const v3Key = this.#required('WXPAY_APIV3_KEY', `copy it from ${WHERE.WXPAY_APIV3_KEY}`);
     const keyBytes = Buffer.byteLength(v3Key, 'utf8');
-    if (keyBytes !== 32) throw new ConfigError('WXPAY_APIV3_KEY', `WXPAY_APIV3_KEY must be exactly 32 bytes (it is ${keyBytes}); copy it from ${WHERE.WXPAY_APIV3_KEY}`);
+    if (keyBytes !== 32)
+      throw new ConfigError(
+        'WXPAY_APIV3_KEY',
+        `WXPAY_APIV3_KEY must be exactly 32 bytes (it is ${keyBytes}); copy it from ${WHERE.WXPAY_APIV3_KEY}`,
+      );
     return createSecretKey(Buffer.from(v3Key, 'utf8'));
   }
 
@@ -229,7 +293,13 @@ export class AppConfig {
       const common = this.#common();
       const serialNo = this.#serialNo();
       const apiV3Key = this.#apiV3Key();
-      const config: PayV3Config = { apiVersion: 'v3', ...common, serialNo, privateKey: this.merchantPrivateKey(), apiV3Key };
+      const config: PayV3Config = {
+        apiVersion: 'v3',
+        ...common,
+        serialNo,
+        privateKey: this.merchantPrivateKey(),
+        apiV3Key,
+      };
       const publicKey = this.#publicKey();
       if (publicKey) config.publicKey = publicKey;
       return config;
@@ -247,14 +317,17 @@ export class AppConfig {
       const hasSerial = this.#optional('WXPAY_SERIAL_NO') !== undefined;
       const hasKey = this.#optional('WXPAY_PRIVATE_KEY') !== undefined;
       if (publicKey && hasSerial !== hasKey) {
-        const [missing, present] = hasSerial ? ['WXPAY_PRIVATE_KEY', 'WXPAY_SERIAL_NO'] : ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY'];
+        const [missing, present] = hasSerial
+          ? ['WXPAY_PRIVATE_KEY', 'WXPAY_SERIAL_NO']
+          : ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY'];
         throw new ConfigError(
           missing,
           `${missing} is not set but ${present} is; in public-key mode give this function both (to also verify notifications WeChat still signs with a platform certificate while it switches your merchant to the public key) or neither`,
         );
       }
       // Platform-certificate mode downloads the certificates with a signed request: the merchant key is required.
-      if (!publicKey || hasSerial) config.merchant = { serialNo: this.#serialNo(), privateKey: this.merchantPrivateKey() };
+      if (!publicKey || hasSerial)
+        config.merchant = { serialNo: this.#serialNo(), privateKey: this.merchantPrivateKey() };
       return config;
     });
   }
@@ -263,22 +336,49 @@ export class AppConfig {
     const id = this.#optional('WXPAY_PUBLIC_KEY_ID');
     const pem = this.#optional('WXPAY_PUBLIC_KEY');
     if (!id && !pem) return undefined;
-    if (!id) throw new ConfigError('WXPAY_PUBLIC_KEY_ID', `WXPAY_PUBLIC_KEY_ID is not set but WXPAY_PUBLIC_KEY is; set both (the id is shown beside the key in ${WHERE.WXPAY_PUBLIC_KEY}) or neither for platform-certificate mode`);
-    if (!pem) throw new ConfigError('WXPAY_PUBLIC_KEY', `WXPAY_PUBLIC_KEY is not set but WXPAY_PUBLIC_KEY_ID is; set it to pub_key.pem from ${WHERE.WXPAY_PUBLIC_KEY}, or remove both for platform-certificate mode`);
-    if (!/^PUB_KEY_ID_[0-9A-Za-z]+$/.test(id)) throw new ConfigError('WXPAY_PUBLIC_KEY_ID', `WXPAY_PUBLIC_KEY_ID must start with PUB_KEY_ID_ followed by letters or digits; copy it from ${WHERE.WXPAY_PUBLIC_KEY}`);
+    if (!id)
+      throw new ConfigError(
+        'WXPAY_PUBLIC_KEY_ID',
+        `WXPAY_PUBLIC_KEY_ID is not set but WXPAY_PUBLIC_KEY is; set both (the id is shown beside the key in ${WHERE.WXPAY_PUBLIC_KEY}) or neither for platform-certificate mode`,
+      );
+    if (!pem)
+      throw new ConfigError(
+        'WXPAY_PUBLIC_KEY',
+        `WXPAY_PUBLIC_KEY is not set but WXPAY_PUBLIC_KEY_ID is; set it to pub_key.pem from ${WHERE.WXPAY_PUBLIC_KEY}, or remove both for platform-certificate mode`,
+      );
+    if (!/^PUB_KEY_ID_[0-9A-Za-z]+$/.test(id))
+      throw new ConfigError(
+        'WXPAY_PUBLIC_KEY_ID',
+        `WXPAY_PUBLIC_KEY_ID must start with PUB_KEY_ID_ followed by letters or digits; copy it from ${WHERE.WXPAY_PUBLIC_KEY}`,
+      );
     return { id, key: parseRsaPublicKey('WXPAY_PUBLIC_KEY', pem) };
   }
 
   payV2(): PayV2Config {
     return this.#once('payV2', () => {
       const common = this.#common();
-      const key = this.#required('WXPAY_APIV2_KEY', `copy it from ${WHERE.WXPAY_APIV2_KEY}; v2 mode (WXPAY_API_VERSION=v2) needs it`);
+      const key = this.#required(
+        'WXPAY_APIV2_KEY',
+        `copy it from ${WHERE.WXPAY_APIV2_KEY}; v2 mode (WXPAY_API_VERSION=v2) needs it`,
+      );
       if (key.length !== 32 || !/^[\x21-\x7e]+$/.test(key)) {
-        throw new ConfigError('WXPAY_APIV2_KEY', `WXPAY_APIV2_KEY must be exactly 32 printable ASCII characters (it is ${key.length} characters); copy it from ${WHERE.WXPAY_APIV2_KEY}`);
+        throw new ConfigError(
+          'WXPAY_APIV2_KEY',
+          `WXPAY_APIV2_KEY must be exactly 32 printable ASCII characters (it is ${key.length} characters); copy it from ${WHERE.WXPAY_APIV2_KEY}`,
+        );
       }
       const rawSignType = this.#optional('WXPAY_V2_SIGN_TYPE') ?? 'HMAC-SHA256';
-      if (rawSignType !== 'HMAC-SHA256' && rawSignType !== 'MD5') throw new ConfigError('WXPAY_V2_SIGN_TYPE', 'WXPAY_V2_SIGN_TYPE must be "HMAC-SHA256" (default) or "MD5"; remove it to use HMAC-SHA256');
-      return { apiVersion: 'v2', ...common, apiV2Key: new Secret(key), signType: rawSignType } satisfies PayV2Config;
+      if (rawSignType !== 'HMAC-SHA256' && rawSignType !== 'MD5')
+        throw new ConfigError(
+          'WXPAY_V2_SIGN_TYPE',
+          'WXPAY_V2_SIGN_TYPE must be "HMAC-SHA256" (default) or "MD5"; remove it to use HMAC-SHA256',
+        );
+      return {
+        apiVersion: 'v2',
+        ...common,
+        apiV2Key: new Secret(key),
+        signType: rawSignType,
+      } satisfies PayV2Config;
     });
   }
 
@@ -292,11 +392,17 @@ export class AppConfig {
       if (!pem) return undefined;
       const certificate = parseCertificate('WXPAY_MERCHANT_CERT', pem);
       if (this.#optional('WXPAY_PRIVATE_KEY') === undefined) {
-        throw new ConfigError('WXPAY_PRIVATE_KEY', 'WXPAY_PRIVATE_KEY is not set but WXPAY_MERCHANT_CERT is; v2 refunds over https need both: set WXPAY_PRIVATE_KEY to apiclient_key.pem from the same certificate download');
+        throw new ConfigError(
+          'WXPAY_PRIVATE_KEY',
+          'WXPAY_PRIVATE_KEY is not set but WXPAY_MERCHANT_CERT is; v2 refunds over https need both: set WXPAY_PRIVATE_KEY to apiclient_key.pem from the same certificate download',
+        );
       }
       const privateKey = this.merchantPrivateKey();
       if (!certificate.checkPrivateKey(privateKey)) {
-        throw new ConfigError('WXPAY_MERCHANT_CERT', 'WXPAY_MERCHANT_CERT does not match WXPAY_PRIVATE_KEY; both must come from the same 商户API证书 download (apiclient_cert.pem and apiclient_key.pem)');
+        throw new ConfigError(
+          'WXPAY_MERCHANT_CERT',
+          'WXPAY_MERCHANT_CERT does not match WXPAY_PRIVATE_KEY; both must come from the same 商户API证书 download (apiclient_cert.pem and apiclient_key.pem)',
+        );
       }
       return { privateKey, certificate };
     });
@@ -308,25 +414,46 @@ export class AppConfig {
   }
 
   notifyUrl(): string {
-    return this.#once('notifyUrl', () => this.#url('WXPAY_NOTIFY_URL', undefined, 'https://<env-id>.service.tcloudbase.com/pay/notify (the payNotify HTTP access path)'));
+    return this.#once('notifyUrl', () =>
+      this.#url(
+        'WXPAY_NOTIFY_URL',
+        undefined,
+        'https://<env-id>.service.tcloudbase.com/pay/notify (the payNotify HTTP access path)',
+      ),
+    );
   }
 
   refundNotifyUrl(): string {
-    return this.#once('refundNotifyUrl', () => this.#url('WXPAY_REFUND_NOTIFY_URL', undefined, 'https://<env-id>.service.tcloudbase.com/refund/notify (the refundNotify HTTP access path)'));
+    return this.#once('refundNotifyUrl', () =>
+      this.#url(
+        'WXPAY_REFUND_NOTIFY_URL',
+        undefined,
+        'https://<env-id>.service.tcloudbase.com/refund/notify (the refundNotify HTTP access path)',
+      ),
+    );
   }
 
   adminOpenids(): ReadonlySet<string> {
     return this.#once('adminOpenids', () => {
-      const list = (this.#optional('ADMIN_OPENIDS') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const list = (this.#optional('ADMIN_OPENIDS') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       list.forEach((openid, i) => {
-        if (!/^[A-Za-z0-9_-]{6,64}$/.test(openid)) throw new ConfigError('ADMIN_OPENIDS', `ADMIN_OPENIDS entry ${i + 1} is not an openid (6–64 characters of A-Z a-z 0-9 _ -); list openids separated by commas`);
+        if (!/^[A-Za-z0-9_-]{6,64}$/.test(openid))
+          throw new ConfigError(
+            'ADMIN_OPENIDS',
+            `ADMIN_OPENIDS entry ${i + 1} is not an openid (6–64 characters of A-Z a-z 0-9 _ -); list openids separated by commas`,
+          );
       });
       return new Set(list);
     });
   }
 
   refundWindowHours(): number {
-    return this.#once('refundWindowHours', () => this.#integer('REFUND_WINDOW_HOURS', DEFAULT_REFUND_WINDOW_HOURS, 0, 8760, 'hours'));
+    return this.#once('refundWindowHours', () =>
+      this.#integer('REFUND_WINDOW_HOURS', DEFAULT_REFUND_WINDOW_HOURS, 0, 8760, 'hours'),
+    );
   }
 
   /**
@@ -338,7 +465,10 @@ export class AppConfig {
       const config = this.pay();
       if (name !== 'refund' || config.apiVersion !== 'v2') return;
       if (!this.v2ClientCertificate() && config.baseUrl.startsWith('https:')) {
-        throw new ConfigError('WXPAY_MERCHANT_CERT', 'WXPAY_MERCHANT_CERT is not set; v2 refunds (/secapi/pay/refund) over https need the merchant API certificate: set it to apiclient_cert.pem and WXPAY_PRIVATE_KEY to apiclient_key.pem');
+        throw new ConfigError(
+          'WXPAY_MERCHANT_CERT',
+          'WXPAY_MERCHANT_CERT is not set; v2 refunds (/secapi/pay/refund) over https need the merchant API certificate: set it to apiclient_cert.pem and WXPAY_PRIVATE_KEY to apiclient_key.pem',
+        );
       }
     };
     switch (name) {

@@ -2,7 +2,15 @@
 // function exactly these (CloudBase allows 4 KB of variables per function) and config.validateFor
 // reads exactly these, so the two cannot drift apart (config.test.ts checks it).
 
-export const FUNCTION_NAMES = ['login', 'createPayment', 'orders', 'refund', 'payNotify', 'refundNotify', 'reconcile'] as const;
+export const FUNCTION_NAMES = [
+  'login',
+  'createPayment',
+  'orders',
+  'refund',
+  'payNotify',
+  'refundNotify',
+  'reconcile',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export interface FunctionVariables {
@@ -12,13 +20,32 @@ export interface FunctionVariables {
   optional: string[];
 }
 
-const PAY_V3_REQUIRED = ['WX_APPID', 'WXPAY_MCHID', 'WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY'];
-const PAY_OPTIONAL = ['WXPAY_API_VERSION', 'WXPAY_BASE_URL', 'WXPAY_PUBLIC_KEY_ID', 'WXPAY_PUBLIC_KEY', 'WXPAY_APIV2_KEY', 'WXPAY_V2_SIGN_TYPE'];
+const PAY_V3_REQUIRED = [
+  'WX_APPID',
+  'WXPAY_MCHID',
+  'WXPAY_SERIAL_NO',
+  'WXPAY_PRIVATE_KEY',
+  'WXPAY_APIV3_KEY',
+];
+const PAY_OPTIONAL = [
+  'WXPAY_API_VERSION',
+  'WXPAY_BASE_URL',
+  'WXPAY_PUBLIC_KEY_ID',
+  'WXPAY_PUBLIC_KEY',
+  'WXPAY_APIV2_KEY',
+  'WXPAY_V2_SIGN_TYPE',
+];
 
 /** The default (API v3) variable sets. For the mode-aware answer use `variablesFor(name, env)`. */
 export const FUNCTION_VARIABLES: Record<FunctionName, FunctionVariables> = {
-  login: { required: ['WX_APPID', 'WX_APPSECRET', 'JWT_SECRET'], optional: ['JWT_TTL_SECONDS', 'WECHAT_API_BASE_URL'] },
-  createPayment: { required: ['JWT_SECRET', ...PAY_V3_REQUIRED, 'WXPAY_NOTIFY_URL'], optional: [...PAY_OPTIONAL] },
+  login: {
+    required: ['WX_APPID', 'WX_APPSECRET', 'JWT_SECRET'],
+    optional: ['JWT_TTL_SECONDS', 'WECHAT_API_BASE_URL'],
+  },
+  createPayment: {
+    required: ['JWT_SECRET', ...PAY_V3_REQUIRED, 'WXPAY_NOTIFY_URL'],
+    optional: [...PAY_OPTIONAL],
+  },
   orders: { required: ['JWT_SECRET', ...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL, 'ADMIN_OPENIDS'] },
   refund: {
     required: ['JWT_SECRET', ...PAY_V3_REQUIRED, 'WXPAY_REFUND_NOTIFY_URL'],
@@ -38,20 +65,43 @@ const V3_ONLY = ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY'];
  * the merchant client certificate (WXPAY_MERCHANT_CERT with its key WXPAY_PRIVATE_KEY) for
  * /secapi/pay/refund.
  */
-export function variablesFor(name: FunctionName, env: Readonly<Record<string, string | undefined>> = {}): FunctionVariables {
+export function variablesFor(
+  name: FunctionName,
+  env: Readonly<Record<string, string | undefined>> = {},
+): FunctionVariables {
   const base = FUNCTION_VARIABLES[name];
   const v2 = (env.WXPAY_API_VERSION ?? '').trim() === 'v2';
   const set = (k: string) => (env[k] ?? '').trim() !== '';
-  if (!v2 && (name === 'payNotify' || name === 'refundNotify') && set('WXPAY_PUBLIC_KEY_ID') && set('WXPAY_PUBLIC_KEY')) {
+  if (
+    !v2 &&
+    (name === 'payNotify' || name === 'refundNotify') &&
+    set('WXPAY_PUBLIC_KEY_ID') &&
+    set('WXPAY_PUBLIC_KEY')
+  ) {
     // Public-key mode: a notification endpoint verifies with the public key and decrypts with the
     // apiV3 key; the merchant key only serves to download platform certificates while WeChat still
     // signs some notifications with them (the switch to the public key takes 7 days).
-    const required = ['WX_APPID', 'WXPAY_MCHID', 'WXPAY_APIV3_KEY', 'WXPAY_PUBLIC_KEY_ID', 'WXPAY_PUBLIC_KEY'];
-    return { required, optional: [...base.optional.filter((v) => !required.includes(v)), 'WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY'] };
+    const required = [
+      'WX_APPID',
+      'WXPAY_MCHID',
+      'WXPAY_APIV3_KEY',
+      'WXPAY_PUBLIC_KEY_ID',
+      'WXPAY_PUBLIC_KEY',
+    ];
+    return {
+      required,
+      optional: [
+        ...base.optional.filter((v) => !required.includes(v)),
+        'WXPAY_SERIAL_NO',
+        'WXPAY_PRIVATE_KEY',
+      ],
+    };
   }
   if (!v2 || name === 'login') return { required: [...base.required], optional: [...base.optional] };
   let required = base.required.filter((v) => !V3_ONLY.includes(v));
-  const optional = base.optional.filter((v) => v !== 'WXPAY_APIV2_KEY' && v !== 'WXPAY_PUBLIC_KEY_ID' && v !== 'WXPAY_PUBLIC_KEY');
+  const optional = base.optional.filter(
+    (v) => v !== 'WXPAY_APIV2_KEY' && v !== 'WXPAY_PUBLIC_KEY_ID' && v !== 'WXPAY_PUBLIC_KEY',
+  );
   required.push('WXPAY_APIV2_KEY');
   if (name === 'refund') {
     const baseUrl = (env.WXPAY_BASE_URL ?? '').trim() || 'https://api.mch.weixin.qq.com';

@@ -24,7 +24,10 @@ export interface ApplyOptions<T> {
 /** One conditional update; true when exactly one document matched and changed. */
 export async function updateWhere<T>(collection: string, transition: Transition<T>): Promise<boolean> {
   const res = (await run(`update ${collection}`, () =>
-    getDatabase().collection(collection).where(transition.where).update(transition.set as object),
+    getDatabase()
+      .collection(collection)
+      .where(transition.where)
+      .update(transition.set as object),
   )) as { updated?: number };
   return res?.updated === 1;
 }

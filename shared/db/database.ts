@@ -39,7 +39,11 @@ export async function run<T>(operation: string, call: () => Promise<T>): Promise
     res = await call();
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown };
-    throw new StorageError(operation, typeof e?.code === 'string' && e.code ? e.code : 'REQUEST_FAILED', String(e?.message ?? err));
+    throw new StorageError(
+      operation,
+      typeof e?.code === 'string' && e.code ? e.code : 'REQUEST_FAILED',
+      String(e?.message ?? err),
+    );
   }
   const r = res as SdkResult | undefined;
   if (r && typeof r === 'object' && typeof r.code === 'string' && r.code) {

@@ -6,7 +6,7 @@ import { openLocalDatabase } from '../../local/cloudbase/sdk-env';
 import { newOutRefundNo, newOutTradeNo } from '../domain/ids';
 import { markPaid, newOrder, reserveRefund, type OrderDoc } from '../domain/order';
 import { COLLECTIONS } from './collections';
-import { setDatabase, type Database } from './database';
+import { setDatabase } from './database';
 import { isDuplicateKey } from './errors';
 import { getNotification, recordNotification } from './notifications';
 import { applyToOrder, getOrder, insertOrder, listOrders } from './orders';
@@ -17,7 +17,7 @@ let emu: CloudbaseEmulator;
 
 before(async () => {
   emu = await startCloudbaseEmulator({ port: 0, collections: Object.values(COLLECTIONS) });
-  setDatabase(openLocalDatabase(emu.url) as unknown as Database);
+  setDatabase(openLocalDatabase(emu.url));
 });
 after(async () => {
   setDatabase(undefined);
@@ -25,7 +25,15 @@ after(async () => {
 });
 
 function order(openid: string, amountFen = 1000, at = new Date()): OrderDoc {
-  return newOrder({ outTradeNo: newOutTradeNo(at), openid, items: [{ productId: 'p', name: 'P', priceFen: amountFen, quantity: 1 }], amountFen, description: 'P', apiVersion: 'v3', now: at });
+  return newOrder({
+    outTradeNo: newOutTradeNo(at),
+    openid,
+    items: [{ productId: 'p', name: 'P', priceFen: amountFen, quantity: 1 }],
+    amountFen,
+    description: 'P',
+    apiVersion: 'v3',
+    now: at,
+  });
 }
 
 describe('shared/db on the emulator', () => {
@@ -34,30 +42,52 @@ describe('shared/db on the emulator', () => {
     await insertOrder(o);
     const stored = await getOrder(o._id);
     assert.ok(stored && stored.createdAt instanceof Date);
-    const facts = { transactionId: '42000001', amountTotalFen: 1000, payerOpenid: 'o-db-user1', paidAt: new Date() };
-    const results = await Promise.all(Array.from({ length: 20 }, () => applyToOrder(o._id, (doc) => markPaid(doc, facts, new Date()))));
+    const facts = {
+      transactionId: '42000001',
+      amountTotalFen: 1000,
+      payerOpenid: 'o-db-user1',
+      paidAt: new Date(),
+    };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => applyToOrder(o._id, (doc) => markPaid(doc, facts, new Date()))),
+    );
     assert.equal(results.filter((r) => r.outcome === 'applied').length, 1);
     assert.equal(results.filter((r) => r.outcome === 'already').length, 19);
     const paid = await getOrder(o._id);
     assert.equal(paid?.status, 'SUCCESS');
     assert.equal(paid?.version, 1);
-    assert.equal((await applyToOrder('T_nope_123', (doc) => markPaid(doc, facts, new Date()))).outcome, 'missing');
+    assert.equal(
+      (await applyToOrder('T_nope_123', (doc) => markPaid(doc, facts, new Date()))).outcome,
+      'missing',
+    );
   });
 
   it('never reserves more than was paid with 30 concurrent reservations', async () => {
-    const o = { ...order('o-db-user2', 1000), status: 'SUCCESS' as const, transactionId: 'tx', paidAt: new Date() };
+    const o = {
+      ...order('o-db-user2', 1000),
+      status: 'SUCCESS' as const,
+      transactionId: 'tx',
+      paidAt: new Date(),
+    };
     await insertOrder(o);
-    const attempts = await Promise.allSettled(Array.from({ length: 30 }, () => applyToOrder(o._id, (doc) => ({ kind: 'apply', transition: reserveRefund(doc, 100, new Date()) }))));
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 30 }, () =>
+        applyToOrder(o._id, (doc) => ({ kind: 'apply', transition: reserveRefund(doc, 100, new Date()) })),
+      ),
+    );
     const applied = attempts.filter((a) => a.status === 'fulfilled' && a.value.outcome === 'applied').length;
     const final = await getOrder(o._id);
     assert.equal(applied, 10);
     assert.equal(final?.refundingFen, 1000);
-    for (const a of attempts) if (a.status === 'rejected') assert.match(String((a.reason as Error).message), /exceeds|concurrent/);
+    for (const a of attempts)
+      if (a.status === 'rejected') assert.match(String((a.reason as Error).message), /exceeds|concurrent/);
   });
 
   it('creates a user exactly once on concurrent first logins', async () => {
     const now = new Date();
-    const results = await Promise.all(Array.from({ length: 10 }, () => recordLogin({ openid: 'o-db-login', appid: 'wx1', now })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => recordLogin({ openid: 'o-db-login', appid: 'wx1', now })),
+    );
     assert.equal(results.filter((r) => r.isNew).length, 1);
     const last = await recordLogin({ openid: 'o-db-login', appid: 'wx1', profile: { nickName: 'N' }, now });
     assert.equal(last.user.loginCount, 11);
@@ -73,18 +103,37 @@ describe('shared/db on the emulator', () => {
       await insertOrder(o);
     }
     const first = await listOrders('o-db-lister', 2);
-    assert.deepEqual(first.orders.map((o) => o._id), [ids[4], ids[3]]);
+    assert.deepEqual(
+      first.orders.map((o) => o._id),
+      [ids[4], ids[3]],
+    );
     const second = await listOrders('o-db-lister', 2, first.nextBefore);
-    assert.deepEqual(second.orders.map((o) => o._id), [ids[2], ids[1]]);
+    assert.deepEqual(
+      second.orders.map((o) => o._id),
+      [ids[2], ids[1]],
+    );
     const third = await listOrders('o-db-lister', 2, second.nextBefore);
-    assert.deepEqual(third.orders.map((o) => o._id), [ids[0]]);
+    assert.deepEqual(
+      third.orders.map((o) => o._id),
+      [ids[0]],
+    );
     assert.equal(third.nextBefore, undefined);
   });
 
   it('records a notification once and detects duplicate inserts', async () => {
     const id = `n-${newOutRefundNo()}`;
-    await recordNotification({ _id: id, eventType: 'TRANSACTION.SUCCESS', outcome: 'duplicate', receivedAt: new Date() });
-    await recordNotification({ _id: id, eventType: 'TRANSACTION.SUCCESS', outcome: 'applied', receivedAt: new Date() });
+    await recordNotification({
+      _id: id,
+      eventType: 'TRANSACTION.SUCCESS',
+      outcome: 'duplicate',
+      receivedAt: new Date(),
+    });
+    await recordNotification({
+      _id: id,
+      eventType: 'TRANSACTION.SUCCESS',
+      outcome: 'applied',
+      receivedAt: new Date(),
+    });
     assert.equal((await getNotification(id))?.outcome, 'applied');
     const db = openLocalDatabase(emu.url);
     await db.collection(COLLECTIONS.products).add({ _id: 'pdb1', name: 'X', priceFen: 5, active: true });
@@ -94,7 +143,10 @@ describe('shared/db on the emulator', () => {
     } catch (err) {
       const { StorageError } = await import('./errors');
       const e = err as { code?: string; message?: string };
-      assert.ok(isDuplicateKey(new StorageError('insert', String(e.code), String(e.message))), String(e.code));
+      assert.ok(
+        isDuplicateKey(new StorageError('insert', String(e.code), String(e.message))),
+        String(e.code),
+      );
     }
     const products = await getProducts(['pdb1', 'missing']);
     assert.deepEqual([...products.keys()], ['pdb1']);

@@ -24,7 +24,10 @@ export async function getNotification(id: string): Promise<NotificationDoc | und
 }
 
 /** Whether some notification of this event for this order / refund was already recorded as applied. */
-export async function hasApplied(eventType: string, ref: { outTradeNo?: string; outRefundNo?: string }): Promise<boolean> {
+export async function hasApplied(
+  eventType: string,
+  ref: { outTradeNo?: string; outRefundNo?: string },
+): Promise<boolean> {
   const where: Record<string, unknown> = { eventType, outcome: 'applied' };
   if (ref.outRefundNo) where.outRefundNo = ref.outRefundNo;
   else if (ref.outTradeNo) where.outTradeNo = ref.outTradeNo;
@@ -43,7 +46,9 @@ export async function recordNotification(doc: NotificationDoc): Promise<void> {
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     if (doc.outcome === 'applied') {
-      await run('update notifications', () => notifications().where({ _id: doc._id }).update({ outcome: 'applied' }));
+      await run('update notifications', () =>
+        notifications().where({ _id: doc._id }).update({ outcome: 'applied' }),
+      );
     }
   }
 }

@@ -21,30 +21,49 @@ export async function insertOrder(doc: OrderDoc): Promise<void> {
  * A user's orders, newest first (createdAt, then _id). The cursor is the last order id of the
  * previous page; its createdAt and id bound the next page, so ties in createdAt are not skipped.
  */
-export async function listOrders(openid: string, pageSize: number, before?: string): Promise<{ orders: OrderDoc[]; nextBefore?: string }> {
+export async function listOrders(
+  openid: string,
+  pageSize: number,
+  before?: string,
+): Promise<{ orders: OrderDoc[]; nextBefore?: string }> {
   const _ = getDatabase().command;
   let where: object = { openid };
   if (before) {
     const cursor = await getOrder(before);
-    if (!cursor || cursor.openid !== openid) throw invalidArgument('before must be the nextBefore of a previous orders.list answer');
+    if (!cursor || cursor.openid !== openid)
+      throw invalidArgument('before must be the nextBefore of a previous orders.list answer');
     const at = new Date(cursor.createdAt);
     where = _.and([{ openid }, _.or([{ createdAt: _.lt(at) }, { createdAt: _.eq(at), _id: _.lt(before) }])]);
   }
-  const res = await run('get orders', () => orders().where(where).orderBy('createdAt', 'desc').orderBy('_id', 'desc').limit(pageSize + 1).get());
+  const res = await run('get orders', () =>
+    orders()
+      .where(where)
+      .orderBy('createdAt', 'desc')
+      .orderBy('_id', 'desc')
+      .limit(pageSize + 1)
+      .get(),
+  );
   const docs = res.data as OrderDoc[];
   const page = docs.slice(0, pageSize);
-  return docs.length > pageSize ? { orders: page, nextBefore: page[page.length - 1]!._id } : { orders: page };
+  return docs.length > pageSize ? { orders: page, nextBefore: page[page.length - 1]._id } : { orders: page };
 }
 
 /** Unpaid orders created before `createdBefore`, oldest first (reconcile). */
 export async function findStaleUnpaid(createdBefore: Date, limit: number): Promise<OrderDoc[]> {
   const _ = getDatabase().command;
   const res = await run('get orders', () =>
-    orders().where({ status: 'NOTPAY', createdAt: _.lt(createdBefore) }).orderBy('createdAt', 'asc').limit(limit).get(),
+    orders()
+      .where({ status: 'NOTPAY', createdAt: _.lt(createdBefore) })
+      .orderBy('createdAt', 'asc')
+      .limit(limit)
+      .get(),
   );
   return res.data as OrderDoc[];
 }
 
-export function applyToOrder(outTradeNo: string, decide: (order: OrderDoc) => Decision<OrderDoc>): Promise<ApplyOutcome<OrderDoc>> {
+export function applyToOrder(
+  outTradeNo: string,
+  decide: (order: OrderDoc) => Decision<OrderDoc>,
+): Promise<ApplyOutcome<OrderDoc>> {
   return applyDecision({ collection: COLLECTIONS.orders, read: () => getOrder(outTradeNo), decide });
 }

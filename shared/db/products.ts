@@ -8,7 +8,11 @@ export async function getProducts(ids: readonly string[]): Promise<Map<string, P
   if (ids.length === 0) return map;
   const _ = getDatabase().command;
   const res = await run('get products', () =>
-    getDatabase().collection(COLLECTIONS.products).where({ _id: _.in([...ids]) }).limit(ids.length).get(),
+    getDatabase()
+      .collection(COLLECTIONS.products)
+      .where({ _id: _.in([...ids]) })
+      .limit(ids.length)
+      .get(),
   );
   for (const doc of res.data as Product[]) map.set(doc._id, doc);
   return map;

@@ -17,7 +17,9 @@ export async function insertRefund(doc: RefundDoc): Promise<void> {
 }
 
 export async function listRefundsOfOrder(outTradeNo: string): Promise<RefundDoc[]> {
-  const res = await run('get refunds', () => refunds().where({ outTradeNo }).orderBy('createdAt', 'asc').limit(100).get());
+  const res = await run('get refunds', () =>
+    refunds().where({ outTradeNo }).orderBy('createdAt', 'asc').limit(100).get(),
+  );
   return res.data as RefundDoc[];
 }
 
@@ -25,7 +27,11 @@ export async function listRefundsOfOrder(outTradeNo: string): Promise<RefundDoc[
 export async function findProcessing(createdBefore: Date, limit: number): Promise<RefundDoc[]> {
   const _ = getDatabase().command;
   const res = await run('get refunds', () =>
-    refunds().where({ status: 'PROCESSING', createdAt: _.lt(createdBefore) }).orderBy('createdAt', 'asc').limit(limit).get(),
+    refunds()
+      .where({ status: 'PROCESSING', createdAt: _.lt(createdBefore) })
+      .orderBy('createdAt', 'asc')
+      .limit(limit)
+      .get(),
   );
   return res.data as RefundDoc[];
 }
@@ -34,11 +40,18 @@ export async function findProcessing(createdBefore: Date, limit: number): Promis
 export async function findUnapplied(limit: number): Promise<RefundDoc[]> {
   const _ = getDatabase().command;
   const res = await run('get refunds', () =>
-    refunds().where({ appliedToOrder: false, status: _.in(['SUCCESS', 'CLOSED', 'FAILED']) }).orderBy('updatedAt', 'asc').limit(limit).get(),
+    refunds()
+      .where({ appliedToOrder: false, status: _.in(['SUCCESS', 'CLOSED', 'FAILED']) })
+      .orderBy('updatedAt', 'asc')
+      .limit(limit)
+      .get(),
   );
   return res.data as RefundDoc[];
 }
 
-export function applyToRefund(outRefundNo: string, decide: (refund: RefundDoc) => Decision<RefundDoc>): Promise<ApplyOutcome<RefundDoc>> {
+export function applyToRefund(
+  outRefundNo: string,
+  decide: (refund: RefundDoc) => Decision<RefundDoc>,
+): Promise<ApplyOutcome<RefundDoc>> {
   return applyDecision({ collection: COLLECTIONS.refunds, read: () => getRefund(outRefundNo), decide });
 }

@@ -37,7 +37,9 @@ async function touch(rec: LoginRecord): Promise<boolean> {
   if (rec.unionid) set.unionid = rec.unionid;
   if (rec.profile?.nickName !== undefined) set.nickName = rec.profile.nickName;
   if (rec.profile?.avatarUrl !== undefined) set.avatarUrl = rec.profile.avatarUrl;
-  const res = (await run('update users', () => users().where({ _id: rec.openid }).update(set))) as { updated?: number };
+  const res = (await run('update users', () => users().where({ _id: rec.openid }).update(set))) as {
+    updated?: number;
+  };
   return res?.updated === 1;
 }
 

@@ -35,14 +35,23 @@ export function parseCart(items: unknown): CartLine[] {
   const merged = new Map<string, number>();
   list.forEach((raw, i) => {
     const line = readObject(raw, `items[${i}]`);
-    const productId = requireString(line, 'productId', { max: 64, pattern: PRODUCT_ID_PATTERN, patternHint: '1–64 characters of [A-Za-z0-9_-]' });
-    const quantity = requireInt(line, 'quantity', { min: CART_LIMITS.minQuantity, max: CART_LIMITS.maxQuantity });
+    const productId = requireString(line, 'productId', {
+      max: 64,
+      pattern: PRODUCT_ID_PATTERN,
+      patternHint: '1–64 characters of [A-Za-z0-9_-]',
+    });
+    const quantity = requireInt(line, 'quantity', {
+      min: CART_LIMITS.minQuantity,
+      max: CART_LIMITS.maxQuantity,
+    });
     merged.set(productId, (merged.get(productId) ?? 0) + quantity);
   });
   const lines: CartLine[] = [];
   for (const [productId, quantity] of merged) {
     if (quantity > CART_LIMITS.maxQuantity) {
-      throw invalidArgument(`items: total quantity of ${productId} must not exceed ${CART_LIMITS.maxQuantity}, got ${quantity}`);
+      throw invalidArgument(
+        `items: total quantity of ${productId} must not exceed ${CART_LIMITS.maxQuantity}, got ${quantity}`,
+      );
     }
     lines.push({ productId, quantity });
   }
@@ -59,15 +68,22 @@ export interface PricedCart {
 export function priceCart(lines: readonly CartLine[], catalog: ReadonlyMap<string, Product>): PricedCart {
   const items: OrderItem[] = lines.map((line) => {
     const product = catalog.get(line.productId);
-    if (!product || product.active !== true) throw invalidArgument(`product ${line.productId} is not available; refresh the catalog and try again`);
+    if (!product || product.active !== true)
+      throw invalidArgument(`product ${line.productId} is not available; refresh the catalog and try again`);
     if (!isPositiveFen(product.priceFen) || typeof product.name !== 'string' || product.name.trim() === '') {
       // A broken catalog entry must not be sold at whatever value it happens to hold.
       throw invalidArgument(`product ${line.productId} is not available (catalog entry is invalid)`);
     }
-    return { productId: product._id, name: product.name, priceFen: product.priceFen, quantity: line.quantity };
+    return {
+      productId: product._id,
+      name: product.name,
+      priceFen: product.priceFen,
+      quantity: line.quantity,
+    };
   });
   const amountFen = sumFen(items.map((it) => it.priceFen * it.quantity));
-  if (amountFen > MAX_ORDER_FEN) throw invalidArgument(`order amount exceeds the limit of ${MAX_ORDER_FEN} fen; split the order`);
+  if (amountFen > MAX_ORDER_FEN)
+    throw invalidArgument(`order amount exceeds the limit of ${MAX_ORDER_FEN} fen; split the order`);
   return { items, amountFen, description: describeItems(items) };
 }
 
@@ -82,11 +98,13 @@ function truncateChars(text: string, max: number): string {
  */
 export function describeItems(items: readonly Pick<OrderItem, 'name' | 'quantity'>[]): string {
   const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f]/gu, ' ').trim() || '商品';
-  const full = items.map((it) => (it.quantity > 1 ? `${clean(it.name)}×${it.quantity}` : clean(it.name))).join(', ');
+  const full = items
+    .map((it) => (it.quantity > 1 ? `${clean(it.name)}×${it.quantity}` : clean(it.name)))
+    .join(', ');
   if (Array.from(full).length <= DESCRIPTION_MAX_CHARS) return full;
   const count = items.reduce((n, it) => n + it.quantity, 0);
   const suffix = ` 等${count}件商品`;
-  return truncateChars(clean(items[0]!.name), DESCRIPTION_MAX_CHARS - suffix.length) + suffix;
+  return truncateChars(clean(items[0].name), DESCRIPTION_MAX_CHARS - suffix.length) + suffix;
 }
 
 /** Cuts UTF-8 text to at most `maxBytes` bytes without splitting a character (v2 `body` is 128 bytes). */

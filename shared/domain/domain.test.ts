@@ -4,8 +4,25 @@ import { describeItems, parseCart, priceCart, truncateUtf8, type Product } from 
 import { AppError } from './errors';
 import { isMerchantNo, newOutRefundNo, newOutTradeNo } from './ids';
 import { formatYuan, isFen, sumFen } from './money';
-import { markClosed, markPaid, newOrder, recordPrepay, refundableFen, reserveRefund, reusablePrepayId, settleRefund, type OrderDoc } from './order';
-import { decideRefundAmount, failRefund, finishRefund, markAppliedToOrder, newRefund, orderEffect } from './refund';
+import {
+  markClosed,
+  markPaid,
+  newOrder,
+  recordPrepay,
+  refundableFen,
+  reserveRefund,
+  reusablePrepayId,
+  settleRefund,
+  type OrderDoc,
+} from './order';
+import {
+  decideRefundAmount,
+  failRefund,
+  finishRefund,
+  markAppliedToOrder,
+  newRefund,
+  orderEffect,
+} from './refund';
 import { optionalString, readObject, requireInt, requireString } from './validate';
 
 const now = new Date('2026-11-25T12:00:00Z');
@@ -27,7 +44,15 @@ function code(fn: () => unknown): string {
 }
 
 function paidOrder(over: Partial<OrderDoc> = {}): OrderDoc {
-  const o = newOrder({ outTradeNo: newOutTradeNo(now), openid: 'o-user', items: [], amountFen: 3000, description: 'x', apiVersion: 'v3', now });
+  const o = newOrder({
+    outTradeNo: newOutTradeNo(now),
+    openid: 'o-user',
+    items: [],
+    amountFen: 3000,
+    description: 'x',
+    apiVersion: 'v3',
+    now,
+  });
   return { ...o, status: 'SUCCESS', transactionId: '4200001', paidAt: now, version: 1, ...over };
 }
 
@@ -65,39 +90,91 @@ describe('ids', () => {
 describe('validation', () => {
   it('rejects objects and arrays where scalars are expected', () => {
     for (const v of [{ $ne: null }, ['x'], null, 5, true]) {
-      assert.equal(code(() => requireString({ orderId: v }, 'orderId', { max: 32 })), 'INVALID_ARGUMENT');
+      assert.equal(
+        code(() => requireString({ orderId: v }, 'orderId', { max: 32 })),
+        'INVALID_ARGUMENT',
+      );
     }
-    assert.equal(code(() => requireInt({ n: '5' }, 'n', { min: 0, max: 9 })), 'INVALID_ARGUMENT');
-    assert.equal(code(() => requireInt({ n: 5.5 }, 'n', { min: 0, max: 9 })), 'INVALID_ARGUMENT');
-    assert.equal(code(() => requireInt({ n: 10 }, 'n', { min: 0, max: 9 })), 'INVALID_ARGUMENT');
+    assert.equal(
+      code(() => requireInt({ n: '5' }, 'n', { min: 0, max: 9 })),
+      'INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => requireInt({ n: 5.5 }, 'n', { min: 0, max: 9 })),
+      'INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => requireInt({ n: 10 }, 'n', { min: 0, max: 9 })),
+      'INVALID_ARGUMENT',
+    );
     assert.equal(requireInt({ n: 9 }, 'n', { min: 0, max: 9 }), 9);
     assert.equal(optionalString({}, 'x', { max: 3 }), undefined);
-    assert.equal(code(() => readObject([], 'event')), 'INVALID_ARGUMENT');
-    assert.equal(code(() => readObject(Object.create({ evil: 1 }), 'event')), 'INVALID_ARGUMENT');
+    assert.equal(
+      code(() => readObject([], 'event')),
+      'INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => readObject(Object.create({ evil: 1 }), 'event')),
+      'INVALID_ARGUMENT',
+    );
   });
   it('names the field and the rule in the message', () => {
-    assert.throws(() => requireString({ orderId: 'ab' }, 'orderId', { min: 6, max: 32 }), /orderId must be 6–32 characters/);
+    assert.throws(
+      () => requireString({ orderId: 'ab' }, 'orderId', { min: 6, max: 32 }),
+      /orderId must be 6–32 characters/,
+    );
   });
 });
 
 describe('catalog pricing', () => {
   it('prices from the catalog and merges lines', () => {
-    const lines = parseCart([{ productId: 'p1', quantity: 2 }, { productId: 'p2', quantity: 1 }, { productId: 'p1', quantity: 1 }]);
+    const lines = parseCart([
+      { productId: 'p1', quantity: 2 },
+      { productId: 'p2', quantity: 1 },
+      { productId: 'p1', quantity: 1 },
+    ]);
     const priced = priceCart(lines, catalog);
     assert.equal(priced.amountFen, 1200 * 3 + 800);
-    assert.deepEqual(priced.items.map((i) => [i.productId, i.quantity, i.priceFen]), [['p1', 3, 1200], ['p2', 1, 800]]);
+    assert.deepEqual(
+      priced.items.map((i) => [i.productId, i.quantity, i.priceFen]),
+      [
+        ['p1', 3, 1200],
+        ['p2', 1, 800],
+      ],
+    );
     assert.equal(priced.description, '咖啡×3, Tea');
   });
   it('ignores client-supplied prices and refuses unknown, inactive or broken products', () => {
     const priced = priceCart(parseCart([{ productId: 'p2', quantity: 1, priceFen: 1 }]), catalog);
     assert.equal(priced.amountFen, 800);
-    for (const id of ['nope', 'off', 'bad']) assert.equal(code(() => priceCart(parseCart([{ productId: id, quantity: 1 }]), catalog)), 'INVALID_ARGUMENT');
+    for (const id of ['nope', 'off', 'bad'])
+      assert.equal(
+        code(() => priceCart(parseCart([{ productId: id, quantity: 1 }]), catalog)),
+        'INVALID_ARGUMENT',
+      );
   });
   it('validates cart shape and limits', () => {
-    const bad: unknown[] = [[], 'x', {}, [{ productId: 'p1' }], [{ productId: 'p1', quantity: 0 }], [{ productId: 'p1', quantity: 100 }],
-      [{ productId: { $gt: '' }, quantity: 1 }], Array.from({ length: 21 }, (_, i) => ({ productId: `p${i}`, quantity: 1 })),
-      [{ productId: 'p1', quantity: 60 }, { productId: 'p1', quantity: 60 }], [null]];
-    for (const items of bad) assert.equal(code(() => parseCart(items)), 'INVALID_ARGUMENT', JSON.stringify(items));
+    const bad: unknown[] = [
+      [],
+      'x',
+      {},
+      [{ productId: 'p1' }],
+      [{ productId: 'p1', quantity: 0 }],
+      [{ productId: 'p1', quantity: 100 }],
+      [{ productId: { $gt: '' }, quantity: 1 }],
+      Array.from({ length: 21 }, (_, i) => ({ productId: `p${i}`, quantity: 1 })),
+      [
+        { productId: 'p1', quantity: 60 },
+        { productId: 'p1', quantity: 60 },
+      ],
+      [null],
+    ];
+    for (const items of bad)
+      assert.equal(
+        code(() => parseCart(items)),
+        'INVALID_ARGUMENT',
+        JSON.stringify(items),
+      );
   });
   it('keeps the description within 127 characters', () => {
     const items = Array.from({ length: 20 }, (_, i) => ({ name: `很长的商品名称 number ${i}`, quantity: 2 }));
@@ -111,7 +188,15 @@ describe('catalog pricing', () => {
 
 describe('order state machine', () => {
   it('NOTPAY → SUCCESS once, with a version-guarded update', () => {
-    const o = newOrder({ outTradeNo: 'T1234567', openid: 'o-user', items: [], amountFen: 100, description: 'd', apiVersion: 'v3', now });
+    const o = newOrder({
+      outTradeNo: 'T1234567',
+      openid: 'o-user',
+      items: [],
+      amountFen: 100,
+      description: 'd',
+      apiVersion: 'v3',
+      now,
+    });
     const facts = { transactionId: 'tx1', amountTotalFen: 100, payerOpenid: 'o-user', paidAt: now };
     const d = markPaid(o, facts, now);
     assert.equal(d.kind, 'apply');
@@ -119,26 +204,54 @@ describe('order state machine', () => {
     assert.deepEqual(d.transition.where, { _id: 'T1234567', status: 'NOTPAY', version: 0 });
     assert.equal(d.transition.set.status, 'SUCCESS');
     assert.equal(d.transition.set.version, 1);
-    const after = { ...o, ...d.transition.set } as OrderDoc;
+    const after = { ...o, ...d.transition.set };
     assert.equal(markPaid(after, facts, now).kind, 'already');
-    assert.deepEqual(markPaid(after, { ...facts, transactionId: 'tx2' }, now), { kind: 'anomaly', reason: 'second-transaction' });
+    assert.deepEqual(markPaid(after, { ...facts, transactionId: 'tx2' }, now), {
+      kind: 'anomaly',
+      reason: 'second-transaction',
+    });
   });
   it('treats contradicting facts as anomalies', () => {
-    const o = newOrder({ outTradeNo: 'T1234567', openid: 'o-user', items: [], amountFen: 100, description: 'd', apiVersion: 'v3', now });
-    assert.deepEqual(markPaid(o, { transactionId: 't', amountTotalFen: 99, paidAt: now }, now), { kind: 'anomaly', reason: 'amount-mismatch' });
-    assert.deepEqual(markPaid(o, { transactionId: 't', amountTotalFen: 100, payerOpenid: 'other', paidAt: now }, now), { kind: 'anomaly', reason: 'payer-mismatch' });
+    const o = newOrder({
+      outTradeNo: 'T1234567',
+      openid: 'o-user',
+      items: [],
+      amountFen: 100,
+      description: 'd',
+      apiVersion: 'v3',
+      now,
+    });
+    assert.deepEqual(markPaid(o, { transactionId: 't', amountTotalFen: 99, paidAt: now }, now), {
+      kind: 'anomaly',
+      reason: 'amount-mismatch',
+    });
+    assert.deepEqual(
+      markPaid(o, { transactionId: 't', amountTotalFen: 100, payerOpenid: 'other', paidAt: now }, now),
+      { kind: 'anomaly', reason: 'payer-mismatch' },
+    );
     const closed = { ...o, status: 'CLOSED' as const };
-    assert.deepEqual(markPaid(closed, { transactionId: 't', amountTotalFen: 100, paidAt: now }, now), { kind: 'anomaly', reason: 'paid-after-close' });
+    assert.deepEqual(markPaid(closed, { transactionId: 't', amountTotalFen: 100, paidAt: now }, now), {
+      kind: 'anomaly',
+      reason: 'paid-after-close',
+    });
   });
   it('closes only unpaid orders and reuses unexpired prepay ids', () => {
-    const o = newOrder({ outTradeNo: 'T1234567', openid: 'o', items: [], amountFen: 100, description: 'd', apiVersion: 'v3', now });
+    const o = newOrder({
+      outTradeNo: 'T1234567',
+      openid: 'o',
+      items: [],
+      amountFen: 100,
+      description: 'd',
+      apiVersion: 'v3',
+      now,
+    });
     assert.equal(markClosed(o, now).kind, 'apply');
     assert.equal(markClosed({ ...o, status: 'CLOSED' }, now).kind, 'already');
     assert.equal(markClosed(paidOrder(), now).kind, 'anomaly');
     const p = recordPrepay(o, 'wx123', now);
     assert.equal(p.kind, 'apply');
     if (p.kind !== 'apply') return;
-    const withPrepay = { ...o, ...p.transition.set } as OrderDoc;
+    const withPrepay = { ...o, ...p.transition.set };
     assert.equal(reusablePrepayId(withPrepay, now), 'wx123');
     assert.equal(reusablePrepayId(withPrepay, new Date(now.getTime() + 2 * 3600_000 - 60_000)), undefined);
     assert.equal(recordPrepay(withPrepay, 'wx123', now).kind, 'already');
@@ -147,31 +260,48 @@ describe('order state machine', () => {
     let o = paidOrder();
     const t1 = reserveRefund(o, 1000, now);
     assert.deepEqual(t1.where, { _id: o._id, status: 'SUCCESS', version: 1 });
-    o = { ...o, ...t1.set } as OrderDoc;
+    o = { ...o, ...t1.set };
     assert.equal(o.refundingFen, 1000);
     assert.equal(refundableFen(o), 2000);
-    assert.equal(code(() => reserveRefund(o, 2001, now)), 'CONFLICT');
-    assert.equal(code(() => reserveRefund(o, 0, now)), 'INVALID_ARGUMENT');
-    assert.equal(code(() => reserveRefund({ ...o, status: 'NOTPAY' }, 1, now)), 'CONFLICT');
+    assert.equal(
+      code(() => reserveRefund(o, 2001, now)),
+      'CONFLICT',
+    );
+    assert.equal(
+      code(() => reserveRefund(o, 0, now)),
+      'INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => reserveRefund({ ...o, status: 'NOTPAY' }, 1, now)),
+      'CONFLICT',
+    );
   });
   it('settles each refund exactly once, reaching REFUNDED when all is refunded', () => {
     let o = paidOrder({ refundingFen: 3000 });
     const a = settleRefund(o, { outRefundNo: 'R1', amountFen: 1000 }, 'SUCCESS', now);
     assert.equal(a.kind, 'apply');
     if (a.kind !== 'apply') return;
-    o = { ...o, ...a.transition.set } as OrderDoc;
+    o = { ...o, ...a.transition.set };
     assert.deepEqual([o.refundedFen, o.refundingFen, o.status], [1000, 2000, 'SUCCESS']);
     assert.equal(settleRefund(o, { outRefundNo: 'R1', amountFen: 1000 }, 'SUCCESS', now).kind, 'already');
     const rel = settleRefund(o, { outRefundNo: 'R2', amountFen: 500 }, 'RELEASE', now);
     if (rel.kind !== 'apply') return assert.fail('release');
-    o = { ...o, ...rel.transition.set } as OrderDoc;
+    o = { ...o, ...rel.transition.set };
     assert.deepEqual([o.refundedFen, o.refundingFen], [1000, 1500]);
     const last = settleRefund(o, { outRefundNo: 'R3', amountFen: 1500 }, 'SUCCESS', now);
     if (last.kind !== 'apply') return assert.fail('last');
-    o = { ...o, ...last.transition.set } as OrderDoc;
+    o = { ...o, ...last.transition.set };
     assert.deepEqual([o.refundedFen, o.refundingFen, o.status], [2500, 0, 'SUCCESS']);
-    assert.deepEqual(settleRefund(o, { outRefundNo: 'R4', amountFen: 500 }, 'SUCCESS', now), { kind: 'anomaly', reason: 'reservation-missing' });
-    const full = settleRefund({ ...o, refundingFen: 500 }, { outRefundNo: 'R5', amountFen: 500 }, 'SUCCESS', now);
+    assert.deepEqual(settleRefund(o, { outRefundNo: 'R4', amountFen: 500 }, 'SUCCESS', now), {
+      kind: 'anomaly',
+      reason: 'reservation-missing',
+    });
+    const full = settleRefund(
+      { ...o, refundingFen: 500 },
+      { outRefundNo: 'R5', amountFen: 500 },
+      'SUCCESS',
+      now,
+    );
     assert.equal(full.kind === 'apply' && full.transition.set.status, 'REFUNDED');
   });
 });
@@ -182,24 +312,65 @@ describe('refund rules', () => {
   it('lets the owner refund everything inside the window only', () => {
     const o = paidOrder();
     assert.equal(decideRefundAmount({ order: o, caller: owner, now, windowHours: 168 }), 3000);
-    assert.equal(decideRefundAmount({ order: o, caller: owner, amountFen: 3000, now, windowHours: 168 }), 3000);
-    assert.equal(code(() => decideRefundAmount({ order: o, caller: owner, amountFen: 100, now, windowHours: 168 })), 'PERMISSION_DENIED');
+    assert.equal(
+      decideRefundAmount({ order: o, caller: owner, amountFen: 3000, now, windowHours: 168 }),
+      3000,
+    );
+    assert.equal(
+      code(() => decideRefundAmount({ order: o, caller: owner, amountFen: 100, now, windowHours: 168 })),
+      'PERMISSION_DENIED',
+    );
     const late = new Date(now.getTime() + 169 * 3600_000);
-    assert.equal(code(() => decideRefundAmount({ order: o, caller: owner, now: late, windowHours: 168 })), 'PERMISSION_DENIED');
-    assert.equal(code(() => decideRefundAmount({ order: { ...o, refundingFen: 1 }, caller: owner, now, windowHours: 168 })), 'CONFLICT');
+    assert.equal(
+      code(() => decideRefundAmount({ order: o, caller: owner, now: late, windowHours: 168 })),
+      'PERMISSION_DENIED',
+    );
+    assert.equal(
+      code(() =>
+        decideRefundAmount({ order: { ...o, refundingFen: 1 }, caller: owner, now, windowHours: 168 }),
+      ),
+      'CONFLICT',
+    );
   });
   it('hides other users’ orders and lets admins refund partial amounts', () => {
     const o = paidOrder({ refundedFen: 1000 });
-    assert.equal(code(() => decideRefundAmount({ order: o, caller: { openid: 'x', isAdmin: false }, now, windowHours: 168 })), 'NOT_FOUND');
-    assert.equal(code(() => decideRefundAmount({ order: undefined, caller: admin, now, windowHours: 168 })), 'NOT_FOUND');
+    assert.equal(
+      code(() =>
+        decideRefundAmount({ order: o, caller: { openid: 'x', isAdmin: false }, now, windowHours: 168 }),
+      ),
+      'NOT_FOUND',
+    );
+    assert.equal(
+      code(() => decideRefundAmount({ order: undefined, caller: admin, now, windowHours: 168 })),
+      'NOT_FOUND',
+    );
     assert.equal(decideRefundAmount({ order: o, caller: admin, amountFen: 500, now, windowHours: 168 }), 500);
     assert.equal(decideRefundAmount({ order: o, caller: admin, now, windowHours: 168 }), 2000);
-    assert.equal(code(() => decideRefundAmount({ order: o, caller: admin, amountFen: 2001, now, windowHours: 168 })), 'CONFLICT');
-    assert.equal(code(() => decideRefundAmount({ order: { ...o, status: 'REFUNDED' }, caller: admin, now, windowHours: 168 })), 'CONFLICT');
-    assert.equal(code(() => decideRefundAmount({ order: { ...o, status: 'NOTPAY' }, caller: admin, now, windowHours: 168 })), 'CONFLICT');
+    assert.equal(
+      code(() => decideRefundAmount({ order: o, caller: admin, amountFen: 2001, now, windowHours: 168 })),
+      'CONFLICT',
+    );
+    assert.equal(
+      code(() =>
+        decideRefundAmount({ order: { ...o, status: 'REFUNDED' }, caller: admin, now, windowHours: 168 }),
+      ),
+      'CONFLICT',
+    );
+    assert.equal(
+      code(() =>
+        decideRefundAmount({ order: { ...o, status: 'NOTPAY' }, caller: admin, now, windowHours: 168 }),
+      ),
+      'CONFLICT',
+    );
   });
   it('moves PROCESSING to a final status once and knows the order effect', () => {
-    const r = newRefund({ outRefundNo: 'R12345678', order: paidOrder(), amountFen: 100, requestedBy: 'o-user', now });
+    const r = newRefund({
+      outRefundNo: 'R12345678',
+      order: paidOrder(),
+      amountFen: 100,
+      requestedBy: 'o-user',
+      now,
+    });
     assert.equal(orderEffect(r), undefined);
     const d = finishRefund(r, { status: 'SUCCESS', refundId: '50001', refundFen: 100 }, now);
     if (d.kind !== 'apply') return assert.fail('apply');
@@ -208,7 +379,10 @@ describe('refund rules', () => {
     assert.equal(orderEffect(done), 'SUCCESS');
     assert.equal(finishRefund(done, { status: 'SUCCESS' }, now).kind, 'already');
     assert.equal(finishRefund(done, { status: 'CLOSED' }, now).kind, 'anomaly');
-    assert.deepEqual(finishRefund(r, { status: 'SUCCESS', refundFen: 99 }, now), { kind: 'anomaly', reason: 'amount-mismatch' });
+    assert.deepEqual(finishRefund(r, { status: 'SUCCESS', refundFen: 99 }, now), {
+      kind: 'anomaly',
+      reason: 'amount-mismatch',
+    });
     const abnormal = { ...r, status: 'ABNORMAL' as const };
     assert.equal(orderEffect(abnormal), undefined);
     assert.equal(finishRefund(abnormal, { status: 'SUCCESS' }, now).kind, 'apply');

@@ -22,7 +22,14 @@ function randomSuffix(length: number): string {
 
 function stamp(now: Date): string {
   const iso = now.toISOString(); // 2026-11-25T12:03:42.123Z
-  return iso.slice(2, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  return (
+    iso.slice(2, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19)
+  );
 }
 
 /** `T` + yyMMddHHmmss + 14 random characters = 27 characters. */

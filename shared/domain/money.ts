@@ -14,7 +14,8 @@ export function isPositiveFen(value: unknown): value is number {
 }
 
 export function assertPositiveFen(value: unknown, what: string): number {
-  if (!isPositiveFen(value)) throw invalidArgument(`${what} must be a positive integer number of fen (1 yuan = 100 fen)`);
+  if (!isPositiveFen(value))
+    throw invalidArgument(`${what} must be a positive integer number of fen (1 yuan = 100 fen)`);
   return value;
 }
 

@@ -40,9 +40,7 @@ export interface Transition<T> {
 }
 
 export type Decision<T> =
-  | { kind: 'apply'; transition: Transition<T> }
-  | { kind: 'already' }
-  | { kind: 'anomaly'; reason: string };
+  { kind: 'apply'; transition: Transition<T> } | { kind: 'already' } | { kind: 'anomaly'; reason: string };
 
 /** A prepay id is valid for 2 hours at WeChat; we stop reusing it a few minutes earlier. */
 export const PREPAY_LIFETIME_MS = 2 * 60 * 60 * 1000;
@@ -91,13 +89,22 @@ export function newOrder(input: NewOrderInput): OrderDoc {
 /** The stored prepay id, if it can still be handed to wx.requestPayment. */
 export function reusablePrepayId(order: OrderDoc, now: Date): string | undefined {
   if (order.status !== 'NOTPAY' || !order.prepayId || !order.prepayExpiresAt) return undefined;
-  return new Date(order.prepayExpiresAt).getTime() - PREPAY_REUSE_MARGIN_MS > now.getTime() ? order.prepayId : undefined;
+  return new Date(order.prepayExpiresAt).getTime() - PREPAY_REUSE_MARGIN_MS > now.getTime()
+    ? order.prepayId
+    : undefined;
 }
 
 export function recordPrepay(order: OrderDoc, prepayId: string, now: Date): Decision<OrderDoc> {
   if (order.status !== 'NOTPAY') return { kind: 'anomaly', reason: `order-${order.status.toLowerCase()}` };
   if (order.prepayId === prepayId) return { kind: 'already' };
-  return { kind: 'apply', transition: guarded(order, { prepayId, prepayExpiresAt: new Date(now.getTime() + PREPAY_LIFETIME_MS) }, now) };
+  return {
+    kind: 'apply',
+    transition: guarded(
+      order,
+      { prepayId, prepayExpiresAt: new Date(now.getTime() + PREPAY_LIFETIME_MS) },
+      now,
+    ),
+  };
 }
 
 /** What WeChat reports about a successful payment (notification or active query), amounts in fen. */
@@ -115,16 +122,23 @@ export interface PaymentFacts {
  */
 export function markPaid(order: OrderDoc, facts: PaymentFacts, now: Date): Decision<OrderDoc> {
   if (facts.amountTotalFen !== order.amountFen) return { kind: 'anomaly', reason: 'amount-mismatch' };
-  if (facts.payerOpenid !== undefined && facts.payerOpenid !== order.openid) return { kind: 'anomaly', reason: 'payer-mismatch' };
+  if (facts.payerOpenid !== undefined && facts.payerOpenid !== order.openid)
+    return { kind: 'anomaly', reason: 'payer-mismatch' };
   switch (order.status) {
     case 'NOTPAY': {
-      const set: Partial<OrderDoc> = { status: 'SUCCESS', transactionId: facts.transactionId, paidAt: facts.paidAt };
+      const set: Partial<OrderDoc> = {
+        status: 'SUCCESS',
+        transactionId: facts.transactionId,
+        paidAt: facts.paidAt,
+      };
       if (facts.payerTotalFen !== undefined) set.payerTotalFen = facts.payerTotalFen;
       return { kind: 'apply', transition: guarded(order, set, now) };
     }
     case 'SUCCESS':
     case 'REFUNDED':
-      return order.transactionId === facts.transactionId ? { kind: 'already' } : { kind: 'anomaly', reason: 'second-transaction' };
+      return order.transactionId === facts.transactionId
+        ? { kind: 'already' }
+        : { kind: 'anomaly', reason: 'second-transaction' };
     case 'CLOSED':
       return { kind: 'anomaly', reason: 'paid-after-close' };
   }
@@ -147,10 +161,15 @@ export function refundableFen(order: Pick<OrderDoc, 'amountFen' | 'refundedFen' 
  * concurrent reservations can never add up to more than was paid. Throws CONFLICT when it does not fit.
  */
 export function reserveRefund(order: OrderDoc, amountFen: number, now: Date): Transition<OrderDoc> {
-  if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw invalidArgument('amountFen must be a positive integer number of fen');
-  if (order.status !== 'SUCCESS') throw conflict(`order ${order._id} is ${order.status}; only a paid order (SUCCESS) can be refunded`);
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0)
+    throw invalidArgument('amountFen must be a positive integer number of fen');
+  if (order.status !== 'SUCCESS')
+    throw conflict(`order ${order._id} is ${order.status}; only a paid order (SUCCESS) can be refunded`);
   const rest = refundableFen(order);
-  if (amountFen > rest) throw conflict(`amountFen ${amountFen} exceeds what is left to refund (${rest} fen) on order ${order._id}`);
+  if (amountFen > rest)
+    throw conflict(
+      `amountFen ${amountFen} exceeds what is left to refund (${rest} fen) on order ${order._id}`,
+    );
   return guarded(order, { refundingFen: order.refundingFen + amountFen }, now);
 }
 

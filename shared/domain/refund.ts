@@ -49,23 +49,33 @@ export interface RefundRequestInput {
  */
 export function decideRefundAmount(input: RefundRequestInput): number {
   const { order, caller } = input;
-  if (!order || (order.openid !== caller.openid && !caller.isAdmin)) throw notFound('order not found; check orderId');
+  if (!order || (order.openid !== caller.openid && !caller.isAdmin))
+    throw notFound('order not found; check orderId');
   if (order.status === 'REFUNDED') throw conflict(`order ${order._id} is already fully refunded`);
-  if (order.status !== 'SUCCESS') throw conflict(`order ${order._id} is ${order.status}; only a paid order can be refunded`);
+  if (order.status !== 'SUCCESS')
+    throw conflict(`order ${order._id} is ${order.status}; only a paid order can be refunded`);
   const rest = refundableFen(order);
   if (caller.isAdmin) {
     const amount = input.amountFen ?? rest;
-    if (rest === 0) throw conflict(`nothing is left to refund on order ${order._id} (refunds in flight: ${order.refundingFen} fen)`);
+    if (rest === 0)
+      throw conflict(
+        `nothing is left to refund on order ${order._id} (refunds in flight: ${order.refundingFen} fen)`,
+      );
     if (amount > rest) throw conflict(`amountFen ${amount} exceeds what is left to refund (${rest} fen)`);
     return amount;
   }
   if (input.amountFen !== undefined && input.amountFen !== order.amountFen) {
-    throw permissionDenied('only a full refund can be requested from the mini-program; omit amountFen or pass the order amount');
+    throw permissionDenied(
+      'only a full refund can be requested from the mini-program; omit amountFen or pass the order amount',
+    );
   }
-  if (order.refundedFen > 0 || order.refundingFen > 0) throw conflict(`a refund of order ${order._id} is already in progress or done`);
+  if (order.refundedFen > 0 || order.refundingFen > 0)
+    throw conflict(`a refund of order ${order._id} is already in progress or done`);
   const paidAt = order.paidAt ? new Date(order.paidAt).getTime() : NaN;
   if (!Number.isFinite(paidAt) || input.now.getTime() - paidAt > input.windowHours * 3600_000) {
-    throw permissionDenied(`the refund window of ${input.windowHours} hours after payment has passed; contact customer service`);
+    throw permissionDenied(
+      `the refund window of ${input.windowHours} hours after payment has passed; contact customer service`,
+    );
   }
   return order.amountFen;
 }
@@ -80,7 +90,8 @@ export interface NewRefundInput {
 }
 
 export function newRefund(input: NewRefundInput): RefundDoc {
-  if (!Number.isSafeInteger(input.amountFen) || input.amountFen <= 0) throw invalidArgument('amountFen must be a positive integer');
+  if (!Number.isSafeInteger(input.amountFen) || input.amountFen <= 0)
+    throw invalidArgument('amountFen must be a positive integer');
   const doc: RefundDoc = {
     _id: input.outRefundNo,
     outTradeNo: input.order._id,
@@ -111,15 +122,18 @@ export interface RefundFacts {
 
 /** Applies what WeChat reports (notification or query) to the refund document. */
 export function finishRefund(refund: RefundDoc, facts: RefundFacts, now: Date): Decision<RefundDoc> {
-  if (facts.refundFen !== undefined && facts.refundFen !== refund.amountFen) return { kind: 'anomaly', reason: 'amount-mismatch' };
+  if (facts.refundFen !== undefined && facts.refundFen !== refund.amountFen)
+    return { kind: 'anomaly', reason: 'amount-mismatch' };
   if (facts.status === 'PROCESSING') {
-    if (refund.status !== 'PROCESSING' || !facts.refundId || refund.refundId === facts.refundId) return { kind: 'already' };
+    if (refund.status !== 'PROCESSING' || !facts.refundId || refund.refundId === facts.refundId)
+      return { kind: 'already' };
     return { kind: 'apply', transition: guarded(refund, { refundId: facts.refundId }, now) };
   }
   if (refund.status === facts.status) return { kind: 'already' };
   const from = refund.status;
   const allowed = from === 'PROCESSING' || (from === 'ABNORMAL' && facts.status !== 'ABNORMAL');
-  if (!allowed) return { kind: 'anomaly', reason: `refund-${from.toLowerCase()}-to-${facts.status.toLowerCase()}` };
+  if (!allowed)
+    return { kind: 'anomaly', reason: `refund-${from.toLowerCase()}-to-${facts.status.toLowerCase()}` };
   const set: Partial<RefundDoc> = { status: facts.status, appliedToOrder: false };
   if (facts.refundId) set.refundId = facts.refundId;
   if (facts.status === 'SUCCESS') set.successAt = facts.successAt ?? now;
@@ -129,8 +143,12 @@ export function finishRefund(refund: RefundDoc, facts: RefundFacts, now: Date): 
 /** PROCESSING → FAILED when WeChat refused the request outright; the reservation is to be released. */
 export function failRefund(refund: RefundDoc, failCode: string, now: Date): Decision<RefundDoc> {
   if (refund.status === 'FAILED') return { kind: 'already' };
-  if (refund.status !== 'PROCESSING') return { kind: 'anomaly', reason: `refund-${refund.status.toLowerCase()}` };
-  return { kind: 'apply', transition: guarded(refund, { status: 'FAILED', failCode, appliedToOrder: false }, now) };
+  if (refund.status !== 'PROCESSING')
+    return { kind: 'anomaly', reason: `refund-${refund.status.toLowerCase()}` };
+  return {
+    kind: 'apply',
+    transition: guarded(refund, { status: 'FAILED', failCode, appliedToOrder: false }, now),
+  };
 }
 
 /**
@@ -145,5 +163,11 @@ export function orderEffect(refund: Pick<RefundDoc, 'status'>): 'SUCCESS' | 'REL
 
 export function markAppliedToOrder(refund: RefundDoc, now: Date): Decision<RefundDoc> {
   if (refund.appliedToOrder) return { kind: 'already' };
-  return { kind: 'apply', transition: { where: { _id: refund._id, status: refund.status, appliedToOrder: false }, set: { appliedToOrder: true, updatedAt: now } } };
+  return {
+    kind: 'apply',
+    transition: {
+      where: { _id: refund._id, status: refund.status, appliedToOrder: false },
+      set: { appliedToOrder: true, updatedAt: now },
+    },
+  };
 }

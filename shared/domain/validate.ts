@@ -38,7 +38,9 @@ function checkString(value: unknown, field: string, rule: StringRule): string {
     throw invalidArgument(`${field} must be ${min}–${rule.max} characters long, got ${value.length}`);
   }
   if (rule.pattern && !rule.pattern.test(value)) {
-    throw invalidArgument(`${field} has an invalid format${rule.patternHint ? `: expected ${rule.patternHint}` : ''}`);
+    throw invalidArgument(
+      `${field} has an invalid format${rule.patternHint ? `: expected ${rule.patternHint}` : ''}`,
+    );
   }
   return value;
 }
@@ -61,9 +63,12 @@ export interface IntRule {
 
 function checkInt(value: unknown, field: string, rule: IntRule): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw invalidArgument(`${field} must be an integer, got ${typeof value === 'number' ? String(value) : describe(value)}`);
+    throw invalidArgument(
+      `${field} must be an integer, got ${typeof value === 'number' ? String(value) : describe(value)}`,
+    );
   }
-  if (value < rule.min || value > rule.max) throw invalidArgument(`${field} must be between ${rule.min} and ${rule.max}, got ${value}`);
+  if (value < rule.min || value > rule.max)
+    throw invalidArgument(`${field} must be between ${rule.min} and ${rule.max}, got ${value}`);
   return value;
 }
 

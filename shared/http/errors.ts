@@ -6,7 +6,13 @@ import type { ApiError } from '../contracts/api';
 import { isConfigError } from '../config/errors';
 import { isStorageError } from '../db/errors';
 import { isAppError } from '../domain/errors';
-import { WxpayConfigError, WxpayError, WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
+import {
+  WxpayConfigError,
+  WxpayError,
+  WxpayRateLimitedError,
+  WxpayUnavailableError,
+  WxpayUpstreamError,
+} from '../wxpay/errors';
 
 export interface MappedError {
   error: ApiError;
@@ -26,28 +32,60 @@ export function mapError(err: unknown): MappedError {
   }
   if (isConfigError(err) || err instanceof WxpayConfigError) {
     // A wrong key or variable: retrying cannot help, and the message names the variable to fix.
-    return { error: { code: 'INTERNAL', message: `the function is misconfigured: ${err.message}` }, serverSide: true };
+    return {
+      error: { code: 'INTERNAL', message: `the function is misconfigured: ${err.message}` },
+      serverSide: true,
+    };
   }
   if (isStorageError(err)) {
-    return { error: { code: 'INTERNAL', message: 'the database did not complete the request; retry in a moment' }, serverSide: true };
+    return {
+      error: { code: 'INTERNAL', message: 'the database did not complete the request; retry in a moment' },
+      serverSide: true,
+    };
   }
   if (err instanceof WxpayRateLimitedError) {
-    return { error: { code: 'RATE_LIMITED', message: 'WeChat Pay asks to slow down; retry after a few seconds', upstream: err.upstreamCode }, serverSide: true };
+    return {
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'WeChat Pay asks to slow down; retry after a few seconds',
+        upstream: err.upstreamCode,
+      },
+      serverSide: true,
+    };
   }
   if (err instanceof WxpayUpstreamError) {
     return {
-      error: { code: 'UPSTREAM_ERROR', message: `WeChat Pay refused the request (${err.upstreamCode})`, upstream: err.upstreamCode },
+      error: {
+        code: 'UPSTREAM_ERROR',
+        message: `WeChat Pay refused the request (${err.upstreamCode})`,
+        upstream: err.upstreamCode,
+      },
       serverSide: true,
     };
   }
   if (err instanceof WxpayUnavailableError) {
-    return { error: { code: 'UPSTREAM_UNAVAILABLE', message: 'WeChat Pay did not answer in time; it is safe to retry the same call' }, serverSide: true };
+    return {
+      error: {
+        code: 'UPSTREAM_UNAVAILABLE',
+        message: 'WeChat Pay did not answer in time; it is safe to retry the same call',
+      },
+      serverSide: true,
+    };
   }
   if (err instanceof WxpayError) {
     // e.g. a response whose signature did not verify: we cannot trust it, and retrying is safe.
-    return { error: { code: 'UPSTREAM_UNAVAILABLE', message: 'WeChat Pay answered with something that could not be verified; retry the call' }, serverSide: true };
+    return {
+      error: {
+        code: 'UPSTREAM_UNAVAILABLE',
+        message: 'WeChat Pay answered with something that could not be verified; retry the call',
+      },
+      serverSide: true,
+    };
   }
-  return { error: { code: 'INTERNAL', message: 'internal error; retry later, and contact support if it persists' }, serverSide: true };
+  return {
+    error: { code: 'INTERNAL', message: 'internal error; retry later, and contact support if it persists' },
+    serverSide: true,
+  };
 }
 
 /** One log line describing an error for the function log, without stack or payloads. */

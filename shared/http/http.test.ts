@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../config/errors';
 import { StorageError } from '../db/errors';
 import { AppError } from '../domain/errors';
-import { WxpayConfigError, WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
+import {
+  WxpayConfigError,
+  WxpayRateLimitedError,
+  WxpayUnavailableError,
+  WxpayUpstreamError,
+} from '../wxpay/errors';
 import { fail, ok } from './envelope';
 import { describeForLog, mapError } from './errors';
 import { emptyResponse, isIntegrationEvent, jsonResponse, readTriggerEvent } from './trigger';
@@ -43,21 +48,37 @@ describe('trigger adapter', () => {
 
 describe('error mapping', () => {
   it('keeps app errors and maps library errors to envelope codes', () => {
-    assert.deepEqual(mapError(new AppError('NOT_FOUND', 'order not found')).error, { code: 'NOT_FOUND', message: 'order not found' });
+    assert.deepEqual(mapError(new AppError('NOT_FOUND', 'order not found')).error, {
+      code: 'NOT_FOUND',
+      message: 'order not found',
+    });
     const up = mapError(new WxpayUpstreamError('refused', 400, 'ORDERPAID')).error;
     assert.equal(up.code, 'UPSTREAM_ERROR');
     assert.equal(up.upstream, 'ORDERPAID');
-    assert.equal(mapError(new WxpayRateLimitedError('slow', 429, 'FREQUENCY_LIMITED')).error.code, 'RATE_LIMITED');
+    assert.equal(
+      mapError(new WxpayRateLimitedError('slow', 429, 'FREQUENCY_LIMITED')).error.code,
+      'RATE_LIMITED',
+    );
     assert.equal(mapError(new WxpayUnavailableError('t', 'timeout')).error.code, 'UPSTREAM_UNAVAILABLE');
-    assert.equal(mapError(new ConfigError('JWT_SECRET', 'JWT_SECRET is not set; add it')).error.code, 'INTERNAL');
+    assert.equal(
+      mapError(new ConfigError('JWT_SECRET', 'JWT_SECRET is not set; add it')).error.code,
+      'INTERNAL',
+    );
     // a key problem is not WeChat being unavailable: retrying cannot fix it, the message says what will
-    const keyProblem = mapError(new WxpayConfigError('WXPAY_APIV3_KEY must be exactly 32 bytes (it is 31)', 'WXPAY_APIV3_KEY'));
+    const keyProblem = mapError(
+      new WxpayConfigError('WXPAY_APIV3_KEY must be exactly 32 bytes (it is 31)', 'WXPAY_APIV3_KEY'),
+    );
     assert.equal(keyProblem.error.code, 'INTERNAL');
     assert.match(keyProblem.error.message, /misconfigured: WXPAY_APIV3_KEY must be exactly 32 bytes/);
   });
   it('never passes unknown or storage details to the caller', () => {
     const secret = 'sk-very-secret-value';
-    for (const err of [new Error(`boom ${secret}`), new StorageError('update orders', 'X', `detail ${secret}`), 'str', null]) {
+    for (const err of [
+      new Error(`boom ${secret}`),
+      new StorageError('update orders', 'X', `detail ${secret}`),
+      'str',
+      null,
+    ]) {
       const mapped = mapError(err).error;
       assert.equal(mapped.code, 'INTERNAL');
       assert.ok(!mapped.message.includes(secret));
@@ -68,6 +89,9 @@ describe('error mapping', () => {
   it('shapes the envelope', () => {
     assert.deepEqual(ok(1), { ok: true, data: 1 });
     assert.deepEqual(fail('CONFLICT', 'm'), { ok: false, error: { code: 'CONFLICT', message: 'm' } });
-    assert.deepEqual(fail('UPSTREAM_ERROR', 'm', 'X'), { ok: false, error: { code: 'UPSTREAM_ERROR', message: 'm', upstream: 'X' } });
+    assert.deepEqual(fail('UPSTREAM_ERROR', 'm', 'X'), {
+      ok: false,
+      error: { code: 'UPSTREAM_ERROR', message: 'm', upstream: 'X' },
+    });
   });
 });

@@ -82,7 +82,11 @@ export class V2Gateway implements PayGateway {
       throw err;
     }
     if (q.tradeState === 'SUCCESS' || q.tradeState === 'REFUND') {
-      const facts: PaymentFacts = { transactionId: q.transactionId ?? '', amountTotalFen: q.totalFee ?? -1, paidAt: parseV2Time(q.timeEnd) ?? new Date() };
+      const facts: PaymentFacts = {
+        transactionId: q.transactionId ?? '',
+        amountTotalFen: q.totalFee ?? -1,
+        paidAt: parseV2Time(q.timeEnd) ?? new Date(),
+      };
       if (q.cashFee !== undefined) facts.payerTotalFen = q.cashFee;
       if (q.openid) facts.payerOpenid = q.openid;
       return { state: q.tradeState, facts, appid: q.raw.appid ?? '', mchid: q.raw.mch_id ?? '' };
@@ -123,7 +127,12 @@ export class V2Gateway implements PayGateway {
     }
     const item = q.refunds.find((r) => r.outRefundNo === outRefundNo);
     if (!item) return { status: 'NOT_FOUND' };
-    const facts: RefundFacts & { outTradeNo?: string } = { status: v2RefundStatus(item.status), refundId: item.refundId, refundFen: item.refundFee, outTradeNo: q.outTradeNo };
+    const facts: RefundFacts & { outTradeNo?: string } = {
+      status: v2RefundStatus(item.status),
+      refundId: item.refundId,
+      refundFen: item.refundFee,
+      outTradeNo: q.outTradeNo,
+    };
     const at = parseV2Time(item.successTime);
     if (at) facts.successAt = at;
     return facts;

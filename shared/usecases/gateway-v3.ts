@@ -16,10 +16,17 @@ export function rfc3339Cst(date: Date): string {
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof WxpayUpstreamError && (err.status === 404 || err.upstreamCode === 'ORDER_NOT_EXIST' || err.upstreamCode === 'RESOURCE_NOT_EXISTS');
+  return (
+    err instanceof WxpayUpstreamError &&
+    (err.status === 404 ||
+      err.upstreamCode === 'ORDER_NOT_EXIST' ||
+      err.upstreamCode === 'RESOURCE_NOT_EXISTS')
+  );
 }
 
-export function paymentFactsOf(t: Pick<Transaction, 'transaction_id' | 'amount' | 'payer' | 'success_time'>): PaymentFacts {
+export function paymentFactsOf(
+  t: Pick<Transaction, 'transaction_id' | 'amount' | 'payer' | 'success_time'>,
+): PaymentFacts {
   const facts: PaymentFacts = {
     transactionId: t.transaction_id ?? '',
     amountTotalFen: t.amount?.total ?? -1,

@@ -26,9 +26,18 @@ export function getGateway(config: AppConfig): PayGateway {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { V2Gateway } = require('./gateway-v2') as typeof import('./gateway-v2');
     const clientCertificate = config.v2ClientCertificate(); // only the refund function is given WXPAY_MERCHANT_CERT
-    gateway = new V2Gateway({ config: config.payV2(), ...(notifyUrl ? { notifyUrl } : {}), ...(refundNotifyUrl ? { refundNotifyUrl } : {}), ...(clientCertificate ? { clientCertificate } : {}) });
+    gateway = new V2Gateway({
+      config: config.payV2(),
+      ...(notifyUrl ? { notifyUrl } : {}),
+      ...(refundNotifyUrl ? { refundNotifyUrl } : {}),
+      ...(clientCertificate ? { clientCertificate } : {}),
+    });
   } else {
-    gateway = new V3Gateway({ config: config.payV3(), ...(notifyUrl ? { notifyUrl } : {}), ...(refundNotifyUrl ? { refundNotifyUrl } : {}) });
+    gateway = new V3Gateway({
+      config: config.payV3(),
+      ...(notifyUrl ? { notifyUrl } : {}),
+      ...(refundNotifyUrl ? { refundNotifyUrl } : {}),
+    });
   }
   cached = { config, gateway };
   return gateway;
@@ -52,7 +61,7 @@ export function getNotificationParser(config: AppConfig): NotificationParser {
       { publicKey: new PublicKeyVerifier(c.publicKey!.id, c.publicKey!.key) },
       {
         certificates:
-          "this function has no merchant key to download certificates with; give it WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY (WeChat signs some notifications with a certificate during its 7-day switch to the public key)",
+          'this function has no merchant key to download certificates with; give it WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY (WeChat signs some notifications with a certificate during its 7-day switch to the public key)',
       },
     );
     parser = new NotificationParser({ validator: new Validator({ verifier }), apiV3Key: c.apiV3Key });

@@ -11,7 +11,13 @@ import { isStorageError } from '../db/errors';
 import { hasApplied, recordNotification, type NotificationOutcome } from '../db/notifications';
 import { getRefund } from '../db/refunds';
 import { describeForLog } from '../http/errors';
-import { emptyResponse, jsonResponse, xmlResponse, type TriggerRequest, type TriggerResponse } from '../http/trigger';
+import {
+  emptyResponse,
+  jsonResponse,
+  xmlResponse,
+  type TriggerRequest,
+  type TriggerResponse,
+} from '../http/trigger';
 import { WxpayError } from '../wxpay/errors';
 import { paymentFactsOf } from './gateway-v3';
 import { getNotificationParser } from './gateways';
@@ -37,11 +43,16 @@ function httpStatusOf(err: unknown): number | undefined {
 }
 
 function answer(version: 'v2' | 'v3', status: number, message?: string): TriggerResponse {
-  if (version === 'v3') return status === 204 ? emptyResponse(204) : jsonResponse(status, { code: 'FAIL', message: message ?? 'failed' });
+  if (version === 'v3')
+    return status === 204
+      ? emptyResponse(204)
+      : jsonResponse(status, { code: 'FAIL', message: message ?? 'failed' });
   // v2: WeChat stops retrying on return_code SUCCESS and retries otherwise.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { V2_ACK_SUCCESS, v2AckFail } = require('../wxpay/v2/ack') as typeof import('../wxpay/v2/ack');
-  return status === 204 ? xmlResponse(200, V2_ACK_SUCCESS) : xmlResponse(status, v2AckFail(message ?? 'failed'));
+  return status === 204
+    ? xmlResponse(200, V2_ACK_SUCCESS)
+    : xmlResponse(status, v2AckFail(message ?? 'failed'));
 }
 
 async function verifyV3(kind: Kind, req: TriggerRequest, config: AppConfig): Promise<Verified> {
@@ -49,13 +60,27 @@ async function verifyV3(kind: Kind, req: TriggerRequest, config: AppConfig): Pro
   if (kind === 'pay') {
     const n = await parser.parseTransaction(req.headers, req.rawBody);
     const t = n.resource;
-    return { id: n.envelope.id, eventType: n.envelope.event_type, outTradeNo: t.out_trade_no, appid: t.appid, mchid: t.mchid, payment: paymentFactsOf(t) };
+    return {
+      id: n.envelope.id,
+      eventType: n.envelope.event_type,
+      outTradeNo: t.out_trade_no,
+      appid: t.appid,
+      mchid: t.mchid,
+      payment: paymentFactsOf(t),
+    };
   }
   const n = await parser.parseRefund(req.headers, req.rawBody);
   const r = n.resource;
   const refund: RefundFacts = { status: r.refund_status, refundId: r.refund_id, refundFen: r.amount.refund };
   if (r.success_time) refund.successAt = new Date(r.success_time);
-  return { id: n.envelope.id, eventType: n.envelope.event_type, outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, mchid: r.mchid, refund };
+  return {
+    id: n.envelope.id,
+    eventType: n.envelope.event_type,
+    outTradeNo: r.out_trade_no,
+    outRefundNo: r.out_refund_no,
+    mchid: r.mchid,
+    refund,
+  };
 }
 
 function digest(parts: string[]): string {
@@ -70,9 +95,20 @@ function verifyV2(kind: Kind, req: TriggerRequest, config: AppConfig): Verified 
   const c = config.payV2();
   if (kind === 'pay') {
     const n = v2.parseV2PaymentNotification(req.rawBody, { apiV2Key: c.apiV2Key, signType: c.signType });
-    const payment: PaymentFacts = { transactionId: n.transactionId, amountTotalFen: n.totalFee, payerOpenid: n.openid, paidAt: parseV2Time(n.timeEnd) ?? new Date() };
+    const payment: PaymentFacts = {
+      transactionId: n.transactionId,
+      amountTotalFen: n.totalFee,
+      payerOpenid: n.openid,
+      paidAt: parseV2Time(n.timeEnd) ?? new Date(),
+    };
     if (n.cashFee !== undefined) payment.payerTotalFen = n.cashFee;
-    const v: Verified = { id: digest(['pay', n.outTradeNo, n.transactionId, n.resultCode]), eventType: `TRANSACTION.${n.resultCode}`, outTradeNo: n.outTradeNo, appid: n.appid, mchid: n.mchId };
+    const v: Verified = {
+      id: digest(['pay', n.outTradeNo, n.transactionId, n.resultCode]),
+      eventType: `TRANSACTION.${n.resultCode}`,
+      outTradeNo: n.outTradeNo,
+      appid: n.appid,
+      mchid: n.mchId,
+    };
     if (n.resultCode === 'SUCCESS') v.payment = payment;
     return v;
   }
@@ -81,7 +117,15 @@ function verifyV2(kind: Kind, req: TriggerRequest, config: AppConfig): Verified 
   const refund: RefundFacts = { status, refundId: n.refundId, refundFen: n.refundFee };
   const at = parseV2Time(n.successTime);
   if (at) refund.successAt = at;
-  return { id: digest(['refund', n.outRefundNo, n.refundStatus]), eventType: `REFUND.${status}`, outTradeNo: n.outTradeNo, outRefundNo: n.outRefundNo, appid: n.appid, mchid: n.mchId, refund };
+  return {
+    id: digest(['refund', n.outRefundNo, n.refundStatus]),
+    eventType: `REFUND.${status}`,
+    outTradeNo: n.outTradeNo,
+    outRefundNo: n.outRefundNo,
+    appid: n.appid,
+    mchid: n.mchId,
+    refund,
+  };
 }
 
 /**
@@ -89,7 +133,11 @@ function verifyV2(kind: Kind, req: TriggerRequest, config: AppConfig): Verified 
  * first) is the one that confirms it: `applied`. Later notifications of the same event: `duplicate`.
  */
 async function alreadyOutcome(v: Verified): Promise<NotificationOutcome> {
-  const ref = v.outRefundNo ? { outRefundNo: v.outRefundNo } : v.outTradeNo ? { outTradeNo: v.outTradeNo } : {};
+  const ref = v.outRefundNo
+    ? { outRefundNo: v.outRefundNo }
+    : v.outTradeNo
+      ? { outTradeNo: v.outTradeNo }
+      : {};
   return (await hasApplied(v.eventType, ref)) ? 'duplicate' : 'applied';
 }
 
@@ -112,7 +160,11 @@ async function apply(kind: Kind, v: Verified, config: AppConfig, now: Date): Pro
   return r.outcome === 'applied' ? 'applied' : alreadyOutcome(v);
 }
 
-export async function handleNotification(kind: Kind, req: TriggerRequest, config: AppConfig): Promise<TriggerResponse> {
+export async function handleNotification(
+  kind: Kind,
+  req: TriggerRequest,
+  config: AppConfig,
+): Promise<TriggerResponse> {
   const tag = kind === 'pay' ? '[payNotify]' : '[refundNotify]';
   let version: 'v2' | 'v3' = 'v3';
   try {
@@ -141,7 +193,12 @@ export async function handleNotification(kind: Kind, req: TriggerRequest, config
   const now = new Date();
   try {
     const outcome = await apply(kind, verified, config, now);
-    const record = { _id: verified.id, eventType: verified.eventType, outcome, receivedAt: now } as Parameters<typeof recordNotification>[0];
+    const record = {
+      _id: verified.id,
+      eventType: verified.eventType,
+      outcome,
+      receivedAt: now,
+    } as Parameters<typeof recordNotification>[0];
     if (verified.outTradeNo) record.outTradeNo = verified.outTradeNo;
     if (verified.outRefundNo) record.outRefundNo = verified.outRefundNo;
     await recordNotification(record);

@@ -36,7 +36,9 @@ export interface CreatePaymentInput {
 
 function sameCart(order: OrderDoc, lines: { productId: string; quantity: number }[]): boolean {
   if (order.items.length !== lines.length) return false;
-  return lines.every((l) => order.items.some((i) => i.productId === l.productId && i.quantity === l.quantity));
+  return lines.every((l) =>
+    order.items.some((i) => i.productId === l.productId && i.quantity === l.quantity),
+  );
 }
 
 function stillPayable(order: OrderDoc, now: Date): boolean {
@@ -51,16 +53,29 @@ export function idempotentOrderId(openid: string, idempotencyKey: string): strin
   return `K${createHash('sha256').update(`${openid}\n${idempotencyKey}`).digest('hex').slice(0, 31)}`;
 }
 
-function checkReusable(existing: OrderDoc, lines: { productId: string; quantity: number }[], now: Date): OrderDoc {
-  if (!sameCart(existing, lines)) throw conflict('idempotencyKey was already used for a different cart; generate a new key for a new purchase');
-  if (existing.status === 'SUCCESS' || existing.status === 'REFUNDED') throw conflict(`order ${existing._id} for this idempotencyKey is already paid`);
+function checkReusable(
+  existing: OrderDoc,
+  lines: { productId: string; quantity: number }[],
+  now: Date,
+): OrderDoc {
+  if (!sameCart(existing, lines))
+    throw conflict(
+      'idempotencyKey was already used for a different cart; generate a new key for a new purchase',
+    );
+  if (existing.status === 'SUCCESS' || existing.status === 'REFUNDED')
+    throw conflict(`order ${existing._id} for this idempotencyKey is already paid`);
   if (existing.status === 'CLOSED' || !stillPayable(existing, now)) {
-    throw conflict(`order ${existing._id} for this idempotencyKey is closed or expired; generate a new key to buy again`);
+    throw conflict(
+      `order ${existing._id} for this idempotencyKey is closed or expired; generate a new key to buy again`,
+    );
   }
   return existing;
 }
 
-export async function createPayment(gateway: PayGateway, input: CreatePaymentInput): Promise<CreatePaymentResponse> {
+export async function createPayment(
+  gateway: PayGateway,
+  input: CreatePaymentInput,
+): Promise<CreatePaymentResponse> {
   const lines = parseCart(input.items);
   const keyedId = input.idempotencyKey ? idempotentOrderId(input.openid, input.idempotencyKey) : undefined;
   const existing = keyedId ? await getOrder(keyedId) : undefined;
@@ -90,13 +105,20 @@ export async function createPayment(gateway: PayGateway, input: CreatePaymentInp
       order = checkReusable(winner, lines, input.now);
     }
   }
-  if (order.status !== 'NOTPAY') throw conflict(`order ${order._id} is ${order.status}; start a new purchase`);
+  if (order.status !== 'NOTPAY')
+    throw conflict(`order ${order._id} is ${order.status}; start a new purchase`);
 
   let prepayId = reusablePrepayId(order, input.now);
   if (!prepayId) {
     const expiresAt = new Date(new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS);
     try {
-      ({ prepayId } = await gateway.prepay({ outTradeNo: order._id, description: order.description, amountFen: order.amountFen, openid: order.openid, expiresAt }));
+      ({ prepayId } = await gateway.prepay({
+        outTradeNo: order._id,
+        description: order.description,
+        amountFen: order.amountFen,
+        openid: order.openid,
+        expiresAt,
+      }));
     } catch (err) {
       if (err instanceof WxpayUpstreamError && err.upstreamCode === 'ORDERPAID') {
         await confirmOrder(gateway, order, input.now);
@@ -117,7 +139,11 @@ export function outcomeOf<T>(r: ApplyOutcome<T>): PaymentOutcome {
 }
 
 /** The one way a confirmed payment (notification or query) reaches an order. */
-export async function applyPayment(outTradeNo: string, facts: PaymentFacts, now: Date): Promise<ApplyOutcome<OrderDoc>> {
+export async function applyPayment(
+  outTradeNo: string,
+  facts: PaymentFacts,
+  now: Date,
+): Promise<ApplyOutcome<OrderDoc>> {
   return applyToOrder(outTradeNo, (doc) => markPaid(doc, facts, now));
 }
 
@@ -125,7 +151,12 @@ export async function applyPayment(outTradeNo: string, facts: PaymentFacts, now:
  * Asks WeChat about an unpaid order and applies what it says. Returns the order as stored afterwards.
  * An unreachable WeChat leaves the order as it is (the caller sees NOTPAY and may ask again).
  */
-export async function confirmOrder(gateway: PayGateway, order: OrderDoc, now: Date, opts: { closeIfExpired?: boolean } = {}): Promise<OrderDoc> {
+export async function confirmOrder(
+  gateway: PayGateway,
+  order: OrderDoc,
+  now: Date,
+  opts: { closeIfExpired?: boolean } = {},
+): Promise<OrderDoc> {
   if (order.status !== 'NOTPAY') return order;
   let view: TradeView;
   try {
@@ -137,10 +168,14 @@ export async function confirmOrder(gateway: PayGateway, order: OrderDoc, now: Da
   }
   if (view.state === 'SUCCESS' || view.state === 'REFUND') {
     const r = await applyPayment(order._id, view.facts, now);
-    if (r.outcome === 'anomaly') console.error(`[payments] query of ${order._id} contradicts the order: ${r.reason}`);
+    if (r.outcome === 'anomaly')
+      console.error(`[payments] query of ${order._id} contradicts the order: ${r.reason}`);
   } else if (view.state === 'CLOSED' || view.state === 'REVOKED') {
     await applyToOrder(order._id, (doc) => markClosed(doc, now));
-  } else if (opts.closeIfExpired && new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS < now.getTime()) {
+  } else if (
+    opts.closeIfExpired &&
+    new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS < now.getTime()
+  ) {
     if (view.state !== 'NOT_FOUND') await gateway.closeTrade(order._id);
     await applyToOrder(order._id, (doc) => markClosed(doc, now));
   }
@@ -150,7 +185,8 @@ export async function confirmOrder(gateway: PayGateway, order: OrderDoc, now: Da
 /** Closes an unpaid order: at WeChat first, then here. A paid one is confirmed instead. */
 export async function closeOrder(gateway: PayGateway, order: OrderDoc, now: Date): Promise<OrderDoc> {
   if (order.status === 'CLOSED') return order;
-  if (order.status !== 'NOTPAY') throw conflict(`order ${order._id} is ${order.status}; only an unpaid order can be closed`);
+  if (order.status !== 'NOTPAY')
+    throw conflict(`order ${order._id} is ${order.status}; only an unpaid order can be closed`);
   try {
     await gateway.closeTrade(order._id);
   } catch (err) {

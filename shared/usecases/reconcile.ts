@@ -20,12 +20,26 @@ export interface ReconcileReport {
   errors: number;
 }
 
-export async function reconcile(gateway: PayGateway, now: Date, minAgeMs = RECONCILE_MIN_AGE_MS): Promise<ReconcileReport> {
-  const report: ReconcileReport = { ordersChecked: 0, ordersPaid: 0, ordersClosed: 0, refundsChecked: 0, refundsFinished: 0, refundsSettled: 0, errors: 0 };
+export async function reconcile(
+  gateway: PayGateway,
+  now: Date,
+  minAgeMs = RECONCILE_MIN_AGE_MS,
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    ordersChecked: 0,
+    ordersPaid: 0,
+    ordersClosed: 0,
+    refundsChecked: 0,
+    refundsFinished: 0,
+    refundsSettled: 0,
+    errors: 0,
+  };
   const cutoff = new Date(now.getTime() - minAgeMs);
   const failed = (what: string, err: unknown) => {
     report.errors++;
-    console.error(`[reconcile] ${what}: ${err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 200) : 'failed'}`);
+    console.error(
+      `[reconcile] ${what}: ${err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 200) : 'failed'}`,
+    );
   };
 
   for (const order of await findStaleUnpaid(cutoff, RECONCILE_LIMITS.orders)) {

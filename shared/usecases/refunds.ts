@@ -40,20 +40,37 @@ function view(refund: RefundDoc): RefundResponse {
 async function unacknowledged(req: RefundRequest, order: OrderDoc): Promise<RefundDoc | undefined> {
   const refunds = await listRefundsOfOrder(order._id);
   return refunds.find(
-    (r) => r.status === 'PROCESSING' && !r.refundId && r.requestedBy === req.caller.openid && (req.amountFen === undefined || r.amountFen === req.amountFen),
+    (r) =>
+      r.status === 'PROCESSING' &&
+      !r.refundId &&
+      r.requestedBy === req.caller.openid &&
+      (req.amountFen === undefined || r.amountFen === req.amountFen),
   );
 }
 
 export async function requestRefund(gateway: PayGateway, req: RefundRequest): Promise<RefundResponse> {
   const order = await getOrder(req.orderId);
-  if (!order || (order.openid !== req.caller.openid && !req.caller.isAdmin)) throw notFound('order not found; check orderId');
+  if (!order || (order.openid !== req.caller.openid && !req.caller.isAdmin))
+    throw notFound('order not found; check orderId');
 
   let refund = await unacknowledged(req, order);
   if (!refund) {
-    const amountFen = decideRefundAmount({ order, caller: req.caller, now: req.now, windowHours: req.windowHours, ...(req.amountFen !== undefined ? { amountFen: req.amountFen } : {}) });
+    const amountFen = decideRefundAmount({
+      order,
+      caller: req.caller,
+      now: req.now,
+      windowHours: req.windowHours,
+      ...(req.amountFen !== undefined ? { amountFen: req.amountFen } : {}),
+    });
     // The rules are checked again on the fresh document at every attempt of the conditional update.
     const reserved = await applyToOrder(order._id, (doc) => {
-      const amount = decideRefundAmount({ order: doc, caller: req.caller, now: req.now, windowHours: req.windowHours, amountFen });
+      const amount = decideRefundAmount({
+        order: doc,
+        caller: req.caller,
+        now: req.now,
+        windowHours: req.windowHours,
+        amountFen,
+      });
       return { kind: 'apply', transition: reserveRefund(doc, amount, req.now) };
     });
     if (reserved.outcome !== 'applied') throw conflict('the order changed while reserving the refund; retry');
@@ -77,7 +94,9 @@ export async function requestRefund(gateway: PayGateway, req: RefundRequest): Pr
 }
 
 async function releaseOrphan(outTradeNo: string, refund: RefundDoc, now: Date): Promise<void> {
-  await applyToOrder(outTradeNo, (doc) => settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, 'RELEASE', now));
+  await applyToOrder(outTradeNo, (doc) =>
+    settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, 'RELEASE', now),
+  );
 }
 
 /**
@@ -85,7 +104,12 @@ async function releaseOrphan(outTradeNo: string, refund: RefundDoc, now: Date): 
  * releases the reservation; a timeout or 5xx leaves it PROCESSING for a retry, the notification,
  * orders.get or reconcile, and surfaces as a retryable error.
  */
-export async function submitRefund(gateway: PayGateway, refund: RefundDoc, totalFen: number, now: Date): Promise<RefundResponse> {
+export async function submitRefund(
+  gateway: PayGateway,
+  refund: RefundDoc,
+  totalFen: number,
+  now: Date,
+): Promise<RefundResponse> {
   let facts: RefundFacts;
   try {
     facts = await gateway.refund({
@@ -117,7 +141,11 @@ export interface RefundReportResult {
  * effect on the order, then the `appliedToOrder` mark. Each step is idempotent, so a crash between
  * them is finished by the next notification, query or reconcile run.
  */
-export async function applyRefundReport(outRefundNo: string, facts: RefundFacts, now: Date): Promise<RefundReportResult> {
+export async function applyRefundReport(
+  outRefundNo: string,
+  facts: RefundFacts,
+  now: Date,
+): Promise<RefundReportResult> {
   const r = await applyToRefund(outRefundNo, (doc) => finishRefund(doc, facts, now));
   if (r.outcome === 'missing') return { outcome: 'missing' };
   if (r.outcome === 'anomaly') {
@@ -127,10 +155,17 @@ export async function applyRefundReport(outRefundNo: string, facts: RefundFacts,
   const wasSettled = r.doc.appliedToOrder;
   const refund = await settleOnOrder(outRefundNo, now);
   const settledNow = !wasSettled && refund?.appliedToOrder === true;
-  return { outcome: r.outcome === 'applied' || settledNow ? 'applied' : 'already', ...(refund ? { refund } : {}) };
+  return {
+    outcome: r.outcome === 'applied' || settledNow ? 'applied' : 'already',
+    ...(refund ? { refund } : {}),
+  };
 }
 
-export async function applyRefundFacts(outRefundNo: string, facts: RefundFacts, now: Date): Promise<RefundDoc | undefined> {
+export async function applyRefundFacts(
+  outRefundNo: string,
+  facts: RefundFacts,
+  now: Date,
+): Promise<RefundDoc | undefined> {
   return (await applyRefundReport(outRefundNo, facts, now)).refund;
 }
 
@@ -140,9 +175,13 @@ export async function settleOnOrder(outRefundNo: string, now: Date): Promise<Ref
   if (!refund) return undefined;
   const effect = orderEffect(refund);
   if (!effect || refund.appliedToOrder) return refund;
-  const o = await applyToOrder(refund.outTradeNo, (doc) => settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, effect, now));
+  const o = await applyToOrder(refund.outTradeNo, (doc) =>
+    settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, effect, now),
+  );
   if (o.outcome === 'anomaly' || o.outcome === 'missing') {
-    console.error(`[refunds] cannot settle ${outRefundNo} on order ${refund.outTradeNo}: ${o.outcome === 'anomaly' ? o.reason : 'order missing'}`);
+    console.error(
+      `[refunds] cannot settle ${outRefundNo} on order ${refund.outTradeNo}: ${o.outcome === 'anomaly' ? o.reason : 'order missing'}`,
+    );
     return refund;
   }
   const marked = await applyToRefund(refund._id, (doc) => markAppliedToOrder(doc, now));

@@ -14,11 +14,28 @@ describe('gateway wire conversions', () => {
     assert.equal(parseV2Time(undefined), undefined);
   });
   it('maps v2 refund statuses onto ours', () => {
-    assert.deepEqual(['SUCCESS', 'REFUNDCLOSE', 'CHANGE', 'PROCESSING', 'odd'].map(v2RefundStatus), ['SUCCESS', 'CLOSED', 'ABNORMAL', 'PROCESSING', 'PROCESSING']);
+    assert.deepEqual(['SUCCESS', 'REFUNDCLOSE', 'CHANGE', 'PROCESSING', 'odd'].map(v2RefundStatus), [
+      'SUCCESS',
+      'CLOSED',
+      'ABNORMAL',
+      'PROCESSING',
+      'PROCESSING',
+    ]);
   });
   it('turns a v3 transaction into payment facts without inventing an amount', () => {
-    const f = paymentFactsOf({ transaction_id: '42', amount: { total: 100, payer_total: 90 }, payer: { openid: 'o' }, success_time: '2026-11-26T00:30:05+08:00' });
-    assert.deepEqual(f, { transactionId: '42', amountTotalFen: 100, payerTotalFen: 90, payerOpenid: 'o', paidAt: new Date('2026-11-25T16:30:05Z') });
+    const f = paymentFactsOf({
+      transaction_id: '42',
+      amount: { total: 100, payer_total: 90 },
+      payer: { openid: 'o' },
+      success_time: '2026-11-26T00:30:05+08:00',
+    });
+    assert.deepEqual(f, {
+      transactionId: '42',
+      amountTotalFen: 100,
+      payerTotalFen: 90,
+      payerOpenid: 'o',
+      paidAt: new Date('2026-11-25T16:30:05Z'),
+    });
     assert.equal(paymentFactsOf({}).amountTotalFen, -1, 'a missing amount never matches an order');
   });
 });

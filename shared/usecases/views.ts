@@ -13,7 +13,12 @@ export function orderView(o: OrderDoc): OrderView {
     refundedFen: o.refundedFen,
     refundingFen: o.refundingFen,
     description: o.description,
-    items: o.items.map((i) => ({ productId: i.productId, name: i.name, priceFen: i.priceFen, quantity: i.quantity })),
+    items: o.items.map((i) => ({
+      productId: i.productId,
+      name: i.name,
+      priceFen: i.priceFen,
+      quantity: i.quantity,
+    })),
     createdAt: iso(o.createdAt),
   };
   if (o.paidAt) v.paidAt = iso(o.paidAt);
@@ -22,7 +27,12 @@ export function orderView(o: OrderDoc): OrderView {
 }
 
 export function refundView(r: RefundDoc): RefundView {
-  const v: RefundView = { refundId: r._id, status: r.status, amountFen: r.amountFen, createdAt: iso(r.createdAt) };
+  const v: RefundView = {
+    refundId: r._id,
+    status: r.status,
+    amountFen: r.amountFen,
+    createdAt: iso(r.createdAt),
+  };
   if (r.successAt) v.successAt = iso(r.successAt);
   return v;
 }

@@ -35,13 +35,15 @@ after(
     }),
 );
 
-const config = () => createConfig({ WX_APPID: APPID, WX_APPSECRET: SECRET, WECHAT_API_BASE_URL: baseUrl }).wechatApi();
+const config = () =>
+  createConfig({ WX_APPID: APPID, WX_APPSECRET: SECRET, WECHAT_API_BASE_URL: baseUrl }).wechatApi();
 
 async function failure(code = 'code_123', timeoutMs = 2_000): Promise<unknown> {
   try {
     await code2Session(config(), code, { timeoutMs });
   } catch (err) {
-    const text = inspect(err, { depth: 10, showHidden: true }) + String((err as Error).message) + JSON.stringify(err);
+    const text =
+      inspect(err, { depth: 10, showHidden: true }) + String((err as Error).message) + JSON.stringify(err);
     assert.ok(!text.includes(SECRET), 'the app secret never appears in an error');
     assert.ok(!text.includes('secret='), 'nor does the request URL');
     return err;
@@ -51,17 +53,27 @@ async function failure(code = 'code_123', timeoutMs = 2_000): Promise<unknown> {
 
 describe('jscode2session', () => {
   test('sends appid, secret, js_code and grant_type; returns openid and unionid, hides session_key', async () => {
-    reply = { body: JSON.stringify({ openid: 'oUser_abcdef123', session_key: SESSION_KEY, unionid: 'uUnion_1' }) };
+    reply = {
+      body: JSON.stringify({ openid: 'oUser_abcdef123', session_key: SESSION_KEY, unionid: 'uUnion_1' }),
+    };
     seen.length = 0;
     const r = await code2Session(config(), '081aBcDe2xYz');
     assert.equal(seen.length, 1);
-    const url = seen[0]!;
+    const url = seen[0];
     assert.equal(url.pathname, '/sns/jscode2session');
-    assert.deepEqual(Object.fromEntries(url.searchParams), { appid: APPID, secret: SECRET, js_code: '081aBcDe2xYz', grant_type: 'authorization_code' });
+    assert.deepEqual(Object.fromEntries(url.searchParams), {
+      appid: APPID,
+      secret: SECRET,
+      js_code: '081aBcDe2xYz',
+      grant_type: 'authorization_code',
+    });
     assert.deepEqual({ ...r }, { openid: 'oUser_abcdef123', unionid: 'uUnion_1' });
     assert.equal(r.sessionKey.reveal(), SESSION_KEY);
-    for (const shown of [JSON.stringify(r), inspect(r, { showHidden: true, depth: 5 }), `${r.sessionKey}`]) assert.ok(!shown.includes(SESSION_KEY), shown);
-    reply = { body: JSON.stringify({ openid: 'oUser_abcdef123', session_key: SESSION_KEY, errcode: 0, errmsg: 'ok' }) };
+    for (const shown of [JSON.stringify(r), inspect(r, { showHidden: true, depth: 5 }), `${r.sessionKey}`])
+      assert.ok(!shown.includes(SESSION_KEY), shown);
+    reply = {
+      body: JSON.stringify({ openid: 'oUser_abcdef123', session_key: SESSION_KEY, errcode: 0, errmsg: 'ok' }),
+    };
     assert.deepEqual({ ...(await code2Session(config(), 'c2')) }, { openid: 'oUser_abcdef123' });
   });
 
@@ -86,7 +98,10 @@ describe('jscode2session', () => {
     });
   }
 
-  for (const [errcode, variable] of [[40125, 'WX_APPSECRET'], [40013, 'WX_APPID']] as const) {
+  for (const [errcode, variable] of [
+    [40125, 'WX_APPSECRET'],
+    [40013, 'WX_APPID'],
+  ] as const) {
     test(`errcode ${errcode} is a configuration error naming ${variable}`, async () => {
       reply = { body: JSON.stringify({ errcode, errmsg: 'invalid' }) };
       const err = await failure();
@@ -98,23 +113,38 @@ describe('jscode2session', () => {
   }
 
   test('5xx, non-JSON, missing openid, a hang past the timeout and a refused connection are UPSTREAM_UNAVAILABLE', async () => {
-    for (const r of [{ status: 503, body: 'busy' }, { body: '<html>' }, { body: JSON.stringify({ session_key: 'x' }) }, { body: 'null' }]) {
+    for (const r of [
+      { status: 503, body: 'busy' },
+      { body: '<html>' },
+      { body: JSON.stringify({ session_key: 'x' }) },
+      { body: 'null' },
+    ]) {
       reply = r;
       const err = await failure();
-      assert.ok(err instanceof WechatApiError && err.code === 'UPSTREAM_UNAVAILABLE' && err.retryable, inspect(err));
+      assert.ok(
+        err instanceof WechatApiError && err.code === 'UPSTREAM_UNAVAILABLE' && err.retryable,
+        inspect(err),
+      );
     }
     reply = { hang: true };
     const started = Date.now();
     const err = await failure('code_hang', 300);
     const elapsed = Date.now() - started;
-    assert.ok(err instanceof WechatApiError && err.code === 'UPSTREAM_UNAVAILABLE' && /300 ms/.test(err.message), inspect(err));
+    assert.ok(
+      err instanceof WechatApiError && err.code === 'UPSTREAM_UNAVAILABLE' && /300 ms/.test(err.message),
+      inspect(err),
+    );
     assert.ok(elapsed >= 250 && elapsed < 2_000, `gave up after ${elapsed} ms`);
 
     const dead = createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', () => resolve()));
     const port = (dead.address() as AddressInfo).port;
     await new Promise<void>((resolve) => dead.close(() => resolve()));
-    const cfg = createConfig({ WX_APPID: APPID, WX_APPSECRET: SECRET, WECHAT_API_BASE_URL: `http://127.0.0.1:${port}` }).wechatApi();
+    const cfg = createConfig({
+      WX_APPID: APPID,
+      WX_APPSECRET: SECRET,
+      WECHAT_API_BASE_URL: `http://127.0.0.1:${port}`,
+    }).wechatApi();
     const refused = await code2Session(cfg, 'code_x', { timeoutMs: 1_000 }).catch((e: unknown) => e);
     assert.ok(refused instanceof WechatApiError && /ECONNREFUSED/.test(refused.message));
     assert.ok(!inspect(refused, { depth: 10 }).includes(SECRET));

@@ -5,7 +5,11 @@
 /** The request went out on a reused keep-alive socket that was reset before any answer (axios error). */
 function isStaleKeepAlive(err: unknown): boolean {
   const e = err as { code?: unknown; response?: unknown; request?: { reusedSocket?: unknown } } | undefined;
-  return e?.response === undefined && e?.request?.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+  return (
+    e?.response === undefined &&
+    e?.request?.reusedSocket === true &&
+    (e.code === 'ECONNRESET' || e.code === 'EPIPE')
+  );
 }
 
 /** Runs `send`, and once more when its request met a stale keep-alive connection. */

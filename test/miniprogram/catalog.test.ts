@@ -24,11 +24,21 @@ before(async () => {
 after(() => emulator.close());
 
 test('the catalog lists active, well-formed products, cheapest first', async () => {
-  const adapter = createWxAdapter({ hostUrl: 'http://127.0.0.1:9', simUrl: 'http://127.0.0.1:9', openid: 'o', appid: 'a', database: () => openLocalDatabase(emulator.url) });
+  const adapter = createWxAdapter({
+    hostUrl: 'http://127.0.0.1:9',
+    simUrl: 'http://127.0.0.1:9',
+    openid: 'o',
+    appid: 'a',
+    database: () => openLocalDatabase(emulator.url),
+  });
   const products = await loadCatalog(adapter.wx.cloud.database());
   assert.deepEqual(products, [
     { id: 'p_pin', name: 'Pin', priceFen: 1 },
     { id: 'p_tea', name: 'Tea', priceFen: 1200, description: 'green' },
   ]);
-  assert.equal((await loadCatalog(adapter.wx.cloud.database(), 1)).length, 1, 'the page size is passed to the query');
+  assert.equal(
+    (await loadCatalog(adapter.wx.cloud.database(), 1)).length,
+    1,
+    'the page size is passed to the query',
+  );
 });

@@ -12,7 +12,10 @@ import { type WxAdapter, createWxAdapter } from './wx-adapter';
 
 const OPENID = 'o_standin_user_0001';
 const ok = (data: unknown) => ({ ok: true, data });
-const fail = (code: string, message = 'from the stand-in', upstream?: string) => ({ ok: false, error: { code, message, ...(upstream ? { upstream } : {}) } });
+const fail = (code: string, message = 'from the stand-in', upstream?: string) => ({
+  ok: false,
+  error: { code, message, ...(upstream ? { upstream } : {}) },
+});
 
 let host: StandInHost;
 let adapter: WxAdapter;
@@ -27,7 +30,13 @@ function services() {
 }
 
 function scriptLogin() {
-  host.script('login', (_body, i) => ok({ token: `token-${i}`, expiresAt: Math.floor(clock / 1000) + 7200, user: { openid: OPENID, isNew: i === 0 } }));
+  host.script('login', (_body, i) =>
+    ok({
+      token: `token-${i}`,
+      expiresAt: Math.floor(clock / 1000) + 7200,
+      user: { openid: OPENID, isNew: i === 0 },
+    }),
+  );
 }
 
 before(async () => {
@@ -55,38 +64,63 @@ describe('envelope', () => {
   test('error answers become ApiCallError with the code, upstream code and user message', async () => {
     host.script('refund', () => fail('UPSTREAM_ERROR', 'NOTENOUGH: balance', 'NOTENOUGH'));
     const { api } = services();
-    const error = await api.refund({ orderId: 'o1' }).then(() => assert.fail('resolved'), (e: unknown) => e);
+    const error = await api.refund({ orderId: 'o1' }).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ApiCallError);
     assert.equal(error.code, 'UPSTREAM_ERROR');
     assert.equal(error.upstream, 'NOTENOUGH');
-    assert.notEqual(error.userMessage, userMessage('UPSTREAM_ERROR'), 'a known upstream code gets its own sentence');
+    assert.notEqual(
+      error.userMessage,
+      userMessage('UPSTREAM_ERROR'),
+      'a known upstream code gets its own sentence',
+    );
   });
 
   test('anything that is not an envelope is INTERNAL; unknown codes are INTERNAL', () => {
     for (const bad of [undefined, 'text', [], { data: 1 }, { ok: 'yes' }]) {
-      assert.throws(() => unwrapEnvelope(bad), (e: unknown) => e instanceof ApiCallError && e.code === 'INTERNAL');
+      assert.throws(
+        () => unwrapEnvelope(bad),
+        (e: unknown) => e instanceof ApiCallError && e.code === 'INTERNAL',
+      );
     }
-    assert.throws(() => unwrapEnvelope({ ok: false, error: { code: 'TEAPOT', message: 'x' } }), (e: unknown) => e instanceof ApiCallError && e.code === 'INTERNAL');
+    assert.throws(
+      () => unwrapEnvelope({ ok: false, error: { code: 'TEAPOT', message: 'x' } }),
+      (e: unknown) => e instanceof ApiCallError && e.code === 'INTERNAL',
+    );
   });
 });
 
 describe('retries', () => {
   test('UPSTREAM_UNAVAILABLE is retried with growing backoff until it succeeds', async () => {
-    host.script('orders', (_b, i) => (i < 2 ? fail('UPSTREAM_UNAVAILABLE') : ok({ orderId: 'o1', status: 'NOTPAY' })));
+    host.script('orders', (_b, i) =>
+      i < 2 ? fail('UPSTREAM_UNAVAILABLE') : ok({ orderId: 'o1', status: 'NOTPAY' }),
+    );
     const attempts: string[] = [];
-    const api = new ApiClient(adapter.wx.cloud, { sleep: async (ms) => void slept.push(ms), random: () => 1, onAttempt: (a) => attempts.push(a.outcome) });
+    const api = new ApiClient(adapter.wx.cloud, {
+      sleep: async (ms) => void slept.push(ms),
+      random: () => 1,
+      onAttempt: (a) => attempts.push(a.outcome),
+    });
     const order = await api.getOrder('o1');
     assert.equal(order.orderId, 'o1');
     assert.deepEqual(attempts, ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'ok']);
     assert.equal(host.callsTo('orders').length, 3);
-    assert.deepEqual(slept, [backoffDelay(DEFAULT_RETRY, 1, () => 1), backoffDelay(DEFAULT_RETRY, 2, () => 1)]);
-    assert.ok(slept[1]! > slept[0]!);
+    assert.deepEqual(slept, [
+      backoffDelay(DEFAULT_RETRY, 1, () => 1),
+      backoffDelay(DEFAULT_RETRY, 2, () => 1),
+    ]);
+    assert.ok(slept[1] > slept[0]);
   });
 
   test('RATE_LIMITED gives up after the attempt budget with the user message', async () => {
     host.script('orders', () => fail('RATE_LIMITED'));
     const { api } = services();
-    const error = await api.getOrder('o1').then(() => assert.fail('resolved'), (e: unknown) => e);
+    const error = await api.getOrder('o1').then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ApiCallError);
     assert.equal(error.code, 'RATE_LIMITED');
     assert.equal(error.attempts, DEFAULT_RETRY.attempts);
@@ -97,18 +131,30 @@ describe('retries', () => {
   test('non-retryable codes are not retried', async () => {
     host.script('orders', () => fail('CONFLICT'));
     const { api } = services();
-    await assert.rejects(api.closeOrder('o1'), (e: unknown) => e instanceof ApiCallError && e.code === 'CONFLICT' && e.attempts === 1);
+    await assert.rejects(
+      api.closeOrder('o1'),
+      (e: unknown) => e instanceof ApiCallError && e.code === 'CONFLICT' && e.attempts === 1,
+    );
     assert.equal(host.callsTo('orders').length, 1);
     assert.deepEqual(slept, []);
   });
 
   test('a lost answer to createPayment is retried with the same idempotency key', async () => {
-    host.script('createPayment', (body) => ok({ orderId: `order-for-${String(body.idempotencyKey)}`, amountFen: 1, payment: {} }));
+    host.script('createPayment', (body) =>
+      ok({ orderId: `order-for-${String(body.idempotencyKey)}`, amountFen: 1, payment: {} }),
+    );
     adapter.failNextCalls(1, 'after');
     const { api } = services();
-    const created = await api.createPayment({ items: [{ productId: 'p1', quantity: 1 }], idempotencyKey: 'ck_same_key_0001' });
+    const created = await api.createPayment({
+      items: [{ productId: 'p1', quantity: 1 }],
+      idempotencyKey: 'ck_same_key_0001',
+    });
     const keys = host.callsTo('createPayment').map((s) => s.body.idempotencyKey);
-    assert.deepEqual(keys, ['ck_same_key_0001', 'ck_same_key_0001'], 'the host ran both attempts with one key');
+    assert.deepEqual(
+      keys,
+      ['ck_same_key_0001', 'ck_same_key_0001'],
+      'the host ran both attempts with one key',
+    );
     assert.equal(created.orderId, 'order-for-ck_same_key_0001');
     assert.equal(adapter.calls[0]?.failure, 'cloud.callFunction:fail request:fail timeout');
   });
@@ -117,12 +163,20 @@ describe('retries', () => {
     host.script('refund', () => ok({ refundId: 'r1', status: 'PROCESSING', amountFen: 1 }));
     adapter.failNextCalls(1, 'after');
     const { api } = services();
-    await assert.rejects(api.refund({ orderId: 'o1' }), (e: unknown) => e instanceof ApiCallError && e.code === 'NETWORK' && e.userMessage === userMessage('NETWORK'));
+    await assert.rejects(
+      api.refund({ orderId: 'o1' }),
+      (e: unknown) =>
+        e instanceof ApiCallError && e.code === 'NETWORK' && e.userMessage === userMessage('NETWORK'),
+    );
     assert.equal(host.callsTo('refund').length, 1);
   });
 
   test('a platform failure (function crashed) counts as a network failure and is retried when idempotent', async () => {
-    host.script('orders', (_b, i) => (i === 0 ? httpAnswer(500, { errCode: -504002, errMsg: 'cloud.callFunction:fail functions execute fail' }) : ok({ orders: [] })));
+    host.script('orders', (_b, i) =>
+      i === 0
+        ? httpAnswer(500, { errCode: -504002, errMsg: 'cloud.callFunction:fail functions execute fail' })
+        : ok({ orders: [] }),
+    );
     const { api } = services();
     const page = await api.listOrders();
     assert.deepEqual(page.orders, []);
@@ -169,7 +223,10 @@ describe('session', () => {
     assert.notEqual(session.load()?.token, tokenBefore);
     // A function that keeps refusing is reported, not looped on.
     host.script('orders', () => fail('UNAUTHENTICATED'));
-    await assert.rejects(auth.withSession(() => api.listOrders()), (e: unknown) => e instanceof ApiCallError && e.code === 'UNAUTHENTICATED');
+    await assert.rejects(
+      auth.withSession(() => api.listOrders()),
+      (e: unknown) => e instanceof ApiCallError && e.code === 'UNAUTHENTICATED',
+    );
     assert.equal(host.callsTo('login').length, 3);
   });
 

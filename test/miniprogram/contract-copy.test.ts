@@ -10,7 +10,10 @@ const root = resolve(__dirname, '../..');
 test('miniprogram/miniprogram/types/api.ts is byte-identical to shared/contracts/api.ts', () => {
   const original = readFileSync(resolve(root, 'shared/contracts/api.ts'), 'utf8');
   const copy = readFileSync(resolve(root, 'miniprogram/miniprogram/types/api.ts'), 'utf8');
-  assert.ok(original.includes('export interface FunctionContracts'), 'the shared contract is where it should be');
+  assert.ok(
+    original.includes('export interface FunctionContracts'),
+    'the shared contract is where it should be',
+  );
   assert.equal(copy, original, 'run: cp shared/contracts/api.ts miniprogram/miniprogram/types/api.ts');
 });
 
@@ -24,10 +27,15 @@ test('the DevTools project is cloud-enabled TypeScript rooted at miniprogram/', 
   assert.equal(config.miniprogramRoot, 'miniprogram/');
   assert.ok(config.setting.useCompilerPlugins.includes('typescript'));
   assert.match(config.appid, /^wx[0-9a-f]{16}$/);
-  const app = JSON.parse(readFileSync(resolve(root, 'miniprogram/miniprogram/app.json'), 'utf8')) as { pages: string[] };
+  const app = JSON.parse(readFileSync(resolve(root, 'miniprogram/miniprogram/app.json'), 'utf8')) as {
+    pages: string[];
+  };
   for (const page of app.pages) {
     for (const ext of ['ts', 'wxml', 'wxss', 'json']) {
-      assert.ok(readFileSync(resolve(root, 'miniprogram/miniprogram', `${page}.${ext}`), 'utf8').length > 0, `${page}.${ext}`);
+      assert.ok(
+        readFileSync(resolve(root, 'miniprogram/miniprogram', `${page}.${ext}`), 'utf8').length > 0,
+        `${page}.${ext}`,
+      );
     }
   }
 });

@@ -52,16 +52,21 @@ describe('sign-in', () => {
   });
 });
 
-
 describe('session expiry', () => {
   test('an expired token leads to a silent re-login before the next call', async () => {
     const phone = await stack.newPhone();
     const { session } = await phone.services.auth.signIn();
     // The app comes back after the token's lifetime: the stored session has run out.
-    phone.adapter.wx.setStorageSync(SESSION_STORAGE_KEY, { ...session, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+    phone.adapter.wx.setStorageSync(SESSION_STORAGE_KEY, {
+      ...session,
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
     const list = new OrderListModel(phone.services.api, phone.services.auth);
     await list.refresh();
-    assert.deepEqual(phone.adapter.calls.map((c) => c.name), ['login', 'login', 'orders']);
+    assert.deepEqual(
+      phone.adapter.calls.map((c) => c.name),
+      ['login', 'login', 'orders'],
+    );
     assert.equal(phone.adapter.loginCodesIssued(), 2);
     const renewed = phone.services.session.current();
     assert.ok(renewed && renewed.expiresAt > Date.now() / 1000, 'a valid session is stored again');
@@ -74,8 +79,15 @@ describe('session expiry', () => {
     const list = new OrderListModel(phone.services.api, phone.services.auth);
     await list.refresh();
     const [refused] = phone.adapter.calls.filter((c) => !c.withIdentity);
-    assert.equal((refused?.result as any)?.error?.code, 'UNAUTHENTICATED', 'the function itself refused the call without identity');
-    assert.deepEqual(phone.adapter.calls.map((c) => c.name), ['login', 'orders', 'login', 'orders']);
+    assert.equal(
+      (refused?.result as any)?.error?.code,
+      'UNAUTHENTICATED',
+      'the function itself refused the call without identity',
+    );
+    assert.deepEqual(
+      phone.adapter.calls.map((c) => c.name),
+      ['login', 'orders', 'login', 'orders'],
+    );
   });
 });
 
@@ -84,7 +96,12 @@ describe('orders and refunds', () => {
     const phone = await stack.newPhone();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const created = await phone.services.auth.withSession(() => phone.services.api.createPayment({ items: [{ productId: stack.catalog[0]!.id, quantity: i + 1 }], idempotencyKey: `ck_page_test_${i}_${phone.openid.slice(-8)}` }));
+      const created = await phone.services.auth.withSession(() =>
+        phone.services.api.createPayment({
+          items: [{ productId: stack.catalog[0].id, quantity: i + 1 }],
+          idempotencyKey: `ck_page_test_${i}_${phone.openid.slice(-8)}`,
+        }),
+      );
       ids.push(created.orderId);
     }
     const list = new OrderListModel(phone.services.api, phone.services.auth, 2);
@@ -96,14 +113,18 @@ describe('orders and refunds', () => {
     assert.deepEqual([...all.map((o) => o.orderId)].sort(), [...ids].sort(), 'every order exactly once');
     // Newest first to the second: the server pages by order id, whose time part has second resolution.
     const seconds = all.map((o) => o.createdAt.slice(0, 19));
-    assert.deepEqual(seconds, [...seconds].sort().reverse(), `newest first: ${JSON.stringify(all.map((o) => [o.orderId, o.createdAt]))}`);
+    assert.deepEqual(
+      seconds,
+      [...seconds].sort().reverse(),
+      `newest first: ${JSON.stringify(all.map((o) => [o.orderId, o.createdAt]))}`,
+    );
     assert.equal(list.hasMore, false);
     assert.equal((await list.loadMore()).length, 3, 'no-op on the last page');
   });
 
   test('refund: requested from the order page and followed until WeChat settles it', async () => {
     const phone = await stack.newPhone();
-    const paid = await checkout(phone, [stack.catalog[0]!]).pay();
+    const paid = await checkout(phone, [stack.catalog[0]]).pay();
     assert.equal(paid.step, 'paid');
     if (paid.step !== 'paid') return;
     const detail = new OrderDetailModel(paid.order.orderId, phone.services.api, phone.services.auth);
@@ -112,17 +133,24 @@ describe('orders and refunds', () => {
     assert.equal(refund.amountFen, paid.order.amountFen);
     assert.equal(refund.status, 'PROCESSING');
     const seen: string[] = [];
-    const final = await detail.watchRefund(refund.refundId, (o) => seen.push(o.refunds.find((r) => r.refundId === refund.refundId)?.status ?? '?'), { intervalMs: 200, maxPolls: 75 });
+    const final = await detail.watchRefund(
+      refund.refundId,
+      (o) => seen.push(o.refunds.find((r) => r.refundId === refund.refundId)?.status ?? '?'),
+      { intervalMs: 200, maxPolls: 75 },
+    );
     assert.equal(final?.status, 'SUCCESS', `statuses seen: ${seen.join(',')}`);
     assert.equal(detail.order?.status, 'REFUNDED');
     assert.equal(detail.order?.refundedFen, paid.order.amountFen);
     // A second refund of the same order is refused with a user message.
-    await assert.rejects(detail.requestRefund(), (e: unknown) => e instanceof ApiCallError && e.userMessage.length > 0);
+    await assert.rejects(
+      detail.requestRefund(),
+      (e: unknown) => e instanceof ApiCallError && e.userMessage.length > 0,
+    );
   });
 
   test('refund refused by WeChat: the user sees why, and can ask again later', async () => {
     const phone = await stack.newPhone();
-    const paid = await checkout(phone, [stack.catalog[0]!]).pay();
+    const paid = await checkout(phone, [stack.catalog[0]]).pay();
     assert.equal(paid.step, 'paid');
     if (paid.step !== 'paid') return;
     const detail = new OrderDetailModel(paid.order.orderId, phone.services.api, phone.services.auth);
@@ -131,11 +159,18 @@ describe('orders and refunds', () => {
       assert.ok(e instanceof ApiCallError);
       assert.equal(e.code, 'UPSTREAM_ERROR');
       assert.equal(e.userMessage, userMessageFor('UPSTREAM_ERROR', e.upstream));
-      assert.notEqual(e.userMessage, userMessage('UPSTREAM_ERROR'), `WeChat's reason (${e.upstream}) has its own sentence`);
+      assert.notEqual(
+        e.userMessage,
+        userMessage('UPSTREAM_ERROR'),
+        `WeChat's reason (${e.upstream}) has its own sentence`,
+      );
       return true;
     });
     const order = await detail.load();
-    assert.deepEqual(order.refunds.map((r) => r.status), ['FAILED']);
+    assert.deepEqual(
+      order.refunds.map((r) => r.status),
+      ['FAILED'],
+    );
     assert.equal(order.refundingFen, 0, 'the reservation was released');
     assert.ok(canRequestRefund(order), 'the page offers the refund again');
     const retried = await detail.requestRefund();

@@ -15,7 +15,7 @@ after(() => stack?.close());
 describe('checkout', () => {
   test('buy and pay: the order is confirmed paid for the cart total', async () => {
     const phone = await stack.newPhone();
-    const items = [stack.catalog[0]!, stack.catalog[1]!, stack.catalog[1]!];
+    const items = [stack.catalog[0], stack.catalog[1], stack.catalog[1]];
     let cart = emptyCart();
     for (const p of items) cart = add(cart, p);
     const flow = checkout(phone, items);
@@ -36,7 +36,7 @@ describe('checkout', () => {
 
   test('cancel: the order stays unpaid; paying again in the same checkout pays the same order', async () => {
     const phone = await stack.newPhone();
-    const flow = checkout(phone, [stack.catalog[0]!]);
+    const flow = checkout(phone, [stack.catalog[0]]);
     phone.adapter.payOutcome = 'cancel';
     const cancelled = await flow.pay();
     assert.equal(cancelled.step, 'cancelled');
@@ -50,18 +50,19 @@ describe('checkout', () => {
 
   test('paying an already paid checkout again reports it paid, not failed', async () => {
     const phone = await stack.newPhone();
-    const flow = checkout(phone, [stack.catalog[0]!]);
+    const flow = checkout(phone, [stack.catalog[0]]);
     const first = await flow.pay();
     assert.equal(first.step, 'paid', JSON.stringify(first));
     const again = await flow.pay();
     assert.equal(again.step, 'paid', JSON.stringify(again));
-    if (first.step === 'paid' && again.step === 'paid') assert.equal(again.order.orderId, first.order.orderId);
+    if (first.step === 'paid' && again.step === 'paid')
+      assert.equal(again.order.orderId, first.order.orderId);
     assert.equal((await phone.services.api.listOrders()).orders.length, 1);
   });
 
   test('cancel then give up: the unpaid order is closed', async () => {
     const phone = await stack.newPhone();
-    const flow = checkout(phone, [stack.catalog[0]!]);
+    const flow = checkout(phone, [stack.catalog[0]]);
     phone.adapter.payOutcome = 'cancel';
     const cancelled = await flow.pay();
     assert.equal(cancelled.step, 'cancelled');
@@ -71,30 +72,35 @@ describe('checkout', () => {
 
   test('payment failure: reported with its message and the order is not paid', async () => {
     const phone = await stack.newPhone();
-    const flow = checkout(phone, [stack.catalog[1]!]);
+    const flow = checkout(phone, [stack.catalog[1]]);
     phone.adapter.payOutcome = 'fail';
     const state = await flow.pay();
     assert.equal(state.step, 'failed');
     if (state.step !== 'failed') return;
     assert.equal(state.code, 'PAYMENT_FAILED');
     assert.ok(state.orderId);
-    assert.notEqual((await phone.services.api.getOrder(state.orderId!)).status, 'SUCCESS');
+    assert.notEqual((await phone.services.api.getOrder(state.orderId)).status, 'SUCCESS');
   });
 
   test('notification delayed: orders.get confirms the payment before the notification arrives', async () => {
     const phone = await stack.newPhone();
     await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'delay', delayMs: 4000, count: 1 });
-    const state = await checkout(phone, [stack.catalog[0]!]).pay();
+    const state = await checkout(phone, [stack.catalog[0]]).pay();
     assert.equal(state.step, 'paid', JSON.stringify(state));
     if (state.step !== 'paid') return;
-    const deliveriesAtConfirmation = (await stack.sim('GET', `/sim/deliveries?outTradeNo=${state.order.orderId}`)) as { state: string; attempts: unknown[] }[];
+    const deliveriesAtConfirmation = (await stack.sim(
+      'GET',
+      `/sim/deliveries?outTradeNo=${state.order.orderId}`,
+    )) as { state: string; attempts: unknown[] }[];
     assert.ok(
       deliveriesAtConfirmation.every((d) => d.state !== 'delivered'),
       `the notification had not been delivered yet: ${JSON.stringify(deliveriesAtConfirmation)}`,
     );
     // The late notification is applied as "already paid" and changes nothing.
     await eventually('the delayed notification', 15_000, async () => {
-      const ds = (await stack.sim('GET', `/sim/deliveries?outTradeNo=${state.order.orderId}`)) as { state: string }[];
+      const ds = (await stack.sim('GET', `/sim/deliveries?outTradeNo=${state.order.orderId}`)) as {
+        state: string;
+      }[];
       return ds.some((d) => d.state === 'delivered') ? true : undefined;
     });
     const after = await phone.services.api.getOrder(state.order.orderId);
@@ -106,11 +112,16 @@ describe('checkout', () => {
     const phone = await stack.newPhone();
     await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 }); // every attempt
     try {
-      const state = await checkout(phone, [stack.catalog[1]!]).pay();
+      const state = await checkout(phone, [stack.catalog[1]]).pay();
       assert.equal(state.step, 'paid', JSON.stringify(state));
       if (state.step !== 'paid') return;
-      const deliveries = (await stack.sim('GET', `/sim/deliveries?outTradeNo=${state.order.orderId}`)) as { state: string }[];
-      assert.ok(deliveries.every((d) => d.state !== 'delivered'), 'confirmed without any notification');
+      const deliveries = (await stack.sim('GET', `/sim/deliveries?outTradeNo=${state.order.orderId}`)) as {
+        state: string;
+      }[];
+      assert.ok(
+        deliveries.every((d) => d.state !== 'delivered'),
+        'confirmed without any notification',
+      );
     } finally {
       await stack.sim('DELETE', '/sim/faults');
     }
@@ -121,12 +132,15 @@ describe('checkout', () => {
     // No notification, and WeChat's order query failing: nothing can tell the server about the payment.
     await stack.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 });
     await stack.sim('POST', '/sim/faults', { target: 'query', kind: '5xx', count: 1000 });
-    const flow = checkout(phone, [stack.catalog[0]!], { attempts: 2, intervalMs: 100 });
+    const flow = checkout(phone, [stack.catalog[0]], { attempts: 2, intervalMs: 100 });
     try {
       const state = await flow.pay();
       assert.equal(state.step, 'confirming', JSON.stringify(state));
       if (state.step !== 'confirming') return;
-      assert.equal((await phone.services.api.getOrder(state.orderId).catch(() => undefined))?.status ?? 'NOTPAY', 'NOTPAY');
+      assert.equal(
+        (await phone.services.api.getOrder(state.orderId).catch(() => undefined))?.status ?? 'NOTPAY',
+        'NOTPAY',
+      );
     } finally {
       await stack.sim('DELETE', '/sim/faults');
     }
@@ -138,13 +152,17 @@ describe('checkout', () => {
     const phone = await stack.newPhone();
     await phone.services.auth.signIn();
     phone.adapter.failNextCalls(1, 'after'); // createPayment runs, its answer is lost
-    const flow = checkout(phone, [stack.catalog[0]!]);
+    const flow = checkout(phone, [stack.catalog[0]]);
     const state = await flow.pay();
     assert.equal(state.step, 'paid', JSON.stringify(state));
     const creates = phone.adapter.calls.filter((c) => c.name === 'createPayment');
     assert.equal(creates.length, 2, 'retried once');
     assert.ok(creates[0]?.failure && !creates[1]?.failure);
-    assert.deepEqual((creates[0]?.result as any)?.data?.orderId, (creates[1]?.result as any)?.data?.orderId, 'the retry found the same order');
+    assert.deepEqual(
+      (creates[0]?.result as any)?.data?.orderId,
+      (creates[1]?.result as any)?.data?.orderId,
+      'the retry found the same order',
+    );
     const list = await phone.services.api.listOrders();
     assert.equal(list.orders.length, 1);
   });
@@ -153,11 +171,10 @@ describe('checkout', () => {
     const phone = await stack.newPhone();
     await phone.services.auth.signIn();
     phone.adapter.failNextCalls(3, 'before');
-    const flow = checkout(phone, [stack.catalog[0]!]);
+    const flow = checkout(phone, [stack.catalog[0]]);
     const failed = await flow.pay();
     assert.equal(failed.step, 'failed');
     if (failed.step === 'failed') assert.equal(failed.code, 'NETWORK');
     assert.equal((await flow.pay()).step, 'paid');
   });
 });
-

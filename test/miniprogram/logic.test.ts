@@ -4,11 +4,26 @@ import { test } from 'node:test';
 import { newIdempotencyKey } from '../../miniprogram/miniprogram/lib/idempotency';
 import { formatPrice, formatYuan } from '../../miniprogram/miniprogram/lib/money';
 import { backoffDelay } from '../../miniprogram/miniprogram/lib/retry';
-import { MAX_LINES, MAX_QUANTITY, add, emptyCart, setQuantity, toCartItems, totalFen } from '../../miniprogram/miniprogram/logic/cart';
+import {
+  MAX_LINES,
+  MAX_QUANTITY,
+  add,
+  emptyCart,
+  setQuantity,
+  toCartItems,
+  totalFen,
+} from '../../miniprogram/miniprogram/logic/cart';
 import { toProduct } from '../../miniprogram/miniprogram/logic/catalog';
 
 test('fen are formatted as yuan without floating point', () => {
-  const cases: [number, string][] = [[0, '0.00'], [1, '0.01'], [10, '0.10'], [199, '1.99'], [123456789, '1234567.89'], [-50, '-0.50']];
+  const cases: [number, string][] = [
+    [0, '0.00'],
+    [1, '0.01'],
+    [10, '0.10'],
+    [199, '1.99'],
+    [123456789, '1234567.89'],
+    [-50, '-0.50'],
+  ];
   for (const [fen, yuan] of cases) assert.equal(formatYuan(fen), yuan);
   assert.equal(formatPrice(1), '¥0.01');
   assert.throws(() => formatYuan(0.5), RangeError);
@@ -19,7 +34,10 @@ test('cart: add, set, remove, limits and the items sent to createPayment', () =>
   const b = toProduct({ _id: 'p_b', name: 'B', priceFen: 250 })!;
   let cart = add(add(add(emptyCart(), a), a), b);
   assert.equal(totalFen(cart), 2 * 1 + 250);
-  assert.deepEqual(toCartItems(cart), [{ productId: 'p_a', quantity: 2 }, { productId: 'p_b', quantity: 1 }]);
+  assert.deepEqual(toCartItems(cart), [
+    { productId: 'p_a', quantity: 2 },
+    { productId: 'p_b', quantity: 1 },
+  ]);
   cart = setQuantity(cart, a, 1000);
   assert.equal(cart.lines[0]?.quantity, MAX_QUANTITY);
   cart = setQuantity(cart, a, 0);
@@ -33,7 +51,12 @@ test('catalog documents that are not sellable products are skipped', () => {
   assert.equal(toProduct({ _id: 'x', name: 'bad price', priceFen: 1.5 }), null);
   assert.equal(toProduct({ _id: 'x', name: 'free', priceFen: 0 }), null);
   assert.equal(toProduct({ name: 'no id', priceFen: 1 }), null);
-  assert.deepEqual(toProduct({ _id: 'x', name: 'ok', priceFen: 1, description: 'd' }), { id: 'x', name: 'ok', priceFen: 1, description: 'd' });
+  assert.deepEqual(toProduct({ _id: 'x', name: 'ok', priceFen: 1, description: 'd' }), {
+    id: 'x',
+    name: 'ok',
+    priceFen: 1,
+    description: 'd',
+  });
 });
 
 test('idempotency keys are well-formed and distinct', () => {
@@ -44,6 +67,12 @@ test('idempotency keys are well-formed and distinct', () => {
 
 test('backoff grows exponentially, is capped and jittered into [50%, 100%]', () => {
   const policy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 1000 };
-  assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffDelay(policy, n, () => 1)), [100, 200, 400, 800, 1000]);
-  assert.equal(backoffDelay(policy, 3, () => 0), 200);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((n) => backoffDelay(policy, n, () => 1)),
+    [100, 200, 400, 800, 1000],
+  );
+  assert.equal(
+    backoffDelay(policy, 3, () => 0),
+    200,
+  );
 });

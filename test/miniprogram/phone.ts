@@ -37,9 +37,17 @@ export async function startMiniprogramStack(): Promise<MiniprogramStack> {
       sim: (method, path, body) => e2e.sim(method, path, body),
       async newPhone(existing) {
         const user = existing ?? (await e2e.newUser());
-        const adapter = createWxAdapter({ hostUrl: e2e.hostUrl, simUrl: e2e.simUrl, openid: user.openid, appid: user.appid, database: () => openLocalDatabase(e2e.emuUrl) });
+        const adapter = createWxAdapter({
+          hostUrl: e2e.hostUrl,
+          simUrl: e2e.simUrl,
+          openid: user.openid,
+          appid: user.appid,
+          database: () => openLocalDatabase(e2e.emuUrl),
+        });
         // Real backoff shape, shorter base: the retries still happen, the test does not wait seconds.
-        const services = createServices(adapter.wx, { client: { retry: { baseDelayMs: 20, maxDelayMs: 100 } } });
+        const services = createServices(adapter.wx, {
+          client: { retry: { baseDelayMs: 20, maxDelayMs: 100 } },
+        });
         return { openid: user.openid, appid: user.appid, adapter, services };
       },
       close: () => e2e.close(),
@@ -50,14 +58,27 @@ export async function startMiniprogramStack(): Promise<MiniprogramStack> {
   }
 }
 
-export function checkout(phone: Phone, products: Product[], confirm: ConfirmPolicy = { attempts: 10, intervalMs: 150 }): CheckoutFlow {
+export function checkout(
+  phone: Phone,
+  products: Product[],
+  confirm: ConfirmPolicy = { attempts: 10, intervalMs: 150 },
+): CheckoutFlow {
   let cart = emptyCart();
   for (const p of products) cart = add(cart, p);
-  return new CheckoutFlow(toCartItems(cart), { wx: phone.adapter.wx, api: phone.services.api, auth: phone.services.auth, confirm });
+  return new CheckoutFlow(toCartItems(cart), {
+    wx: phone.adapter.wx,
+    api: phone.services.api,
+    auth: phone.services.auth,
+    confirm,
+  });
 }
 
 /** Polls `check` every 100 ms until it returns a value, at most `ms`. */
-export async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  ms: number,
+  check: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();

@@ -32,18 +32,25 @@ export async function startStandInHost(): Promise<StandInHost> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const path = req.url ?? '/';
-      const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+      const body = chunks.length
+        ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)
+        : {};
       seen.push({ path, headers: req.headers, body });
       const send = (status: number, value: unknown) => {
         const json = JSON.stringify(value);
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(json),
+        });
         res.end(json);
       };
-      if (path === '/sim/login-codes') return send(200, { code: `code-${++codes}`, expiresAt: Date.now() + 300_000 });
+      if (path === '/sim/login-codes')
+        return send(200, { code: `code-${++codes}`, expiresAt: Date.now() + 300_000 });
       if (path === '/sim/pay') return send(200, { errMsg: 'requestPayment:ok' });
       const name = path.startsWith('/functions/') ? decodeURIComponent(path.slice('/functions/'.length)) : '';
       const script = scripts.get(name);
-      if (!script) return send(404, { errCode: -501000, errMsg: `cloud.callFunction:fail no function ${name}` });
+      if (!script)
+        return send(404, { errCode: -501000, errMsg: `cloud.callFunction:fail no function ${name}` });
       const index = seen.filter((s) => s.path === path).length - 1;
       const answer = script(body, index) as { __http?: true; status: number; body: unknown } | null;
       if (answer?.__http) return send(answer.status, answer.body);

@@ -5,7 +5,13 @@
 //   wx.requestPayment        → POST {simUrl}/sim/pay with the outcome the test chose
 //   wx.*StorageSync          → memory, JSON round-tripped like the phone's storage
 // Faults are switches on the adapter, so a test states exactly which call breaks and how.
-import type { CallFunctionSuccess, DatabasePort, RequestPaymentParam, WxFailure, WxPort } from '../../miniprogram/miniprogram/lib/wx-port';
+import type {
+  CallFunctionSuccess,
+  DatabasePort,
+  RequestPaymentParam,
+  WxFailure,
+  WxPort,
+} from '../../miniprogram/miniprogram/lib/wx-port';
 
 export type PayOutcome = 'success' | 'cancel' | 'fail';
 
@@ -43,8 +49,16 @@ export interface WxAdapter {
   loginCodesIssued(): number;
 }
 
-async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
 }
@@ -73,15 +87,23 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
     loginCodesIssued: () => loginCodes,
     wx: {
       async login() {
-        const { status, json } = await postJson(`${options.simUrl}/sim/login-codes`, { openid: options.openid });
+        const { status, json } = await postJson(`${options.simUrl}/sim/login-codes`, {
+          openid: options.openid,
+        });
         if (status !== 200) throw wxFailure(`login:fail simulator answered ${status}`);
         loginCodes++;
         return { code: (json as { code: string }).code, errMsg: 'login:ok' };
       },
 
       async requestPayment(param: RequestPaymentParam) {
-        const { status, json } = await postJson(`${options.simUrl}/sim/pay`, { openid: options.openid, ...param, outcome: adapter.payOutcome });
-        const errMsg = (json as { errMsg?: string } | undefined)?.errMsg ?? `requestPayment:fail simulator answered ${status}`;
+        const { status, json } = await postJson(`${options.simUrl}/sim/pay`, {
+          openid: options.openid,
+          ...param,
+          outcome: adapter.payOutcome,
+        });
+        const errMsg =
+          (json as { errMsg?: string } | undefined)?.errMsg ??
+          `requestPayment:fail simulator answered ${status}`;
         // Like the phone: resolve on ok, reject with the errMsg object otherwise.
         if (errMsg === 'requestPayment:ok') return { errMsg };
         throw wxFailure(errMsg);
@@ -116,9 +138,17 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
             throw wxFailure(lost, -1);
           }
           const headers: Record<string, string> = withIdentity
-            ? { 'x-wx-openid': options.openid, 'x-wx-appid': options.appid, ...(options.unionid ? { 'x-wx-unionid': options.unionid } : {}) }
+            ? {
+                'x-wx-openid': options.openid,
+                'x-wx-appid': options.appid,
+                ...(options.unionid ? { 'x-wx-unionid': options.unionid } : {}),
+              }
             : {};
-          const { status, json } = await postJson(`${options.hostUrl}/functions/${encodeURIComponent(name)}`, data, headers);
+          const { status, json } = await postJson(
+            `${options.hostUrl}/functions/${encodeURIComponent(name)}`,
+            data,
+            headers,
+          );
           if (status !== 200) {
             const body = (json ?? {}) as Partial<WxFailure>;
             record.failure = body.errMsg ?? `cloud.callFunction:fail host answered ${status}`;

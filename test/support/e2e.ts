@@ -1,7 +1,13 @@
 // Reusable end-to-end helpers over the real local stack (emulator + simulator + function host):
 // start a stack, create a test user, log in, call a function as a user or over HTTP, pay, wait for a
 // state, dump the database. Used by test/*.test.ts and by the mini-program and console tests.
-import type { ApiResult, CreatePaymentResponse, LoginResponse, OrdersGetResponse, RequestPaymentParams } from '../../shared/contracts/api';
+import type {
+  ApiResult,
+  CreatePaymentResponse,
+  LoginResponse,
+  OrdersGetResponse,
+  RequestPaymentParams,
+} from '../../shared/contracts/api';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 
 export interface TestUser {
@@ -40,17 +46,35 @@ export interface E2E {
   /** A JSON request to the emulator's control API. */
   emu<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** Raw HTTP to the host (notification paths). */
-  http(method: string, path: string, body: string | Buffer, headers?: Record<string, string>): Promise<HttpAnswer>;
+  http(
+    method: string,
+    path: string,
+    body: string | Buffer,
+    headers?: Record<string, string>,
+  ): Promise<HttpAnswer>;
   newUser(opts?: { withUnionid?: boolean }): Promise<TestUser>;
   loginCode(openid: string): Promise<string>;
   /** login through jscode2session (no context identity), returning the token and user. */
   login(user: TestUser, profile?: { nickName?: string; avatarUrl?: string }): Promise<LoginResponse>;
-  createPayment(user: TestUser, items: { productId: string; quantity: number }[], idempotencyKey?: string): Promise<CreatePaymentResponse>;
+  createPayment(
+    user: TestUser,
+    items: { productId: string; quantity: number }[],
+    idempotencyKey?: string,
+  ): Promise<CreatePaymentResponse>;
   /** The payer completes wx.requestPayment at the simulator (it verifies paySign). */
-  pay(user: TestUser, payment: RequestPaymentParams, outcome?: 'success' | 'cancel' | 'fail'): Promise<string>;
+  pay(
+    user: TestUser,
+    payment: RequestPaymentParams,
+    outcome?: 'success' | 'cancel' | 'fail',
+  ): Promise<string>;
   getOrder(user: TestUser, orderId: string): Promise<OrdersGetResponse>;
   /** Polls `read` until `done` holds (bounded). */
-  waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs?: number): Promise<T>;
+  waitFor<T>(
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<T>;
   /** Documents of a collection as the emulator stores them. */
   dump(collection: string): Promise<Record<string, unknown>[]>;
   /** A JSON snapshot of every collection (for "nothing was written" checks). */
@@ -100,14 +124,20 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
   const callRaw: E2E['callRaw'] = async (name, data, as = {}) => {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...as.headers };
     if (as.openid) headers['x-wx-openid'] = as.openid;
-    if (as.appid ?? (as.openid ? stack.env.WX_APPID : undefined)) headers['x-wx-appid'] = (as.appid ?? stack.env.WX_APPID)!;
-    const res = await fetch(`${stack.hostUrl}/functions/${name}`, { method: 'POST', headers, body: JSON.stringify(data) });
+    if (as.appid ?? (as.openid ? stack.env.WX_APPID : undefined))
+      headers['x-wx-appid'] = (as.appid ?? stack.env.WX_APPID)!;
+    const res = await fetch(`${stack.hostUrl}/functions/${name}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(data),
+    });
     return { status: res.status, json: await json(res) };
   };
 
   const call: E2E['call'] = async <T>(name: string, data: unknown, as?: CallAs) => {
     const r = await callRaw(name, data, as);
-    if (r.status !== 200) throw new Error(`callFunction ${name} → ${r.status}: ${JSON.stringify(r.json).slice(0, 300)}`);
+    if (r.status !== 200)
+      throw new Error(`callFunction ${name} → ${r.status}: ${JSON.stringify(r.json).slice(0, 300)}`);
     return (r.json as { result: ApiResult<T> }).result;
   };
 
@@ -124,8 +154,10 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
     emuUrl: stack.emuUrl,
     call,
     callRaw,
-    sim: <T>(method: string, path: string, body?: unknown) => request(stack.simUrl, method, path, body) as Promise<T>,
-    emu: <T>(method: string, path: string, body?: unknown) => request(stack.emuUrl, method, path, body) as Promise<T>,
+    sim: <T>(method: string, path: string, body?: unknown) =>
+      request(stack.simUrl, method, path, body) as Promise<T>,
+    emu: <T>(method: string, path: string, body?: unknown) =>
+      request(stack.emuUrl, method, path, body) as Promise<T>,
     async http(method, path, body, headers = {}) {
       const res = await fetch(`${stack.hostUrl}${path}`, { method, headers, body });
       const out: Record<string, string> = {};
@@ -133,7 +165,10 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
       return { status: res.status, headers: out, body: await res.text() };
     },
     async newUser(opts2 = {}) {
-      return (await e2e.sim<TestUser>('POST', '/sim/users', { appid: stack.env.WX_APPID, withUnionid: opts2.withUnionid ?? false }));
+      return await e2e.sim<TestUser>('POST', '/sim/users', {
+        appid: stack.env.WX_APPID,
+        withUnionid: opts2.withUnionid ?? false,
+      });
     },
     async loginCode(openid) {
       return (await e2e.sim<{ code: string }>('POST', '/sim/login-codes', { openid })).code;
@@ -143,13 +178,25 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
       return unwrap(await call<LoginResponse>('login', { code, ...(profile ? { profile } : {}) }), 'login');
     },
     async createPayment(user, items, idempotencyKey) {
-      return unwrap(await call<CreatePaymentResponse>('createPayment', { items, ...(idempotencyKey ? { idempotencyKey } : {}) }, { openid: user.openid }), 'createPayment');
+      return unwrap(
+        await call<CreatePaymentResponse>(
+          'createPayment',
+          { items, ...(idempotencyKey ? { idempotencyKey } : {}) },
+          { openid: user.openid },
+        ),
+        'createPayment',
+      );
     },
     async pay(user, payment, outcome = 'success') {
-      return (await e2e.sim<{ errMsg: string }>('POST', '/sim/pay', { openid: user.openid, ...payment, outcome })).errMsg;
+      return (
+        await e2e.sim<{ errMsg: string }>('POST', '/sim/pay', { openid: user.openid, ...payment, outcome })
+      ).errMsg;
     },
     async getOrder(user, orderId) {
-      return unwrap(await call<OrdersGetResponse>('orders', { action: 'get', orderId }, { openid: user.openid }), 'orders.get');
+      return unwrap(
+        await call<OrdersGetResponse>('orders', { action: 'get', orderId }, { openid: user.openid }),
+        'orders.get',
+      );
     },
     async waitFor(read, done, what, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;

@@ -4,12 +4,24 @@
 
 const $ = (id) => document.getElementById(id);
 const yuan = (fen) => '¥' + (Number(fen || 0) / 100).toFixed(2);
-const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+const esc = (v) =>
+  String(v ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
 const time = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const session = { user: null, token: null, cart: new Map(), payment: null, order: null, before: undefined };
-let state = { products: [], users: [], orders: [], refunds: [], notifications: [], deliveries: [], errors: [] };
+let state = {
+  products: [],
+  users: [],
+  orders: [],
+  refunds: [],
+  notifications: [],
+  deliveries: [],
+  errors: [],
+};
 
 function showError(message) {
   const el = $('error');
@@ -34,8 +46,15 @@ async function http(method, path, body) {
   });
   const text = await res.text();
   let json;
-  try { json = text ? JSON.parse(text) : {}; } catch { json = { raw: text }; }
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${json.error?.message || json.error || json.message || text}`);
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = { raw: text };
+  }
+  if (!res.ok)
+    throw new Error(
+      `${method} ${path} → ${res.status} ${json.error?.message || json.error || json.message || text}`,
+    );
   return json;
 }
 
@@ -43,12 +62,17 @@ async function http(method, path, body) {
 async function callFunction(name, data) {
   const res = await fetch('/functions/' + name, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-wx-openid': session.user.openid, 'x-wx-appid': session.user.appid },
+    headers: {
+      'content-type': 'application/json',
+      'x-wx-openid': session.user.openid,
+      'x-wx-appid': session.user.appid,
+    },
     body: JSON.stringify(data),
   });
   const body = await res.json();
   const result = body.result;
-  if (!res.ok || !result) throw new Error(`${name}: ${body.errMsg || body.error || 'the function failed'} (${res.status})`);
+  if (!res.ok || !result)
+    throw new Error(`${name}: ${body.errMsg || body.error || 'the function failed'} (${res.status})`);
   return result;
 }
 
@@ -66,7 +90,10 @@ async function guarded(fn) {
     await fn();
   } catch (err) {
     if (err.expected) say(err.message);
-    else { showError(err.message); console.warn(err); }
+    else {
+      showError(err.message);
+      console.warn(err);
+    }
   }
 }
 
@@ -85,17 +112,23 @@ async function newUserAndLogin() {
 
 function renderCatalog() {
   const items = state.products.filter((p) => p.active);
-  $('catalog').innerHTML = items.map((p) => `
+  $('catalog').innerHTML = items
+    .map(
+      (p) => `
     <li data-product="${esc(p._id)}"><span>${esc(p.name)}<br><span class="muted small">${yuan(p.priceFen)}</span></span>
       <span><button class="secondary" data-dec="${esc(p._id)}">−</button> <b data-qty="${esc(p._id)}">${session.cart.get(p._id) || 0}</b>
-      <button class="secondary" data-inc="${esc(p._id)}">+</button></span></li>`).join('');
+      <button class="secondary" data-inc="${esc(p._id)}">+</button></span></li>`,
+    )
+    .join('');
   const total = items.reduce((sum, p) => sum + (session.cart.get(p._id) || 0) * p.priceFen, 0);
   $('cart-total').textContent = yuan(total);
   $('buy').disabled = total === 0;
 }
 
 async function buy() {
-  const items = [...session.cart].filter(([, q]) => q > 0).map(([productId, quantity]) => ({ productId, quantity }));
+  const items = [...session.cart]
+    .filter(([, q]) => q > 0)
+    .map(([productId, quantity]) => ({ productId, quantity }));
   // One idempotency key per checkout: a retry of this button press never creates a second order.
   session.idempotencyKey = session.idempotencyKey || 'ck_' + crypto.randomUUID().replace(/-/g, '');
   say('Creating the order…');
@@ -109,7 +142,11 @@ async function buy() {
 
 async function pay(outcome) {
   const p = session.payment;
-  const { errMsg } = await http('POST', '/console/sim/pay', { openid: session.user.openid, ...p.payment, outcome });
+  const { errMsg } = await http('POST', '/console/sim/pay', {
+    openid: session.user.openid,
+    ...p.payment,
+    outcome,
+  });
   say('wx.requestPayment → ' + errMsg);
   session.idempotencyKey = undefined;
   session.cart.clear();
@@ -135,8 +172,14 @@ function renderOrder() {
   $('order-status').textContent = o.status;
   $('order-status').className = 'st-' + o.status;
   $('order-amount').textContent = yuan(o.amountFen);
-  $('order-refunded').textContent = yuan(o.refundedFen) + (o.refundingFen ? ` (+${yuan(o.refundingFen)} processing)` : '');
-  $('order-refunds').innerHTML = (o.refunds || []).map((r) => `<li><code>${esc(r.refundId)}</code><span>${yuan(r.amountFen)} <b class="st-${esc(r.status)}">${esc(r.status)}</b></span></li>`).join('');
+  $('order-refunded').textContent =
+    yuan(o.refundedFen) + (o.refundingFen ? ` (+${yuan(o.refundingFen)} processing)` : '');
+  $('order-refunds').innerHTML = (o.refunds || [])
+    .map(
+      (r) =>
+        `<li><code>${esc(r.refundId)}</code><span>${yuan(r.amountFen)} <b class="st-${esc(r.status)}">${esc(r.status)}</b></span></li>`,
+    )
+    .join('');
   $('refund').hidden = o.status !== 'SUCCESS' || o.refundedFen + o.refundingFen >= o.amountFen;
   $('refund-complete').hidden = !(o.refunds || []).some((r) => r.status === 'PROCESSING');
 }
@@ -150,7 +193,9 @@ async function refund() {
 async function completeRefund() {
   const pending = (session.order.refunds || []).find((r) => r.status === 'PROCESSING');
   if (!pending) return;
-  await http('POST', `/console/sim/refunds/${encodeURIComponent(pending.refundId)}/complete`, { status: 'SUCCESS' });
+  await http('POST', `/console/sim/refunds/${encodeURIComponent(pending.refundId)}/complete`, {
+    status: 'SUCCESS',
+  });
   say('WeChat completed the refund; waiting for the notification…');
   for (let i = 0; i < 20; i++) {
     await sleep(300);
@@ -163,8 +208,14 @@ async function completeRefund() {
 async function listOrders(more) {
   if (!more) session.before = undefined;
   const page = await call('orders', { action: 'list', pageSize: 5, before: session.before });
-  const html = page.orders.map((o) => `<li><span><code>${esc(o.orderId)}</code><br><span class="muted small">${esc(o.description)}</span></span>
-    <span>${yuan(o.amountFen)} <b class="st-${esc(o.status)}">${esc(o.status)}</b> <button class="secondary" data-open="${esc(o.orderId)}">›</button></span></li>`).join('');
+  const html = page.orders
+    .map(
+      (
+        o,
+      ) => `<li><span><code>${esc(o.orderId)}</code><br><span class="muted small">${esc(o.description)}</span></span>
+    <span>${yuan(o.amountFen)} <b class="st-${esc(o.status)}">${esc(o.status)}</b> <button class="secondary" data-open="${esc(o.orderId)}">›</button></span></li>`,
+    )
+    .join('');
   $('orders-list').innerHTML = more ? $('orders-list').innerHTML + html : html;
   session.before = page.nextBefore;
   $('orders-more').hidden = !page.nextBefore;
@@ -179,8 +230,24 @@ const FAULTS = {
   'jsapi-timeout': ['/console/sim/faults', { target: 'jsapi', kind: 'timeout', count: 1 }],
   'refund-5xx': ['/console/sim/faults', { target: 'refund', kind: '5xx', count: 1 }],
   'refund-lost': ['/console/sim/faults', { target: 'refund', kind: 'lostResponse', count: 1 }],
-  'db-update': ['/console/emu/faults', { action: 'update', collection: 'orders', count: 2, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected by the console' } }],
-  'db-notify': ['/console/emu/faults', { action: 'insert', collection: 'notifications', count: 1, error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected by the console' } }],
+  'db-update': [
+    '/console/emu/faults',
+    {
+      action: 'update',
+      collection: 'orders',
+      count: 2,
+      error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected by the console' },
+    },
+  ],
+  'db-notify': [
+    '/console/emu/faults',
+    {
+      action: 'insert',
+      collection: 'notifications',
+      count: 1,
+      error: { code: 'DATABASE_REQUEST_FAILED', message: 'injected by the console' },
+    },
+  ],
 };
 
 async function fault(name) {
@@ -197,34 +264,80 @@ async function fault(name) {
 
 // ---------- live tables ----------
 function table(id, columns, rows) {
-  $(id).innerHTML = '<tr>' + columns.map((c) => `<th>${esc(c[0])}</th>`).join('') + '</tr>' +
-    (rows.length ? rows.map((r) => '<tr>' + columns.map((c) => `<td>${c[1](r)}</td>`).join('') + '</tr>').join('') : `<tr><td colspan="${columns.length}" class="muted">none yet</td></tr>`);
+  $(id).innerHTML =
+    '<tr>' +
+    columns.map((c) => `<th>${esc(c[0])}</th>`).join('') +
+    '</tr>' +
+    (rows.length
+      ? rows.map((r) => '<tr>' + columns.map((c) => `<td>${c[1](r)}</td>`).join('') + '</tr>').join('')
+      : `<tr><td colspan="${columns.length}" class="muted">none yet</td></tr>`);
 }
 const status = (s) => `<span class="st-${esc(String(s).split(':')[0])}">${esc(s)}</span>`;
 
 function renderTables() {
-  table('t-deliveries', [
-    ['event', (d) => esc(d.eventType)],
-    ['order / refund', (d) => `<code>${esc(d.outRefundNo || d.outTradeNo || '')}</code>`],
-    ['state', (d) => status(d.state)],
-    ['attempts', (d) => (d.attempts || []).map((a) => `<span class="attempt ${a.status >= 200 && a.status < 300 ? 'ok' : 'bad'}" title="${esc(a.at)} · ${esc(a.durationMs)} ms">${esc(a.status || 'no answer')}</span>`).join('')],
-    ['next retry', (d) => esc(d.state === 'pending' && d.nextAttemptAt ? time(d.nextAttemptAt) : '')],
-    ['', (d) => `<button class="secondary" data-replay="${esc(d.id)}">replay</button>`],
-  ], state.deliveries);
-  table('t-orders', [
-    ['order', (o) => `<code>${esc(o._id)}</code>`], ['status', (o) => status(o.status)], ['amount', (o) => yuan(o.amountFen)],
-    ['refunded', (o) => yuan(o.refundedFen) + (o.refundingFen ? ` +${yuan(o.refundingFen)}` : '')], ['created', (o) => esc(time(o.createdAt))],
-  ], state.orders);
-  table('t-refunds', [
-    ['refund', (r) => `<code>${esc(r._id)}</code>`], ['order', (r) => `<code>${esc(r.outTradeNo)}</code>`], ['amount', (r) => yuan(r.amountFen)],
-    ['status', (r) => status(r.status)], ['applied', (r) => (r.appliedToOrder ? 'yes' : '')],
-  ], state.refunds);
-  table('t-notifications', [
-    ['received', (n) => esc(time(n.receivedAt))], ['event', (n) => esc(n.eventType)], ['for', (n) => `<code>${esc(n.outRefundNo || n.outTradeNo || '')}</code>`], ['outcome', (n) => status(n.outcome)],
-  ], state.notifications);
-  table('t-users', [
-    ['openid', (u) => `<code>${esc(u._id)}</code>`], ['name', (u) => esc(u.nickName)], ['logins', (u) => esc(u.loginCount)], ['last login', (u) => esc(time(u.lastLoginAt))],
-  ], state.users);
+  table(
+    't-deliveries',
+    [
+      ['event', (d) => esc(d.eventType)],
+      ['order / refund', (d) => `<code>${esc(d.outRefundNo || d.outTradeNo || '')}</code>`],
+      ['state', (d) => status(d.state)],
+      [
+        'attempts',
+        (d) =>
+          (d.attempts || [])
+            .map(
+              (a) =>
+                `<span class="attempt ${a.status >= 200 && a.status < 300 ? 'ok' : 'bad'}" title="${esc(a.at)} · ${esc(a.durationMs)} ms">${esc(a.status || 'no answer')}</span>`,
+            )
+            .join(''),
+      ],
+      ['next retry', (d) => esc(d.state === 'pending' && d.nextAttemptAt ? time(d.nextAttemptAt) : '')],
+      ['', (d) => `<button class="secondary" data-replay="${esc(d.id)}">replay</button>`],
+    ],
+    state.deliveries,
+  );
+  table(
+    't-orders',
+    [
+      ['order', (o) => `<code>${esc(o._id)}</code>`],
+      ['status', (o) => status(o.status)],
+      ['amount', (o) => yuan(o.amountFen)],
+      ['refunded', (o) => yuan(o.refundedFen) + (o.refundingFen ? ` +${yuan(o.refundingFen)}` : '')],
+      ['created', (o) => esc(time(o.createdAt))],
+    ],
+    state.orders,
+  );
+  table(
+    't-refunds',
+    [
+      ['refund', (r) => `<code>${esc(r._id)}</code>`],
+      ['order', (r) => `<code>${esc(r.outTradeNo)}</code>`],
+      ['amount', (r) => yuan(r.amountFen)],
+      ['status', (r) => status(r.status)],
+      ['applied', (r) => (r.appliedToOrder ? 'yes' : '')],
+    ],
+    state.refunds,
+  );
+  table(
+    't-notifications',
+    [
+      ['received', (n) => esc(time(n.receivedAt))],
+      ['event', (n) => esc(n.eventType)],
+      ['for', (n) => `<code>${esc(n.outRefundNo || n.outTradeNo || '')}</code>`],
+      ['outcome', (n) => status(n.outcome)],
+    ],
+    state.notifications,
+  );
+  table(
+    't-users',
+    [
+      ['openid', (u) => `<code>${esc(u._id)}</code>`],
+      ['name', (u) => esc(u.nickName)],
+      ['logins', (u) => esc(u.loginCount)],
+      ['last login', (u) => esc(time(u.lastLoginAt))],
+    ],
+    state.users,
+  );
   if (!$('view-catalog').hidden) renderCatalog();
 }
 
@@ -235,8 +348,14 @@ function connect() {
     if (state.errors && state.errors.length) showError(state.errors.join('; '));
     renderTables();
   });
-  events.onopen = () => { $('live').textContent = 'live'; $('live').classList.remove('off'); };
-  events.onerror = () => { $('live').textContent = 'reconnecting'; $('live').classList.add('off'); };
+  events.onopen = () => {
+    $('live').textContent = 'live';
+    $('live').classList.remove('off');
+  };
+  events.onerror = () => {
+    $('live').textContent = 'reconnecting';
+    $('live').classList.add('off');
+  };
 }
 
 // ---------- wiring ----------
@@ -249,7 +368,8 @@ document.addEventListener('click', (e) => {
     session.cart.set(id, q);
     session.idempotencyKey = undefined; // a different cart is a different checkout
     renderCatalog();
-  } else if (t.dataset.replay) guarded(() => http('POST', `/console/sim/deliveries/${encodeURIComponent(t.dataset.replay)}/replay`));
+  } else if (t.dataset.replay)
+    guarded(() => http('POST', `/console/sim/deliveries/${encodeURIComponent(t.dataset.replay)}/replay`));
   else if (t.dataset.fault) guarded(() => fault(t.dataset.fault));
   else if (t.dataset.open) guarded(() => openOrder(t.dataset.open, false));
 });
@@ -260,8 +380,14 @@ $('pay-cancel').onclick = () => guarded(() => pay('cancel'));
 $('pay-fail').onclick = () => guarded(() => pay('fail'));
 $('refund').onclick = () => guarded(refund);
 $('refund-complete').onclick = () => guarded(completeRefund);
-$('back-catalog').onclick = () => { renderCatalog(); show('catalog', 'Catalog'); };
+$('back-catalog').onclick = () => {
+  renderCatalog();
+  show('catalog', 'Catalog');
+};
 $('my-orders').onclick = () => guarded(() => listOrders(false));
 $('orders-more').onclick = () => guarded(() => listOrders(true));
-$('orders-back').onclick = () => { renderCatalog(); show('catalog', 'Catalog'); };
+$('orders-back').onclick = () => {
+  renderCatalog();
+  show('catalog', 'Catalog');
+};
 connect();

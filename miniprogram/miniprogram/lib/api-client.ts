@@ -30,7 +30,10 @@ const ERROR_CODES: readonly ErrorCode[] = [
 ];
 
 /** The server says nothing happened and asks to come back later. */
-const RETRYABLE_CODES: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>(['UPSTREAM_UNAVAILABLE', 'RATE_LIMITED']);
+const RETRYABLE_CODES: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>([
+  'UPSTREAM_UNAVAILABLE',
+  'RATE_LIMITED',
+]);
 
 export class ApiCallError extends Error {
   readonly code: ClientErrorCode;
@@ -93,7 +96,11 @@ export class ApiClient {
   }
 
   createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResponse> {
-    return this.call<CreatePaymentResponse>('createPayment', request, request.idempotencyKey ? 'idempotent' : 'once');
+    return this.call<CreatePaymentResponse>(
+      'createPayment',
+      request,
+      request.idempotencyKey ? 'idempotent' : 'once',
+    );
   }
 
   getOrder(orderId: string): Promise<OrdersGetResponse> {
@@ -124,7 +131,8 @@ export class ApiClient {
         failure = error;
       }
       this.onAttempt?.({ name, attempt, outcome: failure.code });
-      const retryable = RETRYABLE_CODES.has(failure.code) || (failure.code === 'NETWORK' && mode === 'idempotent');
+      const retryable =
+        RETRYABLE_CODES.has(failure.code) || (failure.code === 'NETWORK' && mode === 'idempotent');
       if (!retryable || attempt >= this.policy.attempts) throw failure;
       await this.sleep(backoffDelay(this.policy, attempt, this.random));
     }
@@ -150,7 +158,12 @@ export function unwrapEnvelope<T>(result: unknown, attempts = 1): T {
   const error = isRecord(result.error) ? (result.error as Partial<ApiError>) : {};
   const code = ERROR_CODES.includes(error.code as ErrorCode) ? (error.code as ErrorCode) : 'INTERNAL';
   const upstream = typeof error.upstream === 'string' ? error.upstream : undefined;
-  throw new ApiCallError(code, typeof error.message === 'string' ? error.message : 'no message', attempts, upstream);
+  throw new ApiCallError(
+    code,
+    typeof error.message === 'string' ? error.message : 'no message',
+    attempts,
+    upstream,
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -49,7 +49,12 @@ export interface WxPort {
 
 /** Reads `errMsg` from whatever a wx API rejected with (an object, an Error, or anything else). */
 export function failureMessage(reason: unknown): string {
-  if (reason && typeof reason === 'object' && 'errMsg' in reason && typeof (reason as WxFailure).errMsg === 'string') {
+  if (
+    reason &&
+    typeof reason === 'object' &&
+    'errMsg' in reason &&
+    typeof (reason as WxFailure).errMsg === 'string'
+  ) {
     return (reason as WxFailure).errMsg;
   }
   if (reason instanceof Error) return reason.message;

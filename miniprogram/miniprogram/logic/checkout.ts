@@ -69,10 +69,15 @@ export class CheckoutFlow {
     const { api, auth, wx } = this.deps;
     let created: CreatePaymentResponse;
     try {
-      created = await auth.withSession(() => api.createPayment({ items: this.items, idempotencyKey: this.idempotencyKey }));
+      created = await auth.withSession(() =>
+        api.createPayment({ items: this.items, idempotencyKey: this.idempotencyKey }),
+      );
     } catch (error) {
       // CONFLICT for a checkout that already has an order: most likely it was paid meanwhile.
-      const paid = error instanceof ApiCallError && error.code === 'CONFLICT' && this.orderId ? await this.readPaid(this.orderId) : undefined;
+      const paid =
+        error instanceof ApiCallError && error.code === 'CONFLICT' && this.orderId
+          ? await this.readPaid(this.orderId)
+          : undefined;
       return this.set(paid ? { step: 'paid', order: paid } : failure(error, this.orderId));
     }
     this.orderId = created.orderId;
@@ -87,7 +92,12 @@ export class CheckoutFlow {
       // ask once before telling the user it failed.
       const paid = await this.readPaid(created.orderId);
       if (paid) return this.set({ step: 'paid', order: paid });
-      return this.set({ step: 'failed', orderId: created.orderId, code: 'PAYMENT_FAILED', message: MESSAGES.paymentFailed });
+      return this.set({
+        step: 'failed',
+        orderId: created.orderId,
+        code: 'PAYMENT_FAILED',
+        message: MESSAGES.paymentFailed,
+      });
     }
     return this.confirm();
   }
@@ -111,8 +121,10 @@ export class CheckoutFlow {
     for (let attempt = 1; attempt <= this.confirmPolicy.attempts; attempt++) {
       try {
         const order = await auth.withSession(() => api.getOrder(orderId));
-        if (order.status === 'SUCCESS' || order.status === 'REFUNDED') return this.set({ step: 'paid', order });
-        if (order.status === 'CLOSED') return this.set({ step: 'failed', orderId, code: 'ORDER_CLOSED', message: MESSAGES.closed });
+        if (order.status === 'SUCCESS' || order.status === 'REFUNDED')
+          return this.set({ step: 'paid', order });
+        if (order.status === 'CLOSED')
+          return this.set({ step: 'failed', orderId, code: 'ORDER_CLOSED', message: MESSAGES.closed });
       } catch (error) {
         // A failed check is not a failed payment: keep asking, and end in "confirming" at worst.
         if (!(error instanceof ApiCallError)) throw error;

@@ -123,13 +123,19 @@ export function v2Time(at: Date): string {
 }
 
 function fen(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer number of fen`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new TypeError(`${name} must be a positive integer number of fen`);
   return value;
 }
 
 function intField(raw: V2Response, name: string, path: string): number {
   const v = raw[name];
-  if (v === undefined || !/^\d+$/.test(v)) throw new WxpayUnavailableError(`WeChat Pay v2 ${path} answered without a valid ${name}`, 'server-error', 200);
+  if (v === undefined || !/^\d+$/.test(v))
+    throw new WxpayUnavailableError(
+      `WeChat Pay v2 ${path} answered without a valid ${name}`,
+      'server-error',
+      200,
+    );
   return Number(v);
 }
 
@@ -140,12 +146,14 @@ function optionalInt(raw: V2Response, name: string): number | undefined {
 
 function textField(raw: V2Response, name: string, path: string): string {
   const v = raw[name];
-  if (!v) throw new WxpayUnavailableError(`WeChat Pay v2 ${path} answered without ${name}`, 'server-error', 200);
+  if (!v)
+    throw new WxpayUnavailableError(`WeChat Pay v2 ${path} answered without ${name}`, 'server-error', 200);
   return v;
 }
 
 function pick<T extends object>(target: T, values: Partial<Record<keyof T, string | number | undefined>>): T {
-  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== '') (target as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(values))
+    if (v !== undefined && v !== '') (target as Record<string, unknown>)[k] = v;
   return target;
 }
 
@@ -188,7 +196,8 @@ export class V2Client {
         `WXPAY_MERCHANT_CERT is not set; WeChat Pay v2 ${path} over https needs the merchant API certificate: set it to apiclient_cert.pem and WXPAY_PRIVATE_KEY to apiclient_key.pem`,
       );
     }
-    if (!secure) return (this.#serverAgent ??= new HttpsAgent({ keepAlive: true, ca: this.#options.serverCa }));
+    if (!secure)
+      return (this.#serverAgent ??= new HttpsAgent({ keepAlive: true, ca: this.#options.serverCa }));
     const cert = this.#options.clientCertificate!;
     // One agent per client: the PEM export and TLS context setup happen once per instance.
     return (this.#certificateAgent ??= new HttpsAgent({
@@ -202,7 +211,13 @@ export class V2Client {
   /** Signs and sends `fields` to `path`, returns the verified response fields (result_code SUCCESS). */
   async request(path: string, fields: V2Fields): Promise<V2Response> {
     const { appid, mchid, apiV2Key, signType } = this.#config;
-    const message: Record<string, string | number | undefined> = { appid, mch_id: mchid, nonce_str: (this.#options.nonce ?? newV2Nonce)(), sign_type: signType, ...fields };
+    const message: Record<string, string | number | undefined> = {
+      appid,
+      mch_id: mchid,
+      nonce_str: (this.#options.nonce ?? newV2Nonce)(),
+      sign_type: signType,
+      ...fields,
+    };
     message.sign = signV2(message, apiV2Key, signType);
     const httpsAgent = this.#httpsAgent(path);
     // axios' timeout is per socket inactivity; the signal bounds the whole exchange.
@@ -210,40 +225,82 @@ export class V2Client {
 
     let response: AxiosResponse<string>;
     try {
-      response = await retryingStaleConnection(() => this.#http.post<string>(path, buildV2Xml(message), { httpsAgent, signal: AbortSignal.timeout(timeoutMs) }));
+      response = await retryingStaleConnection(() =>
+        this.#http.post<string>(path, buildV2Xml(message), {
+          httpsAgent,
+          signal: AbortSignal.timeout(timeoutMs),
+        }),
+      );
     } catch (err) {
       // Never pass the axios error on: its config holds the request. Only its class of failure matters.
       const code = (err as { code?: unknown }).code;
       const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED';
       throw new WxpayUnavailableError(
-        timedOut ? `WeChat Pay v2 ${path} did not answer within ${timeoutMs} ms; retry the same request` : `WeChat Pay v2 ${path} could not be reached (${typeof code === 'string' ? code : 'network error'}); check WXPAY_BASE_URL and retry`,
+        timedOut
+          ? `WeChat Pay v2 ${path} did not answer within ${timeoutMs} ms; retry the same request`
+          : `WeChat Pay v2 ${path} could not be reached (${typeof code === 'string' ? code : 'network error'}); check WXPAY_BASE_URL and retry`,
         timedOut ? 'timeout' : 'network',
       );
     }
-    if (response.status >= 500) throw new WxpayUnavailableError(`WeChat Pay v2 ${path} answered HTTP ${response.status}; retry the same request`, 'server-error', response.status);
+    if (response.status >= 500)
+      throw new WxpayUnavailableError(
+        `WeChat Pay v2 ${path} answered HTTP ${response.status}; retry the same request`,
+        'server-error',
+        response.status,
+      );
     if (response.status !== 200) {
-      throw new WxpayUpstreamError(`WeChat Pay v2 ${path} answered HTTP ${response.status}; check WXPAY_BASE_URL`, response.status, `HTTP_${response.status}`);
+      throw new WxpayUpstreamError(
+        `WeChat Pay v2 ${path} answered HTTP ${response.status}; check WXPAY_BASE_URL`,
+        response.status,
+        `HTTP_${response.status}`,
+      );
     }
-    const raw = parseV2Xml(typeof response.data === 'string' ? response.data : '', { maxBytes: MAX_RESPONSE_BYTES });
+    const raw = parseV2Xml(typeof response.data === 'string' ? response.data : '', {
+      maxBytes: MAX_RESPONSE_BYTES,
+    });
 
     if (raw.return_code !== 'SUCCESS') {
       const msg = (raw.return_msg ?? '').slice(0, 128);
-      if (/SYSTEMERROR|系统繁忙|系统错误/.test(msg)) throw new WxpayUnavailableError(`WeChat Pay v2 ${path} is busy (${msg}); retry the same request`, 'system-error', 200, 'SYSTEMERROR');
-      const hint = /签名|sign/i.test(msg) ? ' — check that WXPAY_APIV2_KEY and WXPAY_V2_SIGN_TYPE match 商户平台' : /appid|mch_id/i.test(msg) ? ' — check WX_APPID and WXPAY_MCHID' : '';
-      throw new WxpayUpstreamError(`WeChat Pay v2 ${path} refused the request: ${msg || 'return_code FAIL'}${hint}`, 200, /^[A-Z_]+$/.test(msg) ? msg : 'FAIL');
+      if (/SYSTEMERROR|系统繁忙|系统错误/.test(msg))
+        throw new WxpayUnavailableError(
+          `WeChat Pay v2 ${path} is busy (${msg}); retry the same request`,
+          'system-error',
+          200,
+          'SYSTEMERROR',
+        );
+      const hint = /签名|sign/i.test(msg)
+        ? ' — check that WXPAY_APIV2_KEY and WXPAY_V2_SIGN_TYPE match 商户平台'
+        : /appid|mch_id/i.test(msg)
+          ? ' — check WX_APPID and WXPAY_MCHID'
+          : '';
+      throw new WxpayUpstreamError(
+        `WeChat Pay v2 ${path} refused the request: ${msg || 'return_code FAIL'}${hint}`,
+        200,
+        /^[A-Z_]+$/.test(msg) ? msg : 'FAIL',
+      );
     }
     // Some v2 endpoints answer MD5 whatever the request used (wechatpay-axios-plugin tells them apart
     // the same way): the sign's length names the algorithm; both are keyed with the API v2 key.
     const answerType: V2SignType = raw.sign?.length === 64 ? 'HMAC-SHA256' : 'MD5';
     if (!verifyV2Sign(raw, apiV2Key, answerType)) {
-      throw new WxpayV2SignatureError('response', `the sign of the ${path} answer does not verify with WXPAY_APIV2_KEY; check the key, or something between you and WeChat Pay altered the answer`);
+      throw new WxpayV2SignatureError(
+        'response',
+        `the sign of the ${path} answer does not verify with WXPAY_APIV2_KEY; check the key, or something between you and WeChat Pay altered the answer`,
+      );
     }
     if (raw.result_code !== 'SUCCESS') {
       const errCode = raw.err_code || 'FAIL';
       const text = `WeChat Pay v2 ${path} answered ${errCode}${raw.err_code_des ? ` (${raw.err_code_des.slice(0, 128)})` : ''}`;
-      if (RETRYABLE.has(errCode)) throw new WxpayUnavailableError(`${text}; retry the same request`, 'system-error', 200, errCode);
-      if (errCode === 'FREQUENCY_LIMITED') throw new WxpayRateLimitedError(`${text}; slow down and retry later`, 200, errCode);
-      throw new WxpayUpstreamError(text, 200, errCode, raw.err_code_des ? { err_code_des: raw.err_code_des } : undefined);
+      if (RETRYABLE.has(errCode))
+        throw new WxpayUnavailableError(`${text}; retry the same request`, 'system-error', 200, errCode);
+      if (errCode === 'FREQUENCY_LIMITED')
+        throw new WxpayRateLimitedError(`${text}; slow down and retry later`, 200, errCode);
+      throw new WxpayUpstreamError(
+        text,
+        200,
+        errCode,
+        raw.err_code_des ? { err_code_des: raw.err_code_des } : undefined,
+      );
     }
     return raw;
   }
@@ -269,7 +326,11 @@ export class V2Client {
     const path = '/pay/orderquery';
     const raw = await this.request(path, { out_trade_no: input.outTradeNo });
     return pick<V2OrderQueryResult>(
-      { tradeState: textField(raw, 'trade_state', path) as V2TradeState, outTradeNo: textField(raw, 'out_trade_no', path), raw },
+      {
+        tradeState: textField(raw, 'trade_state', path) as V2TradeState,
+        outTradeNo: textField(raw, 'out_trade_no', path),
+        raw,
+      },
       {
         tradeStateDesc: raw.trade_state_desc,
         transactionId: raw.transaction_id,
@@ -327,7 +388,15 @@ export class V2Client {
         ),
       );
     }
-    return pick<V2RefundQueryResult>({ outTradeNo: textField(raw, 'out_trade_no', path), totalFee: intField(raw, 'total_fee', path), refunds, raw }, { transactionId: raw.transaction_id });
+    return pick<V2RefundQueryResult>(
+      {
+        outTradeNo: textField(raw, 'out_trade_no', path),
+        totalFee: intField(raw, 'total_fee', path),
+        refunds,
+        raw,
+      },
+      { transactionId: raw.transaction_id },
+    );
   }
 }
 

@@ -29,7 +29,13 @@ import {
   type V2SignType,
 } from './index';
 
-const DOC_FIELDS = { appid: 'wxd930ea5d5a258f4f', mch_id: '10000100', device_info: '1000', body: 'test', nonce_str: 'ibuaiVcKdpRxkhJA' };
+const DOC_FIELDS = {
+  appid: 'wxd930ea5d5a258f4f',
+  mch_id: '10000100',
+  device_info: '1000',
+  body: 'test',
+  nonce_str: 'ibuaiVcKdpRxkhJA',
+};
 const DOC_KEY = '192006250b4c09247ec02edce69f6a2d';
 
 let dir: string;
@@ -42,25 +48,47 @@ function openssl(args: string[], input: string | Buffer): string {
   return execFileSync('openssl', args, { input }).toString().trim();
 }
 const opensslDigest = (text: string, signType: V2SignType, key: string) =>
-  (signType === 'MD5' ? openssl(['dgst', '-md5', '-r'], text) : openssl(['dgst', '-sha256', '-hmac', key, '-r'], text)).split(' ')[0]!.toUpperCase();
+  (signType === 'MD5'
+    ? openssl(['dgst', '-md5', '-r'], text)
+    : openssl(['dgst', '-sha256', '-hmac', key, '-r'], text)
+  )
+    .split(' ')[0]
+    .toUpperCase();
 
-const randomField = () => randomBytes(1 + (randomBytes(1)[0]! % 12)).toString('base64url');
+const randomField = () => randomBytes(1 + (randomBytes(1)[0] % 12)).toString('base64url');
 
 describe('v2 sign: known answers and cross-checks', () => {
   test("WeChat's documented example: MD5 and HMAC-SHA256", () => {
-    assert.equal(v2SignString(DOC_FIELDS), 'appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA');
+    assert.equal(
+      v2SignString(DOC_FIELDS),
+      'appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA',
+    );
     assert.equal(signV2(DOC_FIELDS, DOC_KEY, 'MD5'), '9A0A8659F005D6984697E2CA0A9CF3B7');
-    assert.equal(signV2(DOC_FIELDS, new Secret(DOC_KEY), 'HMAC-SHA256'), '6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6');
+    assert.equal(
+      signV2(DOC_FIELDS, new Secret(DOC_KEY), 'HMAC-SHA256'),
+      '6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6',
+    );
   });
 
   test('random field sets agree with openssl dgst and with wechatpay-axios-plugin Hash.sign', () => {
     for (let i = 0; i < 8; i++) {
       const key = randomBytes(16).toString('hex');
-      const fields: Record<string, string> = { appid: 'wx0123456789abcdef', total_fee: String(1 + i * 37), body: `商品-${randomField()}`, empty: '', sign: 'IGNORED' };
+      const fields: Record<string, string> = {
+        appid: 'wx0123456789abcdef',
+        total_fee: String(1 + i * 37),
+        body: `商品-${randomField()}`,
+        empty: '',
+        sign: 'IGNORED',
+      };
       for (let j = 0; j < 4; j++) fields[`f_${randomField()}`.toLowerCase()] = randomField();
       for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
         const ours = signV2(fields, key, signType);
-        const expectedText = Object.keys(fields).filter((k) => k !== 'sign' && fields[k] !== '').sort().map((k) => `${k}=${fields[k]}`).join('&') + `&key=${key}`;
+        const expectedText =
+          Object.keys(fields)
+            .filter((k) => k !== 'sign' && fields[k] !== '')
+            .sort()
+            .map((k) => `${k}=${fields[k]}`)
+            .join('&') + `&key=${key}`;
         assert.equal(ours, opensslDigest(expectedText, signType, key), `openssl ${signType}`);
         assert.equal(ours, Hash.sign(signType, fields, key), `plugin ${signType}`);
       }
@@ -70,7 +98,10 @@ describe('v2 sign: known answers and cross-checks', () => {
   test('empty values and sign are excluded; numbers are written as decimal text', () => {
     const withExtras = { ...DOC_FIELDS, sign: 'X', attach: '', detail: undefined, openid: null };
     assert.equal(signV2(withExtras, DOC_KEY, 'MD5'), '9A0A8659F005D6984697E2CA0A9CF3B7');
-    assert.equal(signV2({ ...DOC_FIELDS, mch_id: 10000100, device_info: 1000 }, DOC_KEY, 'MD5'), '9A0A8659F005D6984697E2CA0A9CF3B7');
+    assert.equal(
+      signV2({ ...DOC_FIELDS, mch_id: 10000100, device_info: 1000 }, DOC_KEY, 'MD5'),
+      '9A0A8659F005D6984697E2CA0A9CF3B7',
+    );
   });
 
   test('verification is exact: tampered field, wrong key, wrong type, missing or lower-case sign all fail', () => {
@@ -90,11 +121,42 @@ describe('v2 sign: known answers and cross-checks', () => {
   test('wx.requestPayment paySign matches openssl and the plugin over the five camelCase fields', () => {
     const key = randomBytes(16).toString('hex');
     for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
-      const params = buildV2PaymentParams({ appId: 'wx0123456789abcdef', prepayId: 'wx201410272009395522657a690389285100', now: 1_700_000_000_123, nonce: 'n0nce' }, new Secret(key), signType);
-      assert.deepEqual({ ...params, paySign: undefined }, { timeStamp: '1700000000', nonceStr: 'n0nce', package: 'prepay_id=wx201410272009395522657a690389285100', signType, paySign: undefined });
+      const params = buildV2PaymentParams(
+        {
+          appId: 'wx0123456789abcdef',
+          prepayId: 'wx201410272009395522657a690389285100',
+          now: 1_700_000_000_123,
+          nonce: 'n0nce',
+        },
+        new Secret(key),
+        signType,
+      );
+      assert.deepEqual(
+        { ...params, paySign: undefined },
+        {
+          timeStamp: '1700000000',
+          nonceStr: 'n0nce',
+          package: 'prepay_id=wx201410272009395522657a690389285100',
+          signType,
+          paySign: undefined,
+        },
+      );
       const text = `appId=wx0123456789abcdef&nonceStr=n0nce&package=prepay_id=wx201410272009395522657a690389285100&signType=${signType}&timeStamp=1700000000&key=${key}`;
       assert.equal(params.paySign, opensslDigest(text, signType, key));
-      assert.equal(params.paySign, Hash.sign(signType, { appId: 'wx0123456789abcdef', timeStamp: '1700000000', nonceStr: 'n0nce', package: params.package, signType }, key));
+      assert.equal(
+        params.paySign,
+        Hash.sign(
+          signType,
+          {
+            appId: 'wx0123456789abcdef',
+            timeStamp: '1700000000',
+            nonceStr: 'n0nce',
+            package: params.package,
+            signType,
+          },
+          key,
+        ),
+      );
     }
   });
 });
@@ -102,16 +164,26 @@ describe('v2 sign: known answers and cross-checks', () => {
 describe('v2 XML codec', () => {
   test('builds <xml> with CDATA strings and bare numbers; parses it back; plugin-style XML parses', () => {
     const xml = buildV2Xml({ appid: 'wx1', total_fee: 100, body: 'a<b>&"c"]]>d', skipped: undefined });
-    assert.equal(xml, '<xml><appid><![CDATA[wx1]]></appid><total_fee>100</total_fee><body><![CDATA[a<b>&"c"]]]]><![CDATA[>d]]></body></xml>');
+    assert.equal(
+      xml,
+      '<xml><appid><![CDATA[wx1]]></appid><total_fee>100</total_fee><body><![CDATA[a<b>&"c"]]]]><![CDATA[>d]]></body></xml>',
+    );
     assert.deepEqual(parseV2Xml(xml), { appid: 'wx1', total_fee: '100', body: 'a<b>&"c"]]>d' });
     const documented = `<xml>\n<appid>wxd930ea5d5a258f4f</appid>\n<mch_id>10000100</mch_id>\n<device_info>1000</device_info>\n<body>test</body>\n<nonce_str>ibuaiVcKdpRxkhJA</nonce_str>\n<sign>9A0A8659F005D6984697E2CA0A9CF3B7</sign>\n</xml>`;
     const parsed = parseV2Xml(Buffer.from(documented));
     assert.equal(verifyV2Sign(parsed, DOC_KEY, 'MD5'), true);
-    assert.deepEqual(parseV2Xml('<?xml version="1.0" encoding="UTF-8"?><xml><a>&amp;&lt;</a><b/></xml>'), { a: '&<', b: '' });
+    assert.deepEqual(parseV2Xml('<?xml version="1.0" encoding="UTF-8"?><xml><a>&amp;&lt;</a><b/></xml>'), {
+      a: '&<',
+      b: '',
+    });
   });
 
   const refused: Array<[string, string | Buffer, WxpayV2XmlError['problem']]> = [
-    ['DOCTYPE with external entity (XXE)', '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><a>&xxe;</a></xml>', 'doctype'],
+    [
+      'DOCTYPE with external entity (XXE)',
+      '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><a>&xxe;</a></xml>',
+      'doctype',
+    ],
     ['bare ENTITY', '<xml><!ENTITY x "y"><a>1</a></xml>', 'doctype'],
     ['lower-case doctype', '<!doctype xml><xml><a>1</a></xml>', 'doctype'],
     ['undeclared entity', '<xml><a>&xxe;</a></xml>', 'malformed'],
@@ -128,26 +200,42 @@ describe('v2 XML codec', () => {
   ];
   for (const [name, body, problem] of refused) {
     test(`refuses ${name}`, () => {
-      assert.throws(() => parseV2Xml(body), (err: unknown) => err instanceof WxpayV2XmlError && err.problem === problem && err.httpStatus === 400);
+      assert.throws(
+        () => parseV2Xml(body),
+        (err: unknown) => err instanceof WxpayV2XmlError && err.problem === problem && err.httpStatus === 400,
+      );
     });
   }
 
   test('size limit is configurable and counts bytes, not characters', () => {
     const body = `<xml><a>${'中'.repeat(100)}</a></xml>`;
-    assert.throws(() => parseV2Xml(body, { maxBytes: 200 }), (err: unknown) => err instanceof WxpayV2XmlError && err.problem === 'too-large');
-    assert.equal(parseV2Xml(body, { maxBytes: 400 }).a!.length, 100);
+    assert.throws(
+      () => parseV2Xml(body, { maxBytes: 200 }),
+      (err: unknown) => err instanceof WxpayV2XmlError && err.problem === 'too-large',
+    );
+    assert.equal(parseV2Xml(body, { maxBytes: 400 }).a.length, 100);
   });
 
   test('acknowledgements', () => {
-    assert.equal(V2_ACK_SUCCESS, '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>');
-    assert.equal(v2AckFail('storage unavailable'), '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[storage unavailable]]></return_msg></xml>');
+    assert.equal(
+      V2_ACK_SUCCESS,
+      '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>',
+    );
+    assert.equal(
+      v2AckFail('storage unavailable'),
+      '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[storage unavailable]]></return_msg></xml>',
+    );
     assert.deepEqual(parseV2Xml(V2_ACK_SUCCESS), { return_code: 'SUCCESS', return_msg: 'OK' });
   });
 });
 
 const KEY = 'Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4F';
 
-function paymentNotification(signType: V2SignType, overrides: Record<string, string> = {}, key = KEY): string {
+function paymentNotification(
+  signType: V2SignType,
+  overrides: Record<string, string> = {},
+  key = KEY,
+): string {
   const fields: Record<string, string> = {
     appid: 'wx2421b1c4370ec43b',
     attach: '支付测试',
@@ -180,7 +268,10 @@ function paymentNotification(signType: V2SignType, overrides: Record<string, str
 describe('v2 payment notification', () => {
   for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
     test(`${signType}: a notification signed by the plugin verifies and reads typed fields`, () => {
-      const n = parseV2PaymentNotification(paymentNotification(signType), { apiV2Key: new Secret(KEY), signType });
+      const n = parseV2PaymentNotification(paymentNotification(signType), {
+        apiV2Key: new Secret(KEY),
+        signType,
+      });
       assert.equal(n.outTradeNo, '1409811653');
       assert.equal(n.totalFee, 1);
       assert.equal(n.openid, 'oUpF8uMEb4qRXf22hE3X68TekukE');
@@ -194,39 +285,102 @@ describe('v2 payment notification', () => {
 
   test('tampered amount, wrong key, missing sign: 401', () => {
     const good = paymentNotification('HMAC-SHA256');
-    const tampered = good.replace('<total_fee><![CDATA[1]]></total_fee>', '<total_fee><![CDATA[100]]></total_fee>');
+    const tampered = good.replace(
+      '<total_fee><![CDATA[1]]></total_fee>',
+      '<total_fee><![CDATA[100]]></total_fee>',
+    );
     assert.notEqual(tampered, good);
     const keys = { apiV2Key: KEY, signType: 'HMAC-SHA256' as const };
-    assert.throws(() => parseV2PaymentNotification(tampered, keys), (e: unknown) => e instanceof WxpayV2SignatureError && e.httpStatus === 401);
-    assert.throws(() => parseV2PaymentNotification(good, { ...keys, apiV2Key: KEY.toLowerCase() }), WxpayV2SignatureError);
-    assert.throws(() => parseV2PaymentNotification(good.replace(/<sign>.*?<\/sign>/, ''), keys), WxpayV2SignatureError);
+    assert.throws(
+      () => parseV2PaymentNotification(tampered, keys),
+      (e: unknown) => e instanceof WxpayV2SignatureError && e.httpStatus === 401,
+    );
+    assert.throws(
+      () => parseV2PaymentNotification(good, { ...keys, apiV2Key: KEY.toLowerCase() }),
+      WxpayV2SignatureError,
+    );
+    assert.throws(
+      () => parseV2PaymentNotification(good.replace(/<sign>.*?<\/sign>/, ''), keys),
+      WxpayV2SignatureError,
+    );
   });
 
   test('a notification signed with another sign type is refused, not downgraded', () => {
     assert.throws(
-      () => parseV2PaymentNotification(paymentNotification('MD5', { sign_type: 'MD5' }), { apiV2Key: KEY, signType: 'HMAC-SHA256' }),
-      (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch' && e.httpStatus === 401 && /WXPAY_V2_SIGN_TYPE/.test(e.message),
+      () =>
+        parseV2PaymentNotification(paymentNotification('MD5', { sign_type: 'MD5' }), {
+          apiV2Key: KEY,
+          signType: 'HMAC-SHA256',
+        }),
+      (e: unknown) =>
+        e instanceof WxpayV2NotificationError &&
+        e.problem === 'sign-type-mismatch' &&
+        e.httpStatus === 401 &&
+        /WXPAY_V2_SIGN_TYPE/.test(e.message),
     );
     // without sign_type the sign's length names the algorithm, and it must still be the configured one
-    assert.throws(() => parseV2PaymentNotification(paymentNotification('MD5'), { apiV2Key: KEY, signType: 'HMAC-SHA256' }), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch');
-    const hmacWithoutType = paymentNotification('HMAC-SHA256').replace('<sign_type><![CDATA[HMAC-SHA256]]></sign_type>', '');
+    assert.throws(
+      () =>
+        parseV2PaymentNotification(paymentNotification('MD5'), { apiV2Key: KEY, signType: 'HMAC-SHA256' }),
+      (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch',
+    );
+    const hmacWithoutType = paymentNotification('HMAC-SHA256').replace(
+      '<sign_type><![CDATA[HMAC-SHA256]]></sign_type>',
+      '',
+    );
     assert.ok(!hmacWithoutType.includes('sign_type'));
-    assert.throws(() => parseV2PaymentNotification(hmacWithoutType, { apiV2Key: KEY, signType: 'HMAC-SHA256' }), WxpayV2SignatureError, 'sign_type was signed, so removing it breaks the sign');
-    assert.equal(parseV2PaymentNotification(paymentNotification('HMAC-SHA256', { sign_type: '' }), { apiV2Key: KEY, signType: 'HMAC-SHA256' }).totalFee, 1, 'HMAC without sign_type is recognised by length');
-    assert.throws(() => parseV2PaymentNotification(paymentNotification('HMAC-SHA256', { sign_type: 'SHA1' }), { apiV2Key: KEY, signType: 'HMAC-SHA256' }), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch');
+    assert.throws(
+      () => parseV2PaymentNotification(hmacWithoutType, { apiV2Key: KEY, signType: 'HMAC-SHA256' }),
+      WxpayV2SignatureError,
+      'sign_type was signed, so removing it breaks the sign',
+    );
+    assert.equal(
+      parseV2PaymentNotification(paymentNotification('HMAC-SHA256', { sign_type: '' }), {
+        apiV2Key: KEY,
+        signType: 'HMAC-SHA256',
+      }).totalFee,
+      1,
+      'HMAC without sign_type is recognised by length',
+    );
+    assert.throws(
+      () =>
+        parseV2PaymentNotification(paymentNotification('HMAC-SHA256', { sign_type: 'SHA1' }), {
+          apiV2Key: KEY,
+          signType: 'HMAC-SHA256',
+        }),
+      (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'sign-type-mismatch',
+    );
   });
 
   test('return_code FAIL, missing fields, non-integer amount: 400', () => {
     const keys = { apiV2Key: KEY, signType: 'MD5' as const };
-    assert.throws(() => parseV2PaymentNotification(buildV2Xml({ return_code: 'FAIL', return_msg: '签名失败' }), keys), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'communication-failure' && e.httpStatus === 400);
-    assert.throws(() => parseV2PaymentNotification(paymentNotification('MD5', { out_trade_no: '' }), keys), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'missing-field' && /out_trade_no/.test(e.message));
-    assert.throws(() => parseV2PaymentNotification(paymentNotification('MD5', { total_fee: '1.5' }), keys), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'bad-field');
+    assert.throws(
+      () => parseV2PaymentNotification(buildV2Xml({ return_code: 'FAIL', return_msg: '签名失败' }), keys),
+      (e: unknown) =>
+        e instanceof WxpayV2NotificationError &&
+        e.problem === 'communication-failure' &&
+        e.httpStatus === 400,
+    );
+    assert.throws(
+      () => parseV2PaymentNotification(paymentNotification('MD5', { out_trade_no: '' }), keys),
+      (e: unknown) =>
+        e instanceof WxpayV2NotificationError &&
+        e.problem === 'missing-field' &&
+        /out_trade_no/.test(e.message),
+    );
+    assert.throws(
+      () => parseV2PaymentNotification(paymentNotification('MD5', { total_fee: '1.5' }), keys),
+      (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'bad-field',
+    );
     assert.throws(() => parseV2PaymentNotification('<xml><a>1</a>', keys), WxpayV2XmlError);
   });
 
   test('errors never carry the key', () => {
     try {
-      parseV2PaymentNotification(paymentNotification('MD5'), { apiV2Key: new Secret(KEY), signType: 'HMAC-SHA256' });
+      parseV2PaymentNotification(paymentNotification('MD5'), {
+        apiV2Key: new Secret(KEY),
+        signType: 'HMAC-SHA256',
+      });
       assert.fail('expected a failure');
     } catch (err) {
       assert.ok(!inspect(err).includes(KEY));
@@ -251,7 +405,13 @@ const REFUND_INFO = {
 };
 
 function refundNotification(reqInfo: string): string {
-  return buildV2Xml({ return_code: 'SUCCESS', appid: 'wx2421b1c4370ec43b', mch_id: '10000100', nonce_str: 'TeqClE3i0mvn3DrK', req_info: reqInfo });
+  return buildV2Xml({
+    return_code: 'SUCCESS',
+    appid: 'wx2421b1c4370ec43b',
+    mch_id: '10000100',
+    nonce_str: 'TeqClE3i0mvn3DrK',
+    req_info: reqInfo,
+  });
 }
 
 describe('v2 refund notification req_info', () => {
@@ -267,7 +427,19 @@ describe('v2 refund notification req_info', () => {
   test('req_info made by openssl enc -aes-256-ecb decrypts and parses', () => {
     const plainPath = join(dir, 'req_info.xml');
     writeFileSync(plainPath, innerXml);
-    const reqInfo = execFileSync('openssl', ['enc', '-aes-256-ecb', '-K', keyHex(), '-nosalt', '-base64', '-A', '-in', plainPath]).toString().trim();
+    const reqInfo = execFileSync('openssl', [
+      'enc',
+      '-aes-256-ecb',
+      '-K',
+      keyHex(),
+      '-nosalt',
+      '-base64',
+      '-A',
+      '-in',
+      plainPath,
+    ])
+      .toString()
+      .trim();
     assert.equal(decryptV2ReqInfo(reqInfo, KEY), innerXml);
     const n = parseV2RefundNotification(refundNotification(reqInfo), { apiV2Key: new Secret(KEY) });
     assert.equal(n.outRefundNo, REFUND_INFO.out_refund_no);
@@ -283,32 +455,95 @@ describe('v2 refund notification req_info', () => {
   test('req_info made by wechatpay-axios-plugin AesEcb decrypts, including whole-block plaintext without a pad block', () => {
     const key = createHash('md5').update(KEY).digest('hex');
     const reqInfo = Aes.AesEcb.encrypt(innerXml, key);
-    assert.equal(parseV2RefundNotification(refundNotification(reqInfo), { apiV2Key: KEY }).refundId, REFUND_INFO.refund_id);
+    assert.equal(
+      parseV2RefundNotification(refundNotification(reqInfo), { apiV2Key: KEY }).refundId,
+      REFUND_INFO.refund_id,
+    );
     // pad the XML with spaces to a multiple of 16 bytes: the plugin then adds no padding block
-    const inner = innerXml.replace('<root>', '<root>' + ' '.repeat((16 - (Buffer.byteLength(innerXml) % 16)) % 16));
+    const inner = innerXml.replace(
+      '<root>',
+      '<root>' + ' '.repeat((16 - (Buffer.byteLength(innerXml) % 16)) % 16),
+    );
     assert.equal(Buffer.byteLength(inner) % 16, 0);
     const unpadded = Aes.AesEcb.encrypt(inner, key);
     assert.equal(Buffer.from(unpadded, 'base64').length, Buffer.byteLength(inner));
-    assert.equal(parseV2RefundNotification(refundNotification(unpadded), { apiV2Key: KEY }).outTradeNo, REFUND_INFO.out_trade_no);
+    assert.equal(
+      parseV2RefundNotification(refundNotification(unpadded), { apiV2Key: KEY }).outTradeNo,
+      REFUND_INFO.out_trade_no,
+    );
     // and ours agrees with the plugin's decryption of the openssl form
     const plainPath = join(dir, 'req_info2.xml');
     writeFileSync(plainPath, innerXml);
-    const viaOpenssl = execFileSync('openssl', ['enc', '-aes-256-ecb', '-K', keyHex(), '-nosalt', '-base64', '-A', '-in', plainPath]).toString().trim();
+    const viaOpenssl = execFileSync('openssl', [
+      'enc',
+      '-aes-256-ecb',
+      '-K',
+      keyHex(),
+      '-nosalt',
+      '-base64',
+      '-A',
+      '-in',
+      plainPath,
+    ])
+      .toString()
+      .trim();
     assert.equal(Aes.AesEcb.decrypt(viaOpenssl, key), decryptV2ReqInfo(viaOpenssl, KEY));
   });
 
   test('bad req_info: wrong key, not base64, partial block, garbage, missing, FAIL', () => {
     const key = createHash('md5').update(KEY).digest('hex');
     const reqInfo = Aes.AesEcb.encrypt(innerXml, key);
-    const is401 = (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'bad-req-info' && e.httpStatus === 401 && !e.message.includes(KEY);
-    assert.throws(() => parseV2RefundNotification(refundNotification(reqInfo), { apiV2Key: KEY.toUpperCase() }), is401);
-    assert.throws(() => parseV2RefundNotification(refundNotification('not base64!'), { apiV2Key: KEY }), is401);
-    assert.throws(() => parseV2RefundNotification(refundNotification(reqInfo.slice(0, 20)), { apiV2Key: KEY }), is401);
-    assert.throws(() => parseV2RefundNotification(refundNotification(Aes.AesEcb.encrypt('<xml><a>1</a></xml>', key)), { apiV2Key: KEY }), is401);
-    assert.throws(() => parseV2RefundNotification(refundNotification(randomBytes(64).toString('base64')), { apiV2Key: KEY }), is401);
-    assert.throws(() => parseV2RefundNotification(buildV2Xml({ return_code: 'SUCCESS', appid: 'wx1', mch_id: '1' }), { apiV2Key: KEY }), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'missing-field' && e.httpStatus === 401);
-    assert.throws(() => parseV2RefundNotification(buildV2Xml({ return_code: 'FAIL' }), { apiV2Key: KEY }), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'communication-failure');
+    const is401 = (e: unknown) =>
+      e instanceof WxpayV2NotificationError &&
+      e.problem === 'bad-req-info' &&
+      e.httpStatus === 401 &&
+      !e.message.includes(KEY);
+    assert.throws(
+      () => parseV2RefundNotification(refundNotification(reqInfo), { apiV2Key: KEY.toUpperCase() }),
+      is401,
+    );
+    assert.throws(
+      () => parseV2RefundNotification(refundNotification('not base64!'), { apiV2Key: KEY }),
+      is401,
+    );
+    assert.throws(
+      () => parseV2RefundNotification(refundNotification(reqInfo.slice(0, 20)), { apiV2Key: KEY }),
+      is401,
+    );
+    assert.throws(
+      () =>
+        parseV2RefundNotification(refundNotification(Aes.AesEcb.encrypt('<xml><a>1</a></xml>', key)), {
+          apiV2Key: KEY,
+        }),
+      is401,
+    );
+    assert.throws(
+      () =>
+        parseV2RefundNotification(refundNotification(randomBytes(64).toString('base64')), { apiV2Key: KEY }),
+      is401,
+    );
+    assert.throws(
+      () =>
+        parseV2RefundNotification(buildV2Xml({ return_code: 'SUCCESS', appid: 'wx1', mch_id: '1' }), {
+          apiV2Key: KEY,
+        }),
+      (e: unknown) =>
+        e instanceof WxpayV2NotificationError && e.problem === 'missing-field' && e.httpStatus === 401,
+    );
+    assert.throws(
+      () => parseV2RefundNotification(buildV2Xml({ return_code: 'FAIL' }), { apiV2Key: KEY }),
+      (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'communication-failure',
+    );
     const { refund_fee: _fee, ...noFee } = REFUND_INFO;
-    assert.throws(() => parseV2RefundNotification(refundNotification(Aes.AesEcb.encrypt(buildV2Xml(noFee, 'root'), key)), { apiV2Key: KEY }), (e: unknown) => e instanceof WxpayV2NotificationError && e.problem === 'missing-field' && /refund_fee/.test(e.message));
+    assert.throws(
+      () =>
+        parseV2RefundNotification(refundNotification(Aes.AesEcb.encrypt(buildV2Xml(noFee, 'root'), key)), {
+          apiV2Key: KEY,
+        }),
+      (e: unknown) =>
+        e instanceof WxpayV2NotificationError &&
+        e.problem === 'missing-field' &&
+        /refund_fee/.test(e.message),
+    );
   });
 });

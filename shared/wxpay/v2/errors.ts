@@ -3,7 +3,8 @@
 // like every WxpayError that is not an upstream refusal, to "unavailable, safe to retry".
 import { WxpayError } from '../errors';
 
-export type V2XmlProblem = 'empty' | 'too-large' | 'doctype' | 'malformed' | 'wrong-root' | 'not-flat' | 'duplicate-field';
+export type V2XmlProblem =
+  'empty' | 'too-large' | 'doctype' | 'malformed' | 'wrong-root' | 'not-flat' | 'duplicate-field';
 
 export class WxpayV2XmlError extends WxpayError {
   override readonly name: string = 'WxpayV2XmlError';
@@ -32,7 +33,8 @@ export class WxpayV2SignatureError extends WxpayError {
   }
 }
 
-export type V2NotificationProblem = 'communication-failure' | 'missing-field' | 'bad-field' | 'sign-type-mismatch' | 'bad-req-info';
+export type V2NotificationProblem =
+  'communication-failure' | 'missing-field' | 'bad-field' | 'sign-type-mismatch' | 'bad-req-info';
 
 export class WxpayV2NotificationError extends WxpayError {
   override readonly name: string = 'WxpayV2NotificationError';

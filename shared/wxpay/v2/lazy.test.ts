@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as v2 from './index';
 
-const xml2jsLoaded = () => Object.keys(require.cache).some((path) => /[\\/]node_modules[\\/]xml2js[\\/]/.test(path));
+const xml2jsLoaded = () =>
+  Object.keys(require.cache).some((path) => /[\\/]node_modules[\\/]xml2js[\\/]/.test(path));
 
 test('xml2js is loaded on first parse, not at import; building and signing never load it', () => {
   assert.equal(xml2jsLoaded(), false, 'importing shared/wxpay/v2 must not load xml2js');

@@ -67,41 +67,76 @@ function text(fields: Record<string, string>, name: string, where: string): stri
 }
 
 function fen(fields: Record<string, string>, name: string, where: string, required: true): number;
-function fen(fields: Record<string, string>, name: string, where: string, required: false): number | undefined;
-function fen(fields: Record<string, string>, name: string, where: string, required: boolean): number | undefined {
+function fen(
+  fields: Record<string, string>,
+  name: string,
+  where: string,
+  required: false,
+): number | undefined;
+function fen(
+  fields: Record<string, string>,
+  name: string,
+  where: string,
+  required: boolean,
+): number | undefined {
   const v = fields[name];
   if (v === undefined || v === '') {
     if (required) throw missing(name, where);
     return undefined;
   }
-  if (!/^\d{1,15}$/.test(v)) throw new WxpayV2NotificationError('bad-field', 400, `${where} has a ${name} that is not an integer number of fen`);
+  if (!/^\d{1,15}$/.test(v))
+    throw new WxpayV2NotificationError(
+      'bad-field',
+      400,
+      `${where} has a ${name} that is not an integer number of fen`,
+    );
   return Number(v);
 }
 
-function assign<T extends object>(target: T, values: Partial<Record<keyof T, string | number | undefined>>): T {
-  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== '') (target as Record<string, unknown>)[k] = v;
+function assign<T extends object>(
+  target: T,
+  values: Partial<Record<keyof T, string | number | undefined>>,
+): T {
+  for (const [k, v] of Object.entries(values))
+    if (v !== undefined && v !== '') (target as Record<string, unknown>)[k] = v;
   return target;
 }
 
 /** Verifies and reads a v2 payment result notification (the raw HTTP body). */
-export function parseV2PaymentNotification(body: string | Buffer, keys: V2NotificationKeys): V2PaymentNotification {
+export function parseV2PaymentNotification(
+  body: string | Buffer,
+  keys: V2NotificationKeys,
+): V2PaymentNotification {
   const where = 'payment notification';
   const raw = parseV2Xml(body);
   if (raw.return_code !== 'SUCCESS') {
-    throw new WxpayV2NotificationError('communication-failure', 400, `${where} has return_code ${raw.return_code ? 'FAIL' : 'missing'}; it carries no payment result`);
+    throw new WxpayV2NotificationError(
+      'communication-failure',
+      400,
+      `${where} has return_code ${raw.return_code ? 'FAIL' : 'missing'}; it carries no payment result`,
+    );
   }
-  if (!raw.sign) throw new WxpayV2SignatureError('notification', 'has no sign field; it is not from WeChat Pay');
+  if (!raw.sign)
+    throw new WxpayV2SignatureError('notification', 'has no sign field; it is not from WeChat Pay');
   // sign_type is sent for HMAC-SHA256 orders; without it the sign's length tells the algorithm. Either
   // way it must be the configured one: the order was placed with it.
   const declared = raw.sign_type || (raw.sign.length === 64 ? 'HMAC-SHA256' : 'MD5');
   if (declared !== keys.signType) {
-    throw new WxpayV2NotificationError('sign-type-mismatch', 401, `${where} is signed with ${declared === 'MD5' ? 'MD5' : declared === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'an unknown sign type'}, but WXPAY_V2_SIGN_TYPE is ${keys.signType}; orders and notifications must use the same sign type`);
+    throw new WxpayV2NotificationError(
+      'sign-type-mismatch',
+      401,
+      `${where} is signed with ${declared === 'MD5' ? 'MD5' : declared === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'an unknown sign type'}, but WXPAY_V2_SIGN_TYPE is ${keys.signType}; orders and notifications must use the same sign type`,
+    );
   }
   if (!verifyV2Sign(raw, keys.apiV2Key, keys.signType)) {
-    throw new WxpayV2SignatureError('notification', `sign does not verify with WXPAY_APIV2_KEY (${keys.signType}); it is not from WeChat Pay, or the key differs from 商户平台`);
+    throw new WxpayV2SignatureError(
+      'notification',
+      `sign does not verify with WXPAY_APIV2_KEY (${keys.signType}); it is not from WeChat Pay, or the key differs from 商户平台`,
+    );
   }
   const resultCode = text(raw, 'result_code', where);
-  if (resultCode !== 'SUCCESS' && resultCode !== 'FAIL') throw new WxpayV2NotificationError('bad-field', 400, `${where} has an unknown result_code`);
+  if (resultCode !== 'SUCCESS' && resultCode !== 'FAIL')
+    throw new WxpayV2NotificationError('bad-field', 400, `${where} has an unknown result_code`);
   return assign<V2PaymentNotification>(
     {
       appid: text(raw, 'appid', where),
@@ -133,7 +168,12 @@ export function v2ReqInfoKey(apiV2Key: V2Key): Buffer {
 
 /** Decrypts a refund notification's base64 `req_info` into its XML text. */
 export function decryptV2ReqInfo(reqInfo: string, apiV2Key: V2Key): string {
-  const bad = (why: string) => new WxpayV2NotificationError('bad-req-info', 401, `refund notification req_info ${why}; it is not from WeChat Pay, or WXPAY_APIV2_KEY differs from 商户平台`);
+  const bad = (why: string) =>
+    new WxpayV2NotificationError(
+      'bad-req-info',
+      401,
+      `refund notification req_info ${why}; it is not from WeChat Pay, or WXPAY_APIV2_KEY differs from 商户平台`,
+    );
   const compact = reqInfo.replace(/\s+/g, '');
   if (compact === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) throw bad('is not base64');
   const data = Buffer.from(compact, 'base64');
@@ -145,7 +185,7 @@ export function decryptV2ReqInfo(reqInfo: string, apiV2Key: V2Key): string {
   } catch {
     throw bad('does not decrypt');
   }
-  const pad = plain[plain.length - 1]!;
+  const pad = plain[plain.length - 1];
   const padded = pad >= 1 && pad <= 16 && plain.subarray(plain.length - pad).every((b) => b === pad);
   if (padded) return plain.subarray(0, plain.length - pad).toString('utf8');
   // Some encoders (wechatpay-axios-plugin's AesEcb among them) omit the full padding block when the
@@ -156,11 +196,18 @@ export function decryptV2ReqInfo(reqInfo: string, apiV2Key: V2Key): string {
 }
 
 /** Reads a v2 refund result notification (the raw HTTP body): decrypts and parses req_info. */
-export function parseV2RefundNotification(body: string | Buffer, keys: Pick<V2NotificationKeys, 'apiV2Key'>): V2RefundNotification {
+export function parseV2RefundNotification(
+  body: string | Buffer,
+  keys: Pick<V2NotificationKeys, 'apiV2Key'>,
+): V2RefundNotification {
   const where = 'refund notification';
   const outer = parseV2Xml(body);
   if (outer.return_code !== 'SUCCESS') {
-    throw new WxpayV2NotificationError('communication-failure', 400, `${where} has return_code ${outer.return_code ? 'FAIL' : 'missing'}; it carries no refund result`);
+    throw new WxpayV2NotificationError(
+      'communication-failure',
+      400,
+      `${where} has return_code ${outer.return_code ? 'FAIL' : 'missing'}; it carries no refund result`,
+    );
   }
   const reqInfo = outer.req_info;
   if (!reqInfo) throw missing('req_info', where, 401);
@@ -169,11 +216,16 @@ export function parseV2RefundNotification(body: string | Buffer, keys: Pick<V2No
     info = parseV2Xml(decryptV2ReqInfo(reqInfo, keys.apiV2Key), { root: 'root' });
   } catch (err) {
     if (err instanceof WxpayV2NotificationError) throw err;
-    throw new WxpayV2NotificationError('bad-req-info', 401, `${where} req_info decrypts to something that is not WeChat's <root> XML; it is not from WeChat Pay, or WXPAY_APIV2_KEY differs from 商户平台`);
+    throw new WxpayV2NotificationError(
+      'bad-req-info',
+      401,
+      `${where} req_info decrypts to something that is not WeChat's <root> XML; it is not from WeChat Pay, or WXPAY_APIV2_KEY differs from 商户平台`,
+    );
   }
   const inner = `${where} req_info`;
   const refundStatus = text(info, 'refund_status', inner);
-  if (refundStatus !== 'SUCCESS' && refundStatus !== 'CHANGE' && refundStatus !== 'REFUNDCLOSE') throw new WxpayV2NotificationError('bad-field', 400, `${inner} has an unknown refund_status`);
+  if (refundStatus !== 'SUCCESS' && refundStatus !== 'CHANGE' && refundStatus !== 'REFUNDCLOSE')
+    throw new WxpayV2NotificationError('bad-field', 400, `${inner} has an unknown refund_status`);
   return assign<V2RefundNotification>(
     {
       appid: text(outer, 'appid', where),

@@ -20,7 +20,11 @@ export function newV2Nonce(): string {
   return randomBytes(16).toString('hex');
 }
 
-export function buildV2PaymentParams(input: V2PaymentParamsInput, key: V2Key, signType: V2SignType): V2PaymentParams {
+export function buildV2PaymentParams(
+  input: V2PaymentParamsInput,
+  key: V2Key,
+  signType: V2SignType,
+): V2PaymentParams {
   const timeStamp = String(Math.floor((input.now ?? Date.now()) / 1000));
   const nonceStr = input.nonce ?? newV2Nonce();
   const pkg = `prepay_id=${input.prepayId}`;

@@ -23,7 +23,10 @@ export function v2SignString(fields: V2Fields): string {
 export function signV2(fields: V2Fields, key: V2Key, signType: V2SignType): string {
   const secret = reveal(key);
   const text = `${v2SignString(fields)}&key=${secret}`;
-  const digest = signType === 'MD5' ? createHash('md5').update(text, 'utf8') : createHmac('sha256', secret).update(text, 'utf8');
+  const digest =
+    signType === 'MD5'
+      ? createHash('md5').update(text, 'utf8')
+      : createHmac('sha256', secret).update(text, 'utf8');
   return digest.digest('hex').toUpperCase();
 }
 

@@ -40,12 +40,28 @@ export function parseV2Xml(body: string | Buffer, options: ParseV2XmlOptions = {
   const root = options.root ?? 'xml';
   const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   if (size === 0) throw new WxpayV2XmlError('empty', 'the XML body is empty');
-  if (size > maxBytes) throw new WxpayV2XmlError('too-large', `the XML body is ${size} bytes, more than the ${maxBytes} accepted`);
+  if (size > maxBytes)
+    throw new WxpayV2XmlError(
+      'too-large',
+      `the XML body is ${size} bytes, more than the ${maxBytes} accepted`,
+    );
   const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new WxpayV2XmlError('doctype', 'DOCTYPE and ENTITY declarations are refused (XXE); WeChat Pay never sends them');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new WxpayV2XmlError(
+      'doctype',
+      'DOCTYPE and ENTITY declarations are refused (XXE); WeChat Pay never sends them',
+    );
 
   const { Parser } = loadXml2js();
-  const parser = new Parser({ async: false, explicitArray: true, explicitRoot: true, strict: true, trim: false, normalize: false, emptyTag: '' });
+  const parser = new Parser({
+    async: false,
+    explicitArray: true,
+    explicitRoot: true,
+    strict: true,
+    trim: false,
+    normalize: false,
+    emptyTag: '',
+  });
   let parsed: unknown;
   let failed = false;
   let done = false;
@@ -56,16 +72,20 @@ export function parseV2Xml(body: string | Buffer, options: ParseV2XmlOptions = {
     if (err === null) parsed = result;
   });
   // With async:false xml2js answers synchronously; anything else is a contract break we refuse.
-  if (!done || failed || parsed === null || typeof parsed !== 'object') throw new WxpayV2XmlError('malformed', 'the body is not well-formed XML');
+  if (!done || failed || parsed === null || typeof parsed !== 'object')
+    throw new WxpayV2XmlError('malformed', 'the body is not well-formed XML');
 
   const top = parsed as Record<string, unknown>;
   const names = Object.keys(top);
-  if (names.length !== 1 || names[0] !== root) throw new WxpayV2XmlError('wrong-root', `the XML root must be <${root}>`);
+  if (names.length !== 1 || names[0] !== root)
+    throw new WxpayV2XmlError('wrong-root', `the XML root must be <${root}>`);
   // xml2js stops at the first root's end and would ignore whatever follows it.
-  if (!text.trimEnd().endsWith(`</${root}>`)) throw new WxpayV2XmlError('malformed', `the body must end with </${root}>`);
+  if (!text.trimEnd().endsWith(`</${root}>`))
+    throw new WxpayV2XmlError('malformed', `the body must end with </${root}>`);
   const content = top[root];
   if (content === undefined || (typeof content === 'string' && content.trim() === '')) return {};
-  if (typeof content !== 'object' || content === null) throw new WxpayV2XmlError('not-flat', `<${root}> must contain fields, not text`);
+  if (typeof content !== 'object' || content === null)
+    throw new WxpayV2XmlError('not-flat', `<${root}> must contain fields, not text`);
 
   const fields: Record<string, string> = {};
   for (const [k, v] of Object.entries(content as Record<string, unknown>)) {
@@ -73,7 +93,8 @@ export function parseV2Xml(body: string | Buffer, options: ParseV2XmlOptions = {
     if (k === '_') continue; // stray text between fields
     if (!Array.isArray(v)) throw new WxpayV2XmlError('not-flat', `field ${k} is malformed`);
     if (v.length !== 1) throw new WxpayV2XmlError('duplicate-field', `field ${k} appears ${v.length} times`);
-    if (typeof v[0] !== 'string') throw new WxpayV2XmlError('not-flat', `field ${k} must be text (no nested elements or attributes)`);
+    if (typeof v[0] !== 'string')
+      throw new WxpayV2XmlError('not-flat', `field ${k} must be text (no nested elements or attributes)`);
     fields[k] = v[0];
   }
   return fields;

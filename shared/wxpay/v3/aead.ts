@@ -47,12 +47,21 @@ function requireAeadKey(key: KeyObject): void {
 }
 
 /** Decrypts and authenticates; throws WxpayDecryptionError on any tag, nonce or length problem. */
-export function aeadDecrypt(key: KeyObject, input: AeadCiphertext, subject: VerificationSubject = 'notification'): Buffer {
+export function aeadDecrypt(
+  key: KeyObject,
+  input: AeadCiphertext,
+  subject: VerificationSubject = 'notification',
+): Buffer {
   requireAeadKey(key);
   const nonce = Buffer.from(input.nonce, 'utf8');
-  if (nonce.length !== NONCE_BYTES) throw new WxpayDecryptionError(subject, `nonce must be ${NONCE_BYTES} bytes, got ${nonce.length}`);
+  if (nonce.length !== NONCE_BYTES)
+    throw new WxpayDecryptionError(subject, `nonce must be ${NONCE_BYTES} bytes, got ${nonce.length}`);
   const data = Buffer.from(input.ciphertext, 'base64');
-  if (data.length < TAG_BYTES) throw new WxpayDecryptionError(subject, `ciphertext is ${data.length} bytes, shorter than the ${TAG_BYTES}-byte tag`);
+  if (data.length < TAG_BYTES)
+    throw new WxpayDecryptionError(
+      subject,
+      `ciphertext is ${data.length} bytes, shorter than the ${TAG_BYTES}-byte tag`,
+    );
   const decipher = createDecipheriv('aes-256-gcm', key, nonce);
   decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
   if (input.associated_data) decipher.setAAD(Buffer.from(input.associated_data, 'utf8'));
@@ -66,10 +75,16 @@ export function aeadDecrypt(key: KeyObject, input: AeadCiphertext, subject: Veri
 }
 
 /** The inverse, for tests, the local simulator role and fixtures. A random 12-character nonce by default. */
-export function aeadEncrypt(key: KeyObject, plaintext: string | Buffer, associatedData = '', nonce = randomNonce12()): Required<AeadCiphertext> {
+export function aeadEncrypt(
+  key: KeyObject,
+  plaintext: string | Buffer,
+  associatedData = '',
+  nonce = randomNonce12(),
+): Required<AeadCiphertext> {
   requireAeadKey(key);
   const nonceBytes = Buffer.from(nonce, 'utf8');
-  if (nonceBytes.length !== NONCE_BYTES) throw new WxpayConfigError(`an AEAD_AES_256_GCM nonce must be ${NONCE_BYTES} bytes`);
+  if (nonceBytes.length !== NONCE_BYTES)
+    throw new WxpayConfigError(`an AEAD_AES_256_GCM nonce must be ${NONCE_BYTES} bytes`);
   const cipher = createCipheriv('aes-256-gcm', key, nonceBytes, { authTagLength: TAG_BYTES });
   if (associatedData) cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
@@ -80,6 +95,7 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 function randomNonce12(): string {
   // 248 = 4 × 62: rejecting bytes above it keeps the characters uniform.
   let out = '';
-  while (out.length < NONCE_BYTES) for (const b of randomBytes(16)) if (b < 248 && out.length < NONCE_BYTES) out += ALNUM[b % 62];
+  while (out.length < NONCE_BYTES)
+    for (const b of randomBytes(16)) if (b < 248 && out.length < NONCE_BYTES) out += ALNUM[b % 62];
   return out;
 }

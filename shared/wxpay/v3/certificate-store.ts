@@ -9,7 +9,15 @@ import type { HeaderBag } from './headers';
 import type { EncryptionKey } from './oaep';
 import type { CertificatesResponse } from './types';
 import { Validator } from './validator';
-import { CertificateVerifier, CompositeVerifier, fromX509, normalizeSerial, type PlatformCertificate, type Verifier, type VerifyResult } from './verifier';
+import {
+  CertificateVerifier,
+  CompositeVerifier,
+  fromX509,
+  normalizeSerial,
+  type PlatformCertificate,
+  type Verifier,
+  type VerifyResult,
+} from './verifier';
 import { WxpayConfigError } from '../errors';
 
 export interface CertificateDownload {
@@ -62,7 +70,8 @@ export class CertificateStore implements Verifier {
       await this.inflight;
       return this.current.has(serial);
     }
-    if (this.lastAttemptAt !== undefined && this.clock() - this.lastAttemptAt < this.minRefreshIntervalMs) return false;
+    if (this.lastAttemptAt !== undefined && this.clock() - this.lastAttemptAt < this.minRefreshIntervalMs)
+      return false;
     await this.load();
     return this.current.has(serial);
   }
@@ -81,17 +90,26 @@ export class CertificateStore implements Verifier {
   /** The newest certificate valid now, for OAEP-encrypting sensitive fields; downloads if needed. */
   async encryptionKey(): Promise<EncryptionKey> {
     let newest = this.current.newestValid();
-    if (!newest && (this.lastAttemptAt === undefined || this.clock() - this.lastAttemptAt >= this.minRefreshIntervalMs)) {
+    if (
+      !newest &&
+      (this.lastAttemptAt === undefined || this.clock() - this.lastAttemptAt >= this.minRefreshIntervalMs)
+    ) {
       await this.load();
       newest = this.current.newestValid();
     }
-    if (!newest) throw new WxpayConfigError('no valid WeChat Pay platform certificate is available; check WXPAY_APIV3_KEY and WXPAY_MCHID, or use public-key mode (WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY)');
+    if (!newest)
+      throw new WxpayConfigError(
+        'no valid WeChat Pay platform certificate is available; check WXPAY_APIV3_KEY and WXPAY_MCHID, or use public-key mode (WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY)',
+      );
     return { serial: newest.serial, publicKey: newest.publicKey };
   }
 
   private verifierFor(certs: PlatformCertificate[]): CertificateVerifier {
     return new CertificateVerifier(certs, this.clock, (serial) => {
-      const when = this.lastLoadedAt === undefined ? 'no certificates have been downloaded yet' : `certificates were last downloaded at ${new Date(this.lastLoadedAt).toISOString()}`;
+      const when =
+        this.lastLoadedAt === undefined
+          ? 'no certificates have been downloaded yet'
+          : `certificates were last downloaded at ${new Date(this.lastLoadedAt).toISOString()}`;
       return (
         `the Wechatpay-Serial ${serial} matches none of the platform certificates from GET /v3/certificates (${when}; downloads at most once per ${Math.round(this.minRefreshIntervalMs / 1000)} s). ` +
         'If WeChat Pay just rotated its certificate this resolves on retry; if it persists, check WXPAY_MCHID / WXPAY_APIV3_KEY or switch to public-key mode (WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY)'
@@ -107,25 +125,41 @@ export class CertificateStore implements Verifier {
     const fresh: PlatformCertificate[] = [];
     for (const [i, e] of entries.entries()) {
       const enc = e?.encrypt_certificate;
-      if (!enc || typeof enc !== 'object') throw new WxpayMalformedResourceError(S, `data[${i}].encrypt_certificate`, 'an object');
-      if (enc.algorithm !== AEAD_ALGORITHM) throw new WxpayUnsupportedAlgorithmError(S, String(enc.algorithm));
+      if (!enc || typeof enc !== 'object')
+        throw new WxpayMalformedResourceError(S, `data[${i}].encrypt_certificate`, 'an object');
+      if (enc.algorithm !== AEAD_ALGORITHM)
+        throw new WxpayUnsupportedAlgorithmError(S, String(enc.algorithm));
       const pem = aeadDecrypt(this.opts.apiV3Key, enc, S).toString('utf8');
       let cert: PlatformCertificate;
       try {
         cert = fromX509(new X509Certificate(pem));
       } catch {
-        throw new WxpayMalformedResourceError(S, `data[${i}].encrypt_certificate`, 'a PEM X.509 certificate once decrypted');
+        throw new WxpayMalformedResourceError(
+          S,
+          `data[${i}].encrypt_certificate`,
+          'a PEM X.509 certificate once decrypted',
+        );
       }
       if (typeof e.serial_no !== 'string' || normalizeSerial(e.serial_no) !== cert.serial) {
-        throw new WxpayMalformedResourceError(S, `data[${i}].serial_no`, `the serial of the certificate it carries (${cert.serial})`);
+        throw new WxpayMalformedResourceError(
+          S,
+          `data[${i}].serial_no`,
+          `the serial of the certificate it carries (${cert.serial})`,
+        );
       }
       fresh.push(cert);
     }
     // Bootstrap: the download may be signed by a certificate it carries, or by one already trusted,
     // or (public-key mode) by the WeChat Pay public key.
     const candidates = this.verifierFor([...this.current.certificates, ...fresh]);
-    const verifier = this.opts.publicKey ? new CompositeVerifier({ publicKey: this.opts.publicKey, certificates: candidates }) : candidates;
-    new Validator({ verifier, clock: this.clock, ...(this.opts.windowSeconds ? { windowSeconds: this.opts.windowSeconds } : {}) }).validateSync(S, res.headers, res.body);
+    const verifier = this.opts.publicKey
+      ? new CompositeVerifier({ publicKey: this.opts.publicKey, certificates: candidates })
+      : candidates;
+    new Validator({
+      verifier,
+      clock: this.clock,
+      ...(this.opts.windowSeconds ? { windowSeconds: this.opts.windowSeconds } : {}),
+    }).validateSync(S, res.headers, res.body);
     this.current = this.verifierFor(fresh);
     this.lastLoadedAt = this.clock();
     return fresh;

@@ -4,11 +4,28 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createCipheriv, createPrivateKey, randomBytes, sign as rsaSign, verify as rsaVerify, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createPrivateKey,
+  randomBytes,
+  sign as rsaSign,
+  verify as rsaVerify,
+  type KeyObject,
+} from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createCa, issueCertificate, type LocalCa } from '../../../local/setup/certificates';
 import { makeTestKeys, type TestKeys } from './test-keys';
-import { buildTestNotification, createWxpayV3, parseApiV3Key, WxpayV3Client, RequestSigner, RsaSigner, PublicKeyVerifier, CompositeVerifier, CertificateStore } from './index';
+import {
+  buildTestNotification,
+  createWxpayV3,
+  parseApiV3Key,
+  WxpayV3Client,
+  RequestSigner,
+  RsaSigner,
+  PublicKeyVerifier,
+  CompositeVerifier,
+  CertificateStore,
+} from './index';
 import * as E from './errors';
 import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
 
@@ -43,10 +60,19 @@ let signWith: Signing;
 let certEntries: Array<{ pem: string; serial: string; notBefore: Date; notAfter: Date }> = [];
 let certSigner: Signing | undefined;
 async function platformCert(opts: { notBefore?: Date; notAfter?: Date } = {}) {
-  const issued = await issueCertificate(ca, { subject: 'CN=Tenpay.com Platform Certificate (test), O=Tenpay.com, C=CN', ...opts });
+  const issued = await issueCertificate(ca, {
+    subject: 'CN=Tenpay.com Platform Certificate (test), O=Tenpay.com, C=CN',
+    ...opts,
+  });
   const notBefore = opts.notBefore ?? new Date(Date.now() - 86_400_000);
   const notAfter = opts.notAfter ?? new Date(Date.now() + 5 * 365 * 86_400_000);
-  return { pem: issued.certificatePem, serial: issued.serialNo, notBefore, notAfter, signing: { key: createPrivateKey(issued.privateKeyPem), serial: issued.serialNo } };
+  return {
+    pem: issued.certificatePem,
+    serial: issued.serialNo,
+    notBefore,
+    notAfter,
+    signing: { key: createPrivateKey(issued.privateKeyPem), serial: issued.serialNo },
+  };
 }
 type PlatformCert = Awaited<ReturnType<typeof platformCert>>;
 let pool: PlatformCert[] = [];
@@ -67,22 +93,37 @@ function wechatSign(res: ServerResponse, body: string, how: Canned['sign'], s: S
 }
 
 /** The server's own check of the merchant signature (independent of ../signer.ts). */
-function checkAuth(req: IncomingMessage, body: string): Pick<Recorded, 'authOk' | 'authMchid' | 'authSerial'> {
+function checkAuth(
+  req: IncomingMessage,
+  body: string,
+): Pick<Recorded, 'authOk' | 'authMchid' | 'authSerial'> {
   const h = req.headers.authorization ?? '';
   const m = /^WECHATPAY2-SHA256-RSA2048 (.*)$/.exec(h);
   if (!m) return { authOk: false };
-  const p = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+  const p = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
   const msg = `${req.method}\n${req.url}\n${p.timestamp}\n${p.nonce_str}\n${body}\n`;
-  const ok = p.serial_no === k.merchant.serial && rsaVerify('sha256', Buffer.from(msg), k.merchant.publicKey, Buffer.from(p.signature ?? '', 'base64'));
+  const ok =
+    p.serial_no === k.merchant.serial &&
+    rsaVerify('sha256', Buffer.from(msg), k.merchant.publicKey, Buffer.from(p.signature ?? '', 'base64'));
   return { authOk: ok, authMchid: p.mchid, authSerial: p.serial_no };
 }
 
-function encryptCert(pem: string): { algorithm: string; nonce: string; associated_data: string; ciphertext: string } {
+function encryptCert(pem: string): {
+  algorithm: string;
+  nonce: string;
+  associated_data: string;
+  ciphertext: string;
+} {
   const nonce = randomBytes(6).toString('hex');
   const c = createCipheriv('aes-256-gcm', Buffer.from(apiV3Text), Buffer.from(nonce));
   c.setAAD(Buffer.from('certificate'));
   const ct = Buffer.concat([c.update(pem), c.final(), c.getAuthTag()]);
-  return { algorithm: 'AEAD_AES_256_GCM', nonce, associated_data: 'certificate', ciphertext: ct.toString('base64') };
+  return {
+    algorithm: 'AEAD_AES_256_GCM',
+    nonce,
+    associated_data: 'certificate',
+    ciphertext: ct.toString('base64'),
+  };
 }
 
 function route(req: IncomingMessage, body: string): Canned | 'hang' {
@@ -102,7 +143,7 @@ function route(req: IncomingMessage, body: string): Canned | 'hang' {
       body: JSON.stringify({
         appid: k.appid,
         mchid: url.searchParams.get('mchid'),
-        out_trade_no: byId ? 'T1' : decodeURIComponent(m[2]!),
+        out_trade_no: byId ? 'T1' : decodeURIComponent(m[2]),
         transaction_id: byId ? m[2] : '4200000001',
         trade_type: 'JSAPI',
         trade_state: 'NOTPAY',
@@ -115,12 +156,28 @@ function route(req: IncomingMessage, body: string): Canned | 'hang' {
   if (req.method === 'POST' && m) return { status: 204, body: '' };
   if (req.method === 'POST' && url.pathname === '/v3/refund/domestic/refunds') {
     const b = JSON.parse(body);
-    return { status: 200, body: JSON.stringify(refundBody(b.out_refund_no, b.out_trade_no, b.amount.refund, b.amount.total)) };
+    return {
+      status: 200,
+      body: JSON.stringify(refundBody(b.out_refund_no, b.out_trade_no, b.amount.refund, b.amount.total)),
+    };
   }
   m = /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/.exec(url.pathname);
-  if (req.method === 'GET' && m) return { status: 200, body: JSON.stringify({ ...refundBody(m[1]!, 'T1', 50, 100), status: 'SUCCESS', success_time: '2026-11-25T20:05:00+08:00' }) };
+  if (req.method === 'GET' && m)
+    return {
+      status: 200,
+      body: JSON.stringify({
+        ...refundBody(m[1], 'T1', 50, 100),
+        status: 'SUCCESS',
+        success_time: '2026-11-25T20:05:00+08:00',
+      }),
+    };
   if (req.method === 'GET' && url.pathname === '/v3/certificates') {
-    const data = certEntries.map((c) => ({ serial_no: c.serial, effective_time: c.notBefore.toISOString(), expire_time: c.notAfter.toISOString(), encrypt_certificate: encryptCert(c.pem) }));
+    const data = certEntries.map((c) => ({
+      serial_no: c.serial,
+      effective_time: c.notBefore.toISOString(),
+      expire_time: c.notAfter.toISOString(),
+      encrypt_certificate: encryptCert(c.pem),
+    }));
     return { status: 200, body: JSON.stringify({ data }), ...(certSigner ? { signWith: certSigner } : {}) };
   }
   return { status: 404, body: JSON.stringify({ code: 'NOT_FOUND', message: 'no such path' }) };
@@ -136,7 +193,16 @@ function refundBody(outRefundNo: string, outTradeNo: string, refund: number, tot
     user_received_account: '支付用户零钱',
     create_time: '2026-11-25T20:00:00+08:00',
     status: 'PROCESSING',
-    amount: { total, refund, payer_total: total, payer_refund: refund, settlement_refund: refund, settlement_total: total, discount_refund: 0, currency: 'CNY' },
+    amount: {
+      total,
+      refund,
+      payer_total: total,
+      payer_refund: refund,
+      settlement_refund: refund,
+      settlement_total: total,
+      discount_refund: 0,
+      currency: 'CNY',
+    },
   };
 }
 
@@ -146,7 +212,10 @@ before(async () => {
     platformCert(),
     platformCert(),
     platformCert({ notBefore: new Date(Date.now() - 3600_000) }),
-    platformCert({ notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) }),
+    platformCert({
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    }),
   ]);
   apiV3Text = k.apiV3KeyText;
   signWith = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
@@ -195,12 +264,19 @@ describe('v3 client: endpoints (public-key mode)', () => {
   test('JSAPI prepay: signed request verified by the server, mchid filled in, prepay_id returned', async () => {
     const c = publicKeyClient();
     recorded.length = 0;
-    const r = await c.jsapiPrepay({ appid: k.appid, description: '测试商品', out_trade_no: 'T20261125A1', notify_url: 'https://example.com/pay/notify', amount: { total: 1999, currency: 'CNY' }, payer: { openid: 'oUser1' } });
+    const r = await c.jsapiPrepay({
+      appid: k.appid,
+      description: '测试商品',
+      out_trade_no: 'T20261125A1',
+      notify_url: 'https://example.com/pay/notify',
+      amount: { total: 1999, currency: 'CNY' },
+      payer: { openid: 'oUser1' },
+    });
     assert.equal(r.prepay_id, 'wxT20261125A1');
     assert.equal(recorded.length, 1);
-    assert.equal(recorded[0]!.authOk, true);
-    assert.equal(recorded[0]!.authMchid, k.mchid);
-    assert.equal(JSON.parse(recorded[0]!.body).mchid, k.mchid);
+    assert.equal(recorded[0].authOk, true);
+    assert.equal(recorded[0].authMchid, k.mchid);
+    assert.equal(JSON.parse(recorded[0].body).mchid, k.mchid);
     c.close();
   });
 
@@ -213,10 +289,13 @@ describe('v3 client: endpoints (public-key mode)', () => {
     assert.equal(a.trade_state, 'NOTPAY');
     const b = await c.queryByTransactionId('4200000002');
     assert.equal(b.transaction_id, '4200000002');
-    assert.deepEqual(recorded.map((r) => [r.url, r.authOk]), [
-      [`/v3/pay/transactions/out-trade-no/T2026%2F1%20x?mchid=${k.mchid}`, true],
-      [`/v3/pay/transactions/id/4200000002?mchid=${k.mchid}`, true],
-    ]);
+    assert.deepEqual(
+      recorded.map((r) => [r.url, r.authOk]),
+      [
+        [`/v3/pay/transactions/out-trade-no/T2026%2F1%20x?mchid=${k.mchid}`, true],
+        [`/v3/pay/transactions/id/4200000002?mchid=${k.mchid}`, true],
+      ],
+    );
     c.close();
   });
 
@@ -224,9 +303,9 @@ describe('v3 client: endpoints (public-key mode)', () => {
     const c = publicKeyClient();
     recorded.length = 0;
     assert.equal(await c.closeOrder('T20261125A1'), undefined);
-    assert.equal(recorded[0]!.url, '/v3/pay/transactions/out-trade-no/T20261125A1/close');
-    assert.deepEqual(JSON.parse(recorded[0]!.body), { mchid: k.mchid });
-    assert.equal(recorded[0]!.authOk, true);
+    assert.equal(recorded[0].url, '/v3/pay/transactions/out-trade-no/T20261125A1/close');
+    assert.deepEqual(JSON.parse(recorded[0].body), { mchid: k.mchid });
+    assert.equal(recorded[0].authOk, true);
     // An unsigned 204 is refused like any unsigned success.
     queue.push({ status: 204, body: '', sign: 'none' });
     await assert.rejects(c.closeOrder('T20261125A1'), E.WxpayMissingHeaderError);
@@ -235,7 +314,12 @@ describe('v3 client: endpoints (public-key mode)', () => {
 
   test('refund create and query', async () => {
     const c = publicKeyClient();
-    const r = await c.createRefund({ out_trade_no: 'T1', out_refund_no: 'R1', reason: '不想要了', amount: { refund: 50, total: 100, currency: 'CNY' } });
+    const r = await c.createRefund({
+      out_trade_no: 'T1',
+      out_refund_no: 'R1',
+      reason: '不想要了',
+      amount: { refund: 50, total: 100, currency: 'CNY' },
+    });
     assert.equal(r.status, 'PROCESSING');
     assert.equal(r.amount.refund, 50);
     const q = await c.queryRefund('R1');
@@ -255,16 +339,33 @@ describe('v3 client: refusals and failures', () => {
     ];
     for (const [sign, cls, msg] of cases) {
       queue.push({ status: 200, body: JSON.stringify({ prepay_id: 'wx_forged' }), sign });
-      await assert.rejects(c.jsapiPrepay({ appid: k.appid, description: 'd', out_trade_no: 'T3', notify_url: 'https://e.com/n', amount: { total: 1 }, payer: { openid: 'o' } }), (e: any) => {
-        assert.ok(e instanceof cls, e.message);
-        assert.match((e as Error).message, msg);
-        assertNoSecrets(e);
-        return true;
-      });
+      await assert.rejects(
+        c.jsapiPrepay({
+          appid: k.appid,
+          description: 'd',
+          out_trade_no: 'T3',
+          notify_url: 'https://e.com/n',
+          amount: { total: 1 },
+          payer: { openid: 'o' },
+        }),
+        (e: any) => {
+          assert.ok(e instanceof cls, e.message);
+          assert.match((e as Error).message, msg);
+          assertNoSecrets(e);
+          return true;
+        },
+      );
     }
     // A response signed under an unknown PUB_KEY_ID names the variable to set.
-    queue.push({ status: 200, body: '{}', signWith: { key: k.wechatPublic.privateKey, serial: 'PUB_KEY_ID_999' } });
-    await assert.rejects(c.queryRefund('R1'), (e: any) => e instanceof E.WxpayUnknownSerialError && /WXPAY_PUBLIC_KEY_ID/.test(e.message));
+    queue.push({
+      status: 200,
+      body: '{}',
+      signWith: { key: k.wechatPublic.privateKey, serial: 'PUB_KEY_ID_999' },
+    });
+    await assert.rejects(
+      c.queryRefund('R1'),
+      (e: any) => e instanceof E.WxpayUnknownSerialError && /WXPAY_PUBLIC_KEY_ID/.test(e.message),
+    );
     c.close();
   });
 
@@ -281,11 +382,17 @@ describe('v3 client: refusals and failures', () => {
       const detail = { field: 'amount.total', value: 0, issue: 'must be > 0', location: 'body' };
       queue.push({ status, body: JSON.stringify({ code, message: '错误说明', detail }) });
       await assert.rejects(c.queryByOutTradeNo('T4'), (e: any) => {
-        assert.ok(e instanceof WxpayUpstreamError && !(e instanceof WxpayRateLimitedError), `${code}: ${e.message}`);
+        assert.ok(
+          e instanceof WxpayUpstreamError && !(e instanceof WxpayRateLimitedError),
+          `${code}: ${e.message}`,
+        );
         assert.equal(e.status, status);
         assert.equal(e.upstreamCode, code);
         assert.deepEqual(e.detail, detail);
-        assert.match(e.message, new RegExp(`WeChat Pay refused GET /v3/pay/transactions/out-trade-no/T4: ${code} \\(错误说明\\)`));
+        assert.match(
+          e.message,
+          new RegExp(`WeChat Pay refused GET /v3/pay/transactions/out-trade-no/T4: ${code} \\(错误说明\\)`),
+        );
         assert.match(e.message, hint);
         assert.ok(!e.message.includes('mchid='), 'the query string is left out');
         assert.match(e.requestId ?? '', /^08F4D1C2B00610\d+$/);
@@ -299,7 +406,13 @@ describe('v3 client: refusals and failures', () => {
   test('a signed 200 whose body is not JSON → malformed-json naming the endpoint', async () => {
     const c = publicKeyClient();
     queue.push({ status: 200, body: '<xml>not json</xml>' });
-    await assert.rejects(c.queryRefund('R9'), (e: any) => e instanceof E.WxpayMalformedJsonError && e.subject === 'response' && /body of GET \/v3\/refund\/domestic\/refunds\/R9 is not valid JSON/.test(e.message));
+    await assert.rejects(
+      c.queryRefund('R9'),
+      (e: any) =>
+        e instanceof E.WxpayMalformedJsonError &&
+        e.subject === 'response' &&
+        /body of GET \/v3\/refund\/domestic\/refunds\/R9 is not valid JSON/.test(e.message),
+    );
     c.close();
   });
 
@@ -313,7 +426,13 @@ describe('v3 client: refusals and failures', () => {
   test('FREQUENCY_LIMITED and 429 → rate-limited', async () => {
     const c = publicKeyClient();
     queue.push({ status: 429, body: JSON.stringify({ code: 'FREQUENCY_LIMITED', message: '频率超限' }) });
-    await assert.rejects(c.queryRefund('R1'), (e: any) => e instanceof WxpayRateLimitedError && e.code === 'WXPAY_RATE_LIMITED' && /retry later/.test(e.message));
+    await assert.rejects(
+      c.queryRefund('R1'),
+      (e: any) =>
+        e instanceof WxpayRateLimitedError &&
+        e.code === 'WXPAY_RATE_LIMITED' &&
+        /retry later/.test(e.message),
+    );
     queue.push({ status: 429, body: 'Too Many Requests', sign: 'none' });
     await assert.rejects(c.queryRefund('R1'), WxpayRateLimitedError);
     c.close();
@@ -322,15 +441,25 @@ describe('v3 client: refusals and failures', () => {
   test('SYSTEM_ERROR and unsigned 5xx → unavailable, retryable', async () => {
     const c = publicKeyClient();
     queue.push({ status: 500, body: JSON.stringify({ code: 'SYSTEM_ERROR', message: '系统错误' }) });
-    await assert.rejects(c.createRefund({ out_trade_no: 'T1', out_refund_no: 'R2', amount: { refund: 1, total: 100, currency: 'CNY' } }), (e: any) => {
-      assert.ok(e instanceof WxpayUnavailableError);
-      assert.equal(e.reason, 'system-error');
-      assert.equal(e.retryable, true);
-      assert.match(e.message, /safe to retry with the same out_trade_no/);
-      return true;
-    });
+    await assert.rejects(
+      c.createRefund({
+        out_trade_no: 'T1',
+        out_refund_no: 'R2',
+        amount: { refund: 1, total: 100, currency: 'CNY' },
+      }),
+      (e: any) => {
+        assert.ok(e instanceof WxpayUnavailableError);
+        assert.equal(e.reason, 'system-error');
+        assert.equal(e.retryable, true);
+        assert.match(e.message, /safe to retry with the same out_trade_no/);
+        return true;
+      },
+    );
     queue.push({ status: 502, body: '<html>Bad Gateway</html>', sign: 'none' });
-    await assert.rejects(c.queryByOutTradeNo('T1'), (e: any) => e instanceof WxpayUnavailableError && e.reason === 'server-error' && e.status === 502);
+    await assert.rejects(
+      c.queryByOutTradeNo('T1'),
+      (e: any) => e instanceof WxpayUnavailableError && e.reason === 'server-error' && e.status === 502,
+    );
     c.close();
   });
 
@@ -364,14 +493,27 @@ describe('v3 client: refusals and failures', () => {
           resets++;
           return void req.socket.destroy();
         }
-        const body = JSON.stringify({ appid: k.appid, mchid: k.mchid, out_trade_no: 'T1', transaction_id: '4200000001', trade_type: 'JSAPI', trade_state: 'NOTPAY', trade_state_desc: '订单未支付', amount: { total: 100, currency: 'CNY' } });
+        const body = JSON.stringify({
+          appid: k.appid,
+          mchid: k.mchid,
+          out_trade_no: 'T1',
+          transaction_id: '4200000001',
+          trade_type: 'JSAPI',
+          trade_state: 'NOTPAY',
+          trade_state_desc: '订单未支付',
+          amount: { total: 100, currency: 'CNY' },
+        });
         wechatSign(res, body, 'default', signWith);
         res.setHeader('Content-Type', 'application/json');
         res.writeHead(200).end(body);
       });
     });
     await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-    const c = new WxpayV3Client({ signer: new RequestSigner(k.mchid, new RsaSigner(k.merchant.privateKey, k.merchant.serial)), verifier: new PublicKeyVerifier(k.wechatPublic.keyId, k.wechatPublic.publicKey), baseURL: `http://127.0.0.1:${(s.address() as AddressInfo).port}` });
+    const c = new WxpayV3Client({
+      signer: new RequestSigner(k.mchid, new RsaSigner(k.merchant.privateKey, k.merchant.serial)),
+      verifier: new PublicKeyVerifier(k.wechatPublic.keyId, k.wechatPublic.publicKey),
+      baseURL: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    });
     try {
       await c.queryByOutTradeNo('FIRST'); // opens the connection that is kept alive
       const r = await c.queryByOutTradeNo('RESET1'); // reused → reset → retried on a new connection
@@ -382,7 +524,11 @@ describe('v3 client: refusals and failures', () => {
       // a server that resets every time: one retry only, then "unavailable" to the caller
       await c.queryByOutTradeNo('FIRST');
       const before = auths.length;
-      await assert.rejects(c.queryByOutTradeNo('ALWAYS'), (e: any) => e instanceof WxpayUnavailableError && e.reason === 'network' && (assertNoSecrets(e), true));
+      await assert.rejects(
+        c.queryByOutTradeNo('ALWAYS'),
+        (e: any) =>
+          e instanceof WxpayUnavailableError && e.reason === 'network' && (assertNoSecrets(e), true),
+      );
       assert.equal(auths.length - before, 2, 'the first attempt and one retry');
     } finally {
       c.close();
@@ -396,40 +542,73 @@ describe('v3 client: refusals and failures', () => {
     await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
     const port = (s.address() as AddressInfo).port;
     await new Promise((ok) => s.close(ok));
-    const c = new WxpayV3Client({ signer: new RequestSigner(k.mchid, new RsaSigner(k.merchant.privateKey, k.merchant.serial)), verifier: new PublicKeyVerifier(k.wechatPublic.keyId, k.wechatPublic.publicKey), baseURL: `http://127.0.0.1:${port}` });
-    await assert.rejects(c.queryRefund('R1'), (e: any) => e instanceof WxpayUnavailableError && e.reason === 'network' && /ECONNREFUSED.*WXPAY_BASE_URL/.test(e.message) && (assertNoSecrets(e), true));
-    assert.throws(() => new WxpayV3Client({ signer: new RequestSigner(k.mchid, new RsaSigner(k.merchant.privateKey, k.merchant.serial)), verifier: new PublicKeyVerifier(k.wechatPublic.keyId, k.wechatPublic.publicKey), baseURL: 'not a url' }), /WXPAY_BASE_URL/);
+    const c = new WxpayV3Client({
+      signer: new RequestSigner(k.mchid, new RsaSigner(k.merchant.privateKey, k.merchant.serial)),
+      verifier: new PublicKeyVerifier(k.wechatPublic.keyId, k.wechatPublic.publicKey),
+      baseURL: `http://127.0.0.1:${port}`,
+    });
+    await assert.rejects(
+      c.queryRefund('R1'),
+      (e: any) =>
+        e instanceof WxpayUnavailableError &&
+        e.reason === 'network' &&
+        /ECONNREFUSED.*WXPAY_BASE_URL/.test(e.message) &&
+        (assertNoSecrets(e), true),
+    );
+    assert.throws(
+      () =>
+        new WxpayV3Client({
+          signer: new RequestSigner(k.mchid, new RsaSigner(k.merchant.privateKey, k.merchant.serial)),
+          verifier: new PublicKeyVerifier(k.wechatPublic.keyId, k.wechatPublic.publicKey),
+          baseURL: 'not a url',
+        }),
+      /WXPAY_BASE_URL/,
+    );
   });
 });
 
 describe('certificate store through the client', () => {
-
   test('certificate mode: bootstrap download, verification, rate-limited refresh, rotation', async () => {
-    const first = pool[0]!;
+    const first = pool[0];
     certEntries = [first];
     certSigner = first.signing; // the download is signed by the certificate it carries
     signWith = first.signing;
     let now = Date.now();
-    const wx = createWxpayV3({ mchid: k.mchid, serialNo: k.merchant.serial, privateKey: k.merchant.privateKey, apiV3Key: parseApiV3Key(apiV3Text), baseURL: base, clock: () => now });
+    const wx = createWxpayV3({
+      mchid: k.mchid,
+      serialNo: k.merchant.serial,
+      privateKey: k.merchant.privateKey,
+      apiV3Key: parseApiV3Key(apiV3Text),
+      baseURL: base,
+      clock: () => now,
+    });
     try {
       const r = await wx.client.queryByOutTradeNo('T6');
       assert.equal(r.out_trade_no, 'T6');
       assert.equal(wx.certificates!.downloads, 1);
-      assert.deepEqual(wx.certificates!.certificates.map((c) => c.serial), [first.serial]);
+      assert.deepEqual(
+        wx.certificates!.certificates.map((c) => c.serial),
+        [first.serial],
+      );
       await wx.client.queryByOutTradeNo('T7');
       assert.equal(wx.certificates!.downloads, 1, 'cached per instance');
 
       // Unknown serial right after the first download: no new download within the minute.
-      const stranger0 = pool[1]!;
+      const stranger0 = pool[1];
       queue.push({ status: 200, body: '{}', signWith: stranger0.signing });
       await assert.rejects(wx.client.queryRefund('R1'), E.WxpayUnknownSerialError);
       assert.equal(wx.certificates!.downloads, 1, 'rate-limited to once per minute');
 
       // A minute later: one refresh, then refused; a second one within the minute does not download.
       now += 61_000;
-      const stranger = pool[1]!;
+      const stranger = pool[1];
       queue.push({ status: 200, body: '{}', signWith: stranger.signing });
-      await assert.rejects(wx.client.queryRefund('R1'), (e: any) => e instanceof E.WxpayUnknownSerialError && /matches none of the platform certificates.*at most once per 60 s/.test(e.message));
+      await assert.rejects(
+        wx.client.queryRefund('R1'),
+        (e: any) =>
+          e instanceof E.WxpayUnknownSerialError &&
+          /matches none of the platform certificates.*at most once per 60 s/.test(e.message),
+      );
       assert.equal(wx.certificates!.downloads, 2);
       queue.push({ status: 200, body: '{}', signWith: stranger.signing });
       await assert.rejects(wx.client.queryRefund('R1'), E.WxpayUnknownSerialError);
@@ -437,7 +616,7 @@ describe('certificate store through the client', () => {
 
       // Rotation a minute later: WeChat now lists a second certificate and signs with it.
       now += 61_000;
-      const second = pool[2]!;
+      const second = pool[2];
       certEntries = [first, second];
       signWith = second.signing;
       assert.equal((await wx.client.queryByOutTradeNo('T8')).out_trade_no, 'T8');
@@ -453,14 +632,25 @@ describe('certificate store through the client', () => {
   });
 
   test('concurrent first calls share one certificate download', async () => {
-    const cert = pool[0]!;
+    const cert = pool[0];
     certEntries = [cert];
     certSigner = cert.signing;
     signWith = cert.signing;
-    const wx = createWxpayV3({ mchid: k.mchid, serialNo: k.merchant.serial, privateKey: k.merchant.privateKey, apiV3Key: parseApiV3Key(apiV3Text), baseURL: base });
+    const wx = createWxpayV3({
+      mchid: k.mchid,
+      serialNo: k.merchant.serial,
+      privateKey: k.merchant.privateKey,
+      apiV3Key: parseApiV3Key(apiV3Text),
+      baseURL: base,
+    });
     try {
-      const results = await Promise.all(['A', 'B', 'C', 'D', 'E'].map((x) => wx.client.queryByOutTradeNo(`TC${x}`)));
-      assert.deepEqual(results.map((r) => r.out_trade_no), ['TCA', 'TCB', 'TCC', 'TCD', 'TCE']);
+      const results = await Promise.all(
+        ['A', 'B', 'C', 'D', 'E'].map((x) => wx.client.queryByOutTradeNo(`TC${x}`)),
+      );
+      assert.deepEqual(
+        results.map((r) => r.out_trade_no),
+        ['TCA', 'TCB', 'TCC', 'TCD', 'TCE'],
+      );
       assert.equal(wx.certificates!.downloads, 1);
     } finally {
       wx.client.close();
@@ -470,13 +660,37 @@ describe('certificate store through the client', () => {
   });
 
   test('a notification signed by a not-yet-downloaded certificate makes the parser download once, then verifies', async () => {
-    const cert = pool[0]!;
+    const cert = pool[0];
     certEntries = [cert];
     certSigner = cert.signing;
-    const wx = createWxpayV3({ mchid: k.mchid, serialNo: k.merchant.serial, privateKey: k.merchant.privateKey, apiV3Key: parseApiV3Key(apiV3Text), baseURL: base });
+    const wx = createWxpayV3({
+      mchid: k.mchid,
+      serialNo: k.merchant.serial,
+      privateKey: k.merchant.privateKey,
+      apiV3Key: parseApiV3Key(apiV3Text),
+      baseURL: base,
+    });
     try {
-      const resource = { appid: k.appid, mchid: k.mchid, out_trade_no: 'TN1', transaction_id: '4200000009', trade_type: 'JSAPI', trade_state: 'SUCCESS', trade_state_desc: '支付成功', bank_type: 'OTHERS', success_time: '2026-11-25T20:00:00+08:00', payer: { openid: 'oN' }, amount: { total: 5, payer_total: 5, currency: 'CNY', payer_currency: 'CNY' } } as const;
-      const n = buildTestNotification({ apiV3Key: parseApiV3Key(apiV3Text), privateKey: cert.signing.key, serial: cert.serial, eventType: 'TRANSACTION.SUCCESS', resource });
+      const resource = {
+        appid: k.appid,
+        mchid: k.mchid,
+        out_trade_no: 'TN1',
+        transaction_id: '4200000009',
+        trade_type: 'JSAPI',
+        trade_state: 'SUCCESS',
+        trade_state_desc: '支付成功',
+        bank_type: 'OTHERS',
+        success_time: '2026-11-25T20:00:00+08:00',
+        payer: { openid: 'oN' },
+        amount: { total: 5, payer_total: 5, currency: 'CNY', payer_currency: 'CNY' },
+      } as const;
+      const n = buildTestNotification({
+        apiV3Key: parseApiV3Key(apiV3Text),
+        privateKey: cert.signing.key,
+        serial: cert.serial,
+        eventType: 'TRANSACTION.SUCCESS',
+        resource,
+      });
       const parsed = await wx.notifications!.parseTransaction(n.headers, n.body);
       assert.equal(parsed.resource.out_trade_no, 'TN1');
       assert.equal(parsed.serial, cert.serial);
@@ -493,12 +707,24 @@ describe('certificate store through the client', () => {
     const [valid, , , expired] = pool as [PlatformCert, PlatformCert, PlatformCert, PlatformCert];
     certEntries = [expired, valid];
     certSigner = valid.signing;
-    const wx = createWxpayV3({ mchid: k.mchid, serialNo: k.merchant.serial, privateKey: k.merchant.privateKey, apiV3Key: parseApiV3Key(apiV3Text), baseURL: base });
+    const wx = createWxpayV3({
+      mchid: k.mchid,
+      serialNo: k.merchant.serial,
+      privateKey: k.merchant.privateKey,
+      apiV3Key: parseApiV3Key(apiV3Text),
+      baseURL: base,
+    });
     try {
       assert.equal((await wx.encryptionKey()).serial, valid.serial);
       assert.equal(wx.certificates!.downloads, 1);
       queue.push({ status: 200, body: '{}', signWith: expired.signing });
-      await assert.rejects(wx.client.queryRefund('R1'), (e: any) => e instanceof E.WxpayCertificateExpiredError && e.serial === expired.serial && /valid only from/.test(e.message));
+      await assert.rejects(
+        wx.client.queryRefund('R1'),
+        (e: any) =>
+          e instanceof E.WxpayCertificateExpiredError &&
+          e.serial === expired.serial &&
+          /valid only from/.test(e.message),
+      );
     } finally {
       wx.client.close();
       certSigner = undefined;
@@ -506,23 +732,33 @@ describe('certificate store through the client', () => {
   });
 
   test('downloads with tampered certificates or wrong signatures are refused', async () => {
-    const good = pool[0]!;
-    const other = pool[1]!;
-    const store = (download: () => Promise<any>) => new CertificateStore({ apiV3Key: parseApiV3Key(apiV3Text), download });
+    const good = pool[0];
+    const other = pool[1];
+    const store = (download: () => Promise<any>) =>
+      new CertificateStore({ apiV3Key: parseApiV3Key(apiV3Text), download });
     const c = publicKeyClient();
     try {
       certEntries = [good];
       certSigner = good.signing;
       const raw = await c.downloadCertificates();
-      assert.equal((await store(async () => raw).load())[0]!.serial, good.serial);
+      assert.equal((await store(async () => raw).load())[0].serial, good.serial);
       // Tampered ciphertext → decryption error naming WXPAY_APIV3_KEY.
       const tampered = JSON.parse(raw.body.toString());
       tampered.data[0].encrypt_certificate.ciphertext = Buffer.from('x'.repeat(64)).toString('base64');
-      await assert.rejects(store(async () => ({ ...raw, data: tampered })).load(), (e: any) => e instanceof E.WxpayDecryptionError && e.subject === 'certificate download' && /WXPAY_APIV3_KEY/.test(e.message));
+      await assert.rejects(
+        store(async () => ({ ...raw, data: tampered })).load(),
+        (e: any) =>
+          e instanceof E.WxpayDecryptionError &&
+          e.subject === 'certificate download' &&
+          /WXPAY_APIV3_KEY/.test(e.message),
+      );
       // serial_no that does not match the certificate.
       const lying = JSON.parse(raw.body.toString());
       lying.data[0].serial_no = other.serial;
-      await assert.rejects(store(async () => ({ ...raw, data: lying })).load(), (e: any) => e instanceof E.WxpayMalformedResourceError && /serial_no/.test(e.message));
+      await assert.rejects(
+        store(async () => ({ ...raw, data: lying })).load(),
+        (e: any) => e instanceof E.WxpayMalformedResourceError && /serial_no/.test(e.message),
+      );
       // Signed by a certificate that is neither carried nor known → unknown serial.
       certSigner = other.signing;
       const unsigned = await c.downloadCertificates();
@@ -530,7 +766,10 @@ describe('certificate store through the client', () => {
       // Body altered after signing → bad signature.
       certSigner = good.signing;
       const fine = await c.downloadCertificates();
-      await assert.rejects(store(async () => ({ ...fine, body: Buffer.concat([fine.body, Buffer.from(' ')]) })).load(), E.WxpayBadSignatureError);
+      await assert.rejects(
+        store(async () => ({ ...fine, body: Buffer.concat([fine.body, Buffer.from(' ')]) })).load(),
+        E.WxpayBadSignatureError,
+      );
     } finally {
       c.close();
       certSigner = undefined;
@@ -538,7 +777,7 @@ describe('certificate store through the client', () => {
   });
 
   test('migration: public key and certificates both verify; the download may be signed by the public key', async () => {
-    const cert = pool[0]!;
+    const cert = pool[0];
     certEntries = [cert];
     certSigner = { key: k.wechatPublic.privateKey, serial: k.wechatPublic.keyId };
     const wx = createWxpayV3({
@@ -560,7 +799,14 @@ describe('certificate store through the client', () => {
       // Public-key mode encrypts for the public key.
       assert.equal((await wx.encryptSensitive('x')).serial, k.wechatPublic.keyId);
       const p = wx.paymentParams(k.appid, 'wx123');
-      assert.ok(rsaVerify('sha256', Buffer.from(`${k.appid}\n${p.timeStamp}\n${p.nonceStr}\n${p.package}\n`), k.merchant.publicKey, Buffer.from(p.paySign, 'base64')));
+      assert.ok(
+        rsaVerify(
+          'sha256',
+          Buffer.from(`${k.appid}\n${p.timeStamp}\n${p.nonceStr}\n${p.package}\n`),
+          k.merchant.publicKey,
+          Buffer.from(p.paySign, 'base64'),
+        ),
+      );
     } finally {
       wx.client.close();
       certSigner = undefined;

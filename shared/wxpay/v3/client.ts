@@ -69,14 +69,19 @@ export class WxpayV3Client {
     try {
       url = new URL(base);
     } catch {
-      throw new WxpayConfigError(`WXPAY_BASE_URL is not a URL; use ${DEFAULT_BASE_URL} (or the local simulator's http://127.0.0.1:<port>)`, 'WXPAY_BASE_URL');
+      throw new WxpayConfigError(
+        `WXPAY_BASE_URL is not a URL; use ${DEFAULT_BASE_URL} (or the local simulator's http://127.0.0.1:<port>)`,
+        'WXPAY_BASE_URL',
+      );
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new WxpayConfigError('WXPAY_BASE_URL must be an http(s) URL', 'WXPAY_BASE_URL');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new WxpayConfigError('WXPAY_BASE_URL must be an http(s) URL', 'WXPAY_BASE_URL');
     this.baseURL = url.origin;
     // WeChat verifies the signature over the path it receives; sign the full path we send.
     this.pathPrefix = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(this.timeoutMs > 0)) throw new WxpayConfigError('the WeChat Pay client timeout must be a positive number of milliseconds');
+    if (!(this.timeoutMs > 0))
+      throw new WxpayConfigError('the WeChat Pay client timeout must be a positive number of milliseconds');
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
     const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
     this.agents = [httpAgent, httpsAgent];
@@ -107,7 +112,12 @@ export class WxpayV3Client {
    * Signs and sends; resolves with the raw answer whatever its status, rejects only when there is
    * no answer (WxpayUnavailableError: timeout or network).
    */
-  async send(method: 'GET' | 'POST', pathWithQuery: string, body?: unknown, opts: CallOptions = {}): Promise<RawResponse> {
+  async send(
+    method: 'GET' | 'POST',
+    pathWithQuery: string,
+    body?: unknown,
+    opts: CallOptions = {},
+  ): Promise<RawResponse> {
     const fullPath = this.pathPrefix + pathWithQuery;
     const payload = body === undefined ? '' : JSON.stringify(body);
     const what = `${method} ${pathWithQuery.split('?')[0]}`;
@@ -118,21 +128,40 @@ export class WxpayV3Client {
         Authorization: this.signer.authorization({ method, pathWithQuery: fullPath, body: payload }),
       };
       if (method === 'POST') headers['Content-Type'] = 'application/json';
-      return this.http.request<ArrayBuffer>({ method, url: fullPath, data: method === 'POST' ? payload : undefined, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      return this.http.request<ArrayBuffer>({
+        method,
+        url: fullPath,
+        data: method === 'POST' ? payload : undefined,
+        headers,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
     };
     try {
       const res = await retryingStaleConnection(attempt);
       const raw = res.data as unknown;
-      const buf = Buffer.isBuffer(raw) ? raw : raw instanceof ArrayBuffer ? Buffer.from(raw) : Buffer.from(String(raw ?? ''));
+      const buf = Buffer.isBuffer(raw)
+        ? raw
+        : raw instanceof ArrayBuffer
+          ? Buffer.from(raw)
+          : Buffer.from(String(raw ?? ''));
       const h = res.headers as unknown as { toJSON?: () => HeaderBag };
-      return { status: res.status, headers: typeof h.toJSON === 'function' ? h.toJSON() : (res.headers as HeaderBag), body: buf };
+      return {
+        status: res.status,
+        headers: typeof h.toJSON === 'function' ? h.toJSON() : (res.headers as HeaderBag),
+        body: buf,
+      };
     } catch (err) {
       throw unavailable(what, err, this.timeoutMs);
     }
   }
 
   /** Sends, verifies the response signature, maps errors; resolves with the parsed JSON (undefined for 204). */
-  async call<T>(method: 'GET' | 'POST', pathWithQuery: string, body?: unknown, opts?: CallOptions): Promise<{ status: number; data: T }> {
+  async call<T>(
+    method: 'GET' | 'POST',
+    pathWithQuery: string,
+    body?: unknown,
+    opts?: CallOptions,
+  ): Promise<{ status: number; data: T }> {
     const res = await this.send(method, pathWithQuery, body, opts);
     const what = `${method} ${pathWithQuery.split('?')[0]}`;
     if (res.status < 200 || res.status >= 300) {
@@ -157,23 +186,42 @@ export class WxpayV3Client {
   // ---- Endpoints ------------------------------------------------------------------------------
 
   /** POST /v3/pay/transactions/jsapi → prepay_id (valid for 2 hours). `mchid` defaults to the signer's. */
-  async jsapiPrepay(req: Omit<JsapiPrepayRequest, 'mchid'> & { mchid?: string }): Promise<JsapiPrepayResponse> {
-    return (await this.call<JsapiPrepayResponse>('POST', '/v3/pay/transactions/jsapi', { ...req, mchid: req.mchid ?? this.mchid })).data;
+  async jsapiPrepay(
+    req: Omit<JsapiPrepayRequest, 'mchid'> & { mchid?: string },
+  ): Promise<JsapiPrepayResponse> {
+    return (
+      await this.call<JsapiPrepayResponse>('POST', '/v3/pay/transactions/jsapi', {
+        ...req,
+        mchid: req.mchid ?? this.mchid,
+      })
+    ).data;
   }
 
   /** GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid= */
   async queryByOutTradeNo(outTradeNo: string): Promise<Transaction> {
-    return (await this.call<Transaction>('GET', `/v3/pay/transactions/out-trade-no/${seg(outTradeNo)}?mchid=${seg(this.mchid)}`)).data;
+    return (
+      await this.call<Transaction>(
+        'GET',
+        `/v3/pay/transactions/out-trade-no/${seg(outTradeNo)}?mchid=${seg(this.mchid)}`,
+      )
+    ).data;
   }
 
   /** GET /v3/pay/transactions/id/{transaction_id}?mchid= */
   async queryByTransactionId(transactionId: string): Promise<Transaction> {
-    return (await this.call<Transaction>('GET', `/v3/pay/transactions/id/${seg(transactionId)}?mchid=${seg(this.mchid)}`)).data;
+    return (
+      await this.call<Transaction>(
+        'GET',
+        `/v3/pay/transactions/id/${seg(transactionId)}?mchid=${seg(this.mchid)}`,
+      )
+    ).data;
   }
 
   /** POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close → 204. */
   async closeOrder(outTradeNo: string): Promise<void> {
-    await this.call<void>('POST', `/v3/pay/transactions/out-trade-no/${seg(outTradeNo)}/close`, { mchid: this.mchid });
+    await this.call<void>('POST', `/v3/pay/transactions/out-trade-no/${seg(outTradeNo)}/close`, {
+      mchid: this.mchid,
+    });
   }
 
   /** POST /v3/refund/domestic/refunds */
@@ -192,9 +240,19 @@ export class WxpayV3Client {
    */
   async downloadCertificates(): Promise<{ headers: HeaderBag; body: Buffer; data: CertificatesResponse }> {
     const res = await this.send('GET', '/v3/certificates');
-    if (res.status !== 200) throw errorFromResponse('GET /v3/certificates', res.status, res.body, headerValue(res.headers, 'request-id'));
+    if (res.status !== 200)
+      throw errorFromResponse(
+        'GET /v3/certificates',
+        res.status,
+        res.body,
+        headerValue(res.headers, 'request-id'),
+      );
     try {
-      return { headers: res.headers, body: res.body, data: JSON.parse(res.body.toString('utf8')) as CertificatesResponse };
+      return {
+        headers: res.headers,
+        body: res.body,
+        data: JSON.parse(res.body.toString('utf8')) as CertificatesResponse,
+      };
     } catch (cause) {
       throw new WxpayMalformedJsonError('certificate download', 'body of GET /v3/certificates', cause);
     }
@@ -205,13 +263,25 @@ function seg(s: string): string {
   return encodeURIComponent(s);
 }
 
-const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ERR_CANCELED', 'ABORT_ERR', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ERR_CANCELED',
+  'ABORT_ERR',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function unavailable(what: string, err: unknown, timeoutMs: number): WxpayUnavailableError {
   const code = (err as { code?: unknown })?.code;
   const c = typeof code === 'string' ? code : 'ERR_NETWORK';
   if (TIMEOUT_CODES.has(c) || (err as { name?: unknown })?.name === 'TimeoutError') {
-    return new WxpayUnavailableError(`WeChat Pay did not answer ${what} within ${timeoutMs} ms; safe to retry with the same out_trade_no / out_refund_no`, 'timeout');
+    return new WxpayUnavailableError(
+      `WeChat Pay did not answer ${what} within ${timeoutMs} ms; safe to retry with the same out_trade_no / out_refund_no`,
+      'timeout',
+    );
   }
-  return new WxpayUnavailableError(`WeChat Pay is unreachable for ${what} (${c}); check WXPAY_BASE_URL and the network, then retry`, 'network');
+  return new WxpayUnavailableError(
+    `WeChat Pay is unreachable for ${what} (${c}); check WXPAY_BASE_URL and the network, then retry`,
+    'network',
+  );
 }

@@ -49,7 +49,10 @@ export abstract class WxpayMalformedError extends WxpayVerificationError {
 export class WxpayMissingHeaderError extends WxpayAuthenticityError {
   override readonly name: string = 'WxpayMissingHeaderError';
   readonly kind = 'missing-header' as const;
-  constructor(subject: VerificationSubject, readonly header: string) {
+  constructor(
+    subject: VerificationSubject,
+    readonly header: string,
+  ) {
     super(
       subject,
       `has no ${header} header: WeChat Pay signs every ${subject === 'response' ? 'response' : 'notification'} with Wechatpay-Timestamp, -Nonce, -Signature and -Serial; ` +
@@ -61,7 +64,11 @@ export class WxpayMissingHeaderError extends WxpayAuthenticityError {
 export class WxpayMalformedHeaderError extends WxpayAuthenticityError {
   override readonly name: string = 'WxpayMalformedHeaderError';
   readonly kind = 'malformed-header' as const;
-  constructor(subject: VerificationSubject, readonly header: string, expected: string) {
+  constructor(
+    subject: VerificationSubject,
+    readonly header: string,
+    expected: string,
+  ) {
     super(subject, `has a malformed ${header} header: expected ${expected}`);
   }
 }
@@ -69,7 +76,11 @@ export class WxpayMalformedHeaderError extends WxpayAuthenticityError {
 export class WxpayStaleTimestampError extends WxpayAuthenticityError {
   override readonly name: string = 'WxpayStaleTimestampError';
   readonly kind = 'stale-timestamp' as const;
-  constructor(subject: VerificationSubject, readonly skewSeconds: number, readonly windowSeconds: number) {
+  constructor(
+    subject: VerificationSubject,
+    readonly skewSeconds: number,
+    readonly windowSeconds: number,
+  ) {
     super(
       subject,
       `is too old: Wechatpay-Timestamp is ${skewSeconds} s in the past (window ${windowSeconds} s). ` +
@@ -81,7 +92,11 @@ export class WxpayStaleTimestampError extends WxpayAuthenticityError {
 export class WxpayFutureTimestampError extends WxpayAuthenticityError {
   override readonly name: string = 'WxpayFutureTimestampError';
   readonly kind = 'future-timestamp' as const;
-  constructor(subject: VerificationSubject, readonly skewSeconds: number, readonly windowSeconds: number) {
+  constructor(
+    subject: VerificationSubject,
+    readonly skewSeconds: number,
+    readonly windowSeconds: number,
+  ) {
     super(
       subject,
       `is from the future: Wechatpay-Timestamp is ${skewSeconds} s ahead of this machine's clock (window ${windowSeconds} s); ` +
@@ -104,7 +119,11 @@ export class WxpaySigntestError extends WxpayAuthenticityError {
 export class WxpayUnknownSerialError extends WxpayAuthenticityError {
   override readonly name: string = 'WxpayUnknownSerialError';
   readonly kind = 'unknown-serial' as const;
-  constructor(subject: VerificationSubject, readonly serial: string, hint: string) {
+  constructor(
+    subject: VerificationSubject,
+    readonly serial: string,
+    hint: string,
+  ) {
     super(subject, `signature does not verify: ${hint}`);
   }
 }
@@ -112,7 +131,11 @@ export class WxpayUnknownSerialError extends WxpayAuthenticityError {
 export class WxpayCertificateExpiredError extends WxpayAuthenticityError {
   override readonly name: string = 'WxpayCertificateExpiredError';
   readonly kind = 'certificate-expired' as const;
-  constructor(subject: VerificationSubject, readonly serial: string, hint: string) {
+  constructor(
+    subject: VerificationSubject,
+    readonly serial: string,
+    hint: string,
+  ) {
     super(subject, `signature does not verify: ${hint}`);
   }
 }
@@ -120,7 +143,10 @@ export class WxpayCertificateExpiredError extends WxpayAuthenticityError {
 export class WxpayBadSignatureError extends WxpayAuthenticityError {
   override readonly name: string = 'WxpayBadSignatureError';
   readonly kind = 'bad-signature' as const;
-  constructor(subject: VerificationSubject, readonly serial: string) {
+  constructor(
+    subject: VerificationSubject,
+    readonly serial: string,
+  ) {
     super(
       subject,
       `signature does not verify with the key of Wechatpay-Serial ${serial}: the body was altered or re-serialized ` +
@@ -134,7 +160,10 @@ export class WxpayEmptyBodyError extends WxpayMalformedError {
   override readonly name: string = 'WxpayEmptyBodyError';
   readonly kind = 'empty-body' as const;
   constructor(subject: VerificationSubject) {
-    super(subject, `body is empty: pass the raw HTTP body (for CloudBase HTTP triggers, event.body decoded when event.isBase64Encoded)`);
+    super(
+      subject,
+      `body is empty: pass the raw HTTP body (for CloudBase HTTP triggers, event.body decoded when event.isBase64Encoded)`,
+    );
   }
 }
 
@@ -149,7 +178,11 @@ export class WxpayMalformedJsonError extends WxpayMalformedError {
 export class WxpayMalformedResourceError extends WxpayMalformedError {
   override readonly name: string = 'WxpayMalformedResourceError';
   readonly kind = 'malformed-resource' as const;
-  constructor(subject: VerificationSubject, readonly field: string, expected: string) {
+  constructor(
+    subject: VerificationSubject,
+    readonly field: string,
+    expected: string,
+  ) {
     super(subject, `field ${field} is missing or malformed: expected ${expected}`);
   }
 }
@@ -157,8 +190,14 @@ export class WxpayMalformedResourceError extends WxpayMalformedError {
 export class WxpayUnsupportedAlgorithmError extends WxpayMalformedError {
   override readonly name: string = 'WxpayUnsupportedAlgorithmError';
   readonly kind = 'unsupported-algorithm' as const;
-  constructor(subject: VerificationSubject, readonly algorithm: string) {
-    super(subject, `uses resource algorithm ${JSON.stringify(algorithm).slice(0, 64)}; only AEAD_AES_256_GCM is supported`);
+  constructor(
+    subject: VerificationSubject,
+    readonly algorithm: string,
+  ) {
+    super(
+      subject,
+      `uses resource algorithm ${JSON.stringify(algorithm).slice(0, 64)}; only AEAD_AES_256_GCM is supported`,
+    );
   }
 }
 
@@ -177,7 +216,11 @@ export class WxpayDecryptionError extends WxpayMalformedError {
 export class WxpayUnexpectedEventError extends WxpayMalformedError {
   override readonly name: string = 'WxpayUnexpectedEventError';
   readonly kind = 'unexpected-event-type' as const;
-  constructor(subject: VerificationSubject, readonly eventType: string, expected: readonly string[]) {
+  constructor(
+    subject: VerificationSubject,
+    readonly eventType: string,
+    expected: readonly string[],
+  ) {
     super(
       subject,
       `has event_type ${JSON.stringify(eventType).slice(0, 64)} where ${expected.join(' or ')} was expected: ` +

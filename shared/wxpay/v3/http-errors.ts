@@ -12,7 +12,11 @@ export function parseErrorBody(body: Buffer | string): ErrorBody | undefined {
     const v = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')) as unknown;
     if (typeof v === 'object' && v !== null && typeof (v as ErrorBody).code === 'string') {
       const e = v as ErrorBody;
-      return { code: e.code, message: typeof e.message === 'string' ? e.message : '', ...(e.detail !== undefined ? { detail: e.detail } : {}) };
+      return {
+        code: e.code,
+        message: typeof e.message === 'string' ? e.message : '',
+        ...(e.detail !== undefined ? { detail: e.detail } : {}),
+      };
     }
   } catch {
     /* not JSON: gateways answer HTML on 502/503 */
@@ -24,7 +28,12 @@ export function parseErrorBody(body: Buffer | string): ErrorBody | undefined {
  * `what` is e.g. "POST /v3/pay/transactions/jsapi" (no query, headers or body); `requestId` is the
  * Request-ID response header, kept on the error and in its message for WeChat Pay support.
  */
-export function errorFromResponse(what: string, status: number, body: Buffer | string, requestId?: string): WxpayError {
+export function errorFromResponse(
+  what: string,
+  status: number,
+  body: Buffer | string,
+  requestId?: string,
+): WxpayError {
   const err = classify(what, status, body);
   if (requestId && /^[\w.-]{1,128}$/.test(requestId)) {
     err.requestId = requestId;
@@ -37,15 +46,35 @@ function classify(what: string, status: number, body: Buffer | string): WxpayErr
   const e = parseErrorBody(body);
   const said = e ? `${e.code}${e.message ? ` (${e.message.slice(0, 200)})` : ''}` : `HTTP ${status}`;
   if (status === 429 || (e && RATE_LIMIT_CODES.has(e.code))) {
-    return new WxpayRateLimitedError(`WeChat Pay rate-limited ${what}: ${said}; retry later with backoff`, status, e?.code ?? 'FREQUENCY_LIMITED', e?.detail);
+    return new WxpayRateLimitedError(
+      `WeChat Pay rate-limited ${what}: ${said}; retry later with backoff`,
+      status,
+      e?.code ?? 'FREQUENCY_LIMITED',
+      e?.detail,
+    );
   }
   if (e && RETRYABLE_CODES.has(e.code)) {
-    return new WxpayUnavailableError(`WeChat Pay failed on its side for ${what}: ${said}; safe to retry with the same out_trade_no / out_refund_no`, 'system-error', status, e.code);
+    return new WxpayUnavailableError(
+      `WeChat Pay failed on its side for ${what}: ${said}; safe to retry with the same out_trade_no / out_refund_no`,
+      'system-error',
+      status,
+      e.code,
+    );
   }
   if (status >= 500) {
-    return new WxpayUnavailableError(`WeChat Pay answered ${what} with ${said}; safe to retry with the same out_trade_no / out_refund_no`, 'server-error', status, e?.code);
+    return new WxpayUnavailableError(
+      `WeChat Pay answered ${what} with ${said}; safe to retry with the same out_trade_no / out_refund_no`,
+      'server-error',
+      status,
+      e?.code,
+    );
   }
-  return new WxpayUpstreamError(`WeChat Pay refused ${what}: ${said}${hintFor(e?.code)}`, status, e?.code ?? `HTTP_${status}`, e?.detail);
+  return new WxpayUpstreamError(
+    `WeChat Pay refused ${what}: ${said}${hintFor(e?.code)}`,
+    status,
+    e?.code ?? `HTTP_${status}`,
+    e?.detail,
+  );
 }
 
 function hintFor(code: string | undefined): string {

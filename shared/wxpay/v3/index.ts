@@ -73,13 +73,26 @@ export function createWxpayV3(opts: WxpayV3Options): WxpayV3 {
         download: (): ReturnType<WxpayV3Client['downloadCertificates']> => client.downloadCertificates(),
         clock,
         ...(publicKey ? { publicKey } : {}),
-        ...(opts.minCertificateRefreshMs !== undefined ? { minRefreshIntervalMs: opts.minCertificateRefreshMs } : {}),
+        ...(opts.minCertificateRefreshMs !== undefined
+          ? { minRefreshIntervalMs: opts.minCertificateRefreshMs }
+          : {}),
       })
     : undefined;
-  const verifier = new CompositeVerifier({ ...(publicKey ? { publicKey } : {}), ...(certificates ? { certificates } : {}) });
-  const client = new WxpayV3Client({ signer: requestSigner, verifier, clock, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  const verifier = new CompositeVerifier({
+    ...(publicKey ? { publicKey } : {}),
+    ...(certificates ? { certificates } : {}),
+  });
+  const client = new WxpayV3Client({
+    signer: requestSigner,
+    verifier,
+    clock,
+    ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  });
   const validator = client.validator;
-  const notifications = opts.apiV3Key ? new NotificationParser({ validator, apiV3Key: opts.apiV3Key }) : undefined;
+  const notifications = opts.apiV3Key
+    ? new NotificationParser({ validator, apiV3Key: opts.apiV3Key })
+    : undefined;
   const encryptionKey = async (): Promise<EncryptionKey> => {
     if (publicKey) return { serial: publicKey.keyId, publicKey: publicKey.publicKey };
     return certificates!.encryptionKey();

@@ -40,7 +40,11 @@ export type ParsedNotification = TransactionNotification | RefundNotification;
 export type NotificationType = ParsedNotification['type'];
 
 export const TRANSACTION_EVENTS: readonly TransactionEventType[] = ['TRANSACTION.SUCCESS'];
-export const REFUND_EVENTS: readonly RefundEventType[] = ['REFUND.SUCCESS', 'REFUND.ABNORMAL', 'REFUND.CLOSED'];
+export const REFUND_EVENTS: readonly RefundEventType[] = [
+  'REFUND.SUCCESS',
+  'REFUND.ABNORMAL',
+  'REFUND.CLOSED',
+];
 
 export interface NotificationParserOptions {
   validator: Validator;
@@ -63,16 +67,25 @@ export class NotificationParser {
    * Verifies (refreshing platform certificates once for an unknown serial), decrypts and types a
    * notification. The common case stays synchronous inside; only a refresh awaits.
    */
-  parse(headers: HeaderBag, rawBody: string | Buffer, expect?: NotificationType): Promise<ParsedNotification> {
+  parse(
+    headers: HeaderBag,
+    rawBody: string | Buffer,
+    expect?: NotificationType,
+  ): Promise<ParsedNotification> {
     try {
       return Promise.resolve(this.parseSync(headers, rawBody, expect));
     } catch (err) {
-      if (err instanceof WxpayUnknownSerialError && this.validator.verifier.refresh) return this.parseAfterRefresh(headers, rawBody, expect);
+      if (err instanceof WxpayUnknownSerialError && this.validator.verifier.refresh)
+        return this.parseAfterRefresh(headers, rawBody, expect);
       return Promise.reject(err);
     }
   }
 
-  private async parseAfterRefresh(headers: HeaderBag, rawBody: string | Buffer, expect?: NotificationType): Promise<ParsedNotification> {
+  private async parseAfterRefresh(
+    headers: HeaderBag,
+    rawBody: string | Buffer,
+    expect?: NotificationType,
+  ): Promise<ParsedNotification> {
     const { serial } = await this.validator.validate(S, headers, rawBody);
     return this.decode(rawBody, serial, expect);
   }
@@ -93,23 +106,42 @@ export class NotificationParser {
   }
 
   /** Everything after the signature check; the body is authentic from here on. */
-  private decode(rawBody: string | Buffer, serial: string, expect: NotificationType | undefined): ParsedNotification {
-    const envelope = parseJson(typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'), 'body') as NotificationEnvelope<string>;
+  private decode(
+    rawBody: string | Buffer,
+    serial: string,
+    expect: NotificationType | undefined,
+  ): ParsedNotification {
+    const envelope = parseJson(
+      typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'),
+      'body',
+    ) as NotificationEnvelope<string>;
     if (!isObject(envelope)) throw new WxpayMalformedResourceError(S, 'body', 'a JSON object');
     requireString(envelope.id, 'id');
     requireString(envelope.event_type, 'event_type');
     const type = eventTypeOf(envelope.event_type);
     if (!type || (expect && type !== expect)) {
-      const allowed = expect === 'transaction' ? TRANSACTION_EVENTS : expect === 'refund' ? REFUND_EVENTS : [...TRANSACTION_EVENTS, ...REFUND_EVENTS];
+      const allowed =
+        expect === 'transaction'
+          ? TRANSACTION_EVENTS
+          : expect === 'refund'
+            ? REFUND_EVENTS
+            : [...TRANSACTION_EVENTS, ...REFUND_EVENTS];
       throw new WxpayUnexpectedEventError(S, envelope.event_type, allowed);
     }
     const r = envelope.resource;
-    if (!isObject(r)) throw new WxpayMalformedResourceError(S, 'resource', 'an object with algorithm, ciphertext, nonce');
+    if (!isObject(r))
+      throw new WxpayMalformedResourceError(S, 'resource', 'an object with algorithm, ciphertext, nonce');
     if (r.algorithm !== AEAD_ALGORITHM) throw new WxpayUnsupportedAlgorithmError(S, String(r.algorithm));
     requireString(r.ciphertext, 'resource.ciphertext');
     requireString(r.nonce, 'resource.nonce');
-    if (r.associated_data !== undefined && typeof r.associated_data !== 'string') throw new WxpayMalformedResourceError(S, 'resource.associated_data', 'a string');
-    if (r.original_type !== type) throw new WxpayMalformedResourceError(S, 'resource.original_type', `"${type}" for ${envelope.event_type}`);
+    if (r.associated_data !== undefined && typeof r.associated_data !== 'string')
+      throw new WxpayMalformedResourceError(S, 'resource.associated_data', 'a string');
+    if (r.original_type !== type)
+      throw new WxpayMalformedResourceError(
+        S,
+        'resource.original_type',
+        `"${type}" for ${envelope.event_type}`,
+      );
     const plaintext = aeadDecrypt(this.apiV3Key, r, S).toString('utf8');
     const resource = parseJson(plaintext, 'decrypted resource');
     if (type === 'transaction') {
@@ -140,27 +172,39 @@ function isObject(v: unknown): v is Record<string, any> {
 }
 
 function requireString(v: unknown, field: string): asserts v is string {
-  if (typeof v !== 'string' || v.length === 0) throw new WxpayMalformedResourceError(S, field, 'a non-empty string');
+  if (typeof v !== 'string' || v.length === 0)
+    throw new WxpayMalformedResourceError(S, field, 'a non-empty string');
 }
 
 function requireFen(v: unknown, field: string): asserts v is number {
-  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new WxpayMalformedResourceError(S, field, 'a non-negative integer amount in fen');
+  if (!Number.isSafeInteger(v) || (v as number) < 0)
+    throw new WxpayMalformedResourceError(S, field, 'a non-negative integer amount in fen');
 }
 
 function checkTransaction(t: unknown): asserts t is TransactionResource {
   if (!isObject(t)) throw new WxpayMalformedResourceError(S, 'resource', 'a transaction object');
-  for (const f of ['appid', 'mchid', 'out_trade_no', 'transaction_id', 'trade_state'] as const) requireString(t[f], `resource.${f}`);
+  for (const f of ['appid', 'mchid', 'out_trade_no', 'transaction_id', 'trade_state'] as const)
+    requireString(t[f], `resource.${f}`);
   if (!isObject(t.payer)) throw new WxpayMalformedResourceError(S, 'resource.payer', 'an object with openid');
   requireString(t.payer.openid, 'resource.payer.openid');
-  if (!isObject(t.amount)) throw new WxpayMalformedResourceError(S, 'resource.amount', 'an object with total and payer_total');
+  if (!isObject(t.amount))
+    throw new WxpayMalformedResourceError(S, 'resource.amount', 'an object with total and payer_total');
   requireFen(t.amount.total, 'resource.amount.total');
   requireFen(t.amount.payer_total, 'resource.amount.payer_total');
 }
 
 function checkRefund(r: unknown): asserts r is RefundResource {
   if (!isObject(r)) throw new WxpayMalformedResourceError(S, 'resource', 'a refund object');
-  for (const f of ['mchid', 'out_trade_no', 'transaction_id', 'out_refund_no', 'refund_id'] as const) requireString(r[f], `resource.${f}`);
-  if (!['SUCCESS', 'CLOSED', 'ABNORMAL'].includes(r.refund_status)) throw new WxpayMalformedResourceError(S, 'resource.refund_status', 'SUCCESS, CLOSED or ABNORMAL');
-  if (!isObject(r.amount)) throw new WxpayMalformedResourceError(S, 'resource.amount', 'an object with total, refund, payer_total, payer_refund');
-  for (const f of ['total', 'refund', 'payer_total', 'payer_refund'] as const) requireFen(r.amount[f], `resource.amount.${f}`);
+  for (const f of ['mchid', 'out_trade_no', 'transaction_id', 'out_refund_no', 'refund_id'] as const)
+    requireString(r[f], `resource.${f}`);
+  if (!['SUCCESS', 'CLOSED', 'ABNORMAL'].includes(r.refund_status))
+    throw new WxpayMalformedResourceError(S, 'resource.refund_status', 'SUCCESS, CLOSED or ABNORMAL');
+  if (!isObject(r.amount))
+    throw new WxpayMalformedResourceError(
+      S,
+      'resource.amount',
+      'an object with total, refund, payer_total, payer_refund',
+    );
+  for (const f of ['total', 'refund', 'payer_total', 'payer_refund'] as const)
+    requireFen(r.amount[f], `resource.amount.${f}`);
 }

@@ -26,7 +26,10 @@ export function oaepEncrypt(plaintext: string, key: EncryptionKey): SensitiveCip
 
 export function oaepDecrypt(ciphertextBase64: string, privateKey: KeyObject): string {
   try {
-    return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(ciphertextBase64, 'base64')).toString('utf8');
+    return privateDecrypt(
+      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
+      Buffer.from(ciphertextBase64, 'base64'),
+    ).toString('utf8');
   } catch {
     throw new WxpayConfigError(
       'a sensitive field does not decrypt with WXPAY_PRIVATE_KEY (RSA-OAEP/SHA-1): it was encrypted for another key, or altered',

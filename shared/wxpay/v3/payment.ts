@@ -27,5 +27,11 @@ export function buildPaymentParams(signer: Signer, input: PaymentParamsInput): R
   const timeStamp = String(unixSeconds(input.now ?? Date.now()));
   const nonceStr = input.nonce ?? newNonce();
   const pkg = `prepay_id=${input.prepayId}`;
-  return { timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign: signer.sign(paymentMessage(input.appId, timeStamp, nonceStr, pkg)) };
+  return {
+    timeStamp,
+    nonceStr,
+    package: pkg,
+    signType: 'RSA',
+    paySign: signer.sign(paymentMessage(input.appId, timeStamp, nonceStr, pkg)),
+  };
 }

@@ -24,7 +24,11 @@ export class RsaSigner implements Signer {
   }
 
   sign(message: string | Buffer): string {
-    return rsaSign('sha256', typeof message === 'string' ? Buffer.from(message) : message, this.privateKey).toString('base64');
+    return rsaSign(
+      'sha256',
+      typeof message === 'string' ? Buffer.from(message) : message,
+      this.privateKey,
+    ).toString('base64');
   }
 }
 
@@ -39,7 +43,13 @@ export function unixSeconds(nowMs: number = Date.now()): number {
 }
 
 /** `METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nBODY\n` — the body is the exact bytes sent, '' for GET. */
-export function requestMessage(method: string, pathWithQuery: string, timestamp: number | string, nonce: string, body: string): string {
+export function requestMessage(
+  method: string,
+  pathWithQuery: string,
+  timestamp: number | string,
+  nonce: string,
+  body: string,
+): string {
   return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${body}\n`;
 }
 
@@ -66,7 +76,8 @@ export function formatAuthorization(p: AuthorizationParts): string {
 export function parseAuthorization(header: string): AuthorizationParts | undefined {
   if (!header.startsWith(`${AUTH_SCHEMA} `)) return undefined;
   const out: Record<string, string> = {};
-  for (const m of header.slice(AUTH_SCHEMA.length + 1).matchAll(/\s*([a-z_]+)="([^"]*)"\s*(?:,|$)/g)) out[m[1]!] = m[2]!;
+  for (const m of header.slice(AUTH_SCHEMA.length + 1).matchAll(/\s*([a-z_]+)="([^"]*)"\s*(?:,|$)/g))
+    out[m[1]] = m[2]!;
   const { mchid, nonce_str, signature, timestamp, serial_no } = out;
   if (!mchid || !nonce_str || !signature || !timestamp || !serial_no) return undefined;
   return { mchid, nonce_str, signature, timestamp, serial_no };
@@ -90,7 +101,11 @@ export class RequestSigner {
     private readonly signer: Signer,
     private readonly clock: () => number = Date.now,
   ) {
-    if (!/^\d{8,12}$/.test(mchid)) throw new WxpayConfigError('WXPAY_MCHID must be the merchant id digits (商户号), e.g. 1900000109', 'WXPAY_MCHID');
+    if (!/^\d{8,12}$/.test(mchid))
+      throw new WxpayConfigError(
+        'WXPAY_MCHID must be the merchant id digits (商户号), e.g. 1900000109',
+        'WXPAY_MCHID',
+      );
   }
 
   get serial(): string {
@@ -100,7 +115,15 @@ export class RequestSigner {
   authorization(input: SignRequestInput): string {
     const timestamp = String(input.timestamp ?? unixSeconds(this.clock()));
     const nonce = input.nonce ?? newNonce();
-    const signature = this.signer.sign(requestMessage(input.method, input.pathWithQuery, timestamp, nonce, input.body ?? ''));
-    return formatAuthorization({ mchid: this.mchid, nonce_str: nonce, signature, timestamp, serial_no: this.signer.serial });
+    const signature = this.signer.sign(
+      requestMessage(input.method, input.pathWithQuery, timestamp, nonce, input.body ?? ''),
+    );
+    return formatAuthorization({
+      mchid: this.mchid,
+      nonce_str: nonce,
+      signature,
+      timestamp,
+      serial_no: this.signer.serial,
+    });
   }
 }

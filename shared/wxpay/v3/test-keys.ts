@@ -37,7 +37,7 @@ export interface TestKeys {
 
 function serialHex(): string {
   const b = randomBytes(20);
-  b[0] = (b[0]! & 0x3f) | 0x10;
+  b[0] = (b[0] & 0x3f) | 0x10;
   return b.toString('hex').toUpperCase();
 }
 
@@ -58,7 +58,13 @@ export async function makeTestKeys(): Promise<TestKeys> {
     await opensslAsync(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyPath]);
     await opensslAsync(['pkey', '-in', keyPath, '-pubout', '-out', publicKeyPath]);
     const privateKeyPem = readFileSync(keyPath, 'utf8');
-    return { keyPath, publicKeyPath, privateKeyPem, privateKey: createPrivateKey(privateKeyPem), publicKey: createPublicKey(readFileSync(publicKeyPath)) };
+    return {
+      keyPath,
+      publicKeyPath,
+      privateKeyPem,
+      privateKey: createPrivateKey(privateKeyPem),
+      publicKey: createPublicKey(readFileSync(publicKeyPath)),
+    };
   };
 
   const certified = async (name: string, subject: string): Promise<TestCertificate> => {
@@ -66,12 +72,38 @@ export async function makeTestKeys(): Promise<TestKeys> {
     const certPath = join(dir, `${name}_cert.pem`);
     const publicKeyPath = join(dir, `${name}_pub.pem`);
     const serial = serialHex();
-    await opensslAsync(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '30', '-subj', subject, '-set_serial', `0x${serial}`]);
+    await opensslAsync([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '30',
+      '-subj',
+      subject,
+      '-set_serial',
+      `0x${serial}`,
+    ]);
     await opensslAsync(['pkey', '-in', keyPath, '-pubout', '-out', publicKeyPath]);
     const privateKeyPem = readFileSync(keyPath, 'utf8');
     const certPem = readFileSync(certPath, 'utf8');
     const certificate = new X509Certificate(certPem);
-    return { keyPath, certPath, publicKeyPath, privateKeyPem, certPem, certificate, serial, privateKey: createPrivateKey(privateKeyPem), publicKey: certificate.publicKey };
+    return {
+      keyPath,
+      certPath,
+      publicKeyPath,
+      privateKeyPem,
+      certPem,
+      certificate,
+      serial,
+      privateKey: createPrivateKey(privateKeyPem),
+      publicKey: certificate.publicKey,
+    };
   };
 
   const mchid = '1900000109';
@@ -86,7 +118,10 @@ export async function makeTestKeys(): Promise<TestKeys> {
     appid: 'wxd678efh567hg6787',
     merchant,
     platform,
-    wechatPublic: { ...wechatPublic, keyId: `PUB_KEY_ID_0119000001092026112500${randomBytes(2).readUInt16BE() % 1000}` },
+    wechatPublic: {
+      ...wechatPublic,
+      keyId: `PUB_KEY_ID_0119000001092026112500${randomBytes(2).readUInt16BE() % 1000}`,
+    },
     apiV3KeyText: randomBytes(24).toString('base64'),
     openssl,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

@@ -4,7 +4,12 @@ import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { aeadEncrypt } from './aead';
 import { RsaSigner, newNonce, responseMessage, unixSeconds, type Signer } from './signer';
 import { eventTypeOf } from './notification';
-import type { NotificationEnvelope, NotificationEventType, RefundResource, TransactionResource } from './types';
+import type {
+  NotificationEnvelope,
+  NotificationEventType,
+  RefundResource,
+  TransactionResource,
+} from './types';
 
 export interface TestHeaderInput {
   /** WeChat's side of the key pair (platform-certificate key or public-key-mode key), or a Signer. */
@@ -26,7 +31,7 @@ export type WechatpayHeaders = {
 };
 
 function toSigner(key: TestHeaderInput['privateKey'], serial: string | undefined): Signer {
-  if (typeof key === 'object' && 'sign' in key && typeof key.sign === 'function') return key as Signer;
+  if (typeof key === 'object' && 'sign' in key && typeof key.sign === 'function') return key;
   if (!serial) throw new Error('generateTestHeaders: pass the serial the headers should announce');
   return new RsaSigner(typeof key === 'string' ? createPrivateKey(key) : (key as KeyObject), serial);
 }
@@ -46,7 +51,10 @@ export function generateTestHeaders(input: TestHeaderInput): WechatpayHeaders {
   };
 }
 
-export interface TestNotificationInput<E extends NotificationEventType> extends Omit<TestHeaderInput, 'body'> {
+export interface TestNotificationInput<E extends NotificationEventType> extends Omit<
+  TestHeaderInput,
+  'body'
+> {
   apiV3Key: KeyObject;
   eventType: E;
   resource: E extends 'TRANSACTION.SUCCESS' ? TransactionResource : RefundResource;
@@ -57,7 +65,9 @@ export interface TestNotificationInput<E extends NotificationEventType> extends 
 }
 
 /** A signed, encrypted notification exactly as WeChat Pay POSTs it: the raw body and its headers. */
-export function buildTestNotification<E extends NotificationEventType>(input: TestNotificationInput<E>): { body: string; headers: WechatpayHeaders } {
+export function buildTestNotification<E extends NotificationEventType>(
+  input: TestNotificationInput<E>,
+): { body: string; headers: WechatpayHeaders } {
   const type = eventTypeOf(input.eventType) ?? 'transaction';
   const associatedData = input.associatedData ?? type;
   const enc = aeadEncrypt(input.apiV3Key, JSON.stringify(input.resource), associatedData);
@@ -66,7 +76,13 @@ export function buildTestNotification<E extends NotificationEventType>(input: Te
     create_time: input.createTime ?? rfc3339China(Date.now()),
     event_type: input.eventType,
     resource_type: 'encrypt-resource',
-    resource: { original_type: type, algorithm: 'AEAD_AES_256_GCM', ciphertext: enc.ciphertext, associated_data: associatedData, nonce: enc.nonce },
+    resource: {
+      original_type: type,
+      algorithm: 'AEAD_AES_256_GCM',
+      ciphertext: enc.ciphertext,
+      associated_data: associatedData,
+      nonce: enc.nonce,
+    },
     summary: input.summary ?? (type === 'transaction' ? '支付成功' : '退款状态变更'),
   };
   const body = JSON.stringify(envelope);

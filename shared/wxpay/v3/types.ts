@@ -20,9 +20,19 @@ export interface JsapiPrepayRequest {
   detail?: {
     cost_price?: number;
     invoice_id?: string;
-    goods_detail?: Array<{ merchant_goods_id: string; wechatpay_goods_id?: string; goods_name?: string; quantity: number; unit_price: number }>;
+    goods_detail?: Array<{
+      merchant_goods_id: string;
+      wechatpay_goods_id?: string;
+      goods_name?: string;
+      quantity: number;
+      unit_price: number;
+    }>;
   };
-  scene_info?: { payer_client_ip: string; device_id?: string; store_info?: { id: string; name?: string; area_code?: string; address?: string } };
+  scene_info?: {
+    payer_client_ip: string;
+    device_id?: string;
+    store_info?: { id: string; name?: string; area_code?: string; address?: string };
+  };
   settle_info?: { profit_sharing?: boolean };
 }
 
@@ -45,7 +55,13 @@ export interface PromotionDetail {
   merchant_contribute?: number;
   other_contribute?: number;
   currency?: Currency;
-  goods_detail?: Array<{ goods_id: string; quantity: number; unit_price: number; discount_amount: number; goods_remark?: string }>;
+  goods_detail?: Array<{
+    goods_id: string;
+    quantity: number;
+    unit_price: number;
+    discount_amount: number;
+    goods_remark?: string;
+  }>;
 }
 
 /** GET /v3/pay/transactions/{id/…|out-trade-no/…} and the decrypted payment notification resource. */
@@ -103,7 +119,14 @@ export interface CreateRefundRequest {
   notify_url?: string;
   funds_account?: 'AVAILABLE' | 'UNSETTLED';
   amount: { refund: number; from?: RefundAmountFrom[]; total: number; currency: 'CNY' };
-  goods_detail?: Array<{ merchant_goods_id: string; wechatpay_goods_id?: string; goods_name?: string; unit_price: number; refund_amount: number; refund_quantity: number }>;
+  goods_detail?: Array<{
+    merchant_goods_id: string;
+    wechatpay_goods_id?: string;
+    goods_name?: string;
+    unit_price: number;
+    refund_amount: number;
+    refund_quantity: number;
+  }>;
 }
 
 export interface Refund {
@@ -135,7 +158,14 @@ export interface Refund {
     type: 'COUPON' | 'DISCOUNT';
     amount: number;
     refund_amount: number;
-    goods_detail?: Array<{ merchant_goods_id: string; wechatpay_goods_id?: string; goods_name?: string; unit_price: number; refund_amount: number; refund_quantity: number }>;
+    goods_detail?: Array<{
+      merchant_goods_id: string;
+      wechatpay_goods_id?: string;
+      goods_name?: string;
+      unit_price: number;
+      refund_amount: number;
+      refund_quantity: number;
+    }>;
   }>;
 }
 
@@ -158,7 +188,12 @@ export interface CertificatesResponse {
     serial_no: string;
     effective_time: string;
     expire_time: string;
-    encrypt_certificate: { algorithm: 'AEAD_AES_256_GCM'; nonce: string; associated_data: string; ciphertext: string };
+    encrypt_certificate: {
+      algorithm: 'AEAD_AES_256_GCM';
+      nonce: string;
+      associated_data: string;
+      ciphertext: string;
+    };
   }>;
 }
 

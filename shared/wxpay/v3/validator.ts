@@ -77,10 +77,21 @@ export class Validator {
     if (!serial) throw new WxpayMissingHeaderError(subject, HEADER_SERIAL);
     if (signature.startsWith(SIGNTEST_PREFIX)) throw new WxpaySigntestError(subject);
     // The serial ends up in error messages and logs: only what WeChat issues gets that far.
-    if (!SERIAL_RE.test(serial)) throw new WxpayMalformedHeaderError(subject, HEADER_SERIAL, 'a certificate serial (hex) or PUB_KEY_ID_…');
+    if (!SERIAL_RE.test(serial))
+      throw new WxpayMalformedHeaderError(
+        subject,
+        HEADER_SERIAL,
+        'a certificate serial (hex) or PUB_KEY_ID_…',
+      );
     const type = headerValue(headers, 'wechatpay-signature-type');
-    if (type !== undefined && type !== SIGNATURE_TYPE) throw new WxpayMalformedHeaderError(subject, HEADER_SIGNATURE_TYPE, `${SIGNATURE_TYPE} (the only scheme this library verifies)`);
-    if (!TIMESTAMP_RE.test(timestamp)) throw new WxpayMalformedHeaderError(subject, HEADER_TIMESTAMP, 'Unix seconds (digits only)');
+    if (type !== undefined && type !== SIGNATURE_TYPE)
+      throw new WxpayMalformedHeaderError(
+        subject,
+        HEADER_SIGNATURE_TYPE,
+        `${SIGNATURE_TYPE} (the only scheme this library verifies)`,
+      );
+    if (!TIMESTAMP_RE.test(timestamp))
+      throw new WxpayMalformedHeaderError(subject, HEADER_TIMESTAMP, 'Unix seconds (digits only)');
     const skew = Math.floor(this.clock() / 1000) - Number(timestamp);
     if (skew > this.windowSeconds) throw new WxpayStaleTimestampError(subject, skew, this.windowSeconds);
     if (-skew > this.windowSeconds) throw new WxpayFutureTimestampError(subject, -skew, this.windowSeconds);
@@ -99,11 +110,20 @@ export class Validator {
   }
 
   /** Like validateSync, but an unknown serial makes the verifier refresh (rate-limited) and retry once. */
-  async validate(subject: VerificationSubject, headers: HeaderBag, body: string | Buffer): Promise<SignatureHeaders> {
+  async validate(
+    subject: VerificationSubject,
+    headers: HeaderBag,
+    body: string | Buffer,
+  ): Promise<SignatureHeaders> {
     const h = this.checkHeaders(subject, headers);
     const message = signedMessage(h.timestamp, h.nonce, body);
     let result = this.verifier.verify(h.serial, message, h.signature);
-    if (!result.ok && result.reason === 'unknown-serial' && this.verifier.refresh && (await this.verifier.refresh(h.serial))) {
+    if (
+      !result.ok &&
+      result.reason === 'unknown-serial' &&
+      this.verifier.refresh &&
+      (await this.verifier.refresh(h.serial))
+    ) {
       result = this.verifier.verify(h.serial, message, h.signature);
     }
     if (!result.ok) throw failure(subject, h.serial, result);
@@ -118,7 +138,11 @@ export function signedMessage(timestamp: string, nonce: string, body: string | B
 }
 const NEWLINE = Buffer.from('\n');
 
-function failure(subject: VerificationSubject, serial: string, r: Exclude<VerifyResult, { ok: true }>): WxpayVerificationError {
+function failure(
+  subject: VerificationSubject,
+  serial: string,
+  r: Exclude<VerifyResult, { ok: true }>,
+): WxpayVerificationError {
   switch (r.reason) {
     case 'unknown-serial':
       return new WxpayUnknownSerialError(subject, serial, r.hint);

@@ -25,7 +25,12 @@ const OK: VerifyResult = { ok: true };
 const BAD: VerifyResult = { ok: false, reason: 'bad-signature' };
 
 function rsaSha256Verify(key: KeyObject, message: string | Buffer, signatureBase64: string): boolean {
-  return rsaVerify('sha256', typeof message === 'string' ? Buffer.from(message) : message, key, Buffer.from(signatureBase64, 'base64'));
+  return rsaVerify(
+    'sha256',
+    typeof message === 'string' ? Buffer.from(message) : message,
+    key,
+    Buffer.from(signatureBase64, 'base64'),
+  );
 }
 
 function requirePublicRsa(key: KeyObject, variable: string, what: string): void {
@@ -41,7 +46,10 @@ export class PublicKeyVerifier implements Verifier {
     readonly publicKey: KeyObject,
   ) {
     if (!keyId.startsWith(PUBLIC_KEY_ID_PREFIX)) {
-      throw new WxpayConfigError(`WXPAY_PUBLIC_KEY_ID must start with ${PUBLIC_KEY_ID_PREFIX} (copy it from 账户中心 → API安全 → 微信支付公钥)`, 'WXPAY_PUBLIC_KEY_ID');
+      throw new WxpayConfigError(
+        `WXPAY_PUBLIC_KEY_ID must start with ${PUBLIC_KEY_ID_PREFIX} (copy it from 账户中心 → API安全 → 微信支付公钥)`,
+        'WXPAY_PUBLIC_KEY_ID',
+      );
     }
     requirePublicRsa(publicKey, 'WXPAY_PUBLIC_KEY', 'the WeChat Pay public key pub_key.pem');
   }
@@ -70,7 +78,8 @@ export interface PlatformCertificate {
 export function fromX509(cert: X509Certificate): PlatformCertificate {
   const notBefore = Date.parse(cert.validFrom);
   const notAfter = Date.parse(cert.validTo);
-  if (!Number.isFinite(notBefore) || !Number.isFinite(notAfter)) throw new WxpayConfigError(`platform certificate ${cert.serialNumber} has an unreadable validity period`);
+  if (!Number.isFinite(notBefore) || !Number.isFinite(notAfter))
+    throw new WxpayConfigError(`platform certificate ${cert.serialNumber} has an unreadable validity period`);
   const publicKey = cert.publicKey;
   requirePublicRsa(publicKey, 'platform certificate', 'a WeChat Pay platform certificate');
   return { serial: normalizeSerial(cert.serialNumber), publicKey, notBefore, notAfter };
@@ -143,7 +152,9 @@ export class CompositeVerifier implements Verifier {
     private readonly hints: { certificates?: string } = {},
   ) {
     if (!parts.publicKey && !parts.certificates) {
-      throw new WxpayConfigError('configure a WeChat Pay public key (WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY) or platform certificates (WXPAY_APIV3_KEY to download them)');
+      throw new WxpayConfigError(
+        'configure a WeChat Pay public key (WXPAY_PUBLIC_KEY_ID, WXPAY_PUBLIC_KEY) or platform certificates (WXPAY_APIV3_KEY to download them)',
+      );
     }
   }
 

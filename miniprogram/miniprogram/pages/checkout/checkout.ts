@@ -11,7 +11,11 @@ function view(state: CheckoutState) {
     case 'ready':
       return { step: state.step, message: '', orderId: '' };
     case 'paid':
-      return { step: state.step, message: `支付成功 ${formatPrice(state.order.amountFen)}`, orderId: state.order.orderId };
+      return {
+        step: state.step,
+        message: `支付成功 ${formatPrice(state.order.amountFen)}`,
+        orderId: state.order.orderId,
+      };
     case 'confirming':
     case 'cancelled':
       return { step: state.step, message: state.message, orderId: state.orderId };
@@ -33,9 +37,17 @@ Page({
 
   onLoad() {
     const cart = app.cart;
-    this.flow = new CheckoutFlow(toCartItems(cart), { wx: app.services.wx, api: app.services.api, auth: app.services.auth });
+    this.flow = new CheckoutFlow(toCartItems(cart), {
+      wx: app.services.wx,
+      api: app.services.api,
+      auth: app.services.auth,
+    });
     this.setData({
-      lines: cart.lines.map((l) => ({ name: l.product.name, quantity: l.quantity, price: formatPrice(l.product.priceFen * l.quantity) })),
+      lines: cart.lines.map((l) => ({
+        name: l.product.name,
+        quantity: l.quantity,
+        price: formatPrice(l.product.priceFen * l.quantity),
+      })),
       total: formatPrice(totalFen(cart)),
     });
   },
@@ -67,6 +79,7 @@ Page({
   },
 
   onViewOrder() {
-    if (this.data.orderId) wx.redirectTo({ url: `/pages/order-detail/order-detail?orderId=${this.data.orderId}` });
+    if (this.data.orderId)
+      wx.redirectTo({ url: `/pages/order-detail/order-detail?orderId=${this.data.orderId}` });
   },
 });

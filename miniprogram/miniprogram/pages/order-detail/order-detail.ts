@@ -14,8 +14,16 @@ function view(order: OrdersGetResponse) {
     status: orderStatusLabel(order.status),
     amount: formatPrice(order.amountFen),
     refunded: order.refundedFen > 0 ? formatPrice(order.refundedFen) : '',
-    items: order.items.map((i) => ({ name: i.name, quantity: i.quantity, price: formatPrice(i.priceFen * i.quantity) })),
-    refunds: order.refunds.map((r) => ({ refundId: r.refundId, amount: formatPrice(r.amountFen), status: refundStatusLabel(r.status) })),
+    items: order.items.map((i) => ({
+      name: i.name,
+      quantity: i.quantity,
+      price: formatPrice(i.priceFen * i.quantity),
+    })),
+    refunds: order.refunds.map((r) => ({
+      refundId: r.refundId,
+      amount: formatPrice(r.amountFen),
+      status: refundStatusLabel(r.status),
+    })),
     canRefund: canRequestRefund(order),
   };
 }
@@ -62,7 +70,10 @@ Page({
   async onRefund() {
     const model = this.model;
     if (!model || this.data.busy) return;
-    const { confirm } = await wx.showModal({ title: '申请退款', content: `退款 ${this.data.amount} 将原路退回` });
+    const { confirm } = await wx.showModal({
+      title: '申请退款',
+      content: `退款 ${this.data.amount} 将原路退回`,
+    });
     if (!confirm) return;
     this.setData({ busy: true, message: '' });
     try {

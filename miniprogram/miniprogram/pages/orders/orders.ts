@@ -9,7 +9,13 @@ const app = getApp<AppOption>();
 
 Page({
   data: {
-    orders: [] as { orderId: string; description: string; amount: string; status: string; createdAt: string }[],
+    orders: [] as {
+      orderId: string;
+      description: string;
+      amount: string;
+      status: string;
+      createdAt: string;
+    }[],
     hasMore: true,
     loading: false,
     message: '',
