@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const dataDir = resolve(process.env.LOCAL_DATA_DIR || '.local');
   const buildDir = process.env.FUNCTIONS_BUILD_DIR ? resolve(process.env.FUNCTIONS_BUILD_DIR) : undefined;
+  // eslint-disable-next-line prefer-const -- the signal handlers close over it before it is assigned
   let stack: LocalStack | undefined;
   let stopping = false;
 

@@ -449,7 +449,7 @@ describe('payment notifications', () => {
     const statuses = deliveries.flatMap((d) => d.attempts.map((a) => a.status));
     assert.ok(
       statuses.some((s) => s >= 500),
-      `a 5xx was answered first: ${statuses}`,
+      `a 5xx was answered first: ${statuses.join(', ')}`,
     );
     assert.equal(statuses[statuses.length - 1], 204);
     const doc = await orderDoc(created.orderId);

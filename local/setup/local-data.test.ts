@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createPublicKey, createSign, createVerify } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, createSign, createVerify } from 'node:crypto';
 import { ensureLocalData, updateLocalEnv } from './local-data';
 
 test('local data: keys, certificates and env are generated once, consistent, and checked by openssl', async () => {
@@ -18,7 +18,7 @@ test('local data: keys, certificates and env are generated once, consistent, and
     assert.ok(merchantCert.verify(ca.publicKey), 'merchant certificate is issued by the local CA');
     assert.ok(new X509Certificate(first.keys.platformCertificate).verify(ca.publicKey));
     assert.ok(
-      merchantCert.checkPrivateKey(require('node:crypto').createPrivateKey(first.keys.merchantPrivateKey)),
+      merchantCert.checkPrivateKey(createPrivateKey(first.keys.merchantPrivateKey)),
     );
     assert.match(first.env.WXPAY_PUBLIC_KEY_ID, /^PUB_KEY_ID_\d+$/);
     assert.equal(first.env.WXPAY_APIV3_KEY.length, 32);

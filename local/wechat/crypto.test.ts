@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -92,12 +92,12 @@ test('RSA-SHA256 signatures interoperate with openssl dgst both ways', async () 
       '-out',
       pubPath,
     ]);
-    assert.ok(rsaVerify(message, sig, require('node:fs').readFileSync(pubPath, 'utf8')));
+    assert.ok(rsaVerify(message, sig, readFileSync(pubPath, 'utf8')));
     assert.ok(
       !rsaVerify(
         message.replace('1554208460', '1554208461'),
         sig,
-        require('node:fs').readFileSync(pubPath, 'utf8'),
+        readFileSync(pubPath, 'utf8'),
       ),
     );
     // the simulator signs → openssl verifies

@@ -205,7 +205,7 @@ export class Notifier {
       d.cancelNext = undefined;
       void this.attempt(d, 'scheduled');
     });
-    d.cancelNext = job.cancel;
+    d.cancelNext = () => job.cancel();
     d.nextAttemptAt = new Date(job.dueAt).toISOString();
     this.emit(d);
   }

@@ -10,6 +10,7 @@ let h: SimHarness;
 let rx: Receiver;
 let wxpay: any;
 let platformSerial: string;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- read the installed SDK's own version
 const SDK_VERSION: string = require('wechatpay-axios-plugin/package.json').version;
 
 before(async () => {

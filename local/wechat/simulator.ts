@@ -228,7 +228,7 @@ export class Simulator {
       this.refundTimers.delete(key);
       this.completeRefund(refund, 'SUCCESS');
     });
-    this.refundTimers.set(key, job.cancel);
+    this.refundTimers.set(key, () => job.cancel());
   }
 
   /** Moves a PROCESSING refund to its final status and notifies; false when it was already final. */

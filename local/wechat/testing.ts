@@ -262,7 +262,7 @@ export function waitUntil(
     const tick = async () => {
       if (await pred()) return resolve();
       if (Date.now() > until) return reject(new Error('condition not met in time'));
-      setTimeout(tick, stepMs);
+      setTimeout(() => void tick(), stepMs);
     };
     void tick();
   });

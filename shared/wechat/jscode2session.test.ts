@@ -69,7 +69,11 @@ describe('jscode2session', () => {
     });
     assert.deepEqual({ ...r }, { openid: 'oUser_abcdef123', unionid: 'uUnion_1' });
     assert.equal(r.sessionKey.reveal(), SESSION_KEY);
-    for (const shown of [JSON.stringify(r), inspect(r, { showHidden: true, depth: 5 }), `${r.sessionKey}`])
+    for (const shown of [
+      JSON.stringify(r),
+      inspect(r, { showHidden: true, depth: 5 }), // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- proves the Secret's own toString hides it
+      `${r.sessionKey}`,
+    ])
       assert.ok(!shown.includes(SESSION_KEY), shown);
     reply = {
       body: JSON.stringify({ openid: 'oUser_abcdef123', session_key: SESSION_KEY, errcode: 0, errmsg: 'ok' }),

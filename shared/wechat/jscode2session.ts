@@ -114,7 +114,7 @@ export async function code2Session(
   });
   let response: AxiosResponse<string>;
   try {
-    response = await loadAxios().get<string>(`${config.baseUrl}/sns/jscode2session?${query}`, {
+    response = await loadAxios().get<string>(`${config.baseUrl}/sns/jscode2session?${query.toString()}`, {
       timeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
       responseType: 'text',
