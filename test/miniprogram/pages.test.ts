@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { AppOption } from '../../miniprogram/miniprogram/app';
+import type { Services } from '../../miniprogram/miniprogram/lib/services';
 import { formatPrice } from '../../miniprogram/miniprogram/lib/money';
-import { emptyCart } from '../../miniprogram/miniprogram/logic/cart';
+import { type Cart, emptyCart } from '../../miniprogram/miniprogram/logic/cart';
 import { type MiniprogramStack, type Phone, eventually, startMiniprogramStack } from './phone';
 import {
   type OpenPage,
@@ -28,6 +28,13 @@ before(async () => {
   stack = await startMiniprogramStack();
 });
 after(() => stack?.close());
+
+/** app.ts's AppOption (app.ts itself needs the mini-program's globals to compile). */
+interface AppOption {
+  services: Services;
+  cart: Cart;
+  signedIn: Promise<void>;
+}
 
 interface Device {
   phone: Phone;
@@ -113,14 +120,14 @@ describe('pages rendered against the local stack', () => {
     await page.tap('#save-profile');
     assert.equal(page.text('#message'), '已保存');
     const users = await stack.e2e.dump('users');
-    const user = users.find((u: { _id: string }) => u._id === d.phone.openid);
+    const user = users.find((u) => u._id === d.phone.openid);
     assert.equal(user?.nickName, '小程序用户');
   });
 
   test('checkout → pay → order detail → refund, each step through the rendered pages', async () => {
     const d = await device();
     const catalog = await d.open('index');
-    const product = stack.catalog[0]!;
+    const product = stack.catalog[0];
     await catalog.tap(`#add-${product.id}`);
     await catalog.tap('#checkout');
 
@@ -134,7 +141,7 @@ describe('pages rendered against the local stack', () => {
     await checkout.tap('#view-order');
     const nav = d.ui.navigations.at(-1);
     assert.equal(nav?.kind, 'redirectTo');
-    const orderId = new URL(nav!.url!, 'wx://page').searchParams.get('orderId');
+    const orderId = new URL(nav.url!, 'wx://page').searchParams.get('orderId');
     assert.ok(orderId);
 
     const list = await d.open('orders');
@@ -147,13 +154,13 @@ describe('pages rendered against the local stack', () => {
       url: `/pages/order-detail/order-detail?orderId=${orderId}`,
     });
 
-    const detail = await d.open('order-detail', { orderId: orderId! });
+    const detail = await d.open('order-detail', { orderId: orderId });
     assert.equal(detail.text('#order-id'), orderId);
     assert.equal(detail.text('#status'), '已支付');
     assert.equal(detail.text('#amount'), formatPrice(product.priceFen));
     await detail.tap('#refund');
     assert.equal(d.ui.modals.length, 1, 'the refund is confirmed with the user first');
-    assert.match(d.ui.modals[0]!.content, new RegExp(formatPrice(product.priceFen).replace('.', '\\.')));
+    assert.match(d.ui.modals[0].content, new RegExp(formatPrice(product.priceFen).replace('.', '\\.')));
     await eventually('the page shows the refund done', 15_000, async () =>
       detail.text('#status') === '已退款' ? true : undefined,
     );
@@ -167,7 +174,7 @@ describe('pages rendered against the local stack', () => {
   test('a refund the user does not confirm is not requested', async () => {
     const d = await device();
     const catalog = await d.open('index');
-    await catalog.tap(`#add-${stack.catalog[0]!.id}`);
+    await catalog.tap(`#add-${stack.catalog[0].id}`);
     const checkout = await d.open('checkout');
     await checkout.tap('#pay');
     const orderId = String(checkout.instance.data.orderId);
@@ -183,7 +190,7 @@ describe('pages rendered against the local stack', () => {
   test('a cancelled payment offers to pay again or close the order; closing goes back', async () => {
     const d = await device();
     const catalog = await d.open('index');
-    await catalog.tap(`#add-${stack.catalog[1]!.id}`);
+    await catalog.tap(`#add-${stack.catalog[1].id}`);
     const checkout = await d.open('checkout');
     d.phone.adapter.payOutcome = 'cancel';
     await checkout.tap('#pay');

@@ -5,12 +5,14 @@
 // stack) plus the UI calls a page makes (navigation, modals, toasts), which are recorded.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { JSDOM } from 'jsdom';
 import type { WxPort } from '../../../miniprogram/miniprogram/lib/wx-port';
 
 export const MINIPROGRAM_ROOT = resolve(__dirname, '../../../miniprogram/miniprogram');
 
 type Dict = Record<string, unknown>;
+interface Document {
+  createElement(tag: string): unknown;
+}
 type PageMethod = (this: PageInstance, ...args: unknown[]) => unknown;
 
 /** What `this` is inside a page method: data, setData and the page's own fields and methods. */
@@ -20,16 +22,22 @@ export interface PageInstance {
   [key: string]: unknown;
 }
 
+/** The slice of a DOM element the tests read (the root tsconfig has no DOM library). */
+export interface DomElement {
+  textContent: string | null;
+  innerHTML: string;
+}
+
 /** The element wrapper j-component returns from querySelector. */
 export interface RenderedNode {
-  dom: HTMLElement;
+  dom: DomElement;
   dispatchEvent(name: string, options?: { detail?: unknown }): void;
 }
 
 interface RenderedComponent {
-  dom: HTMLElement;
+  dom: DomElement;
   instance: PageInstance;
-  attach(parent: HTMLElement): void;
+  attach(parent: unknown): void;
   detach(): void;
   querySelector(selector: string): RenderedNode | undefined;
   querySelectorAll(selector: string): RenderedNode[];
@@ -45,6 +53,10 @@ let simulate: Simulate | undefined;
 /** miniprogram-simulate expects a browser: give it jsdom's window once per process. */
 function loadSimulate(): Simulate {
   if (simulate) return simulate;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- jsdom ships no types; two members are used
+  const { JSDOM } = require('jsdom') as {
+    JSDOM: new (html: string, options: object) => { window: Dict & { document: Document } };
+  };
   const dom = new JSDOM('<!doctype html><html><body></body></html>', { pretendToBeVisual: true });
   const g = globalThis as Dict;
   g.window = dom.window;
@@ -158,7 +170,9 @@ export async function openPage(
     methods,
   });
   const component = sim.render(id);
-  component.attach(document.createElement('parent-wrapper'));
+  component.attach(
+    (globalThis as unknown as { document: Document }).document.createElement('parent-wrapper'),
+  );
   Object.assign(component.instance, fields);
 
   const settle = async () => {
@@ -207,7 +221,7 @@ const WXML_EVENT = /\b(?:bind|catch|capture-bind|capture-catch|mut-bind):?([a-z]
 
 /** Every event handler a page's WXML names, e.g. `bindtap="onPay"` → `onPay`. */
 export function wxmlHandlers(wxml: string): string[] {
-  return [...wxml.matchAll(WXML_EVENT)].map((m) => m[2]!).filter((h) => h && !h.includes('{{'));
+  return [...wxml.matchAll(WXML_EVENT)].map((m) => m[2]).filter((h) => h && !h.includes('{{'));
 }
 
 const KEYWORDS = new Set(['true', 'false', 'null', 'undefined', 'item', 'index', 'length']);
@@ -219,9 +233,9 @@ const KEYWORDS = new Set(['true', 'false', 'null', 'undefined', 'item', 'index',
 export function wxmlDataKeys(wxml: string): string[] {
   const keys = new Set<string>();
   for (const [, expr] of wxml.matchAll(/\{\{([\s\S]*?)\}\}/g)) {
-    const code = expr!.replace(/'[^']*'|"[^"]*"/g, '""');
+    const code = expr.replace(/'[^']*'|"[^"]*"/g, '""');
     for (const m of code.matchAll(/(^|[^.\w$])([A-Za-z_$][\w$]*)/g)) {
-      if (!KEYWORDS.has(m[2]!)) keys.add(m[2]!);
+      if (!KEYWORDS.has(m[2])) keys.add(m[2]);
     }
   }
   return [...keys];
