@@ -1,5 +1,5 @@
 // npm run bench: runs every benchmark module, prints a table and writes build/bench.json
-// `{ results: [{ name, ratio, target, detail }] }` (SPEC §8.4, §10). Usage:
+// `{ results: [{ name, ratio, target, detail }] }` (docs/numbers.md#benchjson). Usage:
 //   npm run bench [-- <module name>...] [--check]   (--check: exit 1 when a ratio misses its target)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 // npm run db-setup [-- --local <emulator url>] [--env-file .env]
-// Creates the collections of SPEC §5 with the server SDK, then sets their security rules and indexes
+// Creates docs/data-model.md#collections with the server SDK, then sets their security rules and indexes
 // through the Tencent Cloud API (which the server SDK lacks); without an API key, or when the API
 // refuses, it prints the exact console steps instead (README "Deploy to CloudBase").
 import { resolve, join } from 'node:path';

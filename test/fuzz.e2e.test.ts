@@ -1,5 +1,5 @@
 // Generated bad input against every callable through the function host: each call must come back
-// as the SPEC §6 error envelope (no platform error, i.e. no crash), with no stack trace and no secret
+// as an error envelope (docs/product.md#the-result-envelope), not a crash, with no stack trace and no secret
 // in it, and the database must be byte-for-byte what it was before.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

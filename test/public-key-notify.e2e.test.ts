@@ -1,4 +1,4 @@
-// A public-key merchant's notification endpoint needs no merchant key (SPEC §4): payNotify and
+// docs/configuration.md#notify-endpoints-without-a-merchant-key: payNotify and
 // refundNotify verify with WXPAY_PUBLIC_KEY and decrypt with WXPAY_APIV3_KEY. Without the key, a
 // notification WeChat still signs with a platform certificate (its 7-day switch to the public key) is
 // refused with the fix, changes nothing, and is applied once the key is given and WeChat retries.

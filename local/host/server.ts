@@ -1,4 +1,4 @@
-// The local function host (SPEC §8.2): runs the built bundles in build/cloudfunctions the way CloudBase
+// Function host (docs/local-stack.md#function-host): runs build/cloudfunctions' bundles the way CloudBase
 // does — `POST /functions/<name>` is `wx.cloud.callFunction`, the httpAccess paths of cloudbaserc.json
 // are HTTP triggers — each function in its own pool of single-invocation instances.
 import { randomUUID } from 'node:crypto';

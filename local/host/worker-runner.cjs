@@ -47,7 +47,7 @@ function send(msg) {
   if (process.connected) process.send(msg);
 }
 
-// A function's own configured variables can share a name with an identity key (SPEC §4's WX_APPID is
+// Configured variables can share a name with an identity key (WX_APPID, docs/configuration.md#variables, is
 // the mini-program appid): an invocation without that identity must see the configured value again.
 const CONFIGURED = Object.fromEntries(
   IDENTITY_KEYS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),

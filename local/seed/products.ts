@@ -1,4 +1,4 @@
-// The local catalog (SPEC §5 `products`): a few items priced in integer fen, one of them inactive so
+// The local catalog (docs/data-model.md#products): a few items priced in integer fen, one of them inactive so
 // that the "product not available" path can be exercised from the console and the tests.
 
 export interface SeedProduct {

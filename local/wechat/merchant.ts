@@ -1,4 +1,4 @@
-// What WeChat knows about the local merchant, read from the generated local data (SPEC §8): the
+// What WeChat knows about the local merchant, from docs/local-stack.md#the-local-data-folder: the
 // mini-program bound to the merchant id, the secrets, and the key material on "WeChat's side".
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { LocalData } from '../setup/local-data';

@@ -1,4 +1,4 @@
-// The control API under /sim/ (SPEC §8.4): test users, login codes, the payer's side of
+// The control API under /sim/ (docs/local-stack.md#control-api): test users, login codes, the payer's side of
 // wx.requestPayment, deliveries, refunds, faults, the clock and the signing mode.
 import { parseJsonObject, sendJson, type Ctx, type Route } from './http';
 import { SIGNING_MODES, type SigningMode } from './signer';

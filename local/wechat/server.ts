@@ -1,4 +1,4 @@
-// The WeChat simulator (SPEC §8.3): jscode2session, WeChat Pay v3 and v2 on their real paths,
+// WeChat simulator (docs/local-stack.md#wechat-simulator): jscode2session, Pay v3 and v2 on their real paths,
 // notifications to loopback notify URLs, and the /sim/ control API — one node:http server.
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';

@@ -1,4 +1,4 @@
-// Bundle size and cold load (SPEC §10). Cold load = `require` of the function + its first call, timed
+// Bundle size, cold load (docs/numbers.md#rows-and-targets). Cold load = `require` + first call, timed
 // inside a fresh process each time (node's own start-up is the same for both sides and left out):
 // the deployed bundle against the same function compiled with its npm packages left in node_modules
 // and the classic eager prelude of a CloudBase function (wx-server-sdk, axios, jsonwebtoken, xml2js).
@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
 export const BUNDLE_LIMIT_BYTES = 1.5 * MiB;
 
 export interface BundleBenchOptions {
-  /** Fresh processes per side (≥ 15 for the SPEC figure). */
+  /** Fresh processes per side (≥ 15 for the cold-start row of docs/numbers.md). */
   runs?: number;
   /** Functions whose cold load is measured (their first call must be the no-I/O trigger GET). */
   coldFunctions?: string[];

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { runCryptoBench, CRYPTO_TARGET } from './crypto';
 import { formatTable } from '../bench';
 
-test('runCryptoBench (3 short rounds) reports the three SPEC §10 crypto ratios', async () => {
+test('runCryptoBench (3 short rounds) reports the three crypto ratios of docs/numbers.md', async () => {
   const results = await runCryptoBench({ rounds: 3, sliceMs: 5 });
   assert.deepEqual(
     results.map((r) => r.name),

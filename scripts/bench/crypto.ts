@@ -1,4 +1,4 @@
-// SPEC §10: signing a request, building wx.requestPayment parameters, and verifying + decrypting a
+// docs/numbers.md#rows-and-targets: signing a request, building payment parameters, verifying + decrypting a
 // notification through shared/wxpay/v3, each against bare node:crypto with a cached KeyObject doing
 // the same primitive work (nonce, RSA-SHA256, base64; or verify, JSON, AES-256-GCM, JSON).
 import {

@@ -1,4 +1,4 @@
-// Notification throughput (SPEC §10): `/pay/notify` through the function host against a bare node:http
+// Notify throughput (docs/numbers.md#withdrawn): `/pay/notify` through the host against a bare node:http
 // server doing the same work against the same emulator, in alternating rounds of the same run, with
 // autocannon (50 connections, 127.0.0.1 only). Every request is a distinct, validly signed and encrypted
 // TRANSACTION.SUCCESS for its own NOTPAY order, so each one performs the real NOTPAY → SUCCESS

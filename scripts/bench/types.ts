@@ -1,4 +1,4 @@
-// The shape every benchmark module reports (SPEC §8.4: build/bench.json `{ results: [...] }`).
+// What every benchmark module reports (docs/numbers.md#benchjson: build/bench.json `{ results: [...] }`).
 export interface BenchResult {
   name: string;
   /** Ours relative to the baseline measured in the same run; ≥ target passes. Lower-is-better metrics report baseline/ours. */

@@ -1,4 +1,4 @@
-// The database of SPEC §5 as it must exist in a CloudBase environment: collections, their security
+// docs/data-model.md as it must exist in a CloudBase environment: collections, their security
 // rules, and the indexes the queries of shared/db need. Pure data plus renderers.
 import { COLLECTIONS, type CollectionName } from '../../shared/db/collections';
 

@@ -60,7 +60,7 @@ export function loadCloudbaserc(path: string): Cloudbaserc {
   return raw as Cloudbaserc;
 }
 
-/** Problems with the description itself (what SPEC §9 fixes for every function), one message each. */
+/** Problems with the description itself (docs/deploy.md#cloudbasercjson), one message each. */
 export function cloudbasercProblems(rc: Cloudbaserc): string[] {
   const out: string[] = [];
   if (rc.envId !== undefined && rc.envId !== '{{env.TCB_ENV_ID}}') {

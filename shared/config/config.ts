@@ -1,4 +1,4 @@
-// Environment → typed configuration (SPEC §4). Nothing is read at import: each section is read,
+// Environment → typed config (docs/configuration.md). Nothing is read at import: each section is read,
 // validated and parsed on first use and memoised for the life of the instance (keys are parsed once
 // into KeyObjects). Each function validates only the sections it uses (`validateFor`).
 import { createSecretKey, type KeyObject, type X509Certificate } from 'node:crypto';
@@ -57,7 +57,7 @@ export interface PayV3Config extends PayCommonConfig {
 }
 
 /**
- * What a notification endpoint needs in v3 mode (SPEC §4: notifications use the apiV3 key and the
+ * A v3 notify endpoint's needs (docs/configuration.md#verifying-wechat-pays-signatures: the apiV3 key and the
  * verification keys, not the merchant's signing key). The merchant credentials are present in
  * platform-certificate mode (certificates are downloaded with a signed request) and, optionally, in
  * public-key mode, where they let the endpoint also verify certificate-signed notifications during
@@ -457,7 +457,7 @@ export class AppConfig {
   }
 
   /**
-   * Reads and validates everything function `name` uses (SPEC §4), so a deployment mistake surfaces
+   * Validates all that `name` uses (docs/configuration.md#variables), so a deployment mistake surfaces
    * at the first invocation with one actionable error instead of half-way through a payment.
    */
   validateFor(name: FunctionName): void {

@@ -1,4 +1,4 @@
-// Which environment variables each cloud function reads (SPEC §4). The deploy script gives every
+// Which variables each cloud function reads (docs/configuration.md#variables). The deploy script gives every
 // function exactly these (CloudBase allows 4 KB of variables per function) and config.validateFor
 // reads exactly these, so the two cannot drift apart (config.test.ts checks it).
 

@@ -1,4 +1,4 @@
-// Collection names of SPEC §5. `products` is the only one clients may read.
+// Collection names of docs/data-model.md#collections. `products` is the only one clients may read.
 export const COLLECTIONS = {
   users: 'users',
   products: 'products',

@@ -1,4 +1,4 @@
-// Applies a domain Decision with a conditional update (SPEC §5): `where({_id, status, version})
+// A Decision → a conditional update (docs/data-model.md#conditional-updates): `where({_id, status, version})
 // .update(set)` must report exactly one updated document. On zero the document is re-read and the
 // decision taken again, which tells "already applied" (someone else did it) from a lost race that
 // should simply be retried; a change is never applied twice.

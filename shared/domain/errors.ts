@@ -1,4 +1,4 @@
-// The one error type the callables turn into their envelope (SPEC §6). Domain and use-case code
+// The error the callables turn into docs/product.md#the-result-envelope. Domain and use-case code
 // throws these with a message written for the developer who has to act on it; anything else that
 // escapes is treated as INTERNAL and its detail never leaves the function.
 import type { ErrorCode } from '../contracts/api';

@@ -1,4 +1,4 @@
-// The order state machine of SPEC §5 as pure functions. Each transition inspects the current
+// docs/data-model.md#order-state-machine as pure functions. Each transition inspects the current
 // document and answers what to do: apply a conditional update {where, set} (the caller checks that
 // exactly one document matched), report that the change is already there, or report why it must not
 // happen. Nothing here performs I/O, so every rule is unit-tested without a database.

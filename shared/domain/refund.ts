@@ -1,4 +1,4 @@
-// The refund state machine of SPEC §5 and the rules for who may refund how much.
+// docs/data-model.md#refund-state-machine and the rules for who may refund how much.
 // PROCESSING → SUCCESS | CLOSED | ABNORMAL (ABNORMAL may still become SUCCESS or CLOSED after the
 // merchant resolves it); PROCESSING → FAILED when WeChat rejects the request synchronously.
 import { conflict, invalidArgument, notFound, permissionDenied } from './errors';

@@ -1,6 +1,6 @@
 // The frame of every callable function: validate the configuration on first use, find the caller
 // (platform identity, else a Bearer token on HTTP access), hand the handler the event's fields, and
-// turn whatever happens into the SPEC §6 envelope. Handlers only throw typed errors and return data.
+// turn whatever happens into docs/product.md#the-result-envelope. Handlers throw typed errors, return data.
 import type { ApiResult } from '../contracts/api';
 import { AuthError } from '../auth/errors';
 import { resolveCaller, type Caller } from '../auth/caller';

@@ -1,4 +1,4 @@
-// The callable result envelope of SPEC §6 / shared/contracts/api.ts.
+// The callable result envelope of docs/product.md#the-result-envelope / shared/contracts/api.ts.
 import type { ApiError, ApiResult, ErrorCode } from '../contracts/api';
 
 export function ok<T>(data: T): ApiResult<T> {

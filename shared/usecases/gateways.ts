@@ -48,7 +48,7 @@ let cachedParser: { config: AppConfig; parser: NotificationParser } | undefined;
 /**
  * The v3 notification parser of a notification endpoint. With the merchant credentials it shares the
  * gateway's verifier (public key and downloaded platform certificates); without them (public-key
- * mode, SPEC §4) it verifies with the public key alone and needs no merchant key.
+ * mode, docs/configuration.md#notify-endpoints-without-a-merchant-key) it needs no merchant key at all.
  */
 export function getNotificationParser(config: AppConfig): NotificationParser {
   if (cachedParser?.config === config) return cachedParser.parser;

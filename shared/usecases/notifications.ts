@@ -1,4 +1,4 @@
-// Payment and refund notifications (SPEC §6): verify over the raw body, decrypt, check against our
+// Notifications (docs/product.md#notifications): verify over the raw body, decrypt, check against our
 // records, apply through the same transitions as queries, log once per notification id, and answer
 // so that WeChat stops (204 / v2 SUCCESS) or retries (5xx / v2 FAIL). A verified notification that
 // contradicts our records is acknowledged as an anomaly and changes no money state.

@@ -1,4 +1,4 @@
-// The timer's work (SPEC §6 reconcile): bounded per run, idempotent, each item independent so that
+// The timer's work (docs/product.md#reconcile): bounded per run, idempotent, each item independent so that
 // one failure does not stop the rest.
 import { findStaleUnpaid } from '../db/orders';
 import { findProcessing, findUnapplied } from '../db/refunds';

@@ -21,7 +21,7 @@ export interface Code2SessionResult {
   readonly sessionKey: Secret;
 }
 
-/** A jscode2session failure, already in the callable envelope's terms (SPEC §6 login). */
+/** A jscode2session failure, already in the callable envelope's terms (docs/product.md#login). */
 export class WechatApiError extends AppError {
   constructor(
     code: 'INVALID_ARGUMENT' | 'RATE_LIMITED' | 'UPSTREAM_ERROR' | 'UPSTREAM_UNAVAILABLE',

@@ -23,7 +23,7 @@ export class WxpayConfigError extends WxpayError {
   readonly code = 'WXPAY_CONFIG';
   constructor(
     message: string,
-    /** The environment variable (SPEC §4) the value comes from, when there is one. */
+    /** The environment variable (docs/configuration.md#variables) the value comes from, when there is one. */
     readonly variable?: string,
   ) {
     super(message);

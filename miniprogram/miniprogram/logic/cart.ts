@@ -2,7 +2,7 @@
 import type { CartItem } from '../types/api';
 import type { Product } from './catalog';
 
-/** Limits of createPayment (SPEC §6); enforced here so the user sees them before paying. */
+/** Limits of createPayment (docs/product.md#createpayment); checked here so users see them before paying. */
 export const MAX_LINES = 20;
 export const MAX_QUANTITY = 99;
 

@@ -84,7 +84,7 @@ export class CheckoutFlow {
     try {
       await wx.requestPayment(created.payment);
     } catch (reason) {
-      // errMsg is "requestPayment:fail cancel" when the user closed the sheet (SPEC §8.4).
+      // errMsg is "requestPayment:fail cancel" if the user closed the sheet (docs/local-stack.md#simulator).
       if (/:fail cancel\b/.test(failureMessage(reason))) {
         return this.set({ step: 'cancelled', orderId: created.orderId, message: MESSAGES.cancelled });
       }

@@ -1,4 +1,4 @@
-// The callable functions' wire contract (SPEC §6): what `wx.cloud.callFunction({ name, data })` sends
+// Callables' wire contract (docs/product.md#callables): what `wx.cloud.callFunction({ name, data })` sends
 // and what comes back in `result`. Types only — imported by the functions and, through a checked
 // copy, by the sample mini-program, so both sides are compiled against one definition.
 
