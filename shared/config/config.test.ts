@@ -16,6 +16,7 @@ import {
   variablesFor,
   type Env,
   type VariableName,
+  variableSpec,
 } from './index';
 
 let dir: string;
@@ -114,6 +115,31 @@ describe('config: per-function variables', () => {
         WXPAY_BASE_URL: 'http://127.0.0.1:3100',
       }).required.includes('WXPAY_MERCHANT_CERT'),
     );
+  });
+
+  test('an unknown WXPAY_API_VERSION is the first problem, whatever else is missing', () => {
+    for (const name of ['createPayment', 'payNotify', 'reconcile'] as const)
+      expectConfigError(
+        () => createConfig({ ...base, WXPAY_API_VERSION: 'v4', WXPAY_SERIAL_NO: '' }).validateFor(name),
+        'WXPAY_API_VERSION',
+        /"v3" \(default\) or "v2"; remove it to use v3/,
+      );
+  });
+
+  test('every variable a function reads says how to fix it, and secrets are declared so', () => {
+    for (const name of FUNCTION_NAMES)
+      for (const v of Object.values(FUNCTION_VARIABLES[name]).flat()) {
+        const spec = variableSpec(v);
+        assert.ok(spec.fix !== undefined || spec.default !== undefined, `${v} has a fix or a default`);
+      }
+    for (const v of [
+      'WX_APPSECRET',
+      'JWT_SECRET',
+      'WXPAY_PRIVATE_KEY',
+      'WXPAY_APIV3_KEY',
+      'WXPAY_APIV2_KEY',
+    ] as const)
+      assert.ok(SECRET_VARIABLES.has(v), v);
   });
 
   test('notification endpoints: public-key mode needs no merchant key; certificate mode does; a half pair is refused', () => {
