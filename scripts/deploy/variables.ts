@@ -4,8 +4,11 @@ import {
   createConfig,
   isConfigError,
   variablesFor,
+  variableSpec,
   FUNCTION_NAMES,
+  VARIABLES,
   type FunctionName,
+  type VariableName,
 } from '../../shared/config';
 
 /** CloudBase's limit on the environment variables of one function (keys + values, bytes). */
@@ -116,7 +119,10 @@ export function notifyUrlProblems(
 /** Local-stack leftovers: a base URL pointing at the simulator would send real payments nowhere. */
 export function baseUrlProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const out: string[] = [];
-  for (const variable of ['WXPAY_BASE_URL', 'WECHAT_API_BASE_URL']) {
+  const endpoints = (Object.keys(VARIABLES) as VariableName[]).filter(
+    (name) => variableSpec(name).group === 'endpoints',
+  );
+  for (const variable of endpoints) {
     const raw = (env[variable] ?? '').trim();
     if (raw === '') continue;
     if (!raw.startsWith('https://'))

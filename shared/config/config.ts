@@ -3,7 +3,7 @@
 // KeyObjects). What each function needs is declared in declaration.ts; `validateFor` checks exactly
 // that. The sections are read by one module per concern (wechat, tokens, merchant-keys, pay-mode).
 import type { KeyObject } from 'node:crypto';
-import { FUNCTIONS, NEEDS, VARIABLES, type Need } from './declaration';
+import { FUNCTIONS, NEEDS, VARIABLES, type Need, type VariableName } from './declaration';
 import { EnvReader, type Env } from './env-reader';
 import {
   readApiV2Key,
@@ -135,11 +135,29 @@ export class AppConfig {
   }
 
   adminOpenids(): ReadonlySet<string> {
-    return this.#once('adminOpenids', () => new Set(this.#read.list('ADMIN_OPENIDS')));
+    return this.#once('adminOpenids', () => new Set(this.list('ADMIN_OPENIDS')));
   }
 
   refundWindowHours(): number {
-    return this.#once('refundWindowHours', () => this.#read.integer('REFUND_WINDOW_HOURS'));
+    return this.integer('REFUND_WINDOW_HOURS');
+  }
+
+  // A declared variable without a section of its own, read and checked by its declared format.
+
+  text(name: VariableName): string {
+    return this.#once(name, () => this.#read.matching(name));
+  }
+
+  choice<T extends string>(name: VariableName): T {
+    return this.#once(name, () => this.#read.choice<T>(name));
+  }
+
+  integer(name: VariableName): number {
+    return this.#once(name, () => this.#read.integer(name));
+  }
+
+  list(name: VariableName): readonly string[] {
+    return this.#once(name, () => this.#read.list(name));
   }
 
   /**

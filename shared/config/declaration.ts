@@ -2,16 +2,18 @@
 // the variables each function is deployed with (variablesFor, FUNCTION_VARIABLES), the check a
 // function runs at its first invocation (AppConfig.validateFor), the deploy checks, .env.example
 // and the envVariables templates of cloudbaserc.json (`npx tsx scripts/deploy/sync-config-files.ts`
-// writes both; a test fails when either drifts from this file).
+// writes both; a test fails when either drifts from this file). It is longer than our other modules
+// because it is the table: one entry per variable, per need and per function, and nothing else.
 //
 // Adding a variable for a new function is a change here only (then run the sync script), e.g.:
-//   VARIABLES:  WX_SUBSCRIBE_TEMPLATES: { group: 'miniprogram', secret: false, example: '',
+//   VARIABLES:  WX_SUBSCRIBE_TEMPLATES: { group: 'miniprogram', secret: false,
 //                 format: { kind: 'list', item: /^[\w-]{10,64}$/, rule: 'a template id' },
 //                 fix: 'copy the ids from 微信公众平台 → 订阅消息', doc: ['Subscribe-message template ids.'] },
 //   NEEDS:      subscribeTemplates: { variables: () => ({ required: ['WX_SUBSCRIBE_TEMPLATES'] }) },
 //   FUNCTIONS:  wxMessage: ['wechatApi', 'subscribeTemplates'],
-// A need without `read` is checked by each variable's format (EnvReader.value); give it a `read` when
-// the function parses the value into something richer (a key, a URL, a mode).
+// and the function reads it with config.list('WX_SUBSCRIBE_TEMPLATES'). A need without `read` is
+// checked by each variable's declared format (EnvReader.check); give it a `read` when the function
+// parses the value into something richer (a key, a mode, a section of several variables).
 import type { AppConfig } from './config';
 
 /** How a value is checked. `rule` completes the sentence "<NAME> …" in an error message. */
