@@ -15,7 +15,10 @@ import {
   createConfig,
   variablesFor,
   type Env,
+  type Need,
+  type PayMode,
   type VariableName,
+  NEEDS,
   variableSpec,
 } from './index';
 
@@ -115,6 +118,22 @@ describe('config: per-function variables', () => {
         WXPAY_BASE_URL: 'http://127.0.0.1:3100',
       }).required.includes('WXPAY_MERCHANT_CERT'),
     );
+  });
+
+  test('a need whose variables depend on the pay mode declares that it reads WXPAY_API_VERSION', () => {
+    const modes: PayMode[] = [
+      { apiVersion: 'v3', publicKey: false, https: true },
+      { apiVersion: 'v3', publicKey: true, https: true },
+      { apiVersion: 'v2', publicKey: false, https: true },
+      { apiVersion: 'v2', publicKey: false, https: false },
+    ];
+    for (const [name, need] of Object.entries(NEEDS) as Array<[string, Need]>) {
+      const lists = modes.map((mode) => need.variables(mode));
+      const varies = lists.some((l) => JSON.stringify(l) !== JSON.stringify(lists[0]));
+      if (varies)
+        for (const l of lists)
+          assert.ok(l.optional?.includes('WXPAY_API_VERSION'), `${name} lists WXPAY_API_VERSION`);
+    }
   });
 
   test('an unknown WXPAY_API_VERSION is the first problem, whatever else is missing', () => {

@@ -170,8 +170,9 @@ export class AppConfig {
     for (const needName of FUNCTIONS[name]) {
       const need: Need = NEEDS[needName];
       const { required = [], optional = [], why = {} } = need.variables(mode);
-      // A mode-dependent list was chosen by WXPAY_API_VERSION: an invalid one is the first problem.
-      if ([...required, ...optional].some((v) => v.startsWith('WXPAY_'))) this.apiVersion();
+      // A need that reads the mode had its list chosen by WXPAY_API_VERSION: an invalid value is the
+      // first problem to report, before any variable that value made look missing.
+      if (optional.includes('WXPAY_API_VERSION')) this.apiVersion();
       for (const variable of required) this.#read.required(variable, why[variable]);
       if (need.read) need.read(this);
       else for (const variable of [...required, ...optional]) this.#read.check(variable);

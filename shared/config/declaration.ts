@@ -300,6 +300,7 @@ export interface NeedVariables {
 }
 
 export interface Need {
+  /** A need whose list depends on the mode lists WXPAY_API_VERSION as optional (it reads it). */
   variables(mode: PayMode): NeedVariables;
   /** Parses and checks what the need uses (memoised by AppConfig); default: each variable's format. */
   read?(config: AppConfig): unknown;
@@ -365,13 +366,15 @@ export const NEEDS = {
   /** v2 refunds (/secapi/pay/refund) present the merchant API certificate over https. */
   v2RefundCertificate: {
     variables: (mode): NeedVariables => {
-      if (mode.apiVersion !== 'v2') return {};
+      if (mode.apiVersion !== 'v2') return { optional: ['WXPAY_API_VERSION'] };
+      const modeVariables: VariableName[] = ['WXPAY_API_VERSION', 'WXPAY_BASE_URL'];
       // Plain http (the local simulator) needs no client certificate; one that is set is still used.
-      if (!mode.https) return { optional: ['WXPAY_MERCHANT_CERT', 'WXPAY_PRIVATE_KEY'] };
+      if (!mode.https) return { optional: [...modeVariables, 'WXPAY_MERCHANT_CERT', 'WXPAY_PRIVATE_KEY'] };
       const why =
         'v2 refunds (/secapi/pay/refund) over https need the merchant API certificate: set WXPAY_MERCHANT_CERT to apiclient_cert.pem and WXPAY_PRIVATE_KEY to apiclient_key.pem';
       return {
         required: ['WXPAY_MERCHANT_CERT', 'WXPAY_PRIVATE_KEY'],
+        optional: modeVariables,
         why: { WXPAY_MERCHANT_CERT: why, WXPAY_PRIVATE_KEY: why },
       };
     },
