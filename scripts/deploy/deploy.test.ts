@@ -276,7 +276,8 @@ const CASES: Array<{
   {
     what: 'missing required variable',
     setup: { env: { WX_APPSECRET: undefined } },
-    expect: /^login: WX_APPSECRET is not set in \.env; login needs it/,
+    expect:
+      /^login: WX_APPSECRET is not set in \.env; login needs it \(copy it from 微信公众平台 → .*AppSecret/,
   },
   {
     what: 'missing v3 key for a pay function',
@@ -307,6 +308,12 @@ const CASES: Array<{
     what: 'v2 mode without its key',
     setup: { env: { WXPAY_API_VERSION: 'v2', WXPAY_APIV2_KEY: undefined } },
     expect: /^createPayment: WXPAY_APIV2_KEY is not set in \.env/,
+  },
+  {
+    what: 'v2 refunds over https without the merchant certificate',
+    setup: { env: { WXPAY_API_VERSION: 'v2' } },
+    expect:
+      /^refund: WXPAY_MERCHANT_CERT is not set in \.env; refund needs it \(v2 refunds \(\/secapi\/pay\/refund\) over https need the merchant API certificate/,
   },
   {
     what: 'http notify URL',

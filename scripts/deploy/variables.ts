@@ -3,9 +3,12 @@
 import {
   createConfig,
   isConfigError,
+  payModeOf,
+  requirementsOf,
   variablesFor,
   variableSpec,
   FUNCTION_NAMES,
+  FUNCTIONS,
   VARIABLES,
   type FunctionName,
   type VariableName,
@@ -46,11 +49,13 @@ export function variableProblems(
   name: FunctionName,
   env: Readonly<Record<string, string | undefined>>,
 ): string[] {
-  const missing = variablesFor(name, env).required.filter((key) => !isSet(env, key));
+  const { required, why } = requirementsOf(FUNCTIONS[name], payModeOf(env));
+  const missing = required.filter((key) => !isSet(env, key));
   if (missing.length > 0) {
-    return missing.map(
-      (key) => `${name}: ${key} is not set in .env; ${name} needs it (see .env.example for where to find it)`,
-    );
+    return missing.map((key) => {
+      const fix = why[key] ?? variableSpec(key).fix ?? 'see .env.example for where to find it';
+      return `${name}: ${key} is not set in .env; ${name} needs it (${fix})`;
+    });
   }
   try {
     // The same validation the function runs at its first invocation, over exactly what it will get.
