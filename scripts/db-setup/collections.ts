@@ -10,9 +10,14 @@ export interface EnsureResult {
   existing: string[];
 }
 
+/** A code or message field as text; anything that is not a string or number counts as absent. */
+function text(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
 function alreadyExists(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return /ALREADY_EXIST/i.test(String(e?.code ?? '')) || /already exist/i.test(String(e?.message ?? ''));
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  return /ALREADY_EXIST/i.test(text(e?.code)) || /already exist/i.test(text(e?.message));
 }
 
 /** Idempotent: existing collections are left alone (and reported), anything else is an error. */
@@ -24,10 +29,7 @@ export async function ensureCollections(db: CollectionCreator, names: string[]):
       // older node-sdk versions resolve with { code, message } instead of throwing
       if (res && typeof res === 'object' && res.code) {
         if (alreadyExists(res)) result.existing.push(name);
-        else
-          throw new Error(
-            `creating collection ${name} failed: ${String(res.code)} ${String(res.message ?? '')}`,
-          );
+        else throw new Error(`creating collection ${name} failed: ${text(res.code)} ${text(res.message)}`);
       } else result.created.push(name);
     } catch (err) {
       if (alreadyExists(err)) result.existing.push(name);

@@ -56,6 +56,32 @@ test('without an API key, db-setup changes nothing and prints the console steps'
   }
 });
 
+test('--dry-run changes nothing even with an API key, and prints what it would do', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-setup-'));
+  try {
+    writeFileSync(
+      join(dir, '.env'),
+      'TCB_ENV_ID=prod-abc123\nTENCENTCLOUD_SECRETID=AKIDdry\nTENCENTCLOUD_SECRETKEY=drysecretkey\n',
+    );
+    const lines: string[] = [];
+    const touched: string[] = [];
+    const res = await runDbSetup({
+      envFile: join(dir, '.env'),
+      dryRun: true,
+      log: (l) => lines.push(l),
+      db: { createCollection: (name) => Promise.resolve(touched.push(name)) },
+    });
+    assert.deepEqual(res, { created: [], existing: [] });
+    assert.deepEqual(touched, []);
+    const out = lines.join('\n');
+    assert.match(out, /^dry run: nothing is changed in prod-abc123/);
+    for (const spec of DATABASE_PLAN) assert.ok(out.includes(`paste: ${ruleJson(spec)}`), spec.name);
+    assert.ok(!out.includes('drysecretkey'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('plan: every collection, admin-only rules except read-only products, indexes for the queries', () => {
   assert.deepEqual(DATABASE_PLAN.map((c) => c.name).sort(), Object.values(COLLECTIONS).sort());
   for (const c of DATABASE_PLAN)

@@ -1,5 +1,6 @@
 // docs/data-model.md as it must exist in a CloudBase environment: collections, their security
 // rules, and the indexes the queries of shared/db need. Pure data plus renderers.
+import type { CreateIndex } from '@cloudbase/manager-node/types/interfaces';
 import { COLLECTIONS, type CollectionName } from '../../shared/db/collections';
 
 export interface IndexKey {
@@ -120,8 +121,8 @@ export function ruleJson(spec: CollectionSpec): string {
   return JSON.stringify(spec.rule);
 }
 
-/** The `UpdateTable` (flexdb) CreateIndexes parameter for a collection, as CloudBase Manager sends it. */
-export function createIndexesParam(spec: CollectionSpec) {
+/** The `UpdateTable` CreateIndexes parameter for a collection (manager-node's `database.updateCollection`). */
+export function createIndexesParam(spec: CollectionSpec): CreateIndex[] {
   return spec.indexes.map((ix) => ({
     IndexName: ix.name,
     MgoKeySchema: {

@@ -81,7 +81,7 @@ export function inspectBundle(buildDir: string, name: string): BundleInfo {
         );
       if (pkg.main !== undefined && pkg.main !== 'index.js')
         info.problems.push(
-          `${name}: package.json "main" is ${String(pkg.main)}; the handler index.main needs index.js`,
+          `${name}: package.json "main" is ${JSON.stringify(pkg.main)}; the handler index.main needs index.js`,
         );
     } catch {
       info.problems.push(`${name}: package.json is not valid JSON; rebuild with npm run build`);

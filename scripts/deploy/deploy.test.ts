@@ -7,15 +7,16 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseDotenv } from 'dotenv';
 import { ensureLocalData } from '../../local/setup/local-data';
-import { FUNCTION_VARIABLES, variablesFor } from '../../shared/config';
+import { FUNCTION_VARIABLES, SECRET_VARIABLES, variablesFor } from '../../shared/config';
 import { cloudbasercProblems, loadCloudbaserc, type Cloudbaserc } from './cloudbaserc';
 import { cronProblem } from './cron';
 import { externalRequires } from './bundles';
 import { escapeForTcb } from './tcb';
 import { runDeploy, type DeployOptions } from './run';
+import { declaredFiles } from './sync-config-files';
 
 const root = resolve(__dirname, '..', '..');
-const SECRET_KEYS = ['WX_APPSECRET', 'JWT_SECRET', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY', 'WXPAY_APIV2_KEY'];
+const SECRET_KEYS = [...SECRET_VARIABLES];
 
 let dir: string;
 let baseEnv: Record<string, string>;
@@ -86,9 +87,7 @@ function fixture(
     cwd: caseDir,
     sourceDir: join(caseDir, 'no-sources'),
     log: (l) => lines.push(l),
-    runner: async () => {
-      throw new Error('the dry run must never run tcb');
-    },
+    runner: () => Promise.reject(new Error('the dry run must never run tcb')),
   };
   return { caseDir, buildDir, env, options, lines, output: () => lines.join('\n') };
 }
@@ -215,7 +214,7 @@ test('deploy (not dry): one tcb call per function with its route; values go thro
     ...f.options,
     dryRun: false,
     isolationCheck: false,
-    runner: async (args, env) => (calls.push({ args, env }), 0),
+    runner: (args, env) => (calls.push({ args, env }), Promise.resolve(0)),
   });
   assert.equal(result.ok, true, f.output());
   assert.equal(calls.length, rc.functions.length);
@@ -254,7 +253,7 @@ test('a failing tcb call stops the deploy and says how to resume', async () => {
     ...f.options,
     dryRun: false,
     isolationCheck: false,
-    runner: async () => (++n === 2 ? 7 : 0),
+    runner: () => Promise.resolve(++n === 2 ? 7 : 0),
   });
   assert.equal(result.ok, false);
   assert.equal(n, 2);
@@ -277,7 +276,8 @@ const CASES: Array<{
   {
     what: 'missing required variable',
     setup: { env: { WX_APPSECRET: undefined } },
-    expect: /^login: WX_APPSECRET is not set in \.env; login needs it/,
+    expect:
+      /^login: WX_APPSECRET is not set in \.env; login needs it \(copy it from 微信公众平台 → .*AppSecret/,
   },
   {
     what: 'missing v3 key for a pay function',
@@ -308,6 +308,12 @@ const CASES: Array<{
     what: 'v2 mode without its key',
     setup: { env: { WXPAY_API_VERSION: 'v2', WXPAY_APIV2_KEY: undefined } },
     expect: /^createPayment: WXPAY_APIV2_KEY is not set in \.env/,
+  },
+  {
+    what: 'v2 refunds over https without the merchant certificate',
+    setup: { env: { WXPAY_API_VERSION: 'v2' } },
+    expect:
+      /^refund: WXPAY_MERCHANT_CERT is not set in \.env; refund needs it \(v2 refunds \(\/secapi\/pay\/refund\) over https need the merchant API certificate/,
   },
   {
     what: 'http notify URL',
@@ -455,29 +461,34 @@ test("escapeForTcb: any value survives tcb's substitution into JSON", () => {
   }
 });
 
-test('the committed cloudbaserc.json is valid and its variable templates match shared/config', () => {
+test('the committed cloudbaserc.json is valid and its routes are the notify paths', () => {
   assert.deepEqual(cloudbasercProblems(rc), []);
-  for (const f of rc.functions) {
-    const v = FUNCTION_VARIABLES[f.name as keyof typeof FUNCTION_VARIABLES];
-    assert.ok(v, `${f.name} has a variable list`);
-    assert.deepEqual(
-      Object.keys(f.envVariables ?? {}).sort(),
-      [...new Set([...v.required, ...v.optional])].sort(),
-      f.name,
-    );
-  }
   assert.deepEqual(rc.httpAccess, [
     { name: 'payNotify', path: '/pay/notify' },
     { name: 'refundNotify', path: '/refund/notify' },
   ]);
 });
 
-test('.env.example documents every variable a function reads, and TCB_ENV_ID', () => {
-  const documented = Object.keys(parseDotenv(readFileSync(join(root, '.env.example'))));
-  const needed = new Set(['TCB_ENV_ID']);
-  for (const v of Object.values(FUNCTION_VARIABLES))
-    for (const k of [...v.required, ...v.optional]) needed.add(k);
-  for (const name of Object.keys(FUNCTION_VARIABLES))
-    for (const k of variablesFor(name as never, { WXPAY_API_VERSION: 'v2' }).required) needed.add(k);
-  for (const k of needed) assert.ok(documented.includes(k), `.env.example documents ${k}`);
+test('.env.example and the cloudbaserc.json templates are what shared/config/declaration.ts declares', () => {
+  for (const f of declaredFiles(root))
+    assert.equal(
+      f.current,
+      f.wanted,
+      `${f.path} has drifted from shared/config/declaration.ts; run npx tsx scripts/deploy/sync-config-files.ts`,
+    );
+  // and the derived files say what a reader needs: every variable any function reads, documented
+  const documented = parseDotenv(readFileSync(join(root, '.env.example')));
+  for (const f of rc.functions) {
+    const v = FUNCTION_VARIABLES[f.name as keyof typeof FUNCTION_VARIABLES];
+    assert.ok(v, `${f.name} is declared`);
+    for (const k of [...v.required, ...v.optional]) {
+      assert.ok(k in documented, `.env.example lists ${k}`);
+      assert.equal(f.envVariables?.[k], `{{env.${k}}}`, `${f.name} template for ${k}`);
+    }
+  }
+  assert.ok('TCB_ENV_ID' in documented);
+  assert.match(
+    readFileSync(join(root, '.env.example'), 'utf8'),
+    /^# Token lifetime in seconds \(default 7200\)\.$/m,
+  );
 });

@@ -111,7 +111,7 @@ export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
     problems.push(...bundle.problems);
     if (!isKnownFunction(f.name)) {
       problems.push(
-        `${f.name}: shared/config has no variable list for it; add it to FUNCTION_VARIABLES so it gets the variables it reads`,
+        `${f.name}: shared/config does not declare it; add it to FUNCTIONS in shared/config/declaration.ts so it gets the variables it reads`,
       );
       continue;
     }

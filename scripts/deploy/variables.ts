@@ -3,9 +3,15 @@
 import {
   createConfig,
   isConfigError,
+  payModeOf,
+  requirementsOf,
   variablesFor,
+  variableSpec,
   FUNCTION_NAMES,
+  FUNCTIONS,
+  VARIABLES,
   type FunctionName,
+  type VariableName,
 } from '../../shared/config';
 
 /** CloudBase's limit on the environment variables of one function (keys + values, bytes). */
@@ -43,11 +49,13 @@ export function variableProblems(
   name: FunctionName,
   env: Readonly<Record<string, string | undefined>>,
 ): string[] {
-  const missing = variablesFor(name, env).required.filter((key) => !isSet(env, key));
+  const { required, why } = requirementsOf(FUNCTIONS[name], payModeOf(env));
+  const missing = required.filter((key) => !isSet(env, key));
   if (missing.length > 0) {
-    return missing.map(
-      (key) => `${name}: ${key} is not set in .env; ${name} needs it (see .env.example for where to find it)`,
-    );
+    return missing.map((key) => {
+      const fix = why[key] ?? variableSpec(key).fix ?? 'see .env.example for where to find it';
+      return `${name}: ${key} is not set in .env; ${name} needs it (${fix})`;
+    });
   }
   try {
     // The same validation the function runs at its first invocation, over exactly what it will get.
@@ -116,7 +124,10 @@ export function notifyUrlProblems(
 /** Local-stack leftovers: a base URL pointing at the simulator would send real payments nowhere. */
 export function baseUrlProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const out: string[] = [];
-  for (const variable of ['WXPAY_BASE_URL', 'WECHAT_API_BASE_URL']) {
+  const endpoints = (Object.keys(VARIABLES) as VariableName[]).filter(
+    (name) => variableSpec(name).group === 'endpoints',
+  );
+  for (const variable of endpoints) {
     const raw = (env[variable] ?? '').trim();
     if (raw === '') continue;
     if (!raw.startsWith('https://'))

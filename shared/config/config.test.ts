@@ -10,21 +10,17 @@ import {
   ConfigError,
   FUNCTION_NAMES,
   FUNCTION_VARIABLES,
+  SECRET_VARIABLES,
   Secret,
   createConfig,
   variablesFor,
   type Env,
+  type Need,
+  type PayMode,
+  type VariableName,
+  NEEDS,
+  variableSpec,
 } from './index';
-
-const SECRET_VARIABLES = new Set([
-  'WX_APPSECRET',
-  'JWT_SECRET',
-  'WXPAY_PRIVATE_KEY',
-  'WXPAY_APIV3_KEY',
-  'WXPAY_APIV2_KEY',
-  'WXPAY_PUBLIC_KEY',
-  'WXPAY_MERCHANT_CERT',
-]);
 
 let dir: string;
 let local: LocalData;
@@ -81,7 +77,7 @@ describe('config: per-function variables', () => {
         createConfig(proxy).validateFor(name);
         const vars = variablesFor(name, env);
         for (const r of vars.required) assert.ok(reads.has(r), `${name} (${mode}) must read required ${r}`);
-        for (const r of reads)
+        for (const r of reads as Set<VariableName>)
           assert.ok(
             vars.required.includes(r) || vars.optional.includes(r),
             `${name} (${mode}) reads ${r}, which is not listed`,
@@ -95,8 +91,20 @@ describe('config: per-function variables', () => {
     }
   }
 
-  test('FUNCTION_VARIABLES is the v3 answer and login needs only its three secrets', () => {
-    for (const name of FUNCTION_NAMES) assert.deepEqual(variablesFor(name, {}), FUNCTION_VARIABLES[name]);
+  test('FUNCTION_VARIABLES: the default-mode requirements, and everything any mode reads; login needs only its three secrets', () => {
+    const modes = [
+      {},
+      { WXPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_1', WXPAY_PUBLIC_KEY: 'k' },
+      { WXPAY_API_VERSION: 'v2' },
+      { WXPAY_API_VERSION: 'v2', WXPAY_BASE_URL: 'http://127.0.0.1:3100' },
+    ];
+    for (const name of FUNCTION_NAMES) {
+      const { required, optional } = FUNCTION_VARIABLES[name];
+      assert.deepEqual(required, variablesFor(name, {}).required);
+      const anyMode = new Set(modes.flatMap((env) => Object.values(variablesFor(name, env)).flat()));
+      assert.deepEqual(new Set([...required, ...optional]), anyMode, name);
+    }
+    assert.ok(!variablesFor('createPayment').optional.includes('WXPAY_APIV2_KEY'), 'v3 gets no v2 key');
     assert.deepEqual(FUNCTION_VARIABLES.login.required, ['WX_APPID', 'WX_APPSECRET', 'JWT_SECRET']);
     assert.ok(!FUNCTION_VARIABLES.payNotify.required.includes('JWT_SECRET'));
     assert.ok(FUNCTION_VARIABLES.refund.optional.includes('ADMIN_OPENIDS'));
@@ -110,6 +118,47 @@ describe('config: per-function variables', () => {
         WXPAY_BASE_URL: 'http://127.0.0.1:3100',
       }).required.includes('WXPAY_MERCHANT_CERT'),
     );
+  });
+
+  test('a need whose variables depend on the pay mode declares that it reads WXPAY_API_VERSION', () => {
+    const modes: PayMode[] = [
+      { apiVersion: 'v3', publicKey: false, https: true },
+      { apiVersion: 'v3', publicKey: true, https: true },
+      { apiVersion: 'v2', publicKey: false, https: true },
+      { apiVersion: 'v2', publicKey: false, https: false },
+    ];
+    for (const [name, need] of Object.entries(NEEDS) as Array<[string, Need]>) {
+      const lists = modes.map((mode) => need.variables(mode));
+      const varies = lists.some((l) => JSON.stringify(l) !== JSON.stringify(lists[0]));
+      if (varies)
+        for (const l of lists)
+          assert.ok(l.optional?.includes('WXPAY_API_VERSION'), `${name} lists WXPAY_API_VERSION`);
+    }
+  });
+
+  test('an unknown WXPAY_API_VERSION is the first problem, whatever else is missing', () => {
+    for (const name of ['createPayment', 'payNotify', 'reconcile'] as const)
+      expectConfigError(
+        () => createConfig({ ...base, WXPAY_API_VERSION: 'v4', WXPAY_SERIAL_NO: '' }).validateFor(name),
+        'WXPAY_API_VERSION',
+        /"v3" \(default\) or "v2"; remove it to use v3/,
+      );
+  });
+
+  test('every variable a function reads says how to fix it, and secrets are declared so', () => {
+    for (const name of FUNCTION_NAMES)
+      for (const v of Object.values(FUNCTION_VARIABLES[name]).flat()) {
+        const spec = variableSpec(v);
+        assert.ok(spec.fix !== undefined || spec.default !== undefined, `${v} has a fix or a default`);
+      }
+    for (const v of [
+      'WX_APPSECRET',
+      'JWT_SECRET',
+      'WXPAY_PRIVATE_KEY',
+      'WXPAY_APIV3_KEY',
+      'WXPAY_APIV2_KEY',
+    ] as const)
+      assert.ok(SECRET_VARIABLES.has(v), v);
   });
 
   test('notification endpoints: public-key mode needs no merchant key; certificate mode does; a half pair is refused', () => {
@@ -235,6 +284,7 @@ describe('config: values', () => {
     const s = new Secret('hunter2-very-secret');
     assert.ok(!inspect(s).includes('hunter2'));
     assert.ok(!JSON.stringify({ s }).includes('hunter2'));
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the point: a template literal must not reveal it
     assert.ok(!`${s}`.includes('hunter2'));
     assert.equal(s.reveal(), 'hunter2-very-secret');
     const config = createConfig(base);
@@ -378,7 +428,7 @@ describe('config: every variable fails with its name, a fix, and no secret', () 
         () => read(createConfig(env)),
         variable,
         pattern,
-        v === '' || !SECRET_VARIABLES.has(variable) ? undefined : v,
+        v === '' || !SECRET_VARIABLES.has(variable as VariableName) ? undefined : v,
       );
     });
   }

@@ -1,4 +1,5 @@
 export * from './config';
+export * from './declaration';
 export * from './errors';
 export * from './keys';
 export * from './secret';

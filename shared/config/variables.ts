@@ -1,113 +1,101 @@
-// Which variables each cloud function reads (docs/configuration.md#variables). The deploy script gives every
-// function exactly these (CloudBase allows 4 KB of variables per function) and config.validateFor
-// reads exactly these, so the two cannot drift apart (config.test.ts checks it).
+// Which variables each cloud function is deployed with and must have, derived from declaration.ts.
+// The deploy script gives every function exactly `variablesFor(name, env)` (CloudBase allows 4 KB of
+// variables per function) and AppConfig.validateFor checks exactly these.
+import {
+  FUNCTIONS,
+  NEEDS,
+  VARIABLES,
+  type Need,
+  type NeedName,
+  type PayMode,
+  type VariableName,
+} from './declaration';
+import type { Env } from './env-reader';
 
-export const FUNCTION_NAMES = [
-  'login',
-  'createPayment',
-  'orders',
-  'refund',
-  'payNotify',
-  'refundNotify',
-  'reconcile',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export type FunctionName = keyof typeof FUNCTIONS;
+export const FUNCTION_NAMES = Object.keys(FUNCTIONS) as readonly FunctionName[];
 
 export interface FunctionVariables {
   /** Must be set (non-empty) or the function fails at its first invocation. */
-  required: string[];
+  required: VariableName[];
   /** Read when present (defaults, optional modes). */
-  optional: string[];
+  optional: VariableName[];
 }
 
-const PAY_V3_REQUIRED = [
-  'WX_APPID',
-  'WXPAY_MCHID',
-  'WXPAY_SERIAL_NO',
-  'WXPAY_PRIVATE_KEY',
-  'WXPAY_APIV3_KEY',
-];
-const PAY_OPTIONAL = [
-  'WXPAY_API_VERSION',
-  'WXPAY_BASE_URL',
-  'WXPAY_PUBLIC_KEY_ID',
-  'WXPAY_PUBLIC_KEY',
-  'WXPAY_APIV2_KEY',
-  'WXPAY_V2_SIGN_TYPE',
-];
+/** Variables whose values never appear in a log, a message or a plan. */
+export const SECRET_VARIABLES: ReadonlySet<VariableName> = new Set(
+  (Object.keys(VARIABLES) as VariableName[]).filter((name) => VARIABLES[name].secret),
+);
 
-/** The default (API v3) variable sets. For the mode-aware answer use `variablesFor(name, env)`. */
-export const FUNCTION_VARIABLES: Record<FunctionName, FunctionVariables> = {
-  login: {
-    required: ['WX_APPID', 'WX_APPSECRET', 'JWT_SECRET'],
-    optional: ['JWT_TTL_SECONDS', 'WECHAT_API_BASE_URL'],
-  },
-  createPayment: {
-    required: ['JWT_SECRET', ...PAY_V3_REQUIRED, 'WXPAY_NOTIFY_URL'],
-    optional: [...PAY_OPTIONAL],
-  },
-  orders: { required: ['JWT_SECRET', ...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL, 'ADMIN_OPENIDS'] },
-  refund: {
-    required: ['JWT_SECRET', ...PAY_V3_REQUIRED, 'WXPAY_REFUND_NOTIFY_URL'],
-    optional: [...PAY_OPTIONAL, 'ADMIN_OPENIDS', 'REFUND_WINDOW_HOURS', 'WXPAY_MERCHANT_CERT'],
-  },
-  payNotify: { required: [...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL] },
-  refundNotify: { required: [...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL] },
-  reconcile: { required: [...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL] },
-};
-
-const V3_ONLY = ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY'];
+const isSet = (env: Env, name: VariableName) => (env[name] ?? '').trim() !== '';
 
 /**
- * The variables `name` needs under the mode `env` selects. In v3 public-key mode the notification
- * endpoints need no merchant key (it is optional, for certificate-signed notifications). In v2 mode
- * the v3 credentials give way to WXPAY_APIV2_KEY; a v2 refund against an https base URL also needs
- * the merchant client certificate (WXPAY_MERCHANT_CERT with its key WXPAY_PRIVATE_KEY) for
- * /secapi/pay/refund.
+ * The pay mode `env` selects. It reads only what decides it, and only when a need asks: first
+ * WXPAY_API_VERSION, then the public-key pair (v3) or the base URL (v2), so that the variables a
+ * function reads stay exactly those it declares.
  */
-export function variablesFor(
-  name: FunctionName,
-  env: Readonly<Record<string, string | undefined>> = {},
-): FunctionVariables {
-  const base = FUNCTION_VARIABLES[name];
-  const v2 = (env.WXPAY_API_VERSION ?? '').trim() === 'v2';
-  const set = (k: string) => (env[k] ?? '').trim() !== '';
-  if (
-    !v2 &&
-    (name === 'payNotify' || name === 'refundNotify') &&
-    set('WXPAY_PUBLIC_KEY_ID') &&
-    set('WXPAY_PUBLIC_KEY')
-  ) {
-    // Public-key mode: a notification endpoint verifies with the public key and decrypts with the
-    // apiV3 key; the merchant key only serves to download platform certificates while WeChat still
-    // signs some notifications with them (the switch to the public key takes 7 days).
-    const required = [
-      'WX_APPID',
-      'WXPAY_MCHID',
-      'WXPAY_APIV3_KEY',
-      'WXPAY_PUBLIC_KEY_ID',
-      'WXPAY_PUBLIC_KEY',
-    ];
-    return {
-      required,
-      optional: [
-        ...base.optional.filter((v) => !required.includes(v)),
-        'WXPAY_SERIAL_NO',
-        'WXPAY_PRIVATE_KEY',
-      ],
-    };
-  }
-  if (!v2 || name === 'login') return { required: [...base.required], optional: [...base.optional] };
-  let required = base.required.filter((v) => !V3_ONLY.includes(v));
-  const optional = base.optional.filter(
-    (v) => v !== 'WXPAY_APIV2_KEY' && v !== 'WXPAY_PUBLIC_KEY_ID' && v !== 'WXPAY_PUBLIC_KEY',
-  );
-  required.push('WXPAY_APIV2_KEY');
-  if (name === 'refund') {
-    const baseUrl = (env.WXPAY_BASE_URL ?? '').trim() || 'https://api.mch.weixin.qq.com';
-    // Plain http (the local simulator) needs no client certificate; one that is set is still used.
-    if (baseUrl.startsWith('https:')) required = [...required, 'WXPAY_MERCHANT_CERT', 'WXPAY_PRIVATE_KEY'];
-    else optional.push('WXPAY_PRIVATE_KEY');
-  }
-  return { required, optional: optional.filter((v) => !required.includes(v)) };
+export function payModeOf(env: Env): PayMode {
+  let v2: boolean | undefined;
+  const isV2 = () => (v2 ??= (env.WXPAY_API_VERSION ?? '').trim() === 'v2');
+  return {
+    get apiVersion() {
+      return isV2() ? 'v2' : 'v3';
+    },
+    get publicKey() {
+      return !isV2() && isSet(env, 'WXPAY_PUBLIC_KEY_ID') && isSet(env, 'WXPAY_PUBLIC_KEY');
+    },
+    get https() {
+      const baseUrl = (env.WXPAY_BASE_URL ?? '').trim() || VARIABLES.WXPAY_BASE_URL.default;
+      return baseUrl.startsWith('https:');
+    },
+  };
 }
+
+export interface Requirements extends FunctionVariables {
+  /** The need-specific "not set" fix of a required variable, where the need gives one. */
+  why: Partial<Record<VariableName, string>>;
+}
+
+/** The union of `needs`' variables under `mode`, in declaration order of the needs. */
+export function requirementsOf(needs: readonly NeedName[], mode: PayMode): Requirements {
+  const out: Requirements = { required: [], optional: [], why: {} };
+  for (const need of needs) {
+    const v = (NEEDS[need] as Need).variables(mode);
+    for (const name of v.required ?? []) if (!out.required.includes(name)) out.required.push(name);
+    for (const name of v.optional ?? []) if (!out.optional.includes(name)) out.optional.push(name);
+    Object.assign(out.why, v.why);
+  }
+  out.optional = out.optional.filter((name) => !out.required.includes(name));
+  return out;
+}
+
+/** The variables `name` needs under the mode `env` selects (v3 with platform certificates by default). */
+export function variablesFor(name: FunctionName, env: Env = {}): FunctionVariables {
+  const { required, optional } = requirementsOf(FUNCTIONS[name], payModeOf(env));
+  return { required, optional };
+}
+
+/** Every mode a deployment can select, to list what a function may read in any of them. */
+const ALL_MODES: PayMode[] = [
+  { apiVersion: 'v3', publicKey: false, https: true },
+  { apiVersion: 'v3', publicKey: true, https: true },
+  { apiVersion: 'v2', publicKey: false, https: true },
+  { apiVersion: 'v2', publicKey: false, https: false },
+];
+
+/**
+ * What each function requires in the default mode, and everything else it may read in any mode:
+ * the envVariables templates of cloudbaserc.json. For the variables of one deployment use
+ * `variablesFor(name, env)`.
+ */
+export const FUNCTION_VARIABLES = Object.fromEntries(
+  FUNCTION_NAMES.map((name) => {
+    const { required } = variablesFor(name);
+    const any = requirementsOf(FUNCTIONS[name], ALL_MODES[0]);
+    for (const mode of ALL_MODES.slice(1)) {
+      const r = requirementsOf(FUNCTIONS[name], mode);
+      for (const v of [...r.required, ...r.optional]) if (!any.optional.includes(v)) any.optional.push(v);
+    }
+    return [name, { required, optional: any.optional.filter((v) => !required.includes(v)) }];
+  }),
+) as Record<FunctionName, FunctionVariables>;
