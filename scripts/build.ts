@@ -5,9 +5,10 @@
 // fails on anything esbuild could not resolve — including a require() inside a try/catch, which esbuild
 // would otherwise leave to fail at run time — and on a stub rule that no longer matches anything.
 import { build, type Metafile } from 'esbuild';
+import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { STUBS } from './bundle/stubs';
+import { staleStubs } from './bundle/stubs';
 import { trimPlugin } from './bundle/trim';
 
 const root = resolve(__dirname, '..');
@@ -17,6 +18,8 @@ export const BUNDLE_LIMIT_BYTES = 700 * 1024;
 
 /** Optional peers some SDKs probe for inside try/catch at run time; absent on the platform as well. */
 export const OPTIONAL_PEERS = ['bufferutil', 'utf-8-validate', 'encoding', 'supports-color'];
+
+const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 export interface BuiltFunction {
   name: string;
@@ -63,12 +66,22 @@ export async function bundleFunction(entry: string, outfile: string): Promise<Om
     external: OPTIONAL_PEERS,
     plugins: [trimPlugin(applied)],
   });
-  if (result.warnings.length > 0)
-    throw new Error(
-      `build of ${entry} stopped: ${result.warnings.map((w) => `${w.location ? `${w.location.file}:${w.location.line}: ` : ''}${w.text}`).join('; ')}. ` +
-        'A module the bundle needs cannot be resolved (esbuild would leave it to fail at run time); install it or fix the import.',
-    );
   const output = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]];
+  // esbuild leaves an unresolvable require() inside try/catch in the output, without a word even at
+  // warning level; the platform installs nothing, so it could only ever fail at run time.
+  const unresolved = output.imports
+    .filter((i) => i.external && !BUILTINS.has(i.path) && !OPTIONAL_PEERS.includes(i.path))
+    .map((i) => i.path);
+  const problems = [
+    ...result.warnings.map((w) => `${w.location ? `${w.location.file}:${w.location.line}: ` : ''}${w.text}`),
+    ...unresolved.map((p) => `"${p}" cannot be resolved and would be required at run time`),
+  ];
+  if (problems.length > 0) {
+    rmSync(outfile, { force: true });
+    throw new Error(
+      `build of ${entry} stopped: ${problems.join('; ')}. A module the bundle needs is missing: install it, fix the import, or (for an optional peer probed inside try/catch) add it to OPTIONAL_PEERS in scripts/build.ts.`,
+    );
+  }
   return { bytes: output.bytes, packages: packagesOf(output), stubbed: [...applied].sort() };
 }
 
@@ -94,8 +107,7 @@ export async function buildFunctions(
     }),
   );
   // A rule that matched nowhere means an SDK moved the import: the module would ship again unnoticed.
-  const used = new Set(results.flatMap((r) => r.stubbed));
-  const stale = STUBS.filter((s) => !used.has(s.module));
+  const stale = staleStubs(results);
   if (names.length === functionNames().length && stale.length > 0)
     throw new Error(
       `build: stub rule(s) for ${stale.map((s) => s.module).join(', ')} matched no import in any function; ` +

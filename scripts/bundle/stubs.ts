@@ -99,12 +99,9 @@ export function stubSource(stub: Stub): string {
   const message =
     `${stub.module} was left out of this function's bundle by scripts/build.ts because no function uses ` +
     `${stub.why}; yet `;
-  const fix =
-    `. If a function needs it now, remove its entry from scripts/bundle/stubs.ts and rebuild.`;
+  const fix = `. If a function needs it now, remove its entry from scripts/bundle/stubs.ts and rebuild.`;
   const onCall =
-    stub.mode === 'poison'
-      ? 'return poisoned(path + "()");'
-      : 'fail("a call of " + path + "()");';
+    stub.mode === 'poison' ? 'return poisoned(path + "()");' : 'fail("a call of " + path + "()");';
   return `"use strict";
 const MESSAGE = ${JSON.stringify(message)};
 const FIX = ${JSON.stringify(fix)};
@@ -138,4 +135,10 @@ const exportsProxy = new Proxy({}, {
 });
 module.exports = exportsProxy;
 `;
+}
+
+/** Rules that no build applied: an SDK moved the import and the module would ship again unnoticed. */
+export function staleStubs(built: Array<{ stubbed: string[] }>, stubs: Stub[] = STUBS): Stub[] {
+  const used = new Set(built.flatMap((b) => b.stubbed));
+  return stubs.filter((s) => !used.has(s.module));
 }
