@@ -9,7 +9,7 @@
 //   eager prelude of a CloudBase function (wx-server-sdk, axios, jsonwebtoken, xml2js), timed inside
 //   the process (load + first invocation; node's own start is the same for both; target ≤ 0.2×).
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { functionSdkEnv } from '../../local/cloudbase/sdk-env';
@@ -36,7 +36,7 @@ process.env.WX_CONTEXT_KEYS = Object.keys(spec.identity).join(',');
 process.env.TCB_SOURCE = spec.source;
 const m = require(process.argv[1]);
 Promise.resolve(m.main(spec.event, spec.context)).then(
-  (result) => { process.stdout.write(JSON.stringify({ ms: performance.now() - t0, result })); process.exit(0); },
+  (result) => { process.stdout.write('\\n@@bench ' + JSON.stringify({ ms: performance.now() - t0, result }) + '\\n'); process.exit(0); },
   (e) => { process.stderr.write(String(e && e.message)); process.exit(2); },
 );
 `;
@@ -236,7 +236,6 @@ function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
 
 async function buildUnbundled(name: string, dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  // Inside the repository so that require() finds the packages in node_modules.
   await build({
     entryPoints: [join(root, 'cloudfunctions', name, 'index.ts')],
     outfile: join(dir, 'index.js'),
@@ -277,50 +276,59 @@ export async function runColdBench(
   const probe = async (entry: string, name: string): Promise<Timing> => {
     const f = await make[name]();
     const { wallMs, stdout } = await runProcess(['-e', PROBE, entry, JSON.stringify(f.spec)], env);
-    const out = JSON.parse(stdout) as { ms: number; result: unknown };
+    // the function may log to stdout too; the probe's answer is its own marked line
+    const line = stdout.split('\n').find((l) => l.startsWith('@@bench '));
+    if (!line) throw new Error(`bench: cold ${name} printed no result: ${stdout.slice(-300)}`);
+    const out = JSON.parse(line.slice(8)) as { ms: number; result: unknown };
     if (!f.check(out.result))
       throw new Error(
         `bench: cold ${name} (${entry}) did not complete its invocation: ${JSON.stringify(out.result).slice(0, 300)}`,
       );
     return { wallMs, inProcessMs: out.ms };
   };
-  for (const name of (opts.functions ?? names).filter((n) => make[n])) {
-    const bundled = join(buildDir, name, 'index.js');
-    const unbundled = await buildUnbundled(name, join(workDir, 'unbundled', name));
-    // warm the file cache for both
-    await probe(bundled, name);
-    await probe(unbundled, name);
-    const ours: Timing[] = [];
-    const base: Timing[] = [];
-    const empty: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      // rotate the order so that drift favours none of the three
-      const steps = [
-        async () => empty.push((await runProcess(['-e', '0'], env)).wallMs),
-        async () => ours.push(await probe(bundled, name)),
-        async () => base.push(await probe(unbundled, name)),
-      ];
-      for (let s = 0; s < 3; s++) await steps[(s + i) % 3]();
+  // Inside the repository, whatever workDir is, so that require() finds the packages in node_modules.
+  const unbundledRoot = join(root, 'build', `bench-unbundled-${process.pid}`);
+  try {
+    for (const name of (opts.functions ?? names).filter((n) => make[n])) {
+      const bundled = join(buildDir, name, 'index.js');
+      const unbundled = await buildUnbundled(name, join(unbundledRoot, name));
+      // warm the file cache for both
+      await probe(bundled, name);
+      await probe(unbundled, name);
+      const ours: Timing[] = [];
+      const base: Timing[] = [];
+      const empty: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        // rotate the order so that drift favours none of the three
+        const steps = [
+          async () => empty.push((await runProcess(['-e', '0'], env)).wallMs),
+          async () => ours.push(await probe(bundled, name)),
+          async () => base.push(await probe(unbundled, name)),
+        ];
+        for (let s = 0; s < 3; s++) await steps[(s + i) % 3]();
+      }
+      floor.push(...empty);
+      const oWall = median(ours.map((t) => t.wallMs));
+      const oIn = median(ours.map((t) => t.inProcessMs));
+      const bIn = median(base.map((t) => t.inProcessMs));
+      const fl = median(empty);
+      results.push(
+        {
+          name: `cold start: ${name}`,
+          ratio: fl / oWall,
+          target: 1 / FLOOR_MULTIPLE,
+          detail: `spawn to exit after the first real invocation ${oWall.toFixed(0)} ms = ${(oWall / fl).toFixed(2)}× an empty node -e 0 (${fl.toFixed(0)} ms; target ≤ ${FLOOR_MULTIPLE}×); median of ${runs} fresh processes each`,
+        },
+        {
+          name: `cold start: ${name} vs node_modules`,
+          ratio: bIn / oIn,
+          target: 1 / UNBUNDLED_FRACTION,
+          detail: `load + first invocation inside the process: bundle ${oIn.toFixed(0)} ms vs packages from node_modules with the classic prelude ${bIn.toFixed(0)} ms = ${(oIn / bIn).toFixed(2)}× (target ≤ ${UNBUNDLED_FRACTION}×); median of ${runs}`,
+        },
+      );
     }
-    floor.push(...empty);
-    const oWall = median(ours.map((t) => t.wallMs));
-    const oIn = median(ours.map((t) => t.inProcessMs));
-    const bIn = median(base.map((t) => t.inProcessMs));
-    const fl = median(empty);
-    results.push(
-      {
-        name: `cold start: ${name}`,
-        ratio: fl / oWall,
-        target: 1 / FLOOR_MULTIPLE,
-        detail: `spawn to exit after the first real invocation ${oWall.toFixed(0)} ms = ${(oWall / fl).toFixed(2)}× an empty node -e 0 (${fl.toFixed(0)} ms; target ≤ ${FLOOR_MULTIPLE}×); median of ${runs} fresh processes each`,
-      },
-      {
-        name: `cold start: ${name} vs node_modules`,
-        ratio: bIn / oIn,
-        target: 1 / UNBUNDLED_FRACTION,
-        detail: `load + first invocation inside the process: bundle ${oIn.toFixed(0)} ms vs packages from node_modules with the classic prelude ${bIn.toFixed(0)} ms = ${(oIn / bIn).toFixed(2)}× (target ≤ ${UNBUNDLED_FRACTION}×); median of ${runs}`,
-      },
-    );
+  } finally {
+    rmSync(unbundledRoot, { recursive: true, force: true });
   }
   return results;
 }
