@@ -41,8 +41,14 @@ export function functionNames(dir = join(root, 'cloudfunctions')): string[] {
 export function packagesOf(output: Metafile['outputs'][string]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [file, v] of Object.entries(output.inputs)) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
-    const key = m ? m[1] : file.includes(':') ? file : file.split('/').slice(0, 2).join('/');
+    // a nested copy is named by its chain, e.g. `@cloudbase/node-sdk > axios`
+    const chain = [...file.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].map((m) => m[1]);
+    const key =
+      chain.length > 0
+        ? chain.join(' > ')
+        : file.includes(':')
+          ? file
+          : file.split('/').slice(0, 2).join('/');
     out[key] = (out[key] ?? 0) + v.bytesInOutput;
   }
   return out;

@@ -18,7 +18,7 @@ import {
   type BuiltFunction,
 } from '../build';
 import { functionSdkEnv } from '../../local/cloudbase/sdk-env';
-import { STUBS, semverShimSource, staleStubs } from './stubs';
+import { REDIRECTS, STUBS, redirectLabel, semverShimSource, staleStubs } from './stubs';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..', '..');
@@ -44,7 +44,11 @@ describe('trimmed function bundles', () => {
       const source = readFileSync(file, 'utf8');
       assert.equal(Buffer.byteLength(source), b.bytes, `${b.name}: the metafile's size is the file's`);
       assert.ok(b.bytes <= BUNDLE_LIMIT_BYTES, `${b.name} is ${(b.bytes / 1024).toFixed(0)} KiB`);
-      const expected = [...STUBS.map((s) => s.module), ...(JWT_FUNCTIONS.includes(b.name) ? ['semver'] : [])];
+      const expected = [
+        ...STUBS.map((s) => s.module),
+        ...REDIRECTS.map(redirectLabel),
+        ...(JWT_FUNCTIONS.includes(b.name) ? ['semver'] : []),
+      ];
       assert.deepEqual(b.stubbed, expected.sort(), `${b.name}: stubs applied`);
       for (const s of STUBS) {
         assert.ok(
@@ -55,6 +59,9 @@ describe('trimmed function bundles', () => {
           assert.equal(b.packages[pkg], undefined, `${b.name} still contains ${pkg}`);
       }
       assert.equal(b.packages.semver, undefined, `${b.name} contains the real semver`);
+      const nested = Object.keys(b.packages).filter((p) => p.endsWith(' > axios'));
+      assert.deepEqual(nested, [], `${b.name}: one axios, the repository's`);
+      assert.ok(b.packages.axios > 0);
       assert.equal(
         b.packages.jsonwebtoken !== undefined,
         JWT_FUNCTIONS.includes(b.name),
@@ -120,7 +127,7 @@ describe('trimmed function bundles', () => {
 });
 
 test('a stub rule that matched nothing in any function is reported as stale', () => {
-  const all = STUBS.map((s) => s.module);
+  const all = [...STUBS.map((s) => s.module), ...REDIRECTS.map(redirectLabel)];
   assert.deepEqual(staleStubs([{ stubbed: all }]), []);
   assert.deepEqual(
     staleStubs([{ stubbed: all.slice(1) }, { stubbed: [] }]).map((s) => s.module),

@@ -64,6 +64,26 @@ export const STUBS: Stub[] = [
 ];
 
 /**
+ * Imports resolved from the repository root instead of the importer's own nested copy: one copy of a
+ * package instead of two. @cloudbase/node-sdk pins axios 0.27 for two uses (its `requestClient` shim
+ * and the cloud metadata lookup, `axios.get(url, options)`), which axios 1 serves alike; our WeChat
+ * clients load axios 1, so a function that calls WeChat loaded and ran both at its cold start.
+ */
+export interface Redirect {
+  module: string;
+  importer: RegExp;
+  why: string;
+}
+
+export const REDIRECTS: Redirect[] = [
+  {
+    module: 'axios',
+    importer: new RegExp(`${NODE_SDK}(cloudbase|utils/metadata)\\.js$`),
+    why: "one axios (the repository's) instead of node-sdk's pinned 0.27 as well",
+  },
+];
+
+/**
  * `semver` is loaded by jsonwebtoken only to test the running Node version against three fixed ranges
  * at load (28 KiB and dozens of modules). This replacement answers exactly those forms (`>=x.y.z`,
  * `^x.y.z`, joined by `||`) and throws on anything else, so a new use cannot get a wrong answer.
@@ -138,7 +158,15 @@ module.exports = exportsProxy;
 }
 
 /** Rules that no build applied: an SDK moved the import and the module would ship again unnoticed. */
-export function staleStubs(built: Array<{ stubbed: string[] }>, stubs: Stub[] = STUBS): Stub[] {
+export function staleStubs(
+  built: Array<{ stubbed: string[] }>,
+  stubs: Array<Pick<Stub, 'module'>> = [...STUBS, ...REDIRECTS.map((r) => ({ module: redirectLabel(r) }))],
+): Array<Pick<Stub, 'module'>> {
   const used = new Set(built.flatMap((b) => b.stubbed));
   return stubs.filter((s) => !used.has(s.module));
+}
+
+/** How a redirect is listed among a bundle's applied rules. */
+export function redirectLabel(r: Pick<Redirect, 'module'>): string {
+  return `${r.module} (one copy)`;
 }

@@ -3,18 +3,48 @@
 // which stubs it applied so that the build can refuse a rule that no longer matches anything (an SDK
 // update moved the import) instead of silently shipping the module again.
 import type { Plugin } from 'esbuild';
-import { SEMVER_SHIM, STUBS, semverShimSource, stubSource, type Stub } from './stubs';
+import { resolve } from 'node:path';
+import {
+  REDIRECTS,
+  redirectLabel,
+  SEMVER_SHIM,
+  STUBS,
+  semverShimSource,
+  stubSource,
+  type Redirect,
+  type Stub,
+} from './stubs';
+
+const root = resolve(__dirname, '..', '..');
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-export function trimPlugin(applied: Set<string>, stubs: Stub[] = STUBS): Plugin {
-  const names = [...new Set([...stubs.map((s) => s.module), SEMVER_SHIM.module])];
+export function trimPlugin(
+  applied: Set<string>,
+  stubs: Stub[] = STUBS,
+  redirects: Redirect[] = REDIRECTS,
+): Plugin {
+  const names = [
+    ...new Set([...stubs.map((s) => s.module), ...redirects.map((r) => r.module), SEMVER_SHIM.module]),
+  ];
   const filter = new RegExp(`^(${names.map(escape).join('|')})$`);
   return {
     name: 'trim-unused-modules',
     setup(build) {
-      build.onResolve({ filter }, (args) => {
+      build.onResolve({ filter }, async (args) => {
+        if ((args.pluginData as { redirected?: boolean } | undefined)?.redirected) return undefined;
         const importer = args.importer.split('\\').join('/');
+        const redirect = redirects.find((r) => r.module === args.path && r.importer.test(importer));
+        if (redirect) {
+          const found = await build.resolve(args.path, {
+            kind: args.kind,
+            resolveDir: root,
+            pluginData: { redirected: true },
+          });
+          if (found.errors.length > 0) return { errors: found.errors };
+          applied.add(redirectLabel(redirect));
+          return { path: found.path };
+        }
         const stub = stubs.find((s) => s.module === args.path && s.importer.test(importer));
         if (stub) {
           applied.add(stub.module);
