@@ -4,15 +4,33 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCryptoBench } from './bench/crypto';
-import { runBundleBench } from './bench/bundle';
-import { runThroughputBench } from './bench/throughput';
+import { BENCH_BUILD_DIR, BENCH_WORK_DIR, benchBuild, runBundleBench } from './bench/bundle';
+import { runColdBench } from './bench/cold';
+import { startBenchStack, type BenchStack } from './bench/stack';
+import { runWarmBench, writeNoopBundle } from './bench/warm';
 import type { BenchModule, BenchResult } from './bench/types';
+
+/** Runs `fn` against a fresh local stack (emulator, simulator, host, bare baseline) on the bench's build. */
+async function withStack<T>(fn: (stack: BenchStack, names: string[]) => Promise<T>): Promise<T> {
+  const names = (await benchBuild()).map((b) => b.name);
+  writeNoopBundle(BENCH_BUILD_DIR);
+  const stack = await startBenchStack(BENCH_WORK_DIR, BENCH_BUILD_DIR);
+  try {
+    return await fn(stack, names);
+  } finally {
+    await stack.close();
+  }
+}
 
 /** Add new benchmark modules here. */
 export const BENCH_MODULES: BenchModule[] = [
   { name: 'crypto', run: () => runCryptoBench() },
   { name: 'bundle', run: () => runBundleBench() },
-  { name: 'throughput', run: () => runThroughputBench() },
+  {
+    name: 'cold',
+    run: () => withStack((stack, names) => runColdBench(stack, BENCH_BUILD_DIR, BENCH_WORK_DIR, names)),
+  },
+  { name: 'warm', run: () => withStack((stack) => runWarmBench(stack)) },
 ];
 
 export function formatTable(results: BenchResult[]): string {

@@ -1,9 +1,14 @@
-// The servers of the notification-throughput bench, each in its own process so that none shares an
-// event loop with the load generator or the database:
+// The servers of the invocation benches, each in its own process so that the CPU of each can be read
+// from /proc and none shares an event loop with the bench driving it:
 //   emulator                 the CloudBase emulator (in memory, collections created)
-//   host <emuUrl> <buildDir> the function host running the deployed bundles (/pay/notify → payNotify)
-//   bare <emuUrl>            node:http doing payNotify's work by hand: verify, decrypt, check, the same
-//                            read + conditional update + notification record through @cloudbase/node-sdk
+//   sim <localDataDir>       the WeChat simulator
+//   host <emuUrl> <buildDir> the function host running the deployed bundles; GET /__bench/invocations
+//                            lists the host's own record of each invocation (duration, function)
+//   bare <emuUrl>            node:http doing the functions' work by hand, one handler per function:
+//                            /pay/notify (verify, decrypt, check, the same read + conditional update +
+//                            notification record through @cloudbase/node-sdk), /functions/createPayment
+//                            and /functions/orders (bare-callables.ts); the caller is x-wx-openid and
+//                            each answer carries x-bench-ms, the handler's own wall time
 //   floor                    node:http doing only verify + decrypt (the crypto floor, for reference)
 // Configuration comes in BENCH_ENV (the functions' variables as JSON). Each prints `READY <url>`.
 import { createDecipheriv, createPublicKey, createSecretKey, verify, type KeyObject } from 'node:crypto';
@@ -12,6 +17,9 @@ import { resolve } from 'node:path';
 import { startCloudbaseEmulator } from '../../local/cloudbase/server';
 import { openLocalDatabase } from '../../local/cloudbase/sdk-env';
 import { startFunctionHost } from '../../local/host/server';
+import { ensureLocalData } from '../../local/setup/local-data';
+import { startWechatSimulator } from '../../local/wechat/server';
+import { bareCallables } from './bare-callables';
 
 const root = resolve(__dirname, '..', '..');
 export const BENCH_COLLECTIONS = ['users', 'products', 'orders', 'refunds', 'notifications'];
@@ -109,14 +117,15 @@ function reply(res: ServerResponse, status: number, body = ''): void {
 
 export async function startFloor(env: Record<string, string>): Promise<{ url: string; server: Server }> {
   const keys = keysOf(env);
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     try {
       reply(res, verifyAndDecrypt(keys, req, body) ? 204 : 401);
     } catch {
       reply(res, 400);
     }
-  });
+  };
+  const server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 60_000;
   return { url: await listen(server), server };
 }
@@ -127,15 +136,34 @@ export async function startBare(
 ): Promise<{ url: string; server: Server }> {
   const keys = keysOf(env);
   const db = openLocalDatabase(emuUrl);
-  const server = createServer(async (req, res) => {
+  const callables = bareCallables(env, db);
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
+    const started = performance.now();
+    const timed = (status: number, text = '') => {
+      res.setHeader('x-bench-ms', (performance.now() - started).toFixed(3));
+      reply(res, status, text);
+    };
+    if (req.url === '/functions/createPayment' || req.url === '/functions/orders') {
+      try {
+        const openid = String(req.headers['x-wx-openid']);
+        const data = JSON.parse(body) as never;
+        const result =
+          req.url === '/functions/orders'
+            ? await callables.ordersGet(openid, data)
+            : await callables.createPayment(openid, data);
+        return timed(200, JSON.stringify({ result: { ok: true, data: result } }));
+      } catch (err) {
+        return timed(500, JSON.stringify({ code: 'FAIL', message: (err as Error).message }));
+      }
+    }
     let v: ReturnType<typeof verifyAndDecrypt>;
     try {
       v = verifyAndDecrypt(keys, req, body);
     } catch {
-      return reply(res, 400, '{"code":"FAIL","message":"malformed"}');
+      return timed(400, '{"code":"FAIL","message":"malformed"}');
     }
-    if (!v) return reply(res, 401, '{"code":"FAIL","message":"signature"}');
+    if (!v) return timed(401, '{"code":"FAIL","message":"signature"}');
     try {
       const now = new Date();
       let outcome = 'applied';
@@ -172,14 +200,16 @@ export async function startBare(
           .add({ _id: v.id, eventType: v.eventType, outTradeNo: v.t.out_trade_no, outcome, receivedAt: now });
       } catch (err) {
         // a redelivery is already recorded (as the function's recordNotification tolerates)
-        if (!/DUPLICATE|E11000/i.test(String((err as { code?: unknown }).code ?? (err as Error).message)))
+        const e = err as { code?: unknown; message?: unknown };
+        if (!/DUPLICATE|E11000/i.test(`${typeof e.code === 'string' ? e.code : ''} ${String(e.message)}`))
           throw err;
       }
-      reply(res, 204);
+      timed(204);
     } catch {
-      reply(res, 503, '{"code":"FAIL","message":"storage"}');
+      timed(503, '{"code":"FAIL","message":"storage"}');
     }
-  });
+  };
+  const server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 60_000;
   return { url: await listen(server), server };
 }
@@ -192,6 +222,9 @@ async function main(): Promise<void> {
     url = (await startCloudbaseEmulator({ port: 0, collections: BENCH_COLLECTIONS })).url;
   else if (mode === 'floor') url = (await startFloor(env)).url;
   else if (mode === 'bare') url = (await startBare(env, a)).url;
+  else if (mode === 'sim')
+    url = (await startWechatSimulator({ port: 0, localData: await ensureLocalData(a), refundDelayMs: 20 }))
+      .url;
   else if (mode === 'host') {
     const host = await startFunctionHost({
       port: 0,
@@ -205,9 +238,23 @@ async function main(): Promise<void> {
         ? { maxInstancesPerFunction: Number(process.env.BENCH_HOST_INSTANCES) }
         : {}),
     });
+    host.mount((req, res) => {
+      if (!req.url?.startsWith('/__bench/invocations')) return false;
+      const list = host.invocations.recent().map((r) => ({
+        functionName: r.functionName,
+        durationMs: r.durationMs,
+        cold: r.cold,
+        status: r.status,
+      }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(list));
+      return true;
+    });
     url = host.url;
   } else
-    throw new Error(`unknown mode ${mode}; use emulator | host <emuUrl> <buildDir> | bare <emuUrl> | floor`);
+    throw new Error(
+      `unknown mode ${mode}; use emulator | sim <localDataDir> | host <emuUrl> <buildDir> | bare <emuUrl> | floor`,
+    );
   // exit normally on SIGTERM so that --cpu-prof and similar flags can write their output
   process.on('SIGTERM', () => process.exit(0));
   process.stdout.write(`READY ${url}\n`);

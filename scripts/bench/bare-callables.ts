@@ -1,0 +1,227 @@
+// The baseline of the warm-invocation bench for createPayment and orders.get: the same work written by
+// hand in a plain process — the same reads, insert and conditional update through @cloudbase/node-sdk
+// against the same emulator, the same signed WeChat Pay v3 calls (RSA-SHA256 Authorization, response
+// signature verified) over a kept-alive node:http agent, the same wx.requestPayment signature — with
+// none of our framework: no validation layer, no configuration object, no error mapping.
+import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import type { LocalDatabase } from '../../local/cloudbase/sdk-env';
+
+interface Keys {
+  mchid: string;
+  appid: string;
+  serial: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  base: URL;
+  notifyUrl: string;
+}
+
+interface Order {
+  _id: string;
+  openid: string;
+  status: string;
+  version: number;
+  amountFen: number;
+  items: Array<{ productId: string; name: string; priceFen: number; quantity: number }>;
+  description: string;
+  prepayId?: string;
+  createdAt: Date;
+}
+
+const pem = (v: string) => v.replace(/\\n/g, '\n');
+
+function keysOf(env: Record<string, string>): Keys {
+  return {
+    mchid: env.WXPAY_MCHID,
+    appid: env.WX_APPID,
+    serial: env.WXPAY_SERIAL_NO,
+    privateKey: createPrivateKey(pem(env.WXPAY_PRIVATE_KEY)),
+    publicKey: createPublicKey(pem(env.WXPAY_PUBLIC_KEY)),
+    base: new URL(env.WXPAY_BASE_URL),
+    notifyUrl: env.WXPAY_NOTIFY_URL,
+  };
+}
+
+const nonce = () => randomBytes(16).toString('hex');
+
+function rfc3339China(ms: number): string {
+  return `${new Date(ms + 8 * 3600_000).toISOString().slice(0, 19)}+08:00`;
+}
+
+function stamp(d: Date): string {
+  return new Date(d.getTime() + 8 * 3600_000).toISOString().replace(/\D/g, '').slice(2, 14);
+}
+
+export function bareCallables(env: Record<string, string>, db: LocalDatabase) {
+  const k = keysOf(env);
+  const agent = new Agent({ keepAlive: true });
+
+  /** One signed v3 call; the answer's signature is verified before its body is trusted. */
+  function wxpay(
+    method: 'GET' | 'POST',
+    path: string,
+    payload?: object,
+  ): Promise<{ status: number; json: unknown }> {
+    const body = payload ? JSON.stringify(payload) : '';
+    const ts = String(Math.floor(Date.now() / 1000));
+    const n = nonce();
+    const signature = sign(
+      'RSA-SHA256',
+      Buffer.from(`${method}\n${path}\n${ts}\n${n}\n${body}\n`),
+      k.privateKey,
+    ).toString('base64');
+    const authorization = `WECHATPAY2-SHA256-RSA2048 mchid="${k.mchid}",nonce_str="${n}",signature="${signature}",timestamp="${ts}",serial_no="${k.serial}"`;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: k.base.hostname,
+          port: k.base.port,
+          method,
+          path,
+          agent,
+          headers: {
+            authorization,
+            accept: 'application/json',
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const h = res.headers;
+            const ok =
+              h['wechatpay-serial'] !== undefined &&
+              verify(
+                'RSA-SHA256',
+                Buffer.from(
+                  `${String(h['wechatpay-timestamp'])}\n${String(h['wechatpay-nonce'])}\n${text}\n`,
+                ),
+                k.publicKey,
+                Buffer.from(String(h['wechatpay-signature']), 'base64'),
+              );
+            if (!ok) return reject(new Error(`unsigned answer ${res.statusCode} from ${path}`));
+            resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async function readOrder(id: string): Promise<Order | undefined> {
+    return (await db.collection('orders').where({ _id: id }).limit(1).get()).data[0] as Order | undefined;
+  }
+
+  async function createPayment(
+    openid: string,
+    data: { items: Array<{ productId: string; quantity: number }> },
+  ) {
+    const _ = db.command;
+    const ids = data.items.map((i) => i.productId);
+    const products = (
+      await db
+        .collection('products')
+        .where({ _id: _.in(ids) })
+        .limit(ids.length)
+        .get()
+    ).data as Array<{ _id: string; name: string; priceFen: number }>;
+    const items = data.items.map((i) => {
+      const p = products.find((x) => x._id === i.productId)!;
+      return { productId: p._id, name: p.name, priceFen: p.priceFen, quantity: i.quantity };
+    });
+    const amountFen = items.reduce((s, i) => s + i.priceFen * i.quantity, 0);
+    const now = new Date();
+    const order: Order & Record<string, unknown> = {
+      _id: `T${stamp(now)}${randomBytes(7).toString('hex').toUpperCase()}`,
+      openid,
+      appid: k.appid,
+      items,
+      amountFen,
+      description: items
+        .map((i) => i.name)
+        .join(', ')
+        .slice(0, 127),
+      status: 'NOTPAY',
+      refundedFen: 0,
+      refundingFen: 0,
+      settledRefundNos: [],
+      version: 0,
+      createdAt: now,
+      updatedAt: now,
+      apiVersion: 'v3',
+    };
+    await db.collection('orders').add(order);
+    const r = await wxpay('POST', '/v3/pay/transactions/jsapi', {
+      appid: k.appid,
+      mchid: k.mchid,
+      description: order.description,
+      out_trade_no: order._id,
+      time_expire: rfc3339China(now.getTime() + 2 * 3600_000),
+      notify_url: k.notifyUrl,
+      amount: { total: amountFen, currency: 'CNY' },
+      payer: { openid },
+    });
+    const prepayId = (r.json as { prepay_id: string }).prepay_id;
+    const fresh = (await readOrder(order._id))!;
+    await db
+      .collection('orders')
+      .where({ _id: order._id, status: 'NOTPAY', version: fresh.version })
+      .update({
+        prepayId,
+        prepayExpiresAt: new Date(now.getTime() + 2 * 3600_000),
+        version: fresh.version + 1,
+        updatedAt: new Date(),
+      });
+    const timeStamp = String(Math.floor(Date.now() / 1000));
+    const nonceStr = nonce();
+    const pkg = `prepay_id=${prepayId}`;
+    const paySign = sign(
+      'RSA-SHA256',
+      Buffer.from(`${k.appid}\n${timeStamp}\n${nonceStr}\n${pkg}\n`),
+      k.privateKey,
+    ).toString('base64');
+    return {
+      orderId: order._id,
+      amountFen,
+      payment: { timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign },
+    };
+  }
+
+  async function ordersGet(openid: string, data: { orderId: string }) {
+    let order = await readOrder(data.orderId);
+    if (!order || order.openid !== openid) return { error: 'NOT_FOUND' };
+    if (order.status === 'NOTPAY') {
+      const r = await wxpay(
+        'GET',
+        `/v3/pay/transactions/out-trade-no/${encodeURIComponent(order._id)}?mchid=${k.mchid}`,
+      );
+      const state = (r.json as { trade_state?: string }).trade_state;
+      if (state !== 'NOTPAY') throw new Error(`the bench expects unpaid orders; ${order._id} is ${state}`);
+      order = (await readOrder(order._id)) ?? order;
+    }
+    const refunds = (
+      await db
+        .collection('refunds')
+        .where({ outTradeNo: order._id })
+        .orderBy('createdAt', 'asc')
+        .limit(100)
+        .get()
+    ).data;
+    return {
+      orderId: order._id,
+      status: order.status,
+      amountFen: order.amountFen,
+      items: order.items,
+      description: order.description,
+      createdAt: new Date(order.createdAt).toISOString(),
+      refunds,
+    };
+  }
+
+  return { createPayment, ordersGet, close: () => agent.destroy() };
+}

@@ -1,0 +1,98 @@
+// Keeps the invocation benches runnable and honest, on a very short run against the real local stack:
+// every row is produced, and a row only gets a ratio when both sides did the work (a warm answer that
+// did not do it makes the ratio 0; a cold process whose first invocation did not complete stops the
+// bench). The bare baselines really do the functions' work (checked in the database). Speed is the
+// bench's to report: no number here is compared with a target.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFunctions } from '../build';
+import { runColdBench } from './cold';
+import { postJson, startBenchStack, newUser, type BenchStack } from './stack';
+import { runWarmBench, writeNoopBundle } from './warm';
+
+describe('invocation benches (short run on the local stack)', () => {
+  let dir: string;
+  let buildDir: string;
+  let stack: BenchStack;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bench-inv-'));
+    buildDir = join(dir, 'functions');
+    await buildFunctions(buildDir);
+    writeNoopBundle(buildDir);
+    stack = await startBenchStack(dir, buildDir);
+  });
+  after(async () => {
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the bare createPayment and orders.get do the real work: an order priced from the catalog, a prepay at the simulator, read back', async () => {
+    const openid = await newUser(stack);
+    const headers = { 'x-wx-openid': openid };
+    const created = await postJson<{
+      result: { ok: boolean; data: { orderId: string; amountFen: number; payment: { package: string } } };
+    }>(
+      `${stack.bare.url}/functions/createPayment`,
+      { items: [{ productId: 'coffee-latte', quantity: 2 }] },
+      headers,
+    );
+    assert.equal(created.status, 200);
+    const { orderId, amountFen, payment } = created.json.result.data;
+    const stored = (await stack.db.collection('orders').where({ _id: orderId }).get()).data[0] as {
+      amountFen: number;
+      prepayId: string;
+      version: number;
+    };
+    assert.equal(stored.amountFen, amountFen);
+    assert.equal(payment.package, `prepay_id=${stored.prepayId}`);
+    assert.equal(stored.version, 1);
+    const sim = (await (await fetch(`${stack.sim.url}/sim/orders?openid=${openid}`)).json()) as Array<{
+      outTradeNo: string;
+    }>;
+    assert.ok(
+      sim.some((o) => o.outTradeNo === orderId),
+      'the simulator holds the prepay',
+    );
+    const got = await postJson<{ result: { data: { status: string } } }>(
+      `${stack.bare.url}/functions/orders`,
+      { orderId },
+      headers,
+    );
+    assert.equal(got.json.result.data.status, 'NOTPAY');
+    assert.ok(Number(got.headers.get('x-bench-ms')) > 0);
+  });
+
+  test('warm rows: payNotify, createPayment, orders.get against the bare handlers, and the host overhead', async () => {
+    const rows = await runWarmBench(stack, { perRound: 4, rounds: 1, warmup: 2 });
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.target]),
+      [
+        ['warm invocation: payNotify', 0.9],
+        ['warm invocation: createPayment', 0.9],
+        ['warm invocation: orders.get', 0.9],
+        ['host overhead per invocation', 0],
+      ],
+    );
+    for (const r of rows.slice(0, 3)) {
+      assert.doesNotMatch(r.detail, /FAILED/, r.detail);
+      assert.ok(r.ratio > 0, `${r.name}: both sides did the work`);
+    }
+  });
+
+  test('cold rows: a fresh process completes a real first invocation, bundled and from node_modules', async () => {
+    const rows = await runColdBench(stack, buildDir, dir, ['payNotify', 'login'], { runs: 1 });
+    assert.deepEqual(
+      rows.map((r) => r.name),
+      [
+        'cold start: payNotify',
+        'cold start: payNotify vs node_modules',
+        'cold start: login',
+        'cold start: login vs node_modules',
+      ],
+    );
+    for (const r of rows) assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, r.detail);
+  });
+});

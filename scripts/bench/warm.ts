@@ -1,0 +1,230 @@
+// Warm invocation cost (issue 16): CPU and wall time per invocation of a bundled function inside a
+// warm host instance, one invocation at a time, against a bare hand-written handler doing the same
+// work through the same SDK against the same emulator in a plain process, also one at a time.
+//   CPU  = the instance process's CPU (from /proc) per invocation vs the bare process's;
+//   wall = the host's own record of each invocation (arrival to answer, the IPC to the instance
+//          included) vs the bare handler's own time (body read to answer ready).
+// The ratio is the lower of the two (bare / ours; ≥ 0.9 passes). Alternating rounds (ABBA) so that
+// drift on the shared machine hits both sides alike. Also: the host's own CPU per invocation of a
+// no-op function (host process + instance), the overhead every e2e call pays.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { prepareBatch, type Note } from './notifications';
+import { perRequest, treeCpu, type TreeCpu } from './process-cpu';
+import { hostOrder, newUser, postJson, type BenchStack, type Child } from './stack';
+import type { BenchResult } from './types';
+
+export const WARM_TARGET = 0.9;
+export const HOST_OVERHEAD_LIMIT_MS = 0.3;
+
+export interface WarmOptions {
+  /** Invocations per side per round. */
+  perRound?: number;
+  rounds?: number;
+  warmup?: number;
+}
+
+/** One invocation: what to send, the same to either side. */
+interface Call {
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+interface Case {
+  row: string;
+  functionName: string;
+  /** The n-th call of a run (each notification is used once). */
+  call(i: number): Call;
+  prepare(n: number): Promise<void>;
+  /** An answer that did the work. */
+  ok(status: number, json: unknown): boolean;
+}
+
+interface Block {
+  cpuMs: number;
+  wallMs: number;
+  /** The host process's own CPU per invocation (host side only). */
+  hostMs: number;
+  emuMs: number;
+  simMs: number;
+  failures: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The no-op function of the host-overhead row, added next to the real bundles. */
+export function writeNoopBundle(buildDir: string): void {
+  mkdirSync(join(buildDir, 'noop'), { recursive: true });
+  writeFileSync(join(buildDir, 'noop', 'index.js'), 'exports.main = async () => ({ ok: true });\n');
+}
+
+async function runBlock(
+  stack: BenchStack,
+  side: 'host' | 'bare',
+  c: Case,
+  from: number,
+  n: number,
+): Promise<Block> {
+  const target: Child = side === 'host' ? stack.host : stack.bare;
+  const before = {
+    t: treeCpu(target.proc.pid!),
+    e: treeCpu(stack.emu.proc.pid!),
+    s: treeCpu(stack.sim.proc.pid!),
+  };
+  let wall = 0;
+  let failures = 0;
+  for (let i = from; i < from + n; i++) {
+    const call = c.call(i);
+    const r = await postJson<unknown>(`${target.url}${call.path}`, call.body, call.headers);
+    if (!c.ok(r.status, r.json)) failures++;
+    if (side === 'bare') wall += Number(r.headers.get('x-bench-ms'));
+  }
+  const t = perRequest(before.t, treeCpu(target.proc.pid!), n);
+  const e = perRequest(before.e, treeCpu(stack.emu.proc.pid!), n);
+  const s = perRequest(before.s, treeCpu(stack.sim.proc.pid!), n);
+  if (side === 'host') {
+    const res = await fetch(`${stack.host.url}/__bench/invocations`);
+    const recs = ((await res.json()) as Array<{ functionName: string; durationMs: number }>)
+      .filter((r) => r.functionName === c.functionName)
+      .slice(-n);
+    wall = recs.reduce((sum, r) => sum + r.durationMs, 0);
+  }
+  const cpu = (x: TreeCpu | undefined, k: keyof TreeCpu) => (x ? x[k] : NaN);
+  return {
+    cpuMs: side === 'host' ? cpu(t, 'children') : cpu(t, 'self'),
+    hostMs: side === 'host' ? cpu(t, 'self') : 0,
+    wallMs: wall / n,
+    emuMs: cpu(e, 'self'),
+    simMs: cpu(s, 'self'),
+    failures,
+  };
+}
+
+function cases(stack: BenchStack): Case[] {
+  const notes: Note[] = [];
+  let buyer = '';
+  const orderIds: string[] = [];
+  const caller = (openid: string) => ({ 'x-wx-openid': openid, 'x-wx-appid': stack.env.WX_APPID });
+  const list: Case[] = [
+    {
+      row: 'warm invocation: payNotify',
+      functionName: 'payNotify',
+      async prepare(n: number) {
+        notes.push(...(await prepareBatch(stack.db, stack.local, `w${Date.now().toString(36)}x`, n)));
+      },
+      call: (i: number) => ({ path: '/pay/notify', body: notes[i].body, headers: notes[i].headers }),
+      ok: (status) => status >= 200 && status < 300,
+    },
+    {
+      row: 'warm invocation: createPayment',
+      functionName: 'createPayment',
+      async prepare() {
+        buyer = await newUser(stack);
+      },
+      call: () => ({
+        path: '/functions/createPayment',
+        body: JSON.stringify({
+          items: [
+            { productId: 'coffee-latte', quantity: 2 },
+            { productId: 'cake-cheese', quantity: 1 },
+          ],
+        }),
+        headers: caller(buyer),
+      }),
+      ok: (status, json) =>
+        status === 200 &&
+        typeof (json as { result?: { data?: { payment?: { paySign?: unknown } } } }).result?.data?.payment
+          ?.paySign === 'string',
+    },
+    {
+      row: 'warm invocation: orders.get',
+      functionName: 'orders',
+      async prepare() {
+        if (!buyer) buyer = await newUser(stack);
+        for (let i = 0; i < 10; i++) orderIds.push(await hostOrder(stack, buyer));
+      },
+      call: (i: number) => ({
+        path: '/functions/orders',
+        body: JSON.stringify({ action: 'get', orderId: orderIds[i % orderIds.length] }),
+        headers: caller(buyer),
+      }),
+      ok: (status, json) =>
+        status === 200 &&
+        (json as { result?: { data?: { status?: string } } }).result?.data?.status === 'NOTPAY',
+    },
+  ];
+  return list;
+}
+
+export async function runWarmBench(stack: BenchStack, opts: WarmOptions = {}): Promise<BenchResult[]> {
+  const perRound = opts.perRound ?? 200;
+  const rounds = opts.rounds ?? 3;
+  const warmup = opts.warmup ?? 300;
+  const total = 2 * (warmup + rounds * perRound);
+  const results: BenchResult[] = [];
+  for (const c of cases(stack)) {
+    await c.prepare(total);
+    let next = 0;
+    const take = (n: number) => {
+      const from = next;
+      next += n;
+      return from;
+    };
+    // warm-up: each side's JIT settles and its connections are open
+    await runBlock(stack, 'host', c, take(warmup), warmup);
+    await runBlock(stack, 'bare', c, take(warmup), warmup);
+    const host: Block[] = [];
+    const bare: Block[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const order: Array<'host' | 'bare'> = r % 2 === 0 ? ['host', 'bare'] : ['bare', 'host'];
+      for (const side of order)
+        (side === 'host' ? host : bare).push(await runBlock(stack, side, c, take(perRound), perRound));
+    }
+    const m = (bs: Block[], k: keyof Block) => median(bs.map((b) => b[k]));
+    const failures = [...host, ...bare].reduce((n, b) => n + b.failures, 0);
+    const cpuRatio = m(bare, 'cpuMs') / m(host, 'cpuMs');
+    const wallRatio = m(bare, 'wallMs') / m(host, 'wallMs');
+    const ratio = Math.min(cpuRatio, wallRatio);
+    results.push({
+      name: c.row,
+      ratio: failures === 0 && Number.isFinite(ratio) ? ratio : 0,
+      target: WARM_TARGET,
+      detail:
+        `${failures ? `FAILED: ${failures} answers did not do the work — ` : ''}` +
+        `per invocation, median of ${rounds} rounds × ${perRound}: CPU instance ${m(host, 'cpuMs').toFixed(2)} ms vs bare ${m(bare, 'cpuMs').toFixed(2)} ms (${cpuRatio.toFixed(2)}), ` +
+        `wall ${m(host, 'wallMs').toFixed(2)} ms vs ${m(bare, 'wallMs').toFixed(2)} ms (${wallRatio.toFixed(2)}); ` +
+        `also per invocation: host process ${m(host, 'hostMs').toFixed(2)} ms, emulator ${m(host, 'emuMs').toFixed(2)} / ${m(bare, 'emuMs').toFixed(2)} ms, simulator ${m(host, 'simMs').toFixed(2)} / ${m(bare, 'simMs').toFixed(2)} ms (host / bare runs)`,
+    });
+  }
+  results.push(await hostOverhead(stack, perRound * 2, warmup));
+  return results;
+}
+
+/** CPU of the host process and the instance per invocation of a function that does nothing. */
+async function hostOverhead(stack: BenchStack, n: number, warmup: number): Promise<BenchResult> {
+  const c: Case = {
+    row: 'host overhead per invocation',
+    functionName: 'noop',
+    prepare: () => Promise.resolve(),
+    call: () => ({ path: '/functions/noop', body: '{}', headers: { 'x-wx-openid': 'oBenchNoop' } }),
+    ok: (status) => status === 200,
+  };
+  await runBlock(stack, 'host', c, 0, warmup);
+  const blocks: Block[] = [];
+  for (let r = 0; r < 3; r++) blocks.push(await runBlock(stack, 'host', c, 0, n));
+  const host = median(blocks.map((b) => b.hostMs));
+  const instance = median(blocks.map((b) => b.cpuMs));
+  const total = host + instance;
+  return {
+    name: c.row,
+    // higher is better like every ratio: the limit over the measured cost (≥ 1 = within the limit)
+    ratio: HOST_OVERHEAD_LIMIT_MS / total,
+    target: 0,
+    detail: `${total.toFixed(3)} ms of CPU per invocation of a no-op function (reference; ${total <= HOST_OVERHEAD_LIMIT_MS ? 'under' : 'OVER'} the ${HOST_OVERHEAD_LIMIT_MS} ms limit, ratio = limit / cost): host process ${host.toFixed(3)} + instance ${instance.toFixed(3)}; median of 3 × ${n}; wall ${median(blocks.map((b) => b.wallMs)).toFixed(2)} ms as the host records it`,
+  };
+}

@@ -1,0 +1,172 @@
+// Modules that a server-side payment function never reaches, left out of every bundle. Each entry is
+// scoped to the one importer that drags it in, so a function that does use the module through another
+// path (e.g. `jsonwebtoken` for our session tokens, `mime-db` for wx-server-sdk's cloud.openapi media)
+// still gets the real one. A stub costs nothing at load; if it is ever reached it throws an error that
+// names the module and says how to bring it back (see stubSource).
+export interface Stub {
+  /** The specifier as written in the importer: `require("<module>")`. */
+  module: string;
+  /** The importing file, matched against its resolved path (posix separators). */
+  importer: RegExp;
+  /** Why no function needs it: shown in the error if it is reached after all. */
+  why: string;
+  /**
+   * `throw` (default): calling anything on the stub throws. `poison`: calls return an object that
+   * throws on first use; for modules the SDK calls inside a try/catch that ignores errors, where a
+   * throw would be swallowed and the failure would surface later as an unrelated TypeError.
+   */
+  mode?: 'throw' | 'poison';
+  /** Packages that disappear from the bundle with it (checked by the bundle test). */
+  removes: string[];
+}
+
+const NODE_SDK = String.raw`/node_modules/@cloudbase/node-sdk/dist/`;
+
+export const STUBS: Stub[] = [
+  {
+    module: './ai',
+    importer: new RegExp(`${NODE_SDK}cloudbase\\.js$`),
+    why: "app.ai(), CloudBase's AI model client",
+    removes: [
+      '@cloudbase/ai',
+      '@cloudbase/app',
+      '@cloudbase/adapter-wx_mp',
+      '@cloudbase/utilities',
+      'web-streams-polyfill',
+      '@mattiasbuelens/web-streams-adapter',
+    ],
+  },
+  {
+    module: '@cloudbase/wx-cloud-client-sdk',
+    importer: new RegExp(`${NODE_SDK}cloudbase\\.js$`),
+    why: 'app.models and app.mysql(), the data-model and MySQL clients',
+    mode: 'poison',
+    removes: ['@cloudbase/wx-cloud-client-sdk'],
+  },
+  {
+    module: 'jsonwebtoken',
+    importer: new RegExp(`${NODE_SDK}auth/index\\.js$`),
+    why: 'auth().createTicket(), custom-login tickets (our session tokens use shared/auth/jwt.ts)',
+    removes: [],
+  },
+  {
+    module: 'mime-types',
+    importer: /\/node_modules\/form-data\/lib\/form_data\.js$/,
+    why: 'guessing the content type of a form field from its file name; no function uploads named files as forms',
+    removes: ['mime-types', 'mime-db'],
+  },
+  {
+    module: 'xmlbuilder',
+    importer: /\/node_modules\/xml2js\/lib\/builder\.js$/,
+    why: 'xml2js.Builder; v2 XML is written by shared/wxpay/v2/xml.ts and xml2js only parses',
+    removes: ['xmlbuilder'],
+  },
+];
+
+/**
+ * Imports resolved from the repository root instead of the importer's own nested copy: one copy of a
+ * package instead of two. @cloudbase/node-sdk pins axios 0.27 for two uses (its `requestClient` shim
+ * and the cloud metadata lookup, `axios.get(url, options)`), which axios 1 serves alike; our WeChat
+ * clients load axios 1, so a function that calls WeChat loaded and ran both at its cold start.
+ */
+export interface Redirect {
+  module: string;
+  importer: RegExp;
+  why: string;
+}
+
+export const REDIRECTS: Redirect[] = [
+  {
+    module: 'axios',
+    importer: new RegExp(`${NODE_SDK}(cloudbase|utils/metadata)\\.js$`),
+    why: "one axios (the repository's) instead of node-sdk's pinned 0.27 as well",
+  },
+];
+
+/**
+ * `semver` is loaded by jsonwebtoken only to test the running Node version against three fixed ranges
+ * at load (28 KiB and dozens of modules). This replacement answers exactly those forms (`>=x.y.z`,
+ * `^x.y.z`, joined by `||`) and throws on anything else, so a new use cannot get a wrong answer.
+ */
+export const SEMVER_SHIM = {
+  module: 'semver',
+  importer: /\/node_modules\/jsonwebtoken\/lib\/[A-Za-z]+\.js$/,
+};
+
+export function semverShimSource(): string {
+  return `"use strict";
+function parse(v) {
+  const m = /^v?(\\d+)\\.(\\d+)\\.(\\d+)/.exec(String(v));
+  if (!m) throw new Error("semver (build shim): cannot read version " + JSON.stringify(v));
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+function cmp(a, b) { return a[0] - b[0] || a[1] - b[1] || a[2] - b[2]; }
+function one(v, range) {
+  const m = /^(>=|\\^)(\\d+\\.\\d+\\.\\d+)$/.exec(range.trim());
+  if (!m) throw new Error("semver (build shim in scripts/bundle/stubs.ts) supports only >=x.y.z and ^x.y.z ranges, not " + JSON.stringify(range) + "; remove the shim to use the real semver");
+  const r = parse(m[2]);
+  return m[1] === ">=" ? cmp(v, r) >= 0 : v[0] === r[0] && cmp(v, r) >= 0;
+}
+exports.satisfies = function satisfies(version, range) {
+  const v = parse(version);
+  return String(range).split("||").some((part) => one(v, part));
+};
+`;
+}
+
+/** The source of a stub module: safe to load and to inspect, loud when used. */
+export function stubSource(stub: Stub): string {
+  const message =
+    `${stub.module} was left out of this function's bundle by scripts/build.ts because no function uses ` +
+    `${stub.why}; yet `;
+  const fix = `. If a function needs it now, remove its entry from scripts/bundle/stubs.ts and rebuild.`;
+  const onCall =
+    stub.mode === 'poison' ? 'return poisoned(path + "()");' : 'fail("a call of " + path + "()");';
+  return `"use strict";
+const MESSAGE = ${JSON.stringify(message)};
+const FIX = ${JSON.stringify(fix)};
+function fail(what) {
+  const err = new Error(MESSAGE + what + " reached it" + FIX);
+  err.code = "MODULE_LEFT_OUT";
+  throw err;
+}
+function poisoned(path) {
+  return new Proxy({}, {
+    get(_, key) { if (typeof key === "symbol" || key === "then") return undefined; fail(path + "." + String(key)); },
+    set(_, key) { fail("setting " + path + "." + String(key)); },
+    has(_, key) { fail("checking " + path + "." + String(key)); },
+  });
+}
+function member(path) {
+  return new Proxy(function () {}, {
+    get(_, key) { if (typeof key === "symbol" || key === "then") return undefined; fail(path + "." + String(key)); },
+    apply() { ${onCall} },
+    construct() { fail("new " + path + "()"); },
+  });
+}
+const name = ${JSON.stringify(stub.module)};
+const exportsProxy = new Proxy({}, {
+  get(_, key) {
+    // what module interop reads at load (__esModule, default) and what inspection reads must not throw
+    if (typeof key === "symbol" || key === "__esModule" || key === "then" || key === "toJSON") return undefined;
+    if (key === "default") return exportsProxy;
+    return member(name + "." + String(key));
+  },
+});
+module.exports = exportsProxy;
+`;
+}
+
+/** Rules that no build applied: an SDK moved the import and the module would ship again unnoticed. */
+export function staleStubs(
+  built: Array<{ stubbed: string[] }>,
+  stubs: Array<Pick<Stub, 'module'>> = [...STUBS, ...REDIRECTS.map((r) => ({ module: redirectLabel(r) }))],
+): Array<Pick<Stub, 'module'>> {
+  const used = new Set(built.flatMap((b) => b.stubbed));
+  return stubs.filter((s) => !used.has(s.module));
+}
+
+/** How a redirect is listed among a bundle's applied rules. */
+export function redirectLabel(r: Pick<Redirect, 'module'>): string {
+  return `${r.module} (one copy)`;
+}

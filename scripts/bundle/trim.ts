@@ -1,0 +1,69 @@
+// The esbuild plugin that applies scripts/bundle/stubs.ts: a matching import (specifier and importer)
+// resolves to the stub's source instead of the package; everything else resolves normally. It records
+// which stubs it applied so that the build can refuse a rule that no longer matches anything (an SDK
+// update moved the import) instead of silently shipping the module again.
+import type { Plugin } from 'esbuild';
+import { resolve } from 'node:path';
+import {
+  REDIRECTS,
+  redirectLabel,
+  SEMVER_SHIM,
+  STUBS,
+  semverShimSource,
+  stubSource,
+  type Redirect,
+  type Stub,
+} from './stubs';
+
+const root = resolve(__dirname, '..', '..');
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+export function trimPlugin(
+  applied: Set<string>,
+  stubs: Stub[] = STUBS,
+  redirects: Redirect[] = REDIRECTS,
+): Plugin {
+  const names = [
+    ...new Set([...stubs.map((s) => s.module), ...redirects.map((r) => r.module), SEMVER_SHIM.module]),
+  ];
+  const filter = new RegExp(`^(${names.map(escape).join('|')})$`);
+  return {
+    name: 'trim-unused-modules',
+    setup(build) {
+      build.onResolve({ filter }, async (args) => {
+        if ((args.pluginData as { redirected?: boolean } | undefined)?.redirected) return undefined;
+        const importer = args.importer.split('\\').join('/');
+        const redirect = redirects.find((r) => r.module === args.path && r.importer.test(importer));
+        if (redirect) {
+          const found = await build.resolve(args.path, {
+            kind: args.kind,
+            resolveDir: root,
+            pluginData: { redirected: true },
+          });
+          if (found.errors.length > 0) return { errors: found.errors };
+          applied.add(redirectLabel(redirect));
+          return { path: found.path };
+        }
+        const stub = stubs.find((s) => s.module === args.path && s.importer.test(importer));
+        if (stub) {
+          applied.add(stub.module);
+          return { path: stub.module, namespace: 'left-out', pluginData: stub };
+        }
+        if (args.path === SEMVER_SHIM.module && SEMVER_SHIM.importer.test(importer)) {
+          applied.add('semver');
+          return { path: 'semver', namespace: 'shim' };
+        }
+        return undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+        contents: stubSource(args.pluginData as Stub),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /^semver$/, namespace: 'shim' }, () => ({
+        contents: semverShimSource(),
+        loader: 'js',
+      }));
+    },
+  };
+}
