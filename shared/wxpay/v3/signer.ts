@@ -53,10 +53,17 @@ export function requestMessage(
   return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${body}\n`;
 }
 
-/** `timestamp\nnonce\nbody\n` — what WeChat Pay signs on responses and notifications. */
-export function responseMessage(timestamp: string, nonce: string, body: string): string {
-  return `${timestamp}\n${nonce}\n${body}\n`;
+/**
+ * `timestamp\nnonce\nbody\n` — what WeChat Pay signs on responses and notifications. A Buffer body
+ * stays raw bytes (never re-decoded), so the signature is checked over exactly what was received.
+ */
+export function signedMessage(timestamp: string, nonce: string, body: string): string;
+export function signedMessage(timestamp: string, nonce: string, body: string | Buffer): string | Buffer;
+export function signedMessage(timestamp: string, nonce: string, body: string | Buffer): string | Buffer {
+  if (typeof body === 'string') return `${timestamp}\n${nonce}\n${body}\n`;
+  return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), body, NEWLINE]);
 }
+const NEWLINE = Buffer.from('\n');
 
 export const AUTH_SCHEMA = 'WECHATPAY2-SHA256-RSA2048';
 

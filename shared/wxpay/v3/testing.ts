@@ -2,7 +2,7 @@
 // WeChat Pay would, and build a complete encrypted notification. Never used on a production path.
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { aeadEncrypt } from './aead';
-import { RsaSigner, newNonce, responseMessage, unixSeconds, type Signer } from './signer';
+import { RsaSigner, newNonce, signedMessage, unixSeconds, type Signer } from './signer';
 import { eventTypeOf } from './notification';
 import type {
   NotificationEnvelope,
@@ -45,7 +45,7 @@ export function generateTestHeaders(input: TestHeaderInput): WechatpayHeaders {
   return {
     'Wechatpay-Timestamp': timestamp,
     'Wechatpay-Nonce': nonce,
-    'Wechatpay-Signature': signer.sign(responseMessage(timestamp, nonce, body)),
+    'Wechatpay-Signature': signer.sign(signedMessage(timestamp, nonce, body)),
     'Wechatpay-Serial': signer.serial,
     'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048',
   };
