@@ -65,7 +65,8 @@ export function signedMessage(timestamp: string, nonce: string, body: string | B
 }
 const NEWLINE = Buffer.from('\n');
 
-export const AUTH_SCHEMA = 'WECHATPAY2-SHA256-RSA2048';
+/** The one signature scheme of API v3: in the Authorization header and in Wechatpay-Signature-Type. */
+export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
 
 export interface AuthorizationParts {
   mchid: string;
@@ -76,14 +77,14 @@ export interface AuthorizationParts {
 }
 
 export function formatAuthorization(p: AuthorizationParts): string {
-  return `${AUTH_SCHEMA} mchid="${p.mchid}",nonce_str="${p.nonce_str}",signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}"`;
+  return `${SIGNATURE_TYPE} mchid="${p.mchid}",nonce_str="${p.nonce_str}",signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}"`;
 }
 
 /** Parses an Authorization header (any parameter order); undefined when it is not WeChat Pay v3's schema. */
 export function parseAuthorization(header: string): AuthorizationParts | undefined {
-  if (!header.startsWith(`${AUTH_SCHEMA} `)) return undefined;
+  if (!header.startsWith(`${SIGNATURE_TYPE} `)) return undefined;
   const out: Record<string, string> = {};
-  for (const m of header.slice(AUTH_SCHEMA.length + 1).matchAll(/\s*([a-z_]+)="([^"]*)"\s*(?:,|$)/g))
+  for (const m of header.slice(SIGNATURE_TYPE.length + 1).matchAll(/\s*([a-z_]+)="([^"]*)"\s*(?:,|$)/g))
     out[m[1]] = m[2]!;
   const { mchid, nonce_str, signature, timestamp, serial_no } = out;
   if (!mchid || !nonce_str || !signature || !timestamp || !serial_no) return undefined;

@@ -2,7 +2,7 @@
 // WeChat Pay would, and build a complete encrypted notification. Never used on a production path.
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { aeadEncrypt } from './aead';
-import { RsaSigner, newNonce, signedMessage, unixSeconds, type Signer } from './signer';
+import { RsaSigner, SIGNATURE_TYPE, newNonce, signedMessage, unixSeconds, type Signer } from './signer';
 import { eventTypeOf } from './notification';
 import type {
   NotificationEnvelope,
@@ -27,7 +27,7 @@ export type WechatpayHeaders = {
   'Wechatpay-Nonce': string;
   'Wechatpay-Signature': string;
   'Wechatpay-Serial': string;
-  'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048';
+  'Wechatpay-Signature-Type': typeof SIGNATURE_TYPE;
 };
 
 function toSigner(key: TestHeaderInput['privateKey'], serial: string | undefined): Signer {
@@ -47,7 +47,7 @@ export function generateTestHeaders(input: TestHeaderInput): WechatpayHeaders {
     'Wechatpay-Nonce': nonce,
     'Wechatpay-Signature': signer.sign(signedMessage(timestamp, nonce, body)),
     'Wechatpay-Serial': signer.serial,
-    'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048',
+    'Wechatpay-Signature-Type': SIGNATURE_TYPE,
   };
 }
 

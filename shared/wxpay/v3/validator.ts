@@ -4,7 +4,7 @@
 // No secret is compared in JavaScript: RSA verification (and the AES-GCM tag check in aead.ts) run
 // inside OpenSSL, which compares in constant time.
 import { headerValue, type HeaderBag } from './headers';
-import { signedMessage } from './signer';
+import { SIGNATURE_TYPE, signedMessage } from './signer';
 import type { Verifier, VerifyResult } from './verifier';
 import {
   WxpayBadSignatureError,
@@ -24,7 +24,6 @@ export const HEADER_NONCE = 'Wechatpay-Nonce';
 export const HEADER_SIGNATURE = 'Wechatpay-Signature';
 export const HEADER_SERIAL = 'Wechatpay-Serial';
 export const HEADER_SIGNATURE_TYPE = 'Wechatpay-Signature-Type';
-export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
 export const SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
 export const DEFAULT_WINDOW_SECONDS = 300;
 
