@@ -5,15 +5,9 @@ import type { PayV3Config } from '../config/config';
 import type { PaymentFacts } from '../domain/order';
 import type { RefundFacts } from '../domain/refund';
 import { WxpayUpstreamError } from '../wxpay/errors';
-import { createWxpayV3, type WxpayV3 } from '../wxpay/v3';
+import { createWxpayV3, rfc3339China, type WxpayV3 } from '../wxpay/v3';
 import type { Refund, Transaction } from '../wxpay/v3/types';
 import type { PayGateway, PrepayInput, RefundInput, RefundView, TradeView } from './gateway';
-
-/** RFC 3339 in China Standard Time, the form WeChat documents for time_expire. */
-export function rfc3339Cst(date: Date): string {
-  const shifted = new Date(date.getTime() + 8 * 3600_000).toISOString().slice(0, 19);
-  return `${shifted}+08:00`;
-}
 
 function isNotFound(err: unknown): boolean {
   return (
@@ -71,7 +65,7 @@ export class V3Gateway implements PayGateway {
       appid: this.opts.config.appid,
       description: input.description,
       out_trade_no: input.outTradeNo,
-      time_expire: rfc3339Cst(input.expiresAt),
+      time_expire: rfc3339China(input.expiresAt.getTime()),
       notify_url: this.opts.notifyUrl,
       amount: { total: input.amountFen, currency: 'CNY' },
       payer: { openid: input.openid },

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseV2Time, v2RefundStatus } from './gateway-v2';
-import { paymentFactsOf, rfc3339Cst } from './gateway-v3';
+import { rfc3339China } from '../wxpay/v3';
+import { paymentFactsOf } from './gateway-v3';
 
 describe('gateway wire conversions', () => {
   it('formats time_expire in China Standard Time', () => {
-    assert.equal(rfc3339Cst(new Date('2026-11-25T16:30:05.123Z')), '2026-11-26T00:30:05+08:00');
+    assert.equal(rfc3339China(Date.parse('2026-11-25T16:30:05.123Z')), '2026-11-26T00:30:05+08:00');
   });
   it('reads v2 Beijing times in both documented forms', () => {
     assert.equal(parseV2Time('20261126003005')?.toISOString(), '2026-11-25T16:30:05.000Z');

@@ -7,7 +7,7 @@ import { webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { makeTestKeys, type TestKeys } from './test-keys';
+import { makeTestKeys, type TestKeys } from './testing/keys';
 import { RsaSigner, RequestSigner, requestMessage, parseAuthorization, signedMessage } from './signer';
 import { buildPaymentParams, paymentMessage } from './payment';
 import { CertificateVerifier, PublicKeyVerifier, fromX509 } from './verifier';

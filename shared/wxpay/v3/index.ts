@@ -21,7 +21,7 @@ export * from './notification';
 export * from './oaep';
 export * from './payment';
 export * from './signer';
-export * from './testing';
+export * from './time';
 export * from './types';
 export * from './validator';
 export * from './verifier';

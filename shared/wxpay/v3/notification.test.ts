@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KeyObject } from 'node:crypto';
-import { makeTestKeys, type TestKeys } from './test-keys';
+import { makeTestKeys, type TestKeys } from './testing/keys';
 import { parseApiV3Key, aeadEncrypt } from './aead';
 import {
   CertificateVerifier,
