@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseV2Time, v2RefundStatus } from './gateway-v2';
+import { parseV2Time, v2RefundStatus } from './v2';
 import { rfc3339China } from '../wxpay/v3';
-import { paymentFactsOf } from './gateway-v3';
+import { paymentFactsOf } from './v3';
 
 describe('gateway wire conversions', () => {
   it('formats time_expire in China Standard Time', () => {
