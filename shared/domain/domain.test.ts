@@ -253,7 +253,13 @@ describe('order state machine', () => {
     if (p.kind !== 'apply') return;
     const withPrepay = { ...o, ...p.transition.set };
     assert.equal(reusablePrepayId(withPrepay, now), 'wx123');
-    assert.equal(reusablePrepayId(withPrepay, new Date(now.getTime() + 2 * 3600_000 - 60_000)), undefined);
+    assert.equal(
+      withPrepay.prepayExpiresAt?.getTime(),
+      now.getTime() + 2 * 3600_000,
+      'the time_expire WeChat was given',
+    );
+    assert.equal(reusablePrepayId(withPrepay, new Date(now.getTime() + 2 * 3600_000 - 1)), 'wx123');
+    assert.equal(reusablePrepayId(withPrepay, new Date(now.getTime() + 2 * 3600_000)), undefined);
     assert.equal(recordPrepay(withPrepay, 'wx123', now).kind, 'already');
   });
   it('never reserves more than is refundable', () => {

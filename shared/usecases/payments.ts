@@ -7,11 +7,10 @@ import { parseCart, priceCart } from '../domain/catalog';
 import { AppError, conflict, invalidArgument } from '../domain/errors';
 import { newOutTradeNo } from '../domain/ids';
 import {
-  PREPAY_LIFETIME_MS,
-  PREPAY_REUSE_MARGIN_MS,
   markClosed,
   markPaid,
   newOrder,
+  payableUntil,
   recordPrepay,
   reusablePrepayId,
   type OrderDoc,
@@ -43,7 +42,7 @@ function sameCart(order: OrderDoc, lines: { productId: string; quantity: number 
 }
 
 function stillPayable(order: OrderDoc, now: Date): boolean {
-  return new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS - PREPAY_REUSE_MARGIN_MS > now.getTime();
+  return payableUntil(order).getTime() > now.getTime();
 }
 
 /**
@@ -112,7 +111,7 @@ export async function createPayment(
 
   let prepayId = reusablePrepayId(order, input.now);
   if (!prepayId) {
-    const expiresAt = new Date(new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS);
+    const expiresAt = payableUntil(order);
     try {
       ({ prepayId } = await gateway.prepay({
         outTradeNo: order._id,
@@ -176,10 +175,7 @@ export async function confirmOrder(
       log.error(`query of ${order._id} contradicts the order`, { reason: r.reason });
   } else if (view.state === 'CLOSED' || view.state === 'REVOKED') {
     await orders.apply(order._id, (doc) => markClosed(doc, now));
-  } else if (
-    opts.closeIfExpired &&
-    new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS < now.getTime()
-  ) {
+  } else if (opts.closeIfExpired && payableUntil(order).getTime() < now.getTime()) {
     if (view.state !== 'NOT_FOUND') await gateway.closeTrade(order._id);
     await orders.apply(order._id, (doc) => markClosed(doc, now));
   }
