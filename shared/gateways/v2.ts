@@ -73,7 +73,7 @@ export interface V2GatewayOptions {
 export class V2Gateway implements PayGateway {
   readonly apiVersion = 'v2' as const;
   readonly merchant: { appid: string; mchid: string };
-  readonly client: V2Client;
+  private readonly client: V2Client;
 
   constructor(private readonly opts: V2GatewayOptions) {
     const c = opts.config;

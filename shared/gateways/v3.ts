@@ -130,7 +130,7 @@ export interface V3GatewayOptions {
 export class V3Gateway implements PayGateway {
   readonly apiVersion = 'v3' as const;
   readonly merchant: { appid: string; mchid: string };
-  readonly wxpay: WxpayV3;
+  private readonly wxpay: WxpayV3;
   readonly #notifications: V3Notifications;
 
   constructor(private readonly opts: V3GatewayOptions) {
