@@ -144,7 +144,8 @@ export class V3Gateway implements PayGateway {
       baseURL: c.baseUrl,
       publicKey: c.publicKey,
     });
-    // The notification parser shares the client's verifier: public key and downloaded certificates.
+    // The notification parser shares the client's verifier (public key and downloaded certificates);
+    // createWxpayV3 builds it whenever the apiV3 key is given, which PayV3Config always has.
     this.#notifications = new V3Notifications(this.merchant, this.wxpay.notifications!);
   }
 
