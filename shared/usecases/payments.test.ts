@@ -69,6 +69,23 @@ describe('createPayment', () => {
     assert.notEqual(other.orderId, first.orderId);
   });
 
+  it('concurrent first calls with one key race on one insert and end on one order', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const now = new Date();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        createPayment(deps, { openid, items: TEA, idempotencyKey: 'key-race', now }),
+      ),
+    );
+    assert.deepEqual(
+      new Set(results.map((r) => r.orderId)),
+      new Set([idempotentOrderId(openid, 'key-race')]),
+    );
+    assert.equal((await deps.orders.list(openid, 10)).orders.length, 1);
+    assert.equal(new Set(results.map((r) => r.payment.package)).size, 1, 'one prepay id for everyone');
+  });
+
   it('same key, different cart → CONFLICT, and nothing is written', async () => {
     const deps = bench.deps();
     const openid = newOpenid();
