@@ -72,7 +72,13 @@ function txNotification(overrides: { timestamp?: number } = {}) {
 }
 
 /** Asserts the rejection's class, kind, HTTP answer and that the message contains the fix. */
-async function rejects(p: Promise<unknown>, cls: Function, kind: string, status: 400 | 401, fix: RegExp) {
+async function rejects(
+  p: Promise<unknown>,
+  cls: abstract new (...args: never[]) => unknown,
+  kind: string,
+  status: 400 | 401,
+  fix: RegExp,
+) {
   await assert.rejects(p, (e: any) => {
     assert.ok(e instanceof cls, `expected ${cls.name}, got ${e?.constructor?.name}: ${e?.message}`);
     assert.ok(e instanceof E.WxpayVerificationError);
