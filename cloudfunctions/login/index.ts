@@ -4,7 +4,7 @@ import type { LoginResponse } from '../../shared/contracts/api';
 import { issueToken } from '../../shared/auth/jwt';
 import { invalidArgument } from '../../shared/domain/errors';
 import { TEXT_PATTERN, optionalString, readObject, type Fields } from '../../shared/domain/validate';
-import { recordLogin } from '../../shared/db/users';
+import { getRepositories } from '../../shared/db/repositories';
 import { publicCallable } from '../../shared/http/callable';
 import { code2Session } from '../../shared/wechat/jscode2session';
 
@@ -25,10 +25,7 @@ function readProfile(fields: Fields): { nickName?: string; avatarUrl?: string } 
     pattern: AVATAR_URL,
     patternHint: 'an https:// URL',
   });
-  return {
-    ...(nickName !== undefined ? { nickName } : {}),
-    ...(avatarUrl !== undefined ? { avatarUrl } : {}),
-  };
+  return { nickName, avatarUrl };
 }
 
 export const main = publicCallable<LoginResponse>('login', async ({ fields, identity, config, now }) => {
@@ -41,14 +38,14 @@ export const main = publicCallable<LoginResponse>('login', async ({ fields, iden
     openid = session.openid;
     unionid = session.unionid;
   }
-  const { user, isNew } = await recordLogin({
+  const { user, isNew } = await getRepositories().users.recordLogin({
     openid,
     appid: config.appid(),
     now,
-    ...(unionid ? { unionid } : {}),
-    ...(profile ? { profile } : {}),
+    unionid,
+    profile,
   });
-  const { token, expiresAt } = issueToken(config.jwt(), { openid, ...(unionid ? { unionid } : {}) });
+  const { token, expiresAt } = issueToken(config.jwt(), { openid, unionid });
   return {
     token,
     expiresAt,

@@ -1,8 +1,4 @@
 // payNotify: HTTP trigger /pay/notify (cloudbaserc.json httpAccess). Answers WeChat Pay directly.
-import { getConfig } from '../../shared/config/config';
-import { readTriggerEvent, type TriggerResponse } from '../../shared/http/trigger';
-import { handleNotification } from '../../shared/usecases/notifications';
+import { notificationEndpoint } from '../../shared/http/notification-endpoint';
 
-export async function main(event: unknown): Promise<TriggerResponse> {
-  return handleNotification('pay', readTriggerEvent(event), getConfig());
-}
+export const main = notificationEndpoint('payNotify', 'pay');

@@ -3,10 +3,12 @@
 // identity (timer, server-side invocation) may shorten the minimum age, which tests and operators
 // use to finish work without waiting five minutes.
 import { getConfig } from '../../shared/config/config';
-import { describeForLog } from '../../shared/http/errors';
 import { platformIdentity } from '../../shared/http/context';
-import { getGateway } from '../../shared/usecases/gateways';
+import { functionDeps } from '../../shared/http/deps';
+import { consoleLogger } from '../../shared/log';
 import { RECONCILE_MIN_AGE_MS, reconcile, type ReconcileReport } from '../../shared/usecases/reconcile';
+
+const log = consoleLogger('reconcile');
 
 function minAgeMs(event: unknown): number {
   const v = (event as { minAgeSeconds?: unknown } | null)?.minAgeSeconds;
@@ -23,14 +25,14 @@ export async function main(event: unknown, context?: unknown): Promise<Reconcile
     if (openid && !config.adminOpenids().has(openid))
       return { error: 'reconcile runs on its timer; it is not callable from the mini-program' };
     const report = await reconcile(
-      getGateway(config),
+      functionDeps(config, log),
       new Date(),
       openid ? RECONCILE_MIN_AGE_MS : minAgeMs(event),
     );
-    console.log(`[reconcile] ${JSON.stringify(report)}`);
+    log.info(JSON.stringify(report));
     return report;
   } catch (err) {
-    console.error(`[reconcile] run failed: ${describeForLog(err)}`);
+    log.error('run failed', { error: err });
     return { error: 'reconcile run failed; see the function log' };
   }
 }

@@ -4,12 +4,12 @@ import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
 import { MAX_ORDER_FEN } from '../../shared/domain/money';
 import { TEXT_PATTERN, optionalInt, optionalString, requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
-import { getGateway } from '../../shared/usecases/gateways';
+import { functionDeps } from '../../shared/http/deps';
 import { requestRefund } from '../../shared/usecases/refunds';
 
 export const main = authedCallable<RefundResponse>(
   'refund',
-  async ({ fields, caller, isAdmin, config, now }) => {
+  async ({ fields, caller, isAdmin, config, log, now }) => {
     const orderId = requireString(fields, 'orderId', {
       min: 6,
       max: 32,
@@ -24,13 +24,13 @@ export const main = authedCallable<RefundResponse>(
       pattern: TEXT_PATTERN,
       patternHint: 'text without control characters',
     });
-    return requestRefund(getGateway(config), {
+    return requestRefund(functionDeps(config, log), {
       orderId,
-      caller: { openid: caller.openid, isAdmin },
+      requester: { openid: caller.openid, isAdmin },
       windowHours: config.refundWindowHours(),
       now,
-      ...(amountFen !== undefined ? { amountFen } : {}),
-      ...(reason ? { reason } : {}),
+      amountFen,
+      reason,
     });
   },
 );

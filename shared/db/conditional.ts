@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict } from '../domain/errors';
 import type { Decision, Transition } from '../domain/order';
-import { getDatabase, run } from './database';
+import { run, type Database } from './database';
 
 export type ApplyOutcome<T> =
   | { outcome: 'applied'; doc: T }
@@ -14,6 +14,7 @@ export type ApplyOutcome<T> =
   | { outcome: 'missing' };
 
 export interface ApplyOptions<T> {
+  db: Database;
   collection: string;
   read: () => Promise<T | undefined>;
   decide: (doc: T) => Decision<T>;
@@ -22,9 +23,13 @@ export interface ApplyOptions<T> {
 }
 
 /** One conditional update; true when exactly one document matched and changed. */
-export async function updateWhere<T>(collection: string, transition: Transition<T>): Promise<boolean> {
+export async function updateWhere<T>(
+  db: Database,
+  collection: string,
+  transition: Transition<T>,
+): Promise<boolean> {
   const res = (await run(`update ${collection}`, () =>
-    getDatabase()
+    db
       .collection(collection)
       .where(transition.where)
       .update(transition.set as object),
@@ -40,7 +45,7 @@ export async function applyDecision<T>(opts: ApplyOptions<T>): Promise<ApplyOutc
     const decision = opts.decide(doc);
     if (decision.kind === 'already') return { outcome: 'already', doc };
     if (decision.kind === 'anomaly') return { outcome: 'anomaly', doc, reason: decision.reason };
-    if (await updateWhere(opts.collection, decision.transition)) {
+    if (await updateWhere(opts.db, opts.collection, decision.transition)) {
       return { outcome: 'applied', doc: { ...doc, ...decision.transition.set } };
     }
     // Lost a race with another writer: back off a little (jittered, bounded) and decide again.

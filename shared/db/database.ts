@@ -3,6 +3,7 @@
 // and endpoint from the function's environment (SCF_NAMESPACE/TCB_ENV, TCB_CONTEXT_CNFG), which the
 // platform sets in the cloud and `functionSdkEnv` sets locally.
 import type { Db } from '@cloudbase/database';
+import { loadCloudbaseSdk } from '../cloudbase-sdk';
 import { StorageError } from './errors';
 
 export type Database = Db;
@@ -11,17 +12,10 @@ let database: Database | undefined;
 
 export function getDatabase(): Database {
   if (!database) {
-    // Required lazily so that a function's cold start pays for the SDK only when it touches data.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tcb = require('@cloudbase/node-sdk') as typeof import('@cloudbase/node-sdk');
+    const tcb = loadCloudbaseSdk();
     database = tcb.init({ env: tcb.SYMBOL_CURRENT_ENV }).database();
   }
   return database;
-}
-
-/** For tests and tools that hold their own handle (e.g. `openLocalDatabase`). */
-export function setDatabase(db: Database | undefined): void {
-  database = db;
 }
 
 interface SdkResult {
@@ -47,7 +41,7 @@ export async function run<T>(operation: string, call: () => Promise<T>): Promise
   }
   const r = res as SdkResult | undefined;
   if (r && typeof r === 'object' && typeof r.code === 'string' && r.code) {
-    throw new StorageError(operation, r.code, String(r.message ?? ''));
+    throw new StorageError(operation, r.code, typeof r.message === 'string' ? r.message : '');
   }
   return res;
 }

@@ -6,21 +6,17 @@ import { openLocalDatabase } from '../../local/cloudbase/sdk-env';
 import { newOutRefundNo, newOutTradeNo } from '../domain/ids';
 import { markPaid, newOrder, reserveRefund, type OrderDoc } from '../domain/order';
 import { COLLECTIONS } from './collections';
-import { setDatabase } from './database';
 import { isDuplicateKey } from './errors';
-import { getNotification, recordNotification } from './notifications';
-import { applyToOrder, getOrder, insertOrder, listOrders } from './orders';
-import { getProducts } from './products';
-import { recordLogin } from './users';
+import { repositoriesOf, type Repositories } from './repositories';
 
 let emu: CloudbaseEmulator;
+let db: Repositories;
 
 before(async () => {
   emu = await startCloudbaseEmulator({ port: 0, collections: Object.values(COLLECTIONS) });
-  setDatabase(openLocalDatabase(emu.url));
+  db = repositoriesOf(openLocalDatabase(emu.url));
 });
 after(async () => {
-  setDatabase(undefined);
   await emu.close();
 });
 
@@ -39,8 +35,8 @@ function order(openid: string, amountFen = 1000, at = new Date()): OrderDoc {
 describe('shared/db on the emulator', () => {
   it('round-trips an order with dates and applies NOTPAY → SUCCESS exactly once under concurrency', async () => {
     const o = order('o-db-user1');
-    await insertOrder(o);
-    const stored = await getOrder(o._id);
+    await db.orders.insert(o);
+    const stored = await db.orders.get(o._id);
     assert.ok(stored && stored.createdAt instanceof Date);
     const facts = {
       transactionId: '42000001',
@@ -49,15 +45,15 @@ describe('shared/db on the emulator', () => {
       paidAt: new Date(),
     };
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => applyToOrder(o._id, (doc) => markPaid(doc, facts, new Date()))),
+      Array.from({ length: 20 }, () => db.orders.apply(o._id, (doc) => markPaid(doc, facts, new Date()))),
     );
     assert.equal(results.filter((r) => r.outcome === 'applied').length, 1);
     assert.equal(results.filter((r) => r.outcome === 'already').length, 19);
-    const paid = await getOrder(o._id);
+    const paid = await db.orders.get(o._id);
     assert.equal(paid?.status, 'SUCCESS');
     assert.equal(paid?.version, 1);
     assert.equal(
-      (await applyToOrder('T_nope_123', (doc) => markPaid(doc, facts, new Date()))).outcome,
+      (await db.orders.apply('T_nope_123', (doc) => markPaid(doc, facts, new Date()))).outcome,
       'missing',
     );
   });
@@ -69,14 +65,14 @@ describe('shared/db on the emulator', () => {
       transactionId: 'tx',
       paidAt: new Date(),
     };
-    await insertOrder(o);
+    await db.orders.insert(o);
     const attempts = await Promise.allSettled(
       Array.from({ length: 30 }, () =>
-        applyToOrder(o._id, (doc) => ({ kind: 'apply', transition: reserveRefund(doc, 100, new Date()) })),
+        db.orders.apply(o._id, (doc) => ({ kind: 'apply', transition: reserveRefund(doc, 100, new Date()) })),
       ),
     );
     const applied = attempts.filter((a) => a.status === 'fulfilled' && a.value.outcome === 'applied').length;
-    const final = await getOrder(o._id);
+    const final = await db.orders.get(o._id);
     assert.equal(applied, 10);
     assert.equal(final?.refundingFen, 1000);
     for (const a of attempts)
@@ -86,10 +82,15 @@ describe('shared/db on the emulator', () => {
   it('creates a user exactly once on concurrent first logins', async () => {
     const now = new Date();
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => recordLogin({ openid: 'o-db-login', appid: 'wx1', now })),
+      Array.from({ length: 10 }, () => db.users.recordLogin({ openid: 'o-db-login', appid: 'wx1', now })),
     );
     assert.equal(results.filter((r) => r.isNew).length, 1);
-    const last = await recordLogin({ openid: 'o-db-login', appid: 'wx1', profile: { nickName: 'N' }, now });
+    const last = await db.users.recordLogin({
+      openid: 'o-db-login',
+      appid: 'wx1',
+      profile: { nickName: 'N' },
+      now,
+    });
     assert.equal(last.user.loginCount, 11);
     assert.equal(last.user.nickName, 'N');
   });
@@ -100,19 +101,19 @@ describe('shared/db on the emulator', () => {
     for (let i = 0; i < 5; i++) {
       const o = order('o-db-lister', 100, new Date(base + i * 1000));
       ids.push(o._id);
-      await insertOrder(o);
+      await db.orders.insert(o);
     }
-    const first = await listOrders('o-db-lister', 2);
+    const first = await db.orders.list('o-db-lister', 2);
     assert.deepEqual(
       first.orders.map((o) => o._id),
       [ids[4], ids[3]],
     );
-    const second = await listOrders('o-db-lister', 2, first.nextBefore);
+    const second = await db.orders.list('o-db-lister', 2, first.nextBefore);
     assert.deepEqual(
       second.orders.map((o) => o._id),
       [ids[2], ids[1]],
     );
-    const third = await listOrders('o-db-lister', 2, second.nextBefore);
+    const third = await db.orders.list('o-db-lister', 2, second.nextBefore);
     assert.deepEqual(
       third.orders.map((o) => o._id),
       [ids[0]],
@@ -122,23 +123,23 @@ describe('shared/db on the emulator', () => {
 
   it('records a notification once and detects duplicate inserts', async () => {
     const id = `n-${newOutRefundNo()}`;
-    await recordNotification({
+    await db.notifications.record({
       _id: id,
       eventType: 'TRANSACTION.SUCCESS',
       outcome: 'duplicate',
       receivedAt: new Date(),
     });
-    await recordNotification({
+    await db.notifications.record({
       _id: id,
       eventType: 'TRANSACTION.SUCCESS',
       outcome: 'applied',
       receivedAt: new Date(),
     });
-    assert.equal((await getNotification(id))?.outcome, 'applied');
-    const db = openLocalDatabase(emu.url);
-    await db.collection(COLLECTIONS.products).add({ _id: 'pdb1', name: 'X', priceFen: 5, active: true });
+    assert.equal((await db.notifications.get(id))?.outcome, 'applied');
+    const raw = openLocalDatabase(emu.url);
+    await raw.collection(COLLECTIONS.products).add({ _id: 'pdb1', name: 'X', priceFen: 5, active: true });
     try {
-      await db.collection(COLLECTIONS.products).add({ _id: 'pdb1', name: 'X', priceFen: 5, active: true });
+      await raw.collection(COLLECTIONS.products).add({ _id: 'pdb1', name: 'X', priceFen: 5, active: true });
       assert.fail('duplicate insert succeeded');
     } catch (err) {
       const { StorageError } = await import('./errors');
@@ -148,7 +149,7 @@ describe('shared/db on the emulator', () => {
         String(e.code),
       );
     }
-    const products = await getProducts(['pdb1', 'missing']);
+    const products = await db.products.getMany(['pdb1', 'missing']);
     assert.deepEqual([...products.keys()], ['pdb1']);
   });
 });

@@ -4,66 +4,77 @@ import { invalidArgument } from '../domain/errors';
 import type { Decision, OrderDoc } from '../domain/order';
 import { COLLECTIONS } from './collections';
 import { applyDecision, type ApplyOutcome } from './conditional';
-import { getDatabase, run } from './database';
+import { run, type Database } from './database';
 
-const orders = () => getDatabase().collection(COLLECTIONS.orders);
-
-export async function getOrder(outTradeNo: string): Promise<OrderDoc | undefined> {
-  const res = await run('get orders', () => orders().where({ _id: outTradeNo }).limit(1).get());
-  return res.data[0] as OrderDoc | undefined;
+export interface OrderPage {
+  orders: OrderDoc[];
+  nextBefore?: string;
 }
 
-export async function insertOrder(doc: OrderDoc): Promise<void> {
-  await run('insert orders', () => orders().add(doc));
+export interface OrderRepository {
+  get(outTradeNo: string): Promise<OrderDoc | undefined>;
+  insert(doc: OrderDoc): Promise<void>;
+  /**
+   * A user's orders, newest first (createdAt, then _id). The cursor is the last order id of the
+   * previous page; its createdAt and id bound the next page, so ties in createdAt are not skipped.
+   */
+  list(openid: string, pageSize: number, before?: string): Promise<OrderPage>;
+  /** Unpaid orders created before `createdBefore`, oldest first (reconcile). */
+  findStaleUnpaid(createdBefore: Date, limit: number): Promise<OrderDoc[]>;
+  apply(outTradeNo: string, decide: (order: OrderDoc) => Decision<OrderDoc>): Promise<ApplyOutcome<OrderDoc>>;
 }
 
-/**
- * A user's orders, newest first (createdAt, then _id). The cursor is the last order id of the
- * previous page; its createdAt and id bound the next page, so ties in createdAt are not skipped.
- */
-export async function listOrders(
-  openid: string,
-  pageSize: number,
-  before?: string,
-): Promise<{ orders: OrderDoc[]; nextBefore?: string }> {
-  const _ = getDatabase().command;
-  let where: object = { openid };
-  if (before) {
-    const cursor = await getOrder(before);
-    if (!cursor || cursor.openid !== openid)
-      throw invalidArgument('before must be the nextBefore of a previous orders.list answer');
-    const at = new Date(cursor.createdAt);
-    where = _.and([{ openid }, _.or([{ createdAt: _.lt(at) }, { createdAt: _.eq(at), _id: _.lt(before) }])]);
-  }
-  const res = await run('get orders', () =>
-    orders()
-      .where(where)
-      .orderBy('createdAt', 'desc')
-      .orderBy('_id', 'desc')
-      .limit(pageSize + 1)
-      .get(),
-  );
-  const docs = res.data as OrderDoc[];
-  const page = docs.slice(0, pageSize);
-  return docs.length > pageSize ? { orders: page, nextBefore: page[page.length - 1]._id } : { orders: page };
-}
-
-/** Unpaid orders created before `createdBefore`, oldest first (reconcile). */
-export async function findStaleUnpaid(createdBefore: Date, limit: number): Promise<OrderDoc[]> {
-  const _ = getDatabase().command;
-  const res = await run('get orders', () =>
-    orders()
-      .where({ status: 'NOTPAY', createdAt: _.lt(createdBefore) })
-      .orderBy('createdAt', 'asc')
-      .limit(limit)
-      .get(),
-  );
-  return res.data as OrderDoc[];
-}
-
-export function applyToOrder(
-  outTradeNo: string,
-  decide: (order: OrderDoc) => Decision<OrderDoc>,
-): Promise<ApplyOutcome<OrderDoc>> {
-  return applyDecision({ collection: COLLECTIONS.orders, read: () => getOrder(outTradeNo), decide });
+export function orderRepository(db: Database): OrderRepository {
+  const orders = () => db.collection(COLLECTIONS.orders);
+  const get = async (outTradeNo: string): Promise<OrderDoc | undefined> => {
+    const res = await run('get orders', () => orders().where({ _id: outTradeNo }).limit(1).get());
+    return res.data[0] as OrderDoc | undefined;
+  };
+  return {
+    get,
+    async insert(doc) {
+      await run('insert orders', () => orders().add(doc));
+    },
+    async list(openid, pageSize, before) {
+      const _ = db.command;
+      let where: object = { openid };
+      if (before) {
+        const cursor = await get(before);
+        if (!cursor || cursor.openid !== openid)
+          throw invalidArgument('before must be the nextBefore of a previous orders.list answer');
+        const at = new Date(cursor.createdAt);
+        where = _.and([
+          { openid },
+          _.or([{ createdAt: _.lt(at) }, { createdAt: _.eq(at), _id: _.lt(before) }]),
+        ]);
+      }
+      const res = await run('get orders', () =>
+        orders()
+          .where(where)
+          .orderBy('createdAt', 'desc')
+          .orderBy('_id', 'desc')
+          .limit(pageSize + 1)
+          .get(),
+      );
+      const docs = res.data as OrderDoc[];
+      const page = docs.slice(0, pageSize);
+      return docs.length > pageSize
+        ? { orders: page, nextBefore: page[page.length - 1]._id }
+        : { orders: page };
+    },
+    async findStaleUnpaid(createdBefore, limit) {
+      const _ = db.command;
+      const res = await run('get orders', () =>
+        orders()
+          .where({ status: 'NOTPAY', createdAt: _.lt(createdBefore) })
+          .orderBy('createdAt', 'asc')
+          .limit(limit)
+          .get(),
+      );
+      return res.data as OrderDoc[];
+    },
+    apply(outTradeNo, decide) {
+      return applyDecision({ db, collection: COLLECTIONS.orders, read: () => get(outTradeNo), decide });
+    },
+  };
 }

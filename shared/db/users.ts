@@ -1,6 +1,6 @@
 // `users`: `_id` = openid, so two concurrent first logins race on one insert and exactly one wins.
 import { COLLECTIONS } from './collections';
-import { getDatabase, run } from './database';
+import { run, type Database } from './database';
 import { isDuplicateKey } from './errors';
 
 export interface UserDoc {
@@ -24,49 +24,59 @@ export interface LoginRecord {
   now: Date;
 }
 
-const users = () => getDatabase().collection(COLLECTIONS.users);
-
-export async function getUser(openid: string): Promise<UserDoc | undefined> {
-  const res = await run('get users', () => users().where({ _id: openid }).limit(1).get());
-  return res.data[0] as UserDoc | undefined;
+export interface UserRepository {
+  get(openid: string): Promise<UserDoc | undefined>;
+  /** Creates the user on first login, otherwise counts the login; `isNew` is true for exactly one caller. */
+  recordLogin(rec: LoginRecord): Promise<{ user: UserDoc; isNew: boolean }>;
 }
 
-async function touch(rec: LoginRecord): Promise<boolean> {
-  const _ = getDatabase().command;
-  const set: Record<string, unknown> = { lastLoginAt: rec.now, updatedAt: rec.now, loginCount: _.inc(1) };
-  if (rec.unionid) set.unionid = rec.unionid;
-  if (rec.profile?.nickName !== undefined) set.nickName = rec.profile.nickName;
-  if (rec.profile?.avatarUrl !== undefined) set.avatarUrl = rec.profile.avatarUrl;
-  const res = (await run('update users', () => users().where({ _id: rec.openid }).update(set))) as {
-    updated?: number;
+export function userRepository(db: Database): UserRepository {
+  const users = () => db.collection(COLLECTIONS.users);
+
+  const get = async (openid: string): Promise<UserDoc | undefined> => {
+    const res = await run('get users', () => users().where({ _id: openid }).limit(1).get());
+    return res.data[0] as UserDoc | undefined;
   };
-  return res?.updated === 1;
-}
 
-/** Creates the user on first login, otherwise counts the login; `isNew` is true for exactly one caller. */
-export async function recordLogin(rec: LoginRecord): Promise<{ user: UserDoc; isNew: boolean }> {
-  if (!(await touch(rec))) {
-    const doc: UserDoc = {
-      _id: rec.openid,
-      appid: rec.appid,
-      roles: [],
-      createdAt: rec.now,
-      updatedAt: rec.now,
-      lastLoginAt: rec.now,
-      loginCount: 1,
+  const touch = async (rec: LoginRecord): Promise<boolean> => {
+    const _ = db.command;
+    const set: Record<string, unknown> = { lastLoginAt: rec.now, updatedAt: rec.now, loginCount: _.inc(1) };
+    if (rec.unionid) set.unionid = rec.unionid;
+    if (rec.profile?.nickName !== undefined) set.nickName = rec.profile.nickName;
+    if (rec.profile?.avatarUrl !== undefined) set.avatarUrl = rec.profile.avatarUrl;
+    const res = (await run('update users', () => users().where({ _id: rec.openid }).update(set))) as {
+      updated?: number;
     };
-    if (rec.unionid) doc.unionid = rec.unionid;
-    if (rec.profile?.nickName !== undefined) doc.nickName = rec.profile.nickName;
-    if (rec.profile?.avatarUrl !== undefined) doc.avatarUrl = rec.profile.avatarUrl;
-    try {
-      await run('insert users', () => users().add(doc));
-      return { user: doc, isNew: true };
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      await touch(rec); // a concurrent first login created it between our update and insert
-    }
-  }
-  const user = await getUser(rec.openid);
-  if (!user) throw new Error('user vanished right after login update');
-  return { user, isNew: false };
+    return res?.updated === 1;
+  };
+
+  return {
+    get,
+    async recordLogin(rec) {
+      if (!(await touch(rec))) {
+        const doc: UserDoc = {
+          _id: rec.openid,
+          appid: rec.appid,
+          roles: [],
+          createdAt: rec.now,
+          updatedAt: rec.now,
+          lastLoginAt: rec.now,
+          loginCount: 1,
+        };
+        if (rec.unionid) doc.unionid = rec.unionid;
+        if (rec.profile?.nickName !== undefined) doc.nickName = rec.profile.nickName;
+        if (rec.profile?.avatarUrl !== undefined) doc.avatarUrl = rec.profile.avatarUrl;
+        try {
+          await run('insert users', () => users().add(doc));
+          return { user: doc, isNew: true };
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          await touch(rec); // a concurrent first login created it between our update and insert
+        }
+      }
+      const user = await get(rec.openid);
+      if (!user) throw new Error('user vanished right after login update');
+      return { user, isNew: false };
+    },
+  };
 }

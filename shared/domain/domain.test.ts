@@ -253,7 +253,13 @@ describe('order state machine', () => {
     if (p.kind !== 'apply') return;
     const withPrepay = { ...o, ...p.transition.set };
     assert.equal(reusablePrepayId(withPrepay, now), 'wx123');
-    assert.equal(reusablePrepayId(withPrepay, new Date(now.getTime() + 2 * 3600_000 - 60_000)), undefined);
+    assert.equal(
+      withPrepay.prepayExpiresAt?.getTime(),
+      now.getTime() + 2 * 3600_000,
+      'the time_expire WeChat was given',
+    );
+    assert.equal(reusablePrepayId(withPrepay, new Date(now.getTime() + 2 * 3600_000 - 1)), 'wx123');
+    assert.equal(reusablePrepayId(withPrepay, new Date(now.getTime() + 2 * 3600_000)), undefined);
     assert.equal(recordPrepay(withPrepay, 'wx123', now).kind, 'already');
   });
   it('never reserves more than is refundable', () => {
@@ -311,23 +317,23 @@ describe('refund rules', () => {
   const admin = { openid: 'o-admin', isAdmin: true };
   it('lets the owner refund everything inside the window only', () => {
     const o = paidOrder();
-    assert.equal(decideRefundAmount({ order: o, caller: owner, now, windowHours: 168 }), 3000);
+    assert.equal(decideRefundAmount({ order: o, requester: owner, now, windowHours: 168 }), 3000);
     assert.equal(
-      decideRefundAmount({ order: o, caller: owner, amountFen: 3000, now, windowHours: 168 }),
+      decideRefundAmount({ order: o, requester: owner, amountFen: 3000, now, windowHours: 168 }),
       3000,
     );
     assert.equal(
-      code(() => decideRefundAmount({ order: o, caller: owner, amountFen: 100, now, windowHours: 168 })),
+      code(() => decideRefundAmount({ order: o, requester: owner, amountFen: 100, now, windowHours: 168 })),
       'PERMISSION_DENIED',
     );
     const late = new Date(now.getTime() + 169 * 3600_000);
     assert.equal(
-      code(() => decideRefundAmount({ order: o, caller: owner, now: late, windowHours: 168 })),
+      code(() => decideRefundAmount({ order: o, requester: owner, now: late, windowHours: 168 })),
       'PERMISSION_DENIED',
     );
     assert.equal(
       code(() =>
-        decideRefundAmount({ order: { ...o, refundingFen: 1 }, caller: owner, now, windowHours: 168 }),
+        decideRefundAmount({ order: { ...o, refundingFen: 1 }, requester: owner, now, windowHours: 168 }),
       ),
       'CONFLICT',
     );
@@ -336,29 +342,32 @@ describe('refund rules', () => {
     const o = paidOrder({ refundedFen: 1000 });
     assert.equal(
       code(() =>
-        decideRefundAmount({ order: o, caller: { openid: 'x', isAdmin: false }, now, windowHours: 168 }),
+        decideRefundAmount({ order: o, requester: { openid: 'x', isAdmin: false }, now, windowHours: 168 }),
       ),
       'NOT_FOUND',
     );
     assert.equal(
-      code(() => decideRefundAmount({ order: undefined, caller: admin, now, windowHours: 168 })),
+      code(() => decideRefundAmount({ order: undefined, requester: admin, now, windowHours: 168 })),
       'NOT_FOUND',
     );
-    assert.equal(decideRefundAmount({ order: o, caller: admin, amountFen: 500, now, windowHours: 168 }), 500);
-    assert.equal(decideRefundAmount({ order: o, caller: admin, now, windowHours: 168 }), 2000);
     assert.equal(
-      code(() => decideRefundAmount({ order: o, caller: admin, amountFen: 2001, now, windowHours: 168 })),
+      decideRefundAmount({ order: o, requester: admin, amountFen: 500, now, windowHours: 168 }),
+      500,
+    );
+    assert.equal(decideRefundAmount({ order: o, requester: admin, now, windowHours: 168 }), 2000);
+    assert.equal(
+      code(() => decideRefundAmount({ order: o, requester: admin, amountFen: 2001, now, windowHours: 168 })),
       'CONFLICT',
     );
     assert.equal(
       code(() =>
-        decideRefundAmount({ order: { ...o, status: 'REFUNDED' }, caller: admin, now, windowHours: 168 }),
+        decideRefundAmount({ order: { ...o, status: 'REFUNDED' }, requester: admin, now, windowHours: 168 }),
       ),
       'CONFLICT',
     );
     assert.equal(
       code(() =>
-        decideRefundAmount({ order: { ...o, status: 'NOTPAY' }, caller: admin, now, windowHours: 168 }),
+        decideRefundAmount({ order: { ...o, status: 'NOTPAY' }, requester: admin, now, windowHours: 168 }),
       ),
       'CONFLICT',
     );

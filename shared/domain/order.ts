@@ -42,9 +42,17 @@ export interface Transition<T> {
 export type Decision<T> =
   { kind: 'apply'; transition: Transition<T> } | { kind: 'already' } | { kind: 'anomaly'; reason: string };
 
-/** A prepay id is valid for 2 hours at WeChat; we stop reusing it a few minutes earlier. */
+/**
+ * How long an order can be paid. WeChat is given its end as the prepay's time_expire, so an order and
+ * its prepay id expire together: a prepay never outlives its order, and an expired order cannot be
+ * prepaid again (WeChat has closed the trade; a new purchase needs a new out_trade_no).
+ */
 export const PREPAY_LIFETIME_MS = 2 * 60 * 60 * 1000;
-export const PREPAY_REUSE_MARGIN_MS = 5 * 60 * 1000;
+
+/** The moment an order stops being payable: its prepay's time_expire. */
+export function payableUntil(order: Pick<OrderDoc, 'createdAt'>): Date {
+  return new Date(new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS);
+}
 
 function guarded(order: OrderDoc, set: Partial<OrderDoc>, now: Date): Transition<OrderDoc> {
   return {
@@ -88,10 +96,8 @@ export function newOrder(input: NewOrderInput): OrderDoc {
 
 /** The stored prepay id, if it can still be handed to wx.requestPayment. */
 export function reusablePrepayId(order: OrderDoc, now: Date): string | undefined {
-  if (order.status !== 'NOTPAY' || !order.prepayId || !order.prepayExpiresAt) return undefined;
-  return new Date(order.prepayExpiresAt).getTime() - PREPAY_REUSE_MARGIN_MS > now.getTime()
-    ? order.prepayId
-    : undefined;
+  if (order.status !== 'NOTPAY' || !order.prepayId) return undefined;
+  return payableUntil(order).getTime() > now.getTime() ? order.prepayId : undefined;
 }
 
 export function recordPrepay(order: OrderDoc, prepayId: string, now: Date): Decision<OrderDoc> {
@@ -99,11 +105,7 @@ export function recordPrepay(order: OrderDoc, prepayId: string, now: Date): Deci
   if (order.prepayId === prepayId) return { kind: 'already' };
   return {
     kind: 'apply',
-    transition: guarded(
-      order,
-      { prepayId, prepayExpiresAt: new Date(now.getTime() + PREPAY_LIFETIME_MS) },
-      now,
-    ),
+    transition: guarded(order, { prepayId, prepayExpiresAt: payableUntil(order) }, now),
   };
 }
 

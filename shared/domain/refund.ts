@@ -28,14 +28,15 @@ export interface RefundDoc {
   apiVersion: ApiVersion;
 }
 
-export interface Caller {
+/** Who asks for a refund (the caller's identity is auth/caller.ts's Caller). */
+export interface RefundRequester {
   openid: string;
   isAdmin: boolean;
 }
 
 export interface RefundRequestInput {
   order: OrderDoc | undefined;
-  caller: Caller;
+  requester: RefundRequester;
   /** Omitted = everything that is left. */
   amountFen?: number;
   now: Date;
@@ -48,14 +49,14 @@ export interface RefundRequestInput {
  * NOT_FOUND, so order ids cannot be probed.
  */
 export function decideRefundAmount(input: RefundRequestInput): number {
-  const { order, caller } = input;
-  if (!order || (order.openid !== caller.openid && !caller.isAdmin))
+  const { order, requester } = input;
+  if (!order || (order.openid !== requester.openid && !requester.isAdmin))
     throw notFound('order not found; check orderId');
   if (order.status === 'REFUNDED') throw conflict(`order ${order._id} is already fully refunded`);
   if (order.status !== 'SUCCESS')
     throw conflict(`order ${order._id} is ${order.status}; only a paid order can be refunded`);
   const rest = refundableFen(order);
-  if (caller.isAdmin) {
+  if (requester.isAdmin) {
     const amount = input.amountFen ?? rest;
     if (rest === 0)
       throw conflict(

@@ -9,7 +9,8 @@ import type { FunctionName } from '../config/variables';
 import { readObject, type Fields } from '../domain/validate';
 import { invalidArgument } from '../domain/errors';
 import { ok, fail } from './envelope';
-import { describeForLog, mapError } from './errors';
+import { consoleLogger, type Logger } from '../log';
+import { mapError } from './errors';
 import { platformIdentity, type PlatformIdentity } from './context';
 import { isIntegrationEvent, readTriggerEvent } from './trigger';
 
@@ -20,6 +21,8 @@ export interface CallableInput {
   /** Headers of an HTTP-access call (lower-cased), empty for callFunction. */
   headers: Record<string, string>;
   config: AppConfig;
+  /** This function's log (`[name] …` lines). */
+  log: Logger;
   now: Date;
 }
 
@@ -28,7 +31,7 @@ export interface CallerContext extends CallableInput {
   isAdmin: boolean;
 }
 
-function parseInput(event: unknown, context: unknown, config: AppConfig): CallableInput {
+function parseInput(event: unknown, context: unknown, config: AppConfig, log: Logger): CallableInput {
   const identity = platformIdentity(context);
   const now = new Date();
   if (isIntegrationEvent(event)) {
@@ -41,20 +44,20 @@ function parseInput(event: unknown, context: unknown, config: AppConfig): Callab
         throw invalidArgument('the request body must be a JSON object');
       }
     }
-    return { fields: readObject(body, 'the request body'), identity, headers: req.headers, config, now };
+    return { fields: readObject(body, 'the request body'), identity, headers: req.headers, config, log, now };
   }
   const fields = { ...readObject(event ?? {}, 'the call data') };
   delete fields.userInfo; // the platform's echo of the caller; identity comes from the context only
-  return { fields, identity, headers: {}, config, now };
+  return { fields, identity, headers: {}, config, log, now };
 }
 
-function respond<T>(name: string, run: () => Promise<T>): Promise<ApiResult<T>> {
+function respond<T>(log: Logger, run: () => Promise<T>): Promise<ApiResult<T>> {
   return run().then(
     (data) => ok(data),
     (err: unknown) => {
       if (err instanceof AuthError) return fail('UNAUTHENTICATED', err.message);
       const mapped = mapError(err);
-      if (mapped.serverSide) console.error(`[${name}] ${mapped.error.code}: ${describeForLog(err)}`);
+      if (mapped.serverSide) log.error(mapped.error.code, { error: err });
       return fail(mapped.error.code, mapped.error.message, mapped.error.upstream);
     },
   );
@@ -62,11 +65,12 @@ function respond<T>(name: string, run: () => Promise<T>): Promise<ApiResult<T>> 
 
 /** A callable that identifies the caller itself (login). */
 export function publicCallable<T>(name: FunctionName, handler: (input: CallableInput) => Promise<T>) {
+  const log = consoleLogger(name);
   return (event: unknown, context?: unknown): Promise<ApiResult<T>> =>
-    respond(name, async () => {
+    respond(log, async () => {
       const config = getConfig();
       config.validateFor(name);
-      return handler(parseInput(event, context, config));
+      return handler(parseInput(event, context, config, log));
     });
 }
 

@@ -2,6 +2,7 @@
 // WX_APPID, WX_UNIONID into the function's context (and environment, listed in WX_CONTEXT_KEYS) for
 // wx.cloud.callFunction; @cloudbase/node-sdk's getCloudbaseContext reads both, exactly as
 // wx-server-sdk's getWXContext does, so we use it rather than parse them ourselves.
+import { loadCloudbaseSdk } from '../cloudbase-sdk';
 
 export interface PlatformIdentity {
   openid?: string;
@@ -12,9 +13,7 @@ export interface PlatformIdentity {
 type ContextReader = (context?: unknown) => Record<string, unknown>;
 
 function reader(): ContextReader {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tcb = require('@cloudbase/node-sdk') as { getCloudbaseContext: ContextReader };
-  return tcb.getCloudbaseContext;
+  return (loadCloudbaseSdk() as unknown as { getCloudbaseContext: ContextReader }).getCloudbaseContext;
 }
 
 function text(value: unknown): string | undefined {

@@ -1,7 +1,6 @@
 // Typed library errors → the envelope's error. What the caller sees is a code and an actionable
 // message; anything unexpected becomes INTERNAL with a generic message, and its detail goes only to
-// a log line (name and message, never a stack or a secret: our libraries keep secrets out of their
-// messages, and unknown errors are cut short).
+// a log line (shared/log.ts: name and message, never a stack or a secret).
 import type { ApiError } from '../contracts/api';
 import { isConfigError } from '../config/errors';
 import { isStorageError } from '../db/errors';
@@ -18,10 +17,6 @@ export interface MappedError {
   error: ApiError;
   /** Worth a log line at error level (the caller did nothing wrong). */
   serverSide: boolean;
-}
-
-function oneLine(text: string, max = 300): string {
-  return text.replace(/\s+/g, ' ').slice(0, max);
 }
 
 export function mapError(err: unknown): MappedError {
@@ -86,13 +81,4 @@ export function mapError(err: unknown): MappedError {
     error: { code: 'INTERNAL', message: 'internal error; retry later, and contact support if it persists' },
     serverSide: true,
   };
-}
-
-/** One log line describing an error for the function log, without stack or payloads. */
-export function describeForLog(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return oneLine(`${err.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${err.message}`);
-  }
-  return oneLine(`non-error thrown: ${typeof err}`);
 }

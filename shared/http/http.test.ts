@@ -10,7 +10,8 @@ import {
   WxpayUpstreamError,
 } from '../wxpay/errors';
 import { fail, ok } from './envelope';
-import { describeForLog, mapError } from './errors';
+import { describeForLog } from '../log';
+import { mapError } from './errors';
 import { emptyResponse, isIntegrationEvent, jsonResponse, readTriggerEvent } from './trigger';
 
 describe('trigger adapter', () => {

@@ -7,30 +7,30 @@ import { parseCart, priceCart } from '../domain/catalog';
 import { AppError, conflict, invalidArgument } from '../domain/errors';
 import { newOutTradeNo } from '../domain/ids';
 import {
-  PREPAY_LIFETIME_MS,
-  PREPAY_REUSE_MARGIN_MS,
   markClosed,
   markPaid,
   newOrder,
+  payableUntil,
   recordPrepay,
   reusablePrepayId,
   type OrderDoc,
   type PaymentFacts,
 } from '../domain/order';
 import type { ApplyOutcome } from '../db/conditional';
-import { applyToOrder, getOrder, insertOrder } from '../db/orders';
 import { isDuplicateKey } from '../db/errors';
-import { getProducts } from '../db/products';
+import type { TradeView } from '../gateways/gateway';
 import { WxpayUpstreamError } from '../wxpay/errors';
-import type { PayGateway, TradeView } from './gateway';
+import type { UseCaseDeps } from './deps';
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
+export type PaymentDeps = Pick<UseCaseDeps, 'orders' | 'gateway' | 'log'>;
+
 export interface CreatePaymentInput {
   openid: string;
-  appid?: string;
+  appid?: string | undefined;
   items: unknown;
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
   now: Date;
 }
 
@@ -42,7 +42,7 @@ function sameCart(order: OrderDoc, lines: { productId: string; quantity: number 
 }
 
 function stillPayable(order: OrderDoc, now: Date): boolean {
-  return new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS - PREPAY_REUSE_MARGIN_MS > now.getTime();
+  return payableUntil(order).getTime() > now.getTime();
 }
 
 /**
@@ -73,15 +73,16 @@ function checkReusable(
 }
 
 export async function createPayment(
-  gateway: PayGateway,
+  deps: PaymentDeps & Pick<UseCaseDeps, 'products'>,
   input: CreatePaymentInput,
 ): Promise<CreatePaymentResponse> {
+  const { orders, gateway } = deps;
   const lines = parseCart(input.items);
   const keyedId = input.idempotencyKey ? idempotentOrderId(input.openid, input.idempotencyKey) : undefined;
-  const existing = keyedId ? await getOrder(keyedId) : undefined;
+  const existing = keyedId ? await orders.get(keyedId) : undefined;
   let order = existing ? checkReusable(existing, lines, input.now) : undefined;
   if (!order) {
-    const catalog = await getProducts(lines.map((l) => l.productId));
+    const catalog = await deps.products.getMany(lines.map((l) => l.productId));
     const priced = priceCart(lines, catalog);
     const doc = newOrder({
       outTradeNo: keyedId ?? newOutTradeNo(input.now),
@@ -91,16 +92,16 @@ export async function createPayment(
       description: priced.description,
       apiVersion: gateway.apiVersion,
       now: input.now,
-      ...(input.appid ? { appid: input.appid } : {}),
-      ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+      appid: input.appid,
+      idempotencyKey: input.idempotencyKey,
     });
     // Written before WeChat is called: a notification can always find its order.
     try {
-      await insertOrder(doc);
+      await orders.insert(doc);
       order = doc;
     } catch (err) {
       if (!keyedId || !isDuplicateKey(err)) throw err;
-      const winner = await getOrder(keyedId); // a concurrent first call with the same key inserted it
+      const winner = await orders.get(keyedId); // a concurrent first call with the same key inserted it
       if (!winner) throw err;
       order = checkReusable(winner, lines, input.now);
     }
@@ -110,7 +111,7 @@ export async function createPayment(
 
   let prepayId = reusablePrepayId(order, input.now);
   if (!prepayId) {
-    const expiresAt = new Date(new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS);
+    const expiresAt = payableUntil(order);
     try {
       ({ prepayId } = await gateway.prepay({
         outTradeNo: order._id,
@@ -121,13 +122,13 @@ export async function createPayment(
       }));
     } catch (err) {
       if (err instanceof WxpayUpstreamError && err.upstreamCode === 'ORDERPAID') {
-        await confirmOrder(gateway, order, input.now);
+        await confirmOrder(deps, order, input.now);
         throw conflict(`order ${order._id} is already paid`);
       }
       throw err;
     }
     const stored = prepayId;
-    await applyToOrder(order._id, (doc) => recordPrepay(doc, stored, input.now));
+    await orders.apply(order._id, (doc) => recordPrepay(doc, stored, input.now));
   }
   return { orderId: order._id, amountFen: order.amountFen, payment: gateway.paymentParams(prepayId) };
 }
@@ -140,11 +141,12 @@ export function outcomeOf<T>(r: ApplyOutcome<T>): PaymentOutcome {
 
 /** The one way a confirmed payment (notification or query) reaches an order. */
 export async function applyPayment(
+  deps: Pick<UseCaseDeps, 'orders'>,
   outTradeNo: string,
   facts: PaymentFacts,
   now: Date,
 ): Promise<ApplyOutcome<OrderDoc>> {
-  return applyToOrder(outTradeNo, (doc) => markPaid(doc, facts, now));
+  return deps.orders.apply(outTradeNo, (doc) => markPaid(doc, facts, now));
 }
 
 /**
@@ -152,51 +154,49 @@ export async function applyPayment(
  * An unreachable WeChat leaves the order as it is (the caller sees NOTPAY and may ask again).
  */
 export async function confirmOrder(
-  gateway: PayGateway,
+  deps: PaymentDeps,
   order: OrderDoc,
   now: Date,
   opts: { closeIfExpired?: boolean } = {},
 ): Promise<OrderDoc> {
+  const { orders, gateway, log } = deps;
   if (order.status !== 'NOTPAY') return order;
   let view: TradeView;
   try {
     view = await gateway.queryTrade(order._id);
   } catch (err) {
     if (err instanceof AppError) throw err;
-    console.error(`[payments] query of ${order._id} failed: ${(err as Error).name}`);
+    log.error(`query of ${order._id} failed`, { error: (err as Error).name });
     return order;
   }
   if (view.state === 'SUCCESS' || view.state === 'REFUND') {
-    const r = await applyPayment(order._id, view.facts, now);
+    const r = await applyPayment(deps, order._id, view.facts, now);
     if (r.outcome === 'anomaly')
-      console.error(`[payments] query of ${order._id} contradicts the order: ${r.reason}`);
+      log.error(`query of ${order._id} contradicts the order`, { reason: r.reason });
   } else if (view.state === 'CLOSED' || view.state === 'REVOKED') {
-    await applyToOrder(order._id, (doc) => markClosed(doc, now));
-  } else if (
-    opts.closeIfExpired &&
-    new Date(order.createdAt).getTime() + PREPAY_LIFETIME_MS < now.getTime()
-  ) {
+    await orders.apply(order._id, (doc) => markClosed(doc, now));
+  } else if (opts.closeIfExpired && payableUntil(order).getTime() < now.getTime()) {
     if (view.state !== 'NOT_FOUND') await gateway.closeTrade(order._id);
-    await applyToOrder(order._id, (doc) => markClosed(doc, now));
+    await orders.apply(order._id, (doc) => markClosed(doc, now));
   }
-  return (await getOrder(order._id)) ?? order;
+  return (await orders.get(order._id)) ?? order;
 }
 
 /** Closes an unpaid order: at WeChat first, then here. A paid one is confirmed instead. */
-export async function closeOrder(gateway: PayGateway, order: OrderDoc, now: Date): Promise<OrderDoc> {
+export async function closeOrder(deps: PaymentDeps, order: OrderDoc, now: Date): Promise<OrderDoc> {
   if (order.status === 'CLOSED') return order;
   if (order.status !== 'NOTPAY')
     throw conflict(`order ${order._id} is ${order.status}; only an unpaid order can be closed`);
   try {
-    await gateway.closeTrade(order._id);
+    await deps.gateway.closeTrade(order._id);
   } catch (err) {
     if (err instanceof WxpayUpstreamError && err.upstreamCode === 'ORDERPAID') {
-      const confirmed = await confirmOrder(gateway, order, now);
+      const confirmed = await confirmOrder(deps, order, now);
       throw conflict(`order ${confirmed._id} was paid before it could be closed`);
     }
     throw err;
   }
-  const r = await applyToOrder(order._id, (doc) => markClosed(doc, now));
+  const r = await deps.orders.apply(order._id, (doc) => markClosed(doc, now));
   if (r.outcome === 'anomaly') throw conflict(`order ${order._id} changed while closing: ${r.reason}`);
   if (r.outcome === 'missing') throw invalidArgument('order not found');
   return r.doc;

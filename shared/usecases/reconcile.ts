@@ -1,10 +1,10 @@
 // The timer's work (docs/product.md#reconcile): bounded per run, idempotent, each item independent so that
 // one failure does not stop the rest.
-import { findStaleUnpaid } from '../db/orders';
-import { findProcessing, findUnapplied } from '../db/refunds';
-import type { PayGateway } from './gateway';
+import type { UseCaseDeps } from './deps';
 import { confirmOrder } from './payments';
 import { confirmRefund, settleOnOrder } from './refunds';
+
+export type ReconcileDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log'>;
 
 export const RECONCILE_LIMITS = { orders: 50, refunds: 50, unapplied: 50 } as const;
 /** Orders and refunds younger than this are left to the notification. */
@@ -21,7 +21,7 @@ export interface ReconcileReport {
 }
 
 export async function reconcile(
-  gateway: PayGateway,
+  deps: ReconcileDeps,
   now: Date,
   minAgeMs = RECONCILE_MIN_AGE_MS,
 ): Promise<ReconcileReport> {
@@ -37,33 +37,31 @@ export async function reconcile(
   const cutoff = new Date(now.getTime() - minAgeMs);
   const failed = (what: string, err: unknown) => {
     report.errors++;
-    console.error(
-      `[reconcile] ${what}: ${err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 200) : 'failed'}`,
-    );
+    deps.log.error(what, { error: err });
   };
 
-  for (const order of await findStaleUnpaid(cutoff, RECONCILE_LIMITS.orders)) {
+  for (const order of await deps.orders.findStaleUnpaid(cutoff, RECONCILE_LIMITS.orders)) {
     report.ordersChecked++;
     try {
-      const after = await confirmOrder(gateway, order, now, { closeIfExpired: true });
+      const after = await confirmOrder(deps, order, now, { closeIfExpired: true });
       if (after.status === 'SUCCESS' || after.status === 'REFUNDED') report.ordersPaid++;
       if (after.status === 'CLOSED') report.ordersClosed++;
     } catch (err) {
       failed(`order ${order._id}`, err);
     }
   }
-  for (const refund of await findProcessing(cutoff, RECONCILE_LIMITS.refunds)) {
+  for (const refund of await deps.refunds.findProcessing(cutoff, RECONCILE_LIMITS.refunds)) {
     report.refundsChecked++;
     try {
-      const after = await confirmRefund(gateway, refund, now);
+      const after = await confirmRefund(deps, refund, now);
       if (after.status !== 'PROCESSING') report.refundsFinished++;
     } catch (err) {
       failed(`refund ${refund._id}`, err);
     }
   }
-  for (const refund of await findUnapplied(RECONCILE_LIMITS.unapplied)) {
+  for (const refund of await deps.refunds.findUnapplied(RECONCILE_LIMITS.unapplied)) {
     try {
-      const after = await settleOnOrder(refund._id, now);
+      const after = await settleOnOrder(deps, refund._id, now);
       if (after?.appliedToOrder) report.refundsSettled++;
     } catch (err) {
       failed(`settling refund ${refund._id}`, err);

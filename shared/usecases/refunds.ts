@@ -11,20 +11,22 @@ import {
   markAppliedToOrder,
   newRefund,
   orderEffect,
-  type Caller,
   type RefundDoc,
   type RefundFacts,
+  type RefundRequester,
 } from '../domain/refund';
-import { applyToOrder, getOrder } from '../db/orders';
-import { applyToRefund, getRefund, insertRefund, listRefundsOfOrder } from '../db/refunds';
 import { WxpayRateLimitedError, WxpayUpstreamError } from '../wxpay/errors';
-import type { PayGateway } from './gateway';
+import type { UseCaseDeps } from './deps';
+
+export type RefundDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log'>;
+/** Applying a report WeChat already made needs no gateway. */
+export type RefundRecordDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'log'>;
 
 export interface RefundRequest {
   orderId: string;
-  amountFen?: number;
-  reason?: string;
-  caller: Caller;
+  amountFen?: number | undefined;
+  reason?: string | undefined;
+  requester: RefundRequester;
   windowHours: number;
   now: Date;
 }
@@ -34,39 +36,44 @@ function view(refund: RefundDoc): RefundResponse {
 }
 
 /**
- * A refund this caller asked for that WeChat never acknowledged (timeout): a retry of the same
+ * A refund this requester asked for that WeChat never acknowledged (timeout): a retry of the same
  * request resubmits it with the same outRefundNo instead of reserving a second refund.
  */
-async function unacknowledged(req: RefundRequest, order: OrderDoc): Promise<RefundDoc | undefined> {
-  const refunds = await listRefundsOfOrder(order._id);
+async function unacknowledged(
+  deps: RefundDeps,
+  req: RefundRequest,
+  order: OrderDoc,
+): Promise<RefundDoc | undefined> {
+  const refunds = await deps.refunds.listOfOrder(order._id);
   return refunds.find(
     (r) =>
       r.status === 'PROCESSING' &&
       !r.refundId &&
-      r.requestedBy === req.caller.openid &&
+      r.requestedBy === req.requester.openid &&
       (req.amountFen === undefined || r.amountFen === req.amountFen),
   );
 }
 
-export async function requestRefund(gateway: PayGateway, req: RefundRequest): Promise<RefundResponse> {
-  const order = await getOrder(req.orderId);
-  if (!order || (order.openid !== req.caller.openid && !req.caller.isAdmin))
+export async function requestRefund(deps: RefundDeps, req: RefundRequest): Promise<RefundResponse> {
+  const { orders } = deps;
+  const order = await orders.get(req.orderId);
+  if (!order || (order.openid !== req.requester.openid && !req.requester.isAdmin))
     throw notFound('order not found; check orderId');
 
-  let refund = await unacknowledged(req, order);
+  let refund = await unacknowledged(deps, req, order);
   if (!refund) {
     const amountFen = decideRefundAmount({
       order,
-      caller: req.caller,
+      requester: req.requester,
       now: req.now,
       windowHours: req.windowHours,
-      ...(req.amountFen !== undefined ? { amountFen: req.amountFen } : {}),
+      amountFen: req.amountFen,
     });
     // The rules are checked again on the fresh document at every attempt of the conditional update.
-    const reserved = await applyToOrder(order._id, (doc) => {
+    const reserved = await orders.apply(order._id, (doc) => {
       const amount = decideRefundAmount({
         order: doc,
-        caller: req.caller,
+        requester: req.requester,
         now: req.now,
         windowHours: req.windowHours,
         amountFen,
@@ -78,23 +85,23 @@ export async function requestRefund(gateway: PayGateway, req: RefundRequest): Pr
       outRefundNo: newOutRefundNo(req.now),
       order: reserved.doc,
       amountFen,
-      requestedBy: req.caller.openid,
+      requestedBy: req.requester.openid,
       now: req.now,
-      ...(req.reason ? { reason: req.reason } : {}),
+      reason: req.reason,
     });
     try {
-      await insertRefund(refund);
+      await deps.refunds.insert(refund);
     } catch (err) {
       // Without its refund record the reservation would be orphaned: give it back.
-      await releaseOrphan(order._id, refund, req.now).catch(() => undefined);
+      await releaseOrphan(deps, refund, req.now).catch(() => undefined);
       throw err;
     }
   }
-  return submitRefund(gateway, refund, order.amountFen, req.now);
+  return submitRefund(deps, refund, order.amountFen, req.now);
 }
 
-async function releaseOrphan(outTradeNo: string, refund: RefundDoc, now: Date): Promise<void> {
-  await applyToOrder(outTradeNo, (doc) =>
+async function releaseOrphan(deps: RefundDeps, refund: RefundDoc, now: Date): Promise<void> {
+  await deps.orders.apply(refund.outTradeNo, (doc) =>
     settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, 'RELEASE', now),
   );
 }
@@ -105,28 +112,29 @@ async function releaseOrphan(outTradeNo: string, refund: RefundDoc, now: Date): 
  * orders.get or reconcile, and surfaces as a retryable error.
  */
 export async function submitRefund(
-  gateway: PayGateway,
+  deps: RefundDeps,
   refund: RefundDoc,
   totalFen: number,
   now: Date,
 ): Promise<RefundResponse> {
   let facts: RefundFacts;
   try {
-    facts = await gateway.refund({
+    facts = await deps.gateway.refund({
       outTradeNo: refund.outTradeNo,
       outRefundNo: refund._id,
       refundFen: refund.amountFen,
       totalFen,
-      ...(refund.reason ? { reason: refund.reason } : {}),
+      reason: refund.reason,
     });
   } catch (err) {
     if (err instanceof WxpayUpstreamError && !(err instanceof WxpayRateLimitedError)) {
-      const failed = await applyToRefund(refund._id, (doc) => failRefund(doc, err.upstreamCode, now));
-      if (failed.outcome === 'applied' || failed.outcome === 'already') await settleOnOrder(refund._id, now);
+      const failed = await deps.refunds.apply(refund._id, (doc) => failRefund(doc, err.upstreamCode, now));
+      if (failed.outcome === 'applied' || failed.outcome === 'already')
+        await settleOnOrder(deps, refund._id, now);
     }
     throw err;
   }
-  const after = await applyRefundFacts(refund._id, facts, now);
+  const after = (await applyRefundReport(deps, refund._id, facts, now)).refund;
   return view(after ?? refund);
 }
 
@@ -142,61 +150,55 @@ export interface RefundReportResult {
  * them is finished by the next notification, query or reconcile run.
  */
 export async function applyRefundReport(
+  deps: RefundRecordDeps,
   outRefundNo: string,
   facts: RefundFacts,
   now: Date,
 ): Promise<RefundReportResult> {
-  const r = await applyToRefund(outRefundNo, (doc) => finishRefund(doc, facts, now));
+  const r = await deps.refunds.apply(outRefundNo, (doc) => finishRefund(doc, facts, now));
   if (r.outcome === 'missing') return { outcome: 'missing' };
   if (r.outcome === 'anomaly') {
-    console.error(`[refunds] report on ${outRefundNo} contradicts the record: ${r.reason}`);
+    deps.log.error(`report on ${outRefundNo} contradicts the record`, { reason: r.reason });
     return { outcome: 'anomaly', reason: r.reason, refund: r.doc };
   }
   const wasSettled = r.doc.appliedToOrder;
-  const refund = await settleOnOrder(outRefundNo, now);
+  const refund = await settleOnOrder(deps, outRefundNo, now);
   const settledNow = !wasSettled && refund?.appliedToOrder === true;
-  return {
-    outcome: r.outcome === 'applied' || settledNow ? 'applied' : 'already',
-    ...(refund ? { refund } : {}),
-  };
-}
-
-export async function applyRefundFacts(
-  outRefundNo: string,
-  facts: RefundFacts,
-  now: Date,
-): Promise<RefundDoc | undefined> {
-  return (await applyRefundReport(outRefundNo, facts, now)).refund;
+  return { outcome: r.outcome === 'applied' || settledNow ? 'applied' : 'already', refund };
 }
 
 /** Moves a final refund's outcome onto its order once, then marks it applied. */
-export async function settleOnOrder(outRefundNo: string, now: Date): Promise<RefundDoc | undefined> {
-  const refund = await getRefund(outRefundNo);
+export async function settleOnOrder(
+  deps: RefundRecordDeps,
+  outRefundNo: string,
+  now: Date,
+): Promise<RefundDoc | undefined> {
+  const refund = await deps.refunds.get(outRefundNo);
   if (!refund) return undefined;
   const effect = orderEffect(refund);
   if (!effect || refund.appliedToOrder) return refund;
-  const o = await applyToOrder(refund.outTradeNo, (doc) =>
+  const o = await deps.orders.apply(refund.outTradeNo, (doc) =>
     settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, effect, now),
   );
   if (o.outcome === 'anomaly' || o.outcome === 'missing') {
-    console.error(
-      `[refunds] cannot settle ${outRefundNo} on order ${refund.outTradeNo}: ${o.outcome === 'anomaly' ? o.reason : 'order missing'}`,
-    );
+    deps.log.error(`cannot settle ${outRefundNo} on order ${refund.outTradeNo}`, {
+      reason: o.outcome === 'anomaly' ? o.reason : 'order missing',
+    });
     return refund;
   }
-  const marked = await applyToRefund(refund._id, (doc) => markAppliedToOrder(doc, now));
+  const marked = await deps.refunds.apply(refund._id, (doc) => markAppliedToOrder(doc, now));
   return marked.outcome === 'missing' ? refund : marked.doc;
 }
 
 /** Asks WeChat about a PROCESSING refund; resubmits one WeChat never received. */
-export async function confirmRefund(gateway: PayGateway, refund: RefundDoc, now: Date): Promise<RefundDoc> {
+export async function confirmRefund(deps: RefundDeps, refund: RefundDoc, now: Date): Promise<RefundDoc> {
   if (refund.status !== 'PROCESSING') return refund;
-  const seen = await gateway.queryRefund(refund._id, refund.outTradeNo);
+  const seen = await deps.gateway.queryRefund(refund._id, refund.outTradeNo);
   if (seen.status === 'NOT_FOUND') {
-    const order = await getOrder(refund.outTradeNo);
-    if (order) await submitRefund(gateway, refund, order.amountFen, now).catch(() => undefined);
+    const order = await deps.orders.get(refund.outTradeNo);
+    if (order) await submitRefund(deps, refund, order.amountFen, now).catch(() => undefined);
   } else {
-    await applyRefundFacts(refund._id, seen, now);
+    await applyRefundReport(deps, refund._id, seen, now);
   }
-  return (await getRefund(refund._id)) ?? refund;
+  return (await deps.refunds.get(refund._id)) ?? refund;
 }

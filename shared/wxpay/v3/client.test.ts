@@ -14,9 +14,9 @@ import {
 } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createCa, issueCertificate, type LocalCa } from '../../../local/setup/certificates';
-import { makeTestKeys, type TestKeys } from './test-keys';
+import { makeTestKeys, type TestKeys } from './testing/keys';
+import { buildTestNotification } from './testing';
 import {
-  buildTestNotification,
   createWxpayV3,
   parseApiV3Key,
   WxpayV3Client,

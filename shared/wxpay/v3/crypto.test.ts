@@ -7,8 +7,8 @@ import { webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { makeTestKeys, type TestKeys } from './test-keys';
-import { RsaSigner, RequestSigner, requestMessage, parseAuthorization, responseMessage } from './signer';
+import { makeTestKeys, type TestKeys } from './testing/keys';
+import { RsaSigner, RequestSigner, requestMessage, parseAuthorization, signedMessage } from './signer';
 import { buildPaymentParams, paymentMessage } from './payment';
 import { CertificateVerifier, PublicKeyVerifier, fromX509 } from './verifier';
 import { Validator } from './validator';
@@ -55,7 +55,7 @@ describe('RSA-SHA256 signatures', () => {
 
   test('a signature by `openssl dgst -sha256 -sign` verifies with our certificate verifier, and is byte-identical to ours', () => {
     const body = '{"id":"EV-2018022511223320873","summary":"支付成功"}';
-    const message = responseMessage('1554208460', '593BEC0C930BF1AFEB40B4A08C8FB242', body);
+    const message = signedMessage('1554208460', '593BEC0C930BF1AFEB40B4A08C8FB242', body);
     writeFileSync(join(k.dir, 'msg.txt'), message);
     const sig = k.openssl(['dgst', '-sha256', '-sign', k.platform.keyPath, 'msg.txt']).toString('base64');
     const verifier = new CertificateVerifier([fromX509(k.platform.certificate)]);

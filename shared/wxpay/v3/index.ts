@@ -21,7 +21,7 @@ export * from './notification';
 export * from './oaep';
 export * from './payment';
 export * from './signer';
-export * from './testing';
+export * from './time';
 export * from './types';
 export * from './validator';
 export * from './verifier';
@@ -72,22 +72,18 @@ export function createWxpayV3(opts: WxpayV3Options): WxpayV3 {
         // `client` is assigned below; downloads only happen after construction.
         download: (): ReturnType<WxpayV3Client['downloadCertificates']> => client.downloadCertificates(),
         clock,
-        ...(publicKey ? { publicKey } : {}),
-        ...(opts.minCertificateRefreshMs !== undefined
-          ? { minRefreshIntervalMs: opts.minCertificateRefreshMs }
-          : {}),
+        publicKey,
+        minRefreshIntervalMs: opts.minCertificateRefreshMs,
       })
     : undefined;
-  const verifier = new CompositeVerifier({
-    ...(publicKey ? { publicKey } : {}),
-    ...(certificates ? { certificates } : {}),
-  });
+  const verifier = new CompositeVerifier({ publicKey, certificates });
   const client = new WxpayV3Client({
     signer: requestSigner,
     verifier,
     clock,
-    ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
-    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    // An empty base URL or a zero timeout means "the default", as the client reads its options.
+    baseURL: opts.baseURL || undefined,
+    timeoutMs: opts.timeoutMs || undefined,
   });
   const validator = client.validator;
   const notifications = opts.apiV3Key

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KeyObject } from 'node:crypto';
-import { makeTestKeys, type TestKeys } from './test-keys';
+import { makeTestKeys, type TestKeys } from './testing/keys';
 import { parseApiV3Key, aeadEncrypt } from './aead';
 import {
   CertificateVerifier,
@@ -72,7 +72,13 @@ function txNotification(overrides: { timestamp?: number } = {}) {
 }
 
 /** Asserts the rejection's class, kind, HTTP answer and that the message contains the fix. */
-async function rejects(p: Promise<unknown>, cls: Function, kind: string, status: 400 | 401, fix: RegExp) {
+async function rejects(
+  p: Promise<unknown>,
+  cls: abstract new (...args: never[]) => unknown,
+  kind: string,
+  status: 400 | 401,
+  fix: RegExp,
+) {
   await assert.rejects(p, (e: any) => {
     assert.ok(e instanceof cls, `expected ${cls.name}, got ${e?.constructor?.name}: ${e?.message}`);
     assert.ok(e instanceof E.WxpayVerificationError);

@@ -53,12 +53,20 @@ export function requestMessage(
   return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${body}\n`;
 }
 
-/** `timestamp\nnonce\nbody\n` — what WeChat Pay signs on responses and notifications. */
-export function responseMessage(timestamp: string, nonce: string, body: string): string {
-  return `${timestamp}\n${nonce}\n${body}\n`;
+/**
+ * `timestamp\nnonce\nbody\n` — what WeChat Pay signs on responses and notifications. A Buffer body
+ * stays raw bytes (never re-decoded), so the signature is checked over exactly what was received.
+ */
+export function signedMessage(timestamp: string, nonce: string, body: string): string;
+export function signedMessage(timestamp: string, nonce: string, body: string | Buffer): string | Buffer;
+export function signedMessage(timestamp: string, nonce: string, body: string | Buffer): string | Buffer {
+  if (typeof body === 'string') return `${timestamp}\n${nonce}\n${body}\n`;
+  return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), body, NEWLINE]);
 }
+const NEWLINE = Buffer.from('\n');
 
-export const AUTH_SCHEMA = 'WECHATPAY2-SHA256-RSA2048';
+/** The one signature scheme of API v3: in the Authorization header and in Wechatpay-Signature-Type. */
+export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
 
 export interface AuthorizationParts {
   mchid: string;
@@ -69,14 +77,14 @@ export interface AuthorizationParts {
 }
 
 export function formatAuthorization(p: AuthorizationParts): string {
-  return `${AUTH_SCHEMA} mchid="${p.mchid}",nonce_str="${p.nonce_str}",signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}"`;
+  return `${SIGNATURE_TYPE} mchid="${p.mchid}",nonce_str="${p.nonce_str}",signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}"`;
 }
 
 /** Parses an Authorization header (any parameter order); undefined when it is not WeChat Pay v3's schema. */
 export function parseAuthorization(header: string): AuthorizationParts | undefined {
-  if (!header.startsWith(`${AUTH_SCHEMA} `)) return undefined;
+  if (!header.startsWith(`${SIGNATURE_TYPE} `)) return undefined;
   const out: Record<string, string> = {};
-  for (const m of header.slice(AUTH_SCHEMA.length + 1).matchAll(/\s*([a-z_]+)="([^"]*)"\s*(?:,|$)/g))
+  for (const m of header.slice(SIGNATURE_TYPE.length + 1).matchAll(/\s*([a-z_]+)="([^"]*)"\s*(?:,|$)/g))
     out[m[1]] = m[2]!;
   const { mchid, nonce_str, signature, timestamp, serial_no } = out;
   if (!mchid || !nonce_str || !signature || !timestamp || !serial_no) return undefined;

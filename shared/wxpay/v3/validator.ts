@@ -4,6 +4,7 @@
 // No secret is compared in JavaScript: RSA verification (and the AES-GCM tag check in aead.ts) run
 // inside OpenSSL, which compares in constant time.
 import { headerValue, type HeaderBag } from './headers';
+import { SIGNATURE_TYPE, signedMessage } from './signer';
 import type { Verifier, VerifyResult } from './verifier';
 import {
   WxpayBadSignatureError,
@@ -23,7 +24,6 @@ export const HEADER_NONCE = 'Wechatpay-Nonce';
 export const HEADER_SIGNATURE = 'Wechatpay-Signature';
 export const HEADER_SERIAL = 'Wechatpay-Serial';
 export const HEADER_SIGNATURE_TYPE = 'Wechatpay-Signature-Type';
-export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
 export const SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
 export const DEFAULT_WINDOW_SECONDS = 300;
 
@@ -130,13 +130,6 @@ export class Validator {
     return h;
   }
 }
-
-/** `timestamp\nnonce\nbody\n`, keeping a Buffer body as raw bytes (never re-decoded). */
-export function signedMessage(timestamp: string, nonce: string, body: string | Buffer): string | Buffer {
-  if (typeof body === 'string') return `${timestamp}\n${nonce}\n${body}\n`;
-  return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), body, NEWLINE]);
-}
-const NEWLINE = Buffer.from('\n');
 
 function failure(
   subject: VerificationSubject,

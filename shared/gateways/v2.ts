@@ -1,11 +1,32 @@
-// PayGateway over the legacy v2 XML API (shared/wxpay/v2), loaded only in v2 mode.
+// PayGateway over the legacy v2 XML API (shared/wxpay/v2). Notifications are XML: payment results
+// signed with the API v2 key, refund results encrypted with it; the endpoint answers with the XML
+// acknowledgement (return_code SUCCESS stops WeChat's retries, FAIL asks for another).
+import { createHash } from 'node:crypto';
 import type { PayV2Config, V2ClientCertificate } from '../config/config';
 import { truncateUtf8 } from '../domain/catalog';
 import type { PaymentFacts } from '../domain/order';
 import type { RefundFacts } from '../domain/refund';
+import { xmlResponse, type TriggerRequest, type TriggerResponse } from '../http/trigger';
 import { WxpayUpstreamError } from '../wxpay/errors';
-import { buildV2PaymentParams, createV2Client, type V2Client, type V2RefundStatus } from '../wxpay/v2';
-import type { PayGateway, PrepayInput, RefundInput, RefundView, TradeView } from './gateway';
+import {
+  V2_ACK_SUCCESS,
+  buildV2PaymentParams,
+  createV2Client,
+  parseV2PaymentNotification,
+  parseV2RefundNotification,
+  v2AckFail,
+  type V2Client,
+} from '../wxpay/v2';
+import type {
+  Acknowledgement,
+  NotificationFacts,
+  NotificationKind,
+  PayGateway,
+  PrepayInput,
+  RefundInput,
+  RefundLookup,
+  TradeView,
+} from './gateway';
 
 /** v2 `body` is at most 128 bytes. */
 const V2_BODY_MAX_BYTES = 128;
@@ -18,7 +39,8 @@ export function parseV2Time(text: string | undefined): Date | undefined {
   return new Date(Date.UTC(y, mo - 1, d, h - 8, mi, s));
 }
 
-export function v2RefundStatus(status: V2RefundStatus | string): RefundFacts['status'] {
+/** A v2 refund status (query: V2RefundStatus; notification: SUCCESS/CHANGE/REFUNDCLOSE) → ours. */
+export function v2RefundStatus(status: string): RefundFacts['status'] {
   switch (status) {
     case 'SUCCESS':
       return 'SUCCESS';
@@ -31,28 +53,75 @@ export function v2RefundStatus(status: V2RefundStatus | string): RefundFacts['st
   }
 }
 
+/** v2 notifications carry no id: one is derived from what they report, so a resend has the same. */
+function notificationId(parts: string[]): string {
+  return `v2-${createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 40)}`;
+}
+
 function isNotFound(err: unknown, code: string): boolean {
   return err instanceof WxpayUpstreamError && err.upstreamCode === code;
 }
 
 export interface V2GatewayOptions {
   config: PayV2Config;
-  notifyUrl?: string;
-  refundNotifyUrl?: string;
+  notifyUrl?: string | undefined;
+  refundNotifyUrl?: string | undefined;
   /** config.v2ClientCertificate(): presented on /secapi/pay/refund when the base URL is https. */
-  clientCertificate?: V2ClientCertificate;
+  clientCertificate?: V2ClientCertificate | undefined;
 }
 
 export class V2Gateway implements PayGateway {
   readonly apiVersion = 'v2' as const;
-  readonly client: V2Client;
+  readonly merchant: { appid: string; mchid: string };
+  private readonly client: V2Client;
 
   constructor(private readonly opts: V2GatewayOptions) {
     const c = opts.config;
+    this.merchant = { appid: c.appid, mchid: c.mchid };
     this.client = createV2Client(
       { appid: c.appid, mchid: c.mchid, baseUrl: c.baseUrl, apiV2Key: c.apiV2Key, signType: c.signType },
-      opts.clientCertificate ? { clientCertificate: opts.clientCertificate } : {},
+      { clientCertificate: opts.clientCertificate },
     );
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await -- v2 verification is synchronous; `async` turns its throw into the rejection the interface promises
+  async verifyNotification(kind: NotificationKind, req: TriggerRequest): Promise<NotificationFacts> {
+    const c = this.opts.config;
+    if (kind === 'pay') {
+      const n = parseV2PaymentNotification(req.rawBody, { apiV2Key: c.apiV2Key, signType: c.signType });
+      const facts: NotificationFacts = {
+        id: notificationId(['pay', n.outTradeNo, n.transactionId, n.resultCode]),
+        eventType: `TRANSACTION.${n.resultCode}`,
+        outTradeNo: n.outTradeNo,
+        appid: n.appid,
+        mchid: n.mchId,
+      };
+      if (n.resultCode === 'SUCCESS') {
+        facts.payment = {
+          transactionId: n.transactionId,
+          amountTotalFen: n.totalFee,
+          payerOpenid: n.openid,
+          paidAt: parseV2Time(n.timeEnd) ?? new Date(),
+          payerTotalFen: n.cashFee,
+        };
+      }
+      return facts;
+    }
+    const n = parseV2RefundNotification(req.rawBody, { apiV2Key: c.apiV2Key });
+    const status = v2RefundStatus(n.refundStatus);
+    return {
+      id: notificationId(['refund', n.outRefundNo, n.refundStatus]),
+      eventType: `REFUND.${status}`,
+      outTradeNo: n.outTradeNo,
+      outRefundNo: n.outRefundNo,
+      appid: n.appid,
+      mchid: n.mchId,
+      refund: { status, refundId: n.refundId, refundFen: n.refundFee, successAt: parseV2Time(n.successTime) },
+    };
+  }
+
+  acknowledge(ack: Acknowledgement): TriggerResponse {
+    return ack.received ? xmlResponse(200, V2_ACK_SUCCESS) : xmlResponse(ack.status, v2AckFail(ack.message));
   }
 
   async prepay(input: PrepayInput): Promise<{ prepayId: string }> {
@@ -86,12 +155,11 @@ export class V2Gateway implements PayGateway {
         transactionId: q.transactionId ?? '',
         amountTotalFen: q.totalFee ?? -1,
         paidAt: parseV2Time(q.timeEnd) ?? new Date(),
+        payerTotalFen: q.cashFee,
+        payerOpenid: q.openid || undefined,
       };
-      if (q.cashFee !== undefined) facts.payerTotalFen = q.cashFee;
-      if (q.openid) facts.payerOpenid = q.openid;
       return { state: q.tradeState, facts, appid: q.raw.appid ?? '', mchid: q.raw.mch_id ?? '' };
     }
-    if (q.tradeState === 'CLOSED' || q.tradeState === 'REVOKED') return { state: q.tradeState };
     return { state: q.tradeState };
   }
 
@@ -110,14 +178,14 @@ export class V2Gateway implements PayGateway {
       outRefundNo: input.outRefundNo,
       totalFee: input.totalFen,
       refundFee: input.refundFen,
-      ...(input.reason ? { refundDesc: input.reason } : {}),
-      ...(this.opts.refundNotifyUrl ? { notifyUrl: this.opts.refundNotifyUrl } : {}),
+      refundDesc: input.reason || undefined,
+      notifyUrl: this.opts.refundNotifyUrl,
     });
     // v2 accepts a refund request without telling its final status: it is PROCESSING until notified.
     return { status: 'PROCESSING', refundId: r.refundId, refundFen: r.refundFee };
   }
 
-  async queryRefund(outRefundNo: string): Promise<RefundView> {
+  async queryRefund(outRefundNo: string): Promise<RefundLookup> {
     let q;
     try {
       q = await this.client.refundQuery({ outRefundNo });
@@ -127,14 +195,12 @@ export class V2Gateway implements PayGateway {
     }
     const item = q.refunds.find((r) => r.outRefundNo === outRefundNo);
     if (!item) return { status: 'NOT_FOUND' };
-    const facts: RefundFacts & { outTradeNo?: string } = {
+    return {
       status: v2RefundStatus(item.status),
       refundId: item.refundId,
       refundFen: item.refundFee,
       outTradeNo: q.outTradeNo,
+      successAt: parseV2Time(item.successTime),
     };
-    const at = parseV2Time(item.successTime);
-    if (at) facts.successAt = at;
-    return facts;
   }
 }

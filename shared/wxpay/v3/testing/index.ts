@@ -1,15 +1,16 @@
 // Helpers for developers' own tests (like stripe-node's generateTestHeaderString): sign a body as
 // WeChat Pay would, and build a complete encrypted notification. Never used on a production path.
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
-import { aeadEncrypt } from './aead';
-import { RsaSigner, newNonce, responseMessage, unixSeconds, type Signer } from './signer';
-import { eventTypeOf } from './notification';
+import { aeadEncrypt } from '../aead';
+import { RsaSigner, SIGNATURE_TYPE, newNonce, signedMessage, unixSeconds, type Signer } from '../signer';
+import { eventTypeOf } from '../notification';
+import { rfc3339China } from '../time';
 import type {
   NotificationEnvelope,
   NotificationEventType,
   RefundResource,
   TransactionResource,
-} from './types';
+} from '../types';
 
 export interface TestHeaderInput {
   /** WeChat's side of the key pair (platform-certificate key or public-key-mode key), or a Signer. */
@@ -27,7 +28,7 @@ export type WechatpayHeaders = {
   'Wechatpay-Nonce': string;
   'Wechatpay-Signature': string;
   'Wechatpay-Serial': string;
-  'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048';
+  'Wechatpay-Signature-Type': typeof SIGNATURE_TYPE;
 };
 
 function toSigner(key: TestHeaderInput['privateKey'], serial: string | undefined): Signer {
@@ -45,9 +46,9 @@ export function generateTestHeaders(input: TestHeaderInput): WechatpayHeaders {
   return {
     'Wechatpay-Timestamp': timestamp,
     'Wechatpay-Nonce': nonce,
-    'Wechatpay-Signature': signer.sign(responseMessage(timestamp, nonce, body)),
+    'Wechatpay-Signature': signer.sign(signedMessage(timestamp, nonce, body)),
     'Wechatpay-Serial': signer.serial,
-    'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048',
+    'Wechatpay-Signature-Type': SIGNATURE_TYPE,
   };
 }
 
@@ -90,7 +91,4 @@ export function buildTestNotification<E extends NotificationEventType>(
   return { body, headers: generateTestHeaders({ privateKey, serial, body, timestamp, nonce }) };
 }
 
-/** RFC 3339 in UTC+8, the form WeChat Pay uses: 2018-06-08T10:34:56+08:00. */
-export function rfc3339China(ms: number): string {
-  return new Date(ms + 8 * 3600_000).toISOString().replace(/\.\d{3}Z$/, '+08:00');
-}
+export { rfc3339China };

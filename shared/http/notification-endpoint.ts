@@ -1,0 +1,29 @@
+// The frame of a notification endpoint (HTTP trigger; answers WeChat Pay directly): validate the
+// configuration, assemble the use case's dependencies, hand it the raw request.
+import { getConfig } from '../config/config';
+import { consoleLogger } from '../log';
+import type { NotificationKind } from '../gateways/gateway';
+import { handleNotification } from '../usecases/notifications';
+import { notificationDeps } from './deps';
+import { jsonResponse, readTriggerEvent, type TriggerResponse } from './trigger';
+
+export function notificationEndpoint(name: 'payNotify' | 'refundNotify', kind: NotificationKind) {
+  const log = consoleLogger(name);
+  return async (event: unknown): Promise<TriggerResponse> => {
+    const req = readTriggerEvent(event);
+    let deps;
+    try {
+      const config = getConfig();
+      config.validateFor(name);
+      deps = notificationDeps(config, log);
+    } catch (err) {
+      log.error('misconfigured', { error: err });
+      // The protocol is unknown until the configuration reads; WeChat retries on any 5xx.
+      return jsonResponse(500, {
+        code: 'FAIL',
+        message: 'the endpoint is misconfigured; see the function log',
+      });
+    }
+    return handleNotification(deps, kind, req, new Date());
+  };
+}

@@ -1,0 +1,170 @@
+// handleNotification decides against the real emulator and a fake WeChat: verify, check against the
+// order, apply, record — and answer so that WeChat stops or retries.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { NotificationFacts } from '../gateways/gateway';
+import { handleNotification } from './notifications';
+import { confirmOrder, createPayment } from './payments';
+import { requestRefund } from './refunds';
+import { FAKE_MERCHANT } from './testing/fake-wechat';
+import { newOpenid, startBench, type Bench } from './testing/harness';
+
+let bench: Bench;
+before(async () => {
+  bench = await startBench();
+});
+after(() => bench.close());
+
+type Deps = ReturnType<Bench['deps']>;
+
+async function unpaidOrder(deps: Deps, openid = newOpenid()) {
+  const r = await createPayment(deps, {
+    openid,
+    items: [{ productId: 'cake', quantity: 1 }],
+    now: new Date(),
+  });
+  return (await deps.orders.get(r.orderId))!;
+}
+
+/** What WeChat notifies once the payer has paid `outTradeNo`, with `change` applied. */
+function paid(
+  deps: Deps,
+  outTradeNo: string,
+  change: Partial<NotificationFacts['payment']> = {},
+): NotificationFacts {
+  const payment = { ...deps.gateway.pay(outTradeNo), ...change };
+  return {
+    id: `EV-${outTradeNo}-${payment.transactionId}`,
+    eventType: 'TRANSACTION.SUCCESS',
+    outTradeNo,
+    ...FAKE_MERCHANT,
+    payment,
+  };
+}
+
+async function deliver(deps: Deps, kind: 'pay' | 'refund', facts: NotificationFacts, opts = {}) {
+  return handleNotification(deps, kind, deps.gateway.notification(facts, opts), new Date());
+}
+
+describe('payment notifications', () => {
+  it('apply once: 204, the order paid, the notification recorded; a duplicate changes nothing', async () => {
+    const deps = bench.deps();
+    const order = await unpaidOrder(deps);
+    const facts = paid(deps, order._id);
+    assert.equal((await deliver(deps, 'pay', facts)).statusCode, 204);
+    const after = await deps.orders.get(order._id);
+    assert.deepEqual([after?.status, after?.transactionId], ['SUCCESS', facts.payment?.transactionId]);
+    assert.equal((await deps.notifications.get(facts.id))?.outcome, 'applied');
+
+    const again = { ...facts, id: `${facts.id}-resent` };
+    assert.equal((await deliver(deps, 'pay', again)).statusCode, 204);
+    assert.equal((await deps.notifications.get(again.id))?.outcome, 'duplicate');
+    assert.equal((await deps.orders.get(order._id))?.version, after?.version);
+  });
+
+  it('the first notification after a query applied the payment is the one recorded as applied', async () => {
+    const deps = bench.deps();
+    const order = await unpaidOrder(deps);
+    const facts = paid(deps, order._id);
+    assert.equal((await confirmOrder(deps, order, new Date())).status, 'SUCCESS');
+    assert.equal((await deliver(deps, 'pay', facts)).statusCode, 204);
+    assert.equal((await deps.notifications.get(facts.id))?.outcome, 'applied');
+  });
+
+  for (const [what, change, outcome] of [
+    ['another amount', { amountTotalFen: 1 }, 'anomaly:amount-mismatch'],
+    ['another payer', { payerOpenid: 'o-someone-else' }, 'anomaly:payer-mismatch'],
+  ] as const) {
+    it(`${what} is acknowledged as ${outcome} and moves no money`, async () => {
+      const deps = bench.deps();
+      const order = await unpaidOrder(deps);
+      const facts = paid(deps, order._id, change);
+      assert.equal((await deliver(deps, 'pay', facts)).statusCode, 204, 'WeChat must stop resending it');
+      assert.equal((await deps.orders.get(order._id))?.status, 'NOTPAY');
+      assert.equal((await deps.notifications.get(facts.id))?.outcome, outcome);
+      assert.match(deps.log.lines.join('\n'), new RegExp(`acknowledged as ${outcome}`));
+    });
+  }
+
+  it('an unknown order, another merchant or app: anomalies recorded, nothing changed', async () => {
+    const deps = bench.deps();
+    const order = await unpaidOrder(deps);
+    const facts = paid(deps, order._id);
+    const cases = [
+      [{ ...facts, id: 'EV-unknown', outTradeNo: 'T_not_ours_0001' }, 'anomaly:unknown-order'],
+      [{ ...facts, id: 'EV-other-mch', mchid: '1900000999' }, 'anomaly:other-merchant'],
+      [{ ...facts, id: 'EV-other-app', appid: 'wxother000000001' }, 'anomaly:other-appid'],
+    ] as const;
+    for (const [n, outcome] of cases) {
+      assert.equal((await deliver(deps, 'pay', n)).statusCode, 204);
+      assert.equal((await deps.notifications.get(n.id))?.outcome, outcome);
+    }
+    assert.equal((await deps.orders.get(order._id))?.status, 'NOTPAY');
+  });
+
+  it('a forged notification is refused with 401 and nothing is recorded; a GET gets 400', async () => {
+    const deps = bench.deps();
+    const order = await unpaidOrder(deps);
+    const facts = paid(deps, order._id);
+    const forged = await deliver(deps, 'pay', facts, { forged: true });
+    assert.equal(forged.statusCode, 401);
+    assert.match(forged.body, /signature does not verify/);
+    assert.match(
+      deps.log.lines.join('\n'),
+      /^warn refused \(401\) error="FakeSignatureError \[WXPAY_VERIFICATION\]/m,
+    );
+    assert.equal(await deps.notifications.get(facts.id), undefined);
+    assert.equal((await deps.orders.get(order._id))?.status, 'NOTPAY');
+    assert.equal((await deliver(deps, 'pay', facts, { method: 'GET' })).statusCode, 400);
+  });
+
+  it('a failed payment is recorded as rejected and changes nothing', async () => {
+    const deps = bench.deps();
+    const order = await unpaidOrder(deps);
+    const n: NotificationFacts = {
+      id: 'EV-fail',
+      eventType: 'TRANSACTION.FAIL',
+      outTradeNo: order._id,
+      ...FAKE_MERCHANT,
+    };
+    assert.equal((await deliver(deps, 'pay', n)).statusCode, 204);
+    assert.equal((await deps.notifications.get(n.id))?.outcome, 'rejected:payment-failed');
+    assert.equal((await deps.orders.get(order._id))?.status, 'NOTPAY');
+  });
+});
+
+describe('refund notifications', () => {
+  it('settle the refund on its order once; an unknown refund or another order is an anomaly', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await unpaidOrder(deps, openid);
+    await deliver(deps, 'pay', paid(deps, order._id));
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: 168,
+      now: new Date(),
+    });
+    const refund = deps.gateway.finishRefund(r.refundId);
+    const facts: NotificationFacts = {
+      id: `EV-${r.refundId}`,
+      eventType: 'REFUND.SUCCESS',
+      outTradeNo: order._id,
+      outRefundNo: r.refundId,
+      mchid: FAKE_MERCHANT.mchid,
+      refund,
+    };
+    assert.equal((await deliver(deps, 'refund', facts)).statusCode, 204);
+    assert.equal((await deps.notifications.get(facts.id))?.outcome, 'applied');
+    const after = await deps.orders.get(order._id);
+    assert.deepEqual([after?.status, after?.refundedFen, after?.refundingFen], ['REFUNDED', 2550, 0]);
+
+    await deliver(deps, 'refund', { ...facts, id: `${facts.id}-again` });
+    assert.equal((await deps.notifications.get(`${facts.id}-again`))?.outcome, 'duplicate');
+    await deliver(deps, 'refund', { ...facts, id: 'EV-unknown-refund', outRefundNo: 'R_not_ours_0001' });
+    assert.equal((await deps.notifications.get('EV-unknown-refund'))?.outcome, 'anomaly:unknown-refund');
+    await deliver(deps, 'refund', { ...facts, id: 'EV-other-order', outTradeNo: 'T_other_0001' });
+    assert.equal((await deps.notifications.get('EV-other-order'))?.outcome, 'anomaly:order-mismatch');
+    assert.equal((await deps.orders.get(order._id))?.refundedFen, 2550);
+  });
+});

@@ -1,0 +1,195 @@
+// requestRefund, applyRefundReport and confirmRefund decide against the real emulator and a fake WeChat.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AppError } from '../domain/errors';
+import type { OrderDoc } from '../domain/order';
+import { WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
+import { confirmOrder, createPayment } from './payments';
+import { applyRefundReport, confirmRefund, requestRefund, type RefundDeps } from './refunds';
+import type { FakeWechat } from './testing/fake-wechat';
+import { newOpenid, startBench, type Bench } from './testing/harness';
+
+let bench: Bench;
+before(async () => {
+  bench = await startBench();
+});
+after(() => bench.close());
+
+const WINDOW = 168;
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return `${err.code}: ${err.message}`;
+    throw err;
+  }
+  return 'resolved';
+}
+
+/** A paid order of 2 × tea = 2400 fen. */
+async function paidOrder(deps: RefundDeps & { gateway: FakeWechat }, openid: string): Promise<OrderDoc> {
+  const now = new Date();
+  const r = await createPayment(
+    { ...deps, products: bench.repos.products },
+    { openid, items: [{ productId: 'tea', quantity: 2 }], now },
+  );
+  deps.gateway.pay(r.orderId);
+  return confirmOrder(deps, (await deps.orders.get(r.orderId))!, now);
+}
+
+describe('requestRefund', () => {
+  it('an owner refunds the whole order; WeChat finishing it moves the money once', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const now = new Date();
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now,
+    });
+    assert.deepEqual([r.status, r.amountFen], ['PROCESSING', 2400]);
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, 2400);
+
+    const facts = deps.gateway.finishRefund(r.refundId);
+    assert.equal((await applyRefundReport(deps, r.refundId, facts, now)).outcome, 'applied');
+    assert.equal((await applyRefundReport(deps, r.refundId, facts, now)).outcome, 'already');
+    const after = await deps.orders.get(order._id);
+    assert.deepEqual([after?.status, after?.refundedFen, after?.refundingFen], ['REFUNDED', 2400, 0]);
+    assert.equal((await deps.refunds.get(r.refundId))?.appliedToOrder, true);
+  });
+
+  it("another user's order is NOT_FOUND; an owner may not refund part of it", async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const base = { orderId: order._id, windowHours: WINDOW, now: new Date() };
+    assert.match(
+      await codeOf(requestRefund(deps, { ...base, requester: { openid: newOpenid(), isAdmin: false } })),
+      /^NOT_FOUND: order not found/,
+    );
+    assert.match(
+      await codeOf(requestRefund(deps, { ...base, amountFen: 100, requester: { openid, isAdmin: false } })),
+      /^PERMISSION_DENIED: only a full refund/,
+    );
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, 0);
+    assert.deepEqual(deps.gateway.callsOf('refund'), []);
+  });
+
+  it('admin partial refunds are bounded by what is left, counting refunds in flight', async () => {
+    const deps = bench.deps();
+    const order = await paidOrder(deps, newOpenid());
+    const admin = { openid: newOpenid(), isAdmin: true };
+    const ask = (amountFen: number) =>
+      requestRefund(deps, {
+        orderId: order._id,
+        amountFen,
+        requester: admin,
+        windowHours: WINDOW,
+        now: new Date(),
+      });
+    const a = await ask(1000);
+    await ask(1000);
+    assert.match(
+      await codeOf(ask(401)),
+      /^CONFLICT: amountFen 401 exceeds what is left to refund \(400 fen\)/,
+    );
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, 2000);
+    // WeChat closes one: its reservation is released and can be asked again
+    const closed = deps.gateway.finishRefund(a.refundId, 'CLOSED');
+    await applyRefundReport(deps, a.refundId, closed, new Date());
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, 1000);
+    assert.equal((await ask(1400)).amountFen, 1400);
+  });
+
+  it('a refusal marks the refund FAILED and releases the reservation', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    deps.gateway.failNext('refund', new WxpayUpstreamError('not enough balance', 403, 'NOT_ENOUGH'));
+    await assert.rejects(
+      requestRefund(deps, {
+        orderId: order._id,
+        requester: { openid, isAdmin: false },
+        windowHours: WINDOW,
+        now: new Date(),
+      }),
+      WxpayUpstreamError,
+    );
+    const [refund] = await deps.refunds.listOfOrder(order._id);
+    assert.deepEqual(
+      [refund?.status, refund?.failCode, refund?.appliedToOrder],
+      ['FAILED', 'NOT_ENOUGH', true],
+    );
+    const after = await deps.orders.get(order._id);
+    assert.deepEqual([after?.status, after?.refundingFen, after?.refundedFen], ['SUCCESS', 0, 0]);
+  });
+
+  it('a timeout keeps the reservation; the retry resubmits the same refund instead of a second one', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const req = {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    };
+    deps.gateway.failNext('refund', new WxpayUnavailableError('timed out', 'timeout'));
+    await assert.rejects(requestRefund(deps, req), WxpayUnavailableError);
+    const [pending] = await deps.refunds.listOfOrder(order._id);
+    assert.equal(pending?.status, 'PROCESSING');
+    const retry = await requestRefund(deps, req);
+    assert.equal(retry.refundId, pending?._id);
+    assert.equal((await deps.refunds.listOfOrder(order._id)).length, 1);
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, 2400);
+  });
+});
+
+describe('applyRefundReport and confirmRefund', () => {
+  it('a report that contradicts the record is an anomaly and moves no money', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    const wrong = { ...deps.gateway.finishRefund(r.refundId), refundFen: 1 };
+    const result = await applyRefundReport(deps, r.refundId, wrong, new Date());
+    assert.deepEqual([result.outcome, result.reason], ['anomaly', 'amount-mismatch']);
+    assert.equal((await deps.refunds.get(r.refundId))?.status, 'PROCESSING');
+    assert.equal((await deps.orders.get(order._id))?.refundedFen, 0);
+    assert.match(deps.log.lines.join('\n'), /contradicts the record reason=amount-mismatch/);
+    assert.equal((await applyRefundReport(deps, 'R_nope_0001', wrong, new Date())).outcome, 'missing');
+  });
+
+  it('confirmRefund applies what WeChat finished, and resubmits a refund WeChat never received', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const req = {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    };
+    deps.gateway.failNext('refund', new WxpayUnavailableError('lost on the way', 'network'));
+    await assert.rejects(requestRefund(deps, req), WxpayUnavailableError);
+    const [lost] = await deps.refunds.listOfOrder(order._id);
+    assert.equal(deps.gateway.refundsByNo.has(lost._id), false);
+
+    const resubmitted = await confirmRefund(deps, lost, new Date());
+    assert.equal(resubmitted.status, 'PROCESSING');
+    assert.equal(deps.gateway.refundsByNo.get(lost._id)?.refundFen, 2400);
+
+    deps.gateway.finishRefund(lost._id);
+    const done = await confirmRefund(deps, resubmitted, new Date());
+    assert.deepEqual([done.status, done.appliedToOrder], ['SUCCESS', true]);
+    assert.equal((await deps.orders.get(order._id))?.status, 'REFUNDED');
+  });
+});

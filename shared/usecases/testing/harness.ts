@@ -1,0 +1,55 @@
+// The use cases' unit-test bench: the real CloudBase emulator in memory on an ephemeral port, reached
+// through the real @cloudbase/node-sdk, a fake WeChat Pay, and a logger that keeps its lines.
+import { startCloudbaseEmulator, type CloudbaseEmulator } from '../../../local/cloudbase/server';
+import { openLocalDatabase } from '../../../local/cloudbase/sdk-env';
+import { COLLECTIONS } from '../../db/collections';
+import { repositoriesOf, type Repositories } from '../../db/repositories';
+import type { Product } from '../../domain/catalog';
+import { formatLogLine, type Logger } from '../../log';
+import type { UseCaseDeps } from '../deps';
+import { FakeWechat } from './fake-wechat';
+
+export const PRODUCTS: Product[] = [
+  { _id: 'tea', name: 'Tea', priceFen: 1200, active: true },
+  { _id: 'cake', name: 'Cake', priceFen: 2550, active: true },
+  { _id: 'gone', name: 'Gone', priceFen: 100, active: false },
+];
+
+export interface MemoryLogger extends Logger {
+  readonly lines: string[];
+}
+
+export function memoryLogger(): MemoryLogger {
+  const lines: string[] = [];
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    void lines.push(`${level} ${formatLogLine(message, fields)}`);
+  return { lines, info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+export interface Bench {
+  repos: Repositories;
+  /** Fresh dependencies for one test: the shared database, a new fake WeChat and logger. */
+  deps(): UseCaseDeps & { gateway: FakeWechat; log: MemoryLogger };
+  close(): Promise<void>;
+}
+
+let openids = 0;
+/** An openid no other test uses, so tests share one database without seeing each other's orders. */
+export function newOpenid(): string {
+  return `o-unit-${process.pid}-${++openids}`;
+}
+
+export async function startBench(): Promise<Bench> {
+  const emu: CloudbaseEmulator = await startCloudbaseEmulator({
+    port: 0,
+    collections: Object.values(COLLECTIONS),
+  });
+  const db = openLocalDatabase(emu.url);
+  for (const p of PRODUCTS) await db.collection(COLLECTIONS.products).add(p);
+  const repos = repositoriesOf(db);
+  return {
+    repos,
+    deps: () => ({ ...repos, gateway: new FakeWechat(), log: memoryLogger() }),
+    close: () => emu.close(),
+  };
+}
