@@ -27,7 +27,12 @@ import {
   CertificateStore,
 } from './index';
 import * as E from './errors';
-import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
+import {
+  WxpayRateLimitedError,
+  WxpayUnavailableError,
+  WxpayUnverifiedAnswerError,
+  WxpayUpstreamError,
+} from '../errors';
 
 interface Signing {
   key: KeyObject;
@@ -416,14 +421,69 @@ describe('v3 client: refusals and failures', () => {
     c.close();
   });
 
-  test('a signed error whose signature is forged is refused as forged', async () => {
+  test('an error answer whose signature is forged is no verdict: unverified, retryable', async () => {
     const c = publicKeyClient();
     queue.push({ status: 403, body: JSON.stringify({ code: 'ORDERPAID', message: 'x' }), sign: 'forged' });
-    await assert.rejects(c.closeOrder('T5'), E.WxpayBadSignatureError);
+    await assert.rejects(c.closeOrder('T5'), (e: any) => {
+      assert.ok(e instanceof WxpayUnverifiedAnswerError, e.message);
+      assert.ok(!(e instanceof WxpayUpstreamError));
+      assert.equal(e.reason, 'unverified');
+      assert.equal(e.claimedCode, 'ORDERPAID');
+      assert.equal(e.upstreamCode, undefined, 'the claimed code is not offered as WeChat’s');
+      assert.ok(e.cause instanceof E.WxpayBadSignatureError);
+      assert.match(e.message, /its signature does not verify/);
+      return true;
+    });
     c.close();
   });
 
-  test('FREQUENCY_LIMITED and 429 → rate-limited', async () => {
+  test('unsigned 4xx answers are no verdict: ORDER_NOT_EXIST, NOT_ENOUGH, PARAM_ERROR, SIGN_ERROR → unverified, retryable', async () => {
+    const c = publicKeyClient();
+    const refund = () =>
+      c.createRefund({
+        out_trade_no: 'T1',
+        out_refund_no: 'R7',
+        amount: { refund: 1, total: 100, currency: 'CNY' },
+      });
+    const cases: Array<[number, string, () => Promise<unknown>, RegExp]> = [
+      [404, 'ORDER_NOT_EXIST', () => c.queryByOutTradeNo('T8'), /WXPAY_BASE_URL reaches WeChat Pay directly/],
+      [404, 'RESOURCE_NOT_EXISTS', () => c.queryRefund('R7'), /WXPAY_BASE_URL/],
+      [403, 'NOT_ENOUGH', refund, /WXPAY_BASE_URL/],
+      [400, 'PARAM_ERROR', refund, /WXPAY_BASE_URL/],
+      [401, 'SIGN_ERROR', () => c.closeOrder('T8'), /WXPAY_MCHID, WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY/],
+    ];
+    for (const [status, code, call, fix] of cases) {
+      queue.push({ status, body: JSON.stringify({ code, message: '伪造' }), sign: 'none' });
+      await assert.rejects(call(), (e: any) => {
+        assert.ok(
+          e instanceof WxpayUnavailableError && e instanceof WxpayUnverifiedAnswerError,
+          `${code}: ${e.message}`,
+        );
+        assert.ok(!(e instanceof WxpayUpstreamError), `${code} must not be a refusal`);
+        assert.equal(e.retryable, true);
+        assert.equal(e.status, status);
+        assert.equal(e.claimedCode, code);
+        assert.equal(e.upstreamCode, undefined);
+        assert.match(
+          e.message,
+          new RegExp(`\\(HTTP ${status} ${code}\\) is not taken as a refusal because it is not signed`),
+        );
+        assert.match(e.message, fix);
+        assert.match(e.requestId ?? '', /^08F4D1C2B00610\d+$/);
+        assertNoSecrets(e);
+        return true;
+      });
+    }
+    // The same answers signed by WeChat are its verdict, as before.
+    queue.push({ status: 404, body: JSON.stringify({ code: 'ORDER_NOT_EXIST', message: '订单不存在' }) });
+    await assert.rejects(
+      c.queryByOutTradeNo('T8'),
+      (e: any) => e instanceof WxpayUpstreamError && e.upstreamCode === 'ORDER_NOT_EXIST' && e.status === 404,
+    );
+    c.close();
+  });
+
+  test('FREQUENCY_LIMITED and 429 → rate-limited; an unsigned 429 is unverified (retryable, its body not trusted)', async () => {
     const c = publicKeyClient();
     queue.push({ status: 429, body: JSON.stringify({ code: 'FREQUENCY_LIMITED', message: '频率超限' }) });
     await assert.rejects(
@@ -433,8 +493,15 @@ describe('v3 client: refusals and failures', () => {
         e.code === 'WXPAY_RATE_LIMITED' &&
         /retry later/.test(e.message),
     );
-    queue.push({ status: 429, body: 'Too Many Requests', sign: 'none' });
-    await assert.rejects(c.queryRefund('R1'), WxpayRateLimitedError);
+    queue.push({
+      status: 429,
+      body: JSON.stringify({ code: 'ORDER_NOT_EXIST', message: 'x' }),
+      sign: 'none',
+    });
+    await assert.rejects(
+      c.queryRefund('R1'),
+      (e: any) => e instanceof WxpayUnverifiedAnswerError && e.retryable && e.upstreamCode === undefined,
+    );
     c.close();
   });
 

@@ -6,9 +6,15 @@ import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { WxpayConfigError, WxpayUnavailableError } from '../errors';
+import {
+  WxpayConfigError,
+  WxpayUnavailableError,
+  WxpayUnverifiedAnswerError,
+  WxpayUpstreamError,
+  type WxpayError,
+} from '../errors';
 import { retryingStaleConnection } from '../stale-connection';
-import { WxpayMalformedJsonError } from './errors';
+import { WxpayMalformedJsonError, WxpayVerificationError } from './errors';
 import { errorFromResponse } from './http-errors';
 import { headerValue, type HeaderBag } from './headers';
 import type { RequestSigner } from './signer';
@@ -165,9 +171,18 @@ export class WxpayV3Client {
     const res = await this.send(method, pathWithQuery, body, opts);
     const what = `${method} ${pathWithQuery.split('?')[0]}`;
     if (res.status < 200 || res.status >= 300) {
-      // Errors are signed too; a signed error that fails verification is forged. Gateways may answer unsigned.
-      if (Validator.isSigned(res.headers)) await this.validator.validate('response', res.headers, res.body);
-      throw errorFromResponse(what, res.status, res.body, headerValue(res.headers, 'request-id'));
+      const verdict = errorFromResponse(what, res.status, res.body, headerValue(res.headers, 'request-id'));
+      // 5xx / SYSTEM_ERROR mean "retry" whoever wrote them: nothing to prove.
+      if (verdict instanceof WxpayUnavailableError) throw verdict;
+      // A refusal is final for the caller (an order closed, a refund failed), so it must be WeChat's:
+      // WeChat Pay signs its error answers; an unsigned or forged one could come from anyone on the path.
+      try {
+        await this.validator.validate('response', res.headers, res.body);
+      } catch (err) {
+        if (err instanceof WxpayVerificationError) throw unverifiedAnswer(what, res, verdict, err);
+        throw err;
+      }
+      throw verdict;
     }
     await this.validator.validate('response', res.headers, res.body);
     if (res.body.length === 0) return { status: res.status, data: undefined as T };
@@ -284,4 +299,36 @@ function unavailable(what: string, err: unknown, timeoutMs: number): WxpayUnavai
     `WeChat Pay is unreachable for ${what} (${c}); check WXPAY_BASE_URL and the network, then retry`,
     'network',
   );
+}
+
+/**
+ * An error answer that does not verify: not WeChat's verdict, so "unavailable" (retry with the same
+ * out_* number) rather than the refusal it claims. WeChat Pay leaves unsigned only the answers to
+ * requests it could not authenticate (401 SIGN_ERROR), hence the hint for a persistent 401.
+ */
+function unverifiedAnswer(
+  what: string,
+  res: RawResponse,
+  claimed: WxpayError,
+  why: WxpayVerificationError,
+): WxpayUnverifiedAnswerError {
+  const code = claimed instanceof WxpayUpstreamError ? claimed.upstreamCode : undefined;
+  const how = Validator.isSigned(res.headers)
+    ? `its signature does not verify (${why.message})`
+    : 'it is not signed';
+  const fix =
+    res.status === 401
+      ? 'if it persists, WeChat Pay cannot authenticate our requests: check WXPAY_MCHID, WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY'
+      : 'if it persists, check that WXPAY_BASE_URL reaches WeChat Pay directly (a proxy or gateway answering in its place does not sign)';
+  const err = new WxpayUnverifiedAnswerError(
+    `WeChat Pay's answer to ${what} (HTTP ${res.status}${code ? ` ${code}` : ''}) is not taken as a refusal because ${how}; retry with the same out_trade_no / out_refund_no; ${fix}`,
+    res.status,
+    code,
+    { cause: why },
+  );
+  if (claimed.requestId) {
+    err.requestId = claimed.requestId;
+    err.message += ` [Request-ID ${claimed.requestId}]`;
+  }
+  return err;
 }
