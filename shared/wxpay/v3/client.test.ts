@@ -257,6 +257,11 @@ function publicKeyClient(timeoutMs?: number): WxpayV3Client {
   });
 }
 
+/** A client answer that did not verify: retryable, its verification error as the cause. */
+function unverified(cls: new (...args: never[]) => Error): (e: unknown) => boolean {
+  return (e) => e instanceof WxpayUnverifiedAnswerError && e.retryable && e.cause instanceof cls;
+}
+
 /** Every error the client produces must keep the Authorization header and signatures out. */
 function assertNoSecrets(e: unknown): void {
   const text = `${(e as Error).message} ${JSON.stringify(e)} ${String((e as Error).stack)}`;
@@ -313,7 +318,7 @@ describe('v3 client: endpoints (public-key mode)', () => {
     assert.equal(recorded[0].authOk, true);
     // An unsigned 204 is refused like any unsigned success.
     queue.push({ status: 204, body: '', sign: 'none' });
-    await assert.rejects(c.closeOrder('T20261125A1'), E.WxpayMissingHeaderError);
+    await assert.rejects(c.closeOrder('T20261125A1'), unverified(E.WxpayMissingHeaderError));
     c.close();
   });
 
@@ -335,11 +340,15 @@ describe('v3 client: endpoints (public-key mode)', () => {
 });
 
 describe('v3 client: refusals and failures', () => {
-  test('unsigned, forged and SIGNTEST successes are never returned as data', async () => {
+  test('unsigned, forged and SIGNTEST successes are never returned as data: unverified, retryable', async () => {
     const c = publicKeyClient();
-    const cases: Array<[Canned['sign'], Function, RegExp]> = [
-      ['none', E.WxpayMissingHeaderError, /^response has no Wechatpay-Timestamp header/],
-      ['forged', E.WxpayBadSignatureError, /^response signature does not verify/],
+    const cases: Array<[Canned['sign'], new (...args: never[]) => Error, RegExp]> = [
+      ['none', E.WxpayMissingHeaderError, /is not trusted because it is not signed/],
+      [
+        'forged',
+        E.WxpayBadSignatureError,
+        /its signature does not verify \(response signature does not verify/,
+      ],
       ['signtest', E.WxpaySigntestError, /SIGNTEST/],
     ];
     for (const [sign, cls, msg] of cases) {
@@ -354,7 +363,9 @@ describe('v3 client: refusals and failures', () => {
           payer: { openid: 'o' },
         }),
         (e: any) => {
-          assert.ok(e instanceof cls, e.message);
+          assert.ok(e instanceof WxpayUnverifiedAnswerError && e.retryable, e.message);
+          assert.ok(e.cause instanceof cls, String(e.cause));
+          assert.equal(e.status, 200);
           assert.match((e as Error).message, msg);
           assertNoSecrets(e);
           return true;
@@ -369,7 +380,7 @@ describe('v3 client: refusals and failures', () => {
     });
     await assert.rejects(
       c.queryRefund('R1'),
-      (e: any) => e instanceof E.WxpayUnknownSerialError && /WXPAY_PUBLIC_KEY_ID/.test(e.message),
+      (e: any) => unverified(E.WxpayUnknownSerialError)(e) && /WXPAY_PUBLIC_KEY_ID/.test(e.message),
     );
     c.close();
   });
@@ -466,7 +477,7 @@ describe('v3 client: refusals and failures', () => {
         assert.equal(e.upstreamCode, undefined);
         assert.match(
           e.message,
-          new RegExp(`\\(HTTP ${status} ${code}\\) is not taken as a refusal because it is not signed`),
+          new RegExp(`\\(HTTP ${status} ${code}\\) is not trusted because it is not signed`),
         );
         assert.match(e.message, fix);
         assert.match(e.requestId ?? '', /^08F4D1C2B00610\d+$/);
@@ -663,7 +674,7 @@ describe('certificate store through the client', () => {
       // Unknown serial right after the first download: no new download within the minute.
       const stranger0 = pool[1];
       queue.push({ status: 200, body: '{}', signWith: stranger0.signing });
-      await assert.rejects(wx.client.queryRefund('R1'), E.WxpayUnknownSerialError);
+      await assert.rejects(wx.client.queryRefund('R1'), unverified(E.WxpayUnknownSerialError));
       assert.equal(wx.certificates!.downloads, 1, 'rate-limited to once per minute');
 
       // A minute later: one refresh, then refused; a second one within the minute does not download.
@@ -673,12 +684,12 @@ describe('certificate store through the client', () => {
       await assert.rejects(
         wx.client.queryRefund('R1'),
         (e: any) =>
-          e instanceof E.WxpayUnknownSerialError &&
+          unverified(E.WxpayUnknownSerialError)(e) &&
           /matches none of the platform certificates.*at most once per 60 s/.test(e.message),
       );
       assert.equal(wx.certificates!.downloads, 2);
       queue.push({ status: 200, body: '{}', signWith: stranger.signing });
-      await assert.rejects(wx.client.queryRefund('R1'), E.WxpayUnknownSerialError);
+      await assert.rejects(wx.client.queryRefund('R1'), unverified(E.WxpayUnknownSerialError));
       assert.equal(wx.certificates!.downloads, 2, 'rate-limited to once per minute');
 
       // Rotation a minute later: WeChat now lists a second certificate and signs with it.
@@ -788,8 +799,8 @@ describe('certificate store through the client', () => {
       await assert.rejects(
         wx.client.queryRefund('R1'),
         (e: any) =>
-          e instanceof E.WxpayCertificateExpiredError &&
-          e.serial === expired.serial &&
+          unverified(E.WxpayCertificateExpiredError)(e) &&
+          e.cause.serial === expired.serial &&
           /valid only from/.test(e.message),
       );
     } finally {

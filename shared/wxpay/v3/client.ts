@@ -1,6 +1,8 @@
-// WeChat Pay API v3 over axios: signs every request, verifies every response signature (a 2xx that
-// is unsigned or forged is never returned as data), maps failures to typed errors and bounds each
-// call below a cloud function's timeout. Axios errors are never attached as `cause`: their config
+// WeChat Pay API v3 over axios: signs every request, verifies every response signature, maps
+// failures to typed errors and bounds each call below a cloud function's timeout. Only a verified
+// answer yields data or a refusal (WxpayUpstreamError); an unsigned or forged one, success or error,
+// is WxpayUnverifiedAnswerError (unavailable: retry), because a refusal makes callers close orders and
+// fail refunds. Axios errors are never attached as `cause`: their config
 // holds the Authorization header.
 import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
@@ -184,7 +186,12 @@ export class WxpayV3Client {
       }
       throw verdict;
     }
-    await this.validator.validate('response', res.headers, res.body);
+    try {
+      await this.validator.validate('response', res.headers, res.body);
+    } catch (err) {
+      if (err instanceof WxpayVerificationError) throw unverifiedAnswer(what, res, undefined, err);
+      throw err;
+    }
     if (res.body.length === 0) return { status: res.status, data: undefined as T };
     try {
       return { status: res.status, data: JSON.parse(res.body.toString('utf8')) as T };
@@ -302,14 +309,15 @@ function unavailable(what: string, err: unknown, timeoutMs: number): WxpayUnavai
 }
 
 /**
- * An error answer that does not verify: not WeChat's verdict, so "unavailable" (retry with the same
- * out_* number) rather than the refusal it claims. WeChat Pay leaves unsigned only the answers to
- * requests it could not authenticate (401 SIGN_ERROR), hence the hint for a persistent 401.
+ * An answer that does not verify is not WeChat's: neither data nor a refusal, but "unavailable"
+ * (retry with the same out_* number). The verification error stays the `cause`. WeChat Pay leaves
+ * unsigned only the answers to requests it could not authenticate (401 SIGN_ERROR), hence the hint
+ * for a persistent 401.
  */
 function unverifiedAnswer(
   what: string,
   res: RawResponse,
-  claimed: WxpayError,
+  claimed: WxpayError | undefined,
   why: WxpayVerificationError,
 ): WxpayUnverifiedAnswerError {
   const code = claimed instanceof WxpayUpstreamError ? claimed.upstreamCode : undefined;
@@ -321,14 +329,15 @@ function unverifiedAnswer(
       ? 'if it persists, WeChat Pay cannot authenticate our requests: check WXPAY_MCHID, WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY'
       : 'if it persists, check that WXPAY_BASE_URL reaches WeChat Pay directly (a proxy or gateway answering in its place does not sign)';
   const err = new WxpayUnverifiedAnswerError(
-    `WeChat Pay's answer to ${what} (HTTP ${res.status}${code ? ` ${code}` : ''}) is not taken as a refusal because ${how}; retry with the same out_trade_no / out_refund_no; ${fix}`,
+    `WeChat Pay's answer to ${what} (HTTP ${res.status}${code ? ` ${code}` : ''}) is not trusted because ${how}; retry with the same out_trade_no / out_refund_no; ${fix}`,
     res.status,
     code,
     { cause: why },
   );
-  if (claimed.requestId) {
-    err.requestId = claimed.requestId;
-    err.message += ` [Request-ID ${claimed.requestId}]`;
+  const requestId = headerValue(res.headers, 'request-id');
+  if (requestId && /^[\w.-]{1,128}$/.test(requestId)) {
+    err.requestId = requestId;
+    err.message += ` [Request-ID ${requestId}]`;
   }
   return err;
 }
