@@ -2,6 +2,7 @@
 // parsed configuration; verification mode (platform certificate, public key, or both during a
 // migration) follows from which keys are configured.
 import type { PayV3Config } from '../config/config';
+import { DatabaseCertificateStore } from '../db/platform-certificates';
 import type { PaymentFacts } from '../domain/order';
 import type { RefundFacts } from '../domain/refund';
 import { WxpayUpstreamError } from '../wxpay/errors';
@@ -62,6 +63,7 @@ export class V3Gateway implements PayGateway {
       apiV3Key: c.apiV3Key,
       baseURL: c.baseUrl,
       ...(c.publicKey ? { publicKey: c.publicKey } : {}),
+      sharedCertificates: new DatabaseCertificateStore(c.mchid),
     });
   }
 
