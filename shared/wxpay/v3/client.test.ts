@@ -646,6 +646,42 @@ describe('v3 client: refusals and failures', () => {
 });
 
 describe('certificate store through the client', () => {
+  test('a failing certificate download inside a query is never its refusal', async () => {
+    let now = Date.now();
+    const wx = createWxpayV3({
+      mchid: k.mchid,
+      serialNo: k.merchant.serial,
+      privateKey: k.merchant.privateKey,
+      apiV3Key: parseApiV3Key(apiV3Text),
+      baseURL: base,
+      clock: () => now,
+    });
+    try {
+      // The query's answer names a serial this cold instance lacks; the download it triggers is
+      // answered 404 ORDER_NOT_EXIST (signed or not): "unavailable", not "the order does not exist".
+      for (const sign of ['none', 'default'] as const) {
+        queue.push(
+          { status: 200, body: '{}', signWith: pool[1].signing },
+          { status: 404, body: JSON.stringify({ code: 'ORDER_NOT_EXIST', message: '伪造' }), sign },
+        );
+        await assert.rejects(wx.client.queryByOutTradeNo('T9'), (e: any) => {
+          assert.ok(e instanceof WxpayUnverifiedAnswerError && e.retryable, e.message);
+          assert.ok(!(e instanceof WxpayUpstreamError));
+          assert.equal(e.claimedCode, 'ORDER_NOT_EXIST');
+          assert.match(
+            e.message,
+            /^the platform certificate download failed: WeChat Pay refused GET \/v3\/certificates/,
+          );
+          return true;
+        });
+        now += 61_000; // past the refresh limit: the next query downloads again
+      }
+      queue.length = 0;
+    } finally {
+      wx.client.close();
+    }
+  });
+
   test('certificate mode: bootstrap download, verification, rate-limited refresh, rotation', async () => {
     const first = pool[0];
     certEntries = [first];

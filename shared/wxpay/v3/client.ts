@@ -258,17 +258,25 @@ export class WxpayV3Client {
 
   /**
    * GET /v3/certificates, unverified: the certificate store verifies it with the certificates it
-   * carries (bootstrap) or the public key. Non-2xx answers are mapped to errors here.
+   * carries (bootstrap) or the public key. A non-2xx answer cannot be verified here (the certificates
+   * are what is missing), and a download runs inside other calls (a query, a refund) that must not
+   * take its failure as their refusal: it is always "unavailable", its claim and hint in the message.
    */
   async downloadCertificates(): Promise<{ headers: HeaderBag; body: Buffer; data: CertificatesResponse }> {
     const res = await this.send('GET', '/v3/certificates');
-    if (res.status !== 200)
-      throw errorFromResponse(
-        'GET /v3/certificates',
+    if (res.status !== 200) {
+      const what = 'GET /v3/certificates';
+      const verdict = errorFromResponse(what, res.status, res.body, headerValue(res.headers, 'request-id'));
+      if (verdict instanceof WxpayUnavailableError) throw verdict;
+      const claimed = verdict instanceof WxpayUpstreamError ? verdict.upstreamCode : undefined;
+      const err = new WxpayUnverifiedAnswerError(
+        `the platform certificate download failed: ${verdict.message}`,
         res.status,
-        res.body,
-        headerValue(res.headers, 'request-id'),
+        claimed,
       );
+      if (verdict.requestId) err.requestId = verdict.requestId;
+      throw err;
+    }
     try {
       return {
         headers: res.headers,
