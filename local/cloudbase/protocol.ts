@@ -101,7 +101,7 @@ function orderOf(value: unknown, now: number): Record<string, 1 | -1> | undefine
 function documentsOf(value: unknown, now: number): Doc[] {
   // The SDK sends an array of EJSON strings; one EJSON string of an array is accepted too.
   const decoded = typeof value === 'string' ? decodeEjson(value, 'data', now) : value;
-  const items = Array.isArray(decoded) ? decoded : [decoded];
+  const items: unknown[] = Array.isArray(decoded) ? decoded : [decoded];
   return items.map((item, i) => {
     const doc = typeof item === 'string' ? decodeEjson(item, `data[${i}]`, now) : item;
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
