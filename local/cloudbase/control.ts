@@ -5,7 +5,8 @@
 //   GET    /emu/dump/<collection>               [documents] (relaxed EJSON: dates as {"$date": …})
 //   POST   /emu/collections      {name}         create a collection
 //   GET    /emu/faults                          active faults
-//   POST   /emu/faults           {action, collection?, count, error?: {code, message}, delayMs?}
+//   POST   /emu/faults           {action, collection?, count, error?: {code, message}, delayMs?,
+//                                  lostResponse?}  lostResponse: apply the operation, drop the answer
 //   DELETE /emu/faults                          clear faults
 import { EJSON } from 'bson';
 import { invalidParam, PlatformError } from './errors';

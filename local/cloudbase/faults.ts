@@ -1,4 +1,6 @@
-// Fault injection for the next N operations of a kind: fail with a platform error, delay, or both.
+// Fault injection for the next N operations of a kind: fail with a platform error, delay, or both; or
+// apply the operation and lose its answer (the SDK sees a network failure although the write happened),
+// which is what a dropped connection after the database committed looks like to a function.
 import { invalidParam, PlatformError } from './errors';
 
 /** Short kinds accepted by POST /emu/faults besides full action names such as 'database.modifyDocument'. */
@@ -19,6 +21,8 @@ export interface FaultSpec {
   count?: number;
   error?: { code: string; message?: string };
   delayMs?: number;
+  /** Apply the operation, then drop the connection instead of answering. */
+  lostResponse?: boolean;
 }
 
 export interface Fault extends Required<Pick<FaultSpec, 'action'>> {
@@ -27,11 +31,24 @@ export interface Fault extends Required<Pick<FaultSpec, 'action'>> {
   remaining: number;
   error?: { code: string; message: string };
   delayMs?: number;
+  lostResponse?: boolean;
 }
 
 export interface FaultHit {
   delayMs: number;
   error?: PlatformError;
+  /** The operation runs; its answer must never reach the caller. */
+  lostResponse: boolean;
+}
+
+/**
+ * Whether a fault applies to an action. A lost answer is only interesting for the commit of a
+ * transaction (the moment its writes become real), so `transaction` with `lostResponse` means the commit.
+ */
+function matches(f: Fault, action: string): boolean {
+  if (f.action === '*' || f.action === action) return true;
+  if (f.lostResponse && f.action === 'transaction') return action === 'database.commitTransaction';
+  return FAULT_KINDS[f.action]?.includes(action) ?? false;
 }
 
 export class Faults {
@@ -41,7 +58,9 @@ export class Faults {
   add(spec: unknown): Fault {
     const s = spec as Partial<FaultSpec> | null;
     if (!s || typeof s !== 'object')
-      throw invalidParam('fault must be an object {action, collection?, count, error?, delayMs?}');
+      throw invalidParam(
+        'fault must be an object {action, collection?, count?, error?, delayMs?, lostResponse?}',
+      );
     if (
       typeof s.action !== 'string' ||
       !(s.action === '*' || s.action in FAULT_KINDS || s.action.startsWith('database.'))
@@ -60,9 +79,18 @@ export class Faults {
     }
     if (s.collection !== undefined && typeof s.collection !== 'string')
       throw invalidParam('fault collection must be a string');
-    // Without an explicit error a pure delay is meant only when delayMs is given.
-    const error =
-      s.error !== undefined
+    if (s.lostResponse !== undefined && typeof s.lostResponse !== 'boolean')
+      throw invalidParam('fault lostResponse must be a boolean');
+    const lostResponse = s.lostResponse === true;
+    if (lostResponse && s.error !== undefined) {
+      throw invalidParam(
+        'a fault cannot both fail the operation (error) and lose its answer (lostResponse): an error means nothing was applied; send one of them',
+      );
+    }
+    // Without an explicit error a pure delay (or a lost answer) is meant only when delayMs (lostResponse) is given.
+    const error = lostResponse
+      ? undefined
+      : s.error !== undefined
         ? {
             code: s.error.code,
             message: s.error.message ?? `fault injected by the local emulator (${s.error.code})`,
@@ -77,6 +105,7 @@ export class Faults {
       remaining: count,
       error,
       delayMs: s.delayMs,
+      ...(lostResponse ? { lostResponse } : {}),
     };
     this.list.push(fault);
     return fault;
@@ -90,13 +119,14 @@ export class Faults {
     return this.list.map((f) => ({ ...f }));
   }
 
-  /** Consumes one matching fault for this operation, if any. */
-  take(action: string, collection: string | undefined): FaultHit | undefined {
+  /**
+   * Consumes one matching fault for this operation, if any. `collections`: the collection the
+   * operation names, or for a commit every collection the transaction wrote.
+   */
+  take(action: string, collections: readonly string[]): FaultHit | undefined {
     if (this.list.length === 0) return undefined;
     const i = this.list.findIndex(
-      (f) =>
-        (f.action === '*' || f.action === action || FAULT_KINDS[f.action]?.includes(action)) &&
-        (f.collection === undefined || f.collection === collection),
+      (f) => matches(f, action) && (f.collection === undefined || collections.includes(f.collection)),
     );
     if (i < 0) return undefined;
     const f = this.list[i];
@@ -104,6 +134,7 @@ export class Faults {
     return {
       delayMs: f.delayMs ?? 0,
       error: f.error ? new PlatformError(f.error.code, f.error.message) : undefined,
+      lostResponse: f.lostResponse === true,
     };
   }
 }

@@ -22,6 +22,12 @@ export interface ActionRequest {
 
 export type ActionResponse = { requestId: string; [field: string]: unknown };
 
+/** What one action produced, and whether a lostResponse fault says its answer must never be sent. */
+export interface ActionOutcome {
+  body: Record<string, unknown>;
+  lostResponse: boolean;
+}
+
 export interface ProtocolDeps {
   store: Store;
   transactions: TransactionManager;
@@ -95,7 +101,7 @@ function orderOf(value: unknown, now: number): Record<string, 1 | -1> | undefine
 function documentsOf(value: unknown, now: number): Doc[] {
   // The SDK sends an array of EJSON strings; one EJSON string of an array is accepted too.
   const decoded = typeof value === 'string' ? decodeEjson(value, 'data', now) : value;
-  const items = Array.isArray(decoded) ? decoded : [decoded];
+  const items: unknown[] = Array.isArray(decoded) ? decoded : [decoded];
   return items.map((item, i) => {
     const doc = typeof item === 'string' ? decodeEjson(item, `data[${i}]`, now) : item;
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
@@ -234,11 +240,22 @@ export function newRequestId(): string {
   return `local-${Date.now().toString(36)}-${(++requestCounter).toString(36)}`;
 }
 
+/** The collections a fault's `collection` is matched against: the one named, or a commit's writes. */
+function collectionsOf(req: ActionRequest, action: string, deps: ProtocolDeps): string[] {
+  if (typeof req.collectionName === 'string') return [req.collectionName];
+  if (action !== 'database.commitTransaction') return [];
+  try {
+    return [...deps.transactions.active(req.transactionId).staged.keys()];
+  } catch {
+    return []; // the commit itself reports the unusable transaction
+  }
+}
+
 /**
  * Validates the envelope and runs one action. Throws PlatformError for anything the caller did
  * wrong; the server turns it into the platform's error body.
  */
-export async function handleAction(req: ActionRequest, deps: ProtocolDeps): Promise<Record<string, unknown>> {
+export async function handleAction(req: ActionRequest, deps: ProtocolDeps): Promise<ActionOutcome> {
   if (req === null || typeof req !== 'object' || Array.isArray(req))
     throw invalidParam('request body must be a JSON object');
   const action = req.action;
@@ -257,14 +274,17 @@ export async function handleAction(req: ActionRequest, deps: ProtocolDeps): Prom
       `environment ${JSON.stringify(req.envName ?? '')} is unknown here; the local emulator serves env "${envId}" (init with env: cloud.DYNAMIC_CURRENT_ENV and TCB_ENV=${envId}, or env: '${envId}')`,
     );
   }
-  const fault = deps.faults.take(
-    action,
-    typeof req.collectionName === 'string' ? req.collectionName : undefined,
-  );
+  const fault = deps.faults.take(action, collectionsOf(req, action, deps));
   if (fault) {
     if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault.error) throw fault.error;
   }
   // Everything below is synchronous: one operation never interleaves with another.
-  return handler(req, deps, Date.now());
+  try {
+    return { body: handler(req, deps, Date.now()), lostResponse: fault?.lostResponse ?? false };
+  } catch (err) {
+    // A lost answer is lost whatever it says: the caller sees the network failure, not this error.
+    if (fault?.lostResponse) return { body: {}, lostResponse: true };
+    throw err;
+  }
 }

@@ -97,8 +97,13 @@ export async function startCloudbaseEmulator(
     const requestId = newRequestId();
     try {
       const body = parseJson(await readBody(req), 'request body') as ActionRequest;
-      const result = await handleAction(body, deps);
-      send(res, 200, JSON.stringify({ ...result, requestId }));
+      const outcome = await handleAction(body, deps);
+      if (outcome.lostResponse) {
+        // The operation is applied; the caller sees the connection drop with no answer (ECONNRESET).
+        req.socket.destroy();
+        return;
+      }
+      send(res, 200, JSON.stringify({ ...outcome.body, requestId }));
     } catch (err) {
       send(res, 200, JSON.stringify(toErrorBody(err, requestId)));
     }

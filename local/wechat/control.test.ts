@@ -94,3 +94,71 @@ test('listings, filters, reset, and readable control errors', async () => {
   for (const path of ['/sim/orders', '/sim/refunds', '/sim/users', '/sim/deliveries', '/sim/faults'])
     assert.deepEqual((await h.sim('GET', path)).json, [], path);
 });
+
+test('the ledger: per order state, amount, payer, transaction id and refund sums; per refund state, amount, order; call counts', async () => {
+  // WeChat-time completion far away: refunds stay PROCESSING until completed by hand.
+  const h = await startHarness({ refundDelayMs: 3_600_000 });
+  try {
+    const openid = await h.user();
+    const no = `LD${Date.now()}`;
+    const unpaid = `${no}U`;
+    for (const outTradeNo of [no, unpaid]) {
+      await h.v3('POST', '/v3/pay/transactions/jsapi', {
+        appid: h.env.WX_APPID,
+        mchid: h.env.WXPAY_MCHID,
+        description: 'ledger',
+        out_trade_no: outTradeNo,
+        notify_url: rx.url,
+        amount: { total: 100 },
+        payer: { openid },
+      });
+    }
+    await h.sim('POST', '/sim/pay-order', { outTradeNo: no });
+    await h.sim('POST', '/sim/faults', { target: 'refund', kind: 'notEnough' });
+    const refused = await h.v3('POST', '/v3/refund/domestic/refunds', {
+      out_trade_no: no,
+      out_refund_no: `${no}R0`,
+      amount: { refund: 10, total: 100, currency: 'CNY' },
+    });
+    assert.equal(refused.status, 403, 'a refused refund is not in the ledger');
+    for (const [i, refund] of [30, 20].entries()) {
+      await h.v3('POST', '/v3/refund/domestic/refunds', {
+        out_trade_no: no,
+        out_refund_no: `${no}R${i + 1}`,
+        amount: { refund, total: 100, currency: 'CNY' },
+      });
+    }
+    await h.sim('POST', `/sim/refunds/${no}R1/complete`, { status: 'SUCCESS' });
+
+    const [paid] = (await h.sim('GET', `/sim/orders?outTradeNo=${no}`)).json;
+    assert.equal(paid.outTradeNo, no);
+    assert.equal(paid.paid, true);
+    assert.equal(paid.tradeState, 'REFUND');
+    assert.equal(paid.total, 100);
+    assert.equal(paid.openid, openid);
+    assert.match(paid.transactionId, /^\d{28}$/);
+    assert.equal(paid.refunded, 30);
+    assert.equal(paid.refunding, 20);
+    const [open] = (await h.sim('GET', `/sim/orders?outTradeNo=${unpaid}`)).json;
+    assert.equal(open.paid, false);
+    assert.equal(open.tradeState, 'NOTPAY');
+    assert.equal(open.transactionId, undefined);
+    assert.equal(open.refunded + open.refunding, 0);
+
+    const refunds = (await h.sim('GET', `/sim/refunds?outTradeNo=${no}`)).json as Array<
+      Record<string, unknown>
+    >;
+    assert.deepEqual(refunds.map((r) => [r.outRefundNo, r.status, r.amount, r.outTradeNo, r.mchid]).sort(), [
+      [`${no}R1`, 'SUCCESS', 30, no, h.env.WXPAY_MCHID],
+      [`${no}R2`, 'PROCESSING', 20, no, h.env.WXPAY_MCHID],
+    ]);
+
+    // Every API request is counted per target, refused ones included; reset clears the counts.
+    const stats = (await h.sim('GET', '/sim/stats')).json;
+    assert.deepEqual(stats, { apiCalls: { jsapi: 2, refund: 3 } });
+    await h.sim('POST', '/sim/reset');
+    assert.deepEqual((await h.sim('GET', '/sim/stats')).json, { apiCalls: {} });
+  } finally {
+    await h.close();
+  }
+});

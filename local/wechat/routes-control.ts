@@ -60,18 +60,26 @@ export function orderView(sim: Simulator, o: SimOrder) {
     prepayExpiresAt: iso(o.prepayExpiresAt),
     notifyUrl: o.notifyUrl,
     createdAt: iso(o.createdAt),
+    // The ledger the crash tests check local state against: money received and refunds by state.
+    paid: o.transactionId !== undefined,
     ...(o.transactionId
       ? { transactionId: o.transactionId, successTime: iso(o.successTime), payerTotal: o.payerTotal }
       : {}),
-    refunded: sim.state
-      .refundsOf(o)
-      .filter((r) => r.status === 'SUCCESS')
-      .reduce((s, r) => s + r.amount, 0),
+    refunded: refundSum(sim, o, 'SUCCESS'),
+    refunding: refundSum(sim, o, 'PROCESSING'),
   };
+}
+
+function refundSum(sim: Simulator, o: SimOrder, status: SimRefund['status']): number {
+  return sim.state
+    .refundsOf(o)
+    .filter((r) => r.status === status)
+    .reduce((s, r) => s + r.amount, 0);
 }
 
 export function refundView(r: SimRefund) {
   return {
+    mchid: r.mchid,
     outRefundNo: r.outRefundNo,
     refundId: r.refundId,
     apiVersion: r.apiVersion,
@@ -199,9 +207,20 @@ export function controlRoutes(sim: Simulator): Route[] {
         200,
         [...sim.state.orders.values()]
           .filter(
-            (o) => !ctx.url.searchParams.get('openid') || o.openid === ctx.url.searchParams.get('openid'),
+            (o) =>
+              (!ctx.url.searchParams.get('openid') || o.openid === ctx.url.searchParams.get('openid')) &&
+              (!ctx.url.searchParams.get('outTradeNo') ||
+                o.outTradeNo === ctx.url.searchParams.get('outTradeNo')),
           )
           .map((o) => orderView(sim, o)),
+      ],
+    ],
+    [
+      'GET',
+      /^\/sim\/stats$/,
+      () => [
+        200,
+        { apiCalls: Object.fromEntries([...sim.state.apiCalls].sort(([a], [b]) => a.localeCompare(b))) },
       ],
     ],
     [

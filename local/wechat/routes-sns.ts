@@ -20,6 +20,7 @@ export function snsRoutes(sim: Simulator): Route[] {
       method: 'GET',
       pattern: /^\/sns\/jscode2session$/,
       handler: async (ctx) => {
+        sim.state.countCall('jscode2session');
         const fault = sim.faults.take('jscode2session', ['timeout', 'lostResponse', '5xx', 'rateLimit']);
         if (fault?.kind === 'timeout') {
           if (fault.delayMs === undefined) return void (await hang(ctx));

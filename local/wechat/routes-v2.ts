@@ -71,6 +71,7 @@ function v2Route(sim: Simulator, path: string, target: ApiTarget, handler: V2Han
     method: 'POST',
     pattern: new RegExp(`^${path.replace(/\//g, '\\/')}$`),
     handler: async (ctx) => {
+      sim.state.countCall(target);
       const fault = sim.faults.take(target, ['timeout', 'lostResponse', '5xx', 'rateLimit']);
       if (fault?.kind === 'timeout') {
         if (fault.delayMs === undefined) return void (await hang(ctx));

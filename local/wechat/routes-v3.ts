@@ -40,6 +40,7 @@ function v3Route(
     method,
     pattern,
     handler: async (ctx) => {
+      sim.state.countCall(target);
       try {
         const fault = sim.faults.take(target, ['timeout', 'lostResponse', '5xx', 'rateLimit']);
         if (fault?.kind === 'timeout') {

@@ -72,6 +72,12 @@ export class SimState {
   orders = new Map<string, SimOrder>(); // key `${mchid}:${outTradeNo}`
   refunds = new Map<string, SimRefund>(); // key `${mchid}:${outRefundNo}`
   jscodeCalls: number[] = [];
+  /** Requests received per API target (jsapi, query, certificates, unifiedorder, …), faulted or not. */
+  apiCalls = new Map<string, number>();
+
+  countCall(target: string): void {
+    this.apiCalls.set(target, (this.apiCalls.get(target) ?? 0) + 1);
+  }
 
   clear(): void {
     this.users.clear();
@@ -79,6 +85,7 @@ export class SimState {
     this.orders.clear();
     this.refunds.clear();
     this.jscodeCalls = [];
+    this.apiCalls.clear();
   }
 
   order(mchid: string, outTradeNo: string): SimOrder | undefined {

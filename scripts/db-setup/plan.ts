@@ -114,6 +114,8 @@ export const DATABASE_PLAN: CollectionSpec[] = [
       },
     ],
   },
+  // Platform certificates are public, but only functions read and write them (read by _id).
+  { name: COLLECTIONS.platformCertificates, rule: ADMIN_ONLY, indexes: [] },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */

@@ -5,6 +5,8 @@ export const COLLECTIONS = {
   orders: 'orders',
   refunds: 'refunds',
   notifications: 'notifications',
+  /** WeChat Pay platform certificates shared by all instances (public data; see platform-certificates.ts). */
+  platformCertificates: 'platformCertificates',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];

@@ -2,6 +2,7 @@
 // shared/config) and the HTTP client keeps its connections across invocations.
 import type { AppConfig } from '../config/config';
 import { isConfigError } from '../config/errors';
+import { DatabaseCertificateStore } from '../db/platform-certificates';
 import type { NotificationGateway, PayGateway } from './gateway';
 import { V2Gateway } from './v2';
 import { V3Gateway, V3Notifications } from './v3';
@@ -29,7 +30,12 @@ export function getGateway(config: AppConfig): PayGateway {
           refundNotifyUrl,
           clientCertificate: config.v2ClientCertificate(), // only the refund function is given WXPAY_MERCHANT_CERT
         })
-      : new V3Gateway({ config: config.payV3(), notifyUrl, refundNotifyUrl });
+      : new V3Gateway({
+          config: config.payV3(),
+          notifyUrl,
+          refundNotifyUrl,
+          sharedCertificates: new DatabaseCertificateStore(config.payV3().mchid),
+        });
   cached = { config, gateway };
   return gateway;
 }

@@ -17,6 +17,7 @@ import {
   rfc3339China,
   type WxpayV3,
 } from '../wxpay/v3';
+import type { SharedCertificateStore } from '../wxpay/v3/certificate-store';
 import type { Refund, Transaction } from '../wxpay/v3/types';
 import type {
   Acknowledgement,
@@ -123,6 +124,8 @@ export class V3Notifications implements NotificationGateway {
 
 export interface V3GatewayOptions {
   config: PayV3Config;
+  /** Platform certificates shared by every instance, so that downloads are rate-limited deployment-wide. */
+  sharedCertificates?: SharedCertificateStore;
   notifyUrl?: string | undefined;
   refundNotifyUrl?: string | undefined;
 }
@@ -143,6 +146,7 @@ export class V3Gateway implements PayGateway {
       apiV3Key: c.apiV3Key,
       baseURL: c.baseUrl,
       publicKey: c.publicKey,
+      sharedCertificates: opts.sharedCertificates,
     });
     // The notification parser shares the client's verifier (public key and downloaded certificates);
     // createWxpayV3 builds it whenever the apiV3 key is given, which PayV3Config always has.

@@ -53,7 +53,8 @@ export class WxpayRateLimitedError extends WxpayUpstreamError {
   override readonly code = 'WXPAY_RATE_LIMITED';
 }
 
-export type UnavailableReason = 'timeout' | 'network' | 'server-error' | 'system-error';
+/** `unverified`: an answer came, but nothing proves WeChat Pay sent it (unsigned, forged, unknown key). */
+export type UnavailableReason = 'timeout' | 'network' | 'server-error' | 'system-error' | 'unverified';
 
 /** WeChat Pay could not be reached or failed on its side (timeout, network, 5xx, SYSTEM_ERROR). Safe to retry. */
 export class WxpayUnavailableError extends WxpayError {
@@ -68,5 +69,25 @@ export class WxpayUnavailableError extends WxpayError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * An error answer (v3 non-2xx, v2 non-200 or unsigned `return_code FAIL`) that does not verify as
+ * WeChat Pay's: anyone on the path (a proxy, a gateway, an attacker) can write "ORDER_NOT_EXIST" or
+ * "NOT_ENOUGH", so it is never taken as WeChat's verdict. Treated like no answer at all: retry.
+ * What the answer claimed is kept for the log in `claimedCode`, deliberately not in `upstreamCode`,
+ * so that code branching on WeChat's codes cannot act on it.
+ */
+export class WxpayUnverifiedAnswerError extends WxpayUnavailableError {
+  override readonly name: string = 'WxpayUnverifiedAnswerError';
+  constructor(
+    message: string,
+    status: number,
+    /** The error code the unverified answer claimed (for diagnostics only). */
+    readonly claimedCode?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'unverified', status, undefined, options);
   }
 }

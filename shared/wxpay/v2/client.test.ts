@@ -18,7 +18,12 @@ import { ensureLocalData, type LocalData } from '../../../local/setup/local-data
 import { createConfig } from '../../config/config';
 import { Secret } from '../../config/secret';
 import { ConfigError } from '../../config/errors';
-import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
+import {
+  WxpayRateLimitedError,
+  WxpayUnavailableError,
+  WxpayUnverifiedAnswerError,
+  WxpayUpstreamError,
+} from '../errors';
 import { V2Client, WxpayV2SignatureError, v2Time, type V2SignType } from './index';
 
 const APPID = 'wx0123456789abcdef';
@@ -29,7 +34,9 @@ type Mode =
   | 'ok'
   | 'md5-answer'
   | 'return-fail'
+  | 'return-fail-signed'
   | 'bad-sign'
+  | 'bad-sign-refusal'
   | 'http-500'
   | 'http-404'
   | 'hang'
@@ -74,6 +81,11 @@ function fakeWxpay(signType: () => V2SignType, state: { mode: Mode; seen: Seen[]
       if (mode === 'http-404') return void res.writeHead(404).end('not found');
       if (mode === 'return-fail' || !signValid)
         return void res.writeHead(200).end(xml({ return_code: 'FAIL', return_msg: '签名错误' }));
+      if (mode === 'return-fail-signed') {
+        const fail: Record<string, string> = { return_code: 'FAIL', return_msg: 'XML_FORMAT_ERROR' };
+        fail.sign = Hash.sign(type, fail, KEY);
+        return void res.writeHead(200).end(xml(fail));
+      }
       const out: Record<string, string> = {
         return_code: 'SUCCESS',
         return_msg: 'OK',
@@ -84,6 +96,12 @@ function fakeWxpay(signType: () => V2SignType, state: { mode: Mode; seen: Seen[]
       };
       if (mode.startsWith('err:'))
         Object.assign(out, { result_code: 'FAIL', err_code: mode.slice(4), err_code_des: '描述' });
+      else if (mode === 'bad-sign-refusal')
+        Object.assign(out, {
+          result_code: 'FAIL',
+          err_code: 'ORDERNOTEXIST',
+          err_code_des: '此交易订单号不存在',
+        });
       else if (req.url === '/pay/unifiedorder')
         Object.assign(out, { trade_type: 'JSAPI', prepay_id: `wx_prepay_${fields.out_trade_no}` });
       else if (req.url === '/pay/orderquery')
@@ -120,7 +138,8 @@ function fakeWxpay(signType: () => V2SignType, state: { mode: Mode; seen: Seen[]
           refund_recv_accout_0: '支付用户的零钱',
         });
       out.sign = Hash.sign(mode === 'md5-answer' ? 'MD5' : type, out, KEY);
-      if (mode === 'bad-sign') out.sign = out.sign.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+      if (mode === 'bad-sign' || mode === 'bad-sign-refusal')
+        out.sign = out.sign.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
       res.writeHead(200, { 'content-type': 'text/xml' }).end(xml(out));
     });
   };
@@ -328,7 +347,7 @@ describe('v2 client over http', () => {
     state.mode = 'ok';
   });
 
-  test('return_code FAIL (wrong key) names the variables to check', async () => {
+  test('an unsigned return_code FAIL (wrong key) is no refusal: unverified, retryable, naming the variables to check', async () => {
     state.mode = 'ok';
     const wrongKey = new V2Client({
       appid: APPID,
@@ -339,13 +358,36 @@ describe('v2 client over http', () => {
     });
     await rejectsWith(
       wrongKey.orderQuery({ outTradeNo: 'T3' }),
-      WxpayUpstreamError,
+      WxpayUnverifiedAnswerError,
       (e) =>
-        /签名错误.*WXPAY_APIV2_KEY and WXPAY_V2_SIGN_TYPE/.test(e.message) && !e.message.includes('WRONGKEY'),
+        !((e as unknown) instanceof WxpayUpstreamError) &&
+        e.retryable &&
+        e.reason === 'unverified' &&
+        e.upstreamCode === undefined &&
+        /return_code FAIL \(签名错误\) without a valid sign/.test(e.message) &&
+        /WXPAY_APIV2_KEY and WXPAY_V2_SIGN_TYPE/.test(e.message) &&
+        !e.message.includes('WRONGKEY'),
     );
-    // a request signed MD5 while WeChat expects HMAC is refused by the server the same way
+    // a request signed MD5 while WeChat expects HMAC is answered the same way
     signType = 'HMAC-SHA256';
-    await rejectsWith(client({ type: 'MD5' }).orderQuery({ outTradeNo: 'T3' }), WxpayUpstreamError);
+    await rejectsWith(client({ type: 'MD5' }).orderQuery({ outTradeNo: 'T3' }), WxpayUnverifiedAnswerError);
+    // anyone on the path can write a return_code FAIL for a refund: it never fails the refund
+    state.mode = 'return-fail';
+    await rejectsWith(
+      client().refund({ outTradeNo: 'T3', outRefundNo: 'R3', totalFee: 2, refundFee: 1 }),
+      WxpayUnavailableError,
+      (e) => e.reason === 'unverified' && !((e as unknown) instanceof WxpayUpstreamError),
+    );
+  });
+
+  test('a return_code FAIL whose sign verifies is WeChat Pay’s refusal', async () => {
+    state.mode = 'return-fail-signed';
+    await rejectsWith(
+      client().orderQuery({ outTradeNo: 'T3' }),
+      WxpayUpstreamError,
+      (e) => e.upstreamCode === 'XML_FORMAT_ERROR' && /refused the request: XML_FORMAT_ERROR/.test(e.message),
+    );
+    state.mode = 'ok';
   });
 
   test('an MD5-signed answer to an HMAC-SHA256 request verifies (the sign length names the algorithm)', async () => {
@@ -354,16 +396,28 @@ describe('v2 client over http', () => {
     assert.equal((await client().orderQuery({ outTradeNo: 'T4' })).tradeState, 'SUCCESS');
   });
 
-  test('a response whose sign does not verify is refused', async () => {
+  test('an answer whose sign does not verify is unverified (retryable): neither its data nor its refusal is used', async () => {
     state.mode = 'bad-sign';
     await rejectsWith(
       client().orderQuery({ outTradeNo: 'T4' }),
-      WxpayV2SignatureError,
-      (e) => e.subject === 'response',
+      WxpayUnverifiedAnswerError,
+      (e) =>
+        e.retryable &&
+        e.cause instanceof WxpayV2SignatureError &&
+        e.cause.subject === 'response' &&
+        /does not verify with WXPAY_APIV2_KEY/.test(e.message),
     );
+    // result_code FAIL ORDERNOTEXIST under a bad sign: not "the order does not exist"
+    state.mode = 'bad-sign-refusal';
+    await rejectsWith(
+      client().orderQuery({ outTradeNo: 'T4' }),
+      WxpayUnverifiedAnswerError,
+      (e) => e.claimedCode === 'ORDERNOTEXIST' && e.upstreamCode === undefined,
+    );
+    state.mode = 'ok';
   });
 
-  test('5xx and hangs are unavailable (retryable); 404 is a configuration problem; refused connection is network', async () => {
+  test('5xx, 404 and hangs are unavailable (retryable; a 404 names WXPAY_BASE_URL); refused connection is network', async () => {
     state.mode = 'http-500';
     await rejectsWith(
       client().orderQuery({ outTradeNo: 'T5' }),
@@ -373,8 +427,8 @@ describe('v2 client over http', () => {
     state.mode = 'http-404';
     await rejectsWith(
       client().orderQuery({ outTradeNo: 'T5' }),
-      WxpayUpstreamError,
-      (e) => e.status === 404 && /WXPAY_BASE_URL/.test(e.message),
+      WxpayUnverifiedAnswerError,
+      (e) => e.status === 404 && e.retryable && /WXPAY_BASE_URL/.test(e.message),
     );
     state.mode = 'hang';
     const started = Date.now();

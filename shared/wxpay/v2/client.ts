@@ -1,13 +1,19 @@
-// WeChat Pay v2 (legacy XML API) client over axios: signs each request, checks return_code, verifies
-// the response sign, and maps result_code/err_code to the shared WxpayError classes (refused vs
-// unavailable-and-retryable). /secapi/ paths over https present the merchant API certificate; the
+// WeChat Pay v2 (legacy XML API) client over axios: signs each request, verifies the response sign,
+// checks return_code, and maps result_code/err_code to the shared WxpayError classes (refused vs
+// unavailable-and-retryable). Only an answer whose sign verifies is data or a refusal; anything else
+// (another HTTP status, an unsigned return_code FAIL, a bad sign) is WxpayUnverifiedAnswerError. /secapi/ paths over https present the merchant API certificate; the
 // choice depends only on the URL scheme and on whether a certificate was configured.
 import { Agent as HttpsAgent } from 'node:https';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
 import { ConfigError } from '../../config/errors';
-import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
+import {
+  WxpayRateLimitedError,
+  WxpayUnavailableError,
+  WxpayUnverifiedAnswerError,
+  WxpayUpstreamError,
+} from '../errors';
 import { retryingStaleConnection } from '../stale-connection';
 import { WxpayV2SignatureError } from './errors';
 import { newV2Nonce } from './pay-sign';
@@ -249,8 +255,9 @@ export class V2Client {
         response.status,
       );
     if (response.status !== 200) {
-      throw new WxpayUpstreamError(
-        `WeChat Pay v2 ${path} answered HTTP ${response.status}; check WXPAY_BASE_URL`,
+      // v2 answers every request with HTTP 200 and XML: anything else was not written by WeChat Pay.
+      throw new WxpayUnverifiedAnswerError(
+        `WeChat Pay v2 ${path} answered HTTP ${response.status}, which is not a WeChat Pay answer (those are HTTP 200 XML) and is not taken as a refusal; retry the same request; if it persists, check WXPAY_BASE_URL`,
         response.status,
         `HTTP_${response.status}`,
       );
@@ -258,6 +265,10 @@ export class V2Client {
     const raw = parseV2Xml(typeof response.data === 'string' ? response.data : '', {
       maxBytes: MAX_RESPONSE_BYTES,
     });
+    // Some v2 endpoints answer MD5 whatever the request used (wechatpay-axios-plugin tells them apart
+    // the same way): the sign's length names the algorithm; both are keyed with the API v2 key.
+    const answerType: V2SignType = raw.sign?.length === 64 ? 'HMAC-SHA256' : 'MD5';
+    const signed = verifyV2Sign(raw, apiV2Key, answerType);
 
     if (raw.return_code !== 'SUCCESS') {
       const msg = (raw.return_msg ?? '').slice(0, 128);
@@ -273,19 +284,36 @@ export class V2Client {
         : /appid|mch_id/i.test(msg)
           ? ' — check WX_APPID and WXPAY_MCHID'
           : '';
+      const code = /^[A-Z_]+$/.test(msg) ? msg : 'FAIL';
+      // WeChat Pay does not sign return_code FAIL ("the request was not processed": bad sign, bad
+      // XML, missing parameter), so anyone between us and WeChat can write one. Taken as a refusal
+      // it would fail a refund that WeChat may have performed on an earlier attempt; as "unavailable"
+      // it costs only a retry, which repeats the same FAIL when it was genuine. Only a FAIL whose sign
+      // verifies (never seen from WeChat, but then provably its own) is a refusal.
+      if (!signed) {
+        throw new WxpayUnverifiedAnswerError(
+          `WeChat Pay v2 ${path} answered return_code FAIL (${msg || 'no return_msg'}) without a valid sign, so it is not taken as a refusal; retry the same request; if it persists${hint || ', check WXPAY_BASE_URL'}`,
+          200,
+          code,
+        );
+      }
       throw new WxpayUpstreamError(
         `WeChat Pay v2 ${path} refused the request: ${msg || 'return_code FAIL'}${hint}`,
         200,
-        /^[A-Z_]+$/.test(msg) ? msg : 'FAIL',
+        code,
       );
     }
-    // Some v2 endpoints answer MD5 whatever the request used (wechatpay-axios-plugin tells them apart
-    // the same way): the sign's length names the algorithm; both are keyed with the API v2 key.
-    const answerType: V2SignType = raw.sign?.length === 64 ? 'HMAC-SHA256' : 'MD5';
-    if (!verifyV2Sign(raw, apiV2Key, answerType)) {
-      throw new WxpayV2SignatureError(
-        'response',
-        `the sign of the ${path} answer does not verify with WXPAY_APIV2_KEY; check the key, or something between you and WeChat Pay altered the answer`,
+    if (!signed) {
+      throw new WxpayUnverifiedAnswerError(
+        `WeChat Pay v2 ${path} answered with a sign that does not verify with WXPAY_APIV2_KEY, so neither its data nor its result_code is used; retry the same request; if it persists, check the key, or what between you and WeChat Pay alters the answer`,
+        200,
+        raw.result_code === 'SUCCESS' ? undefined : raw.err_code || 'FAIL',
+        {
+          cause: new WxpayV2SignatureError(
+            'response',
+            `the sign of the ${path} answer does not verify with WXPAY_APIV2_KEY`,
+          ),
+        },
       );
     }
     if (raw.result_code !== 'SUCCESS') {

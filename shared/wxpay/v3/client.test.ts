@@ -27,7 +27,12 @@ import {
   CertificateStore,
 } from './index';
 import * as E from './errors';
-import { WxpayRateLimitedError, WxpayUnavailableError, WxpayUpstreamError } from '../errors';
+import {
+  WxpayRateLimitedError,
+  WxpayUnavailableError,
+  WxpayUnverifiedAnswerError,
+  WxpayUpstreamError,
+} from '../errors';
 
 interface Signing {
   key: KeyObject;
@@ -252,6 +257,11 @@ function publicKeyClient(timeoutMs?: number): WxpayV3Client {
   });
 }
 
+/** A client answer that did not verify: retryable, its verification error as the cause. */
+function unverified(cls: new (...args: never[]) => Error): (e: unknown) => boolean {
+  return (e) => e instanceof WxpayUnverifiedAnswerError && e.retryable && e.cause instanceof cls;
+}
+
 /** Every error the client produces must keep the Authorization header and signatures out. */
 function assertNoSecrets(e: unknown): void {
   const text = `${(e as Error).message} ${JSON.stringify(e)} ${String((e as Error).stack)}`;
@@ -308,7 +318,7 @@ describe('v3 client: endpoints (public-key mode)', () => {
     assert.equal(recorded[0].authOk, true);
     // An unsigned 204 is refused like any unsigned success.
     queue.push({ status: 204, body: '', sign: 'none' });
-    await assert.rejects(c.closeOrder('T20261125A1'), E.WxpayMissingHeaderError);
+    await assert.rejects(c.closeOrder('T20261125A1'), unverified(E.WxpayMissingHeaderError));
     c.close();
   });
 
@@ -330,11 +340,15 @@ describe('v3 client: endpoints (public-key mode)', () => {
 });
 
 describe('v3 client: refusals and failures', () => {
-  test('unsigned, forged and SIGNTEST successes are never returned as data', async () => {
+  test('unsigned, forged and SIGNTEST successes are never returned as data: unverified, retryable', async () => {
     const c = publicKeyClient();
-    const cases: Array<[Canned['sign'], Function, RegExp]> = [
-      ['none', E.WxpayMissingHeaderError, /^response has no Wechatpay-Timestamp header/],
-      ['forged', E.WxpayBadSignatureError, /^response signature does not verify/],
+    const cases: Array<[Canned['sign'], new (...args: never[]) => Error, RegExp]> = [
+      ['none', E.WxpayMissingHeaderError, /is not trusted because it is not signed/],
+      [
+        'forged',
+        E.WxpayBadSignatureError,
+        /its signature does not verify \(response signature does not verify/,
+      ],
       ['signtest', E.WxpaySigntestError, /SIGNTEST/],
     ];
     for (const [sign, cls, msg] of cases) {
@@ -349,7 +363,9 @@ describe('v3 client: refusals and failures', () => {
           payer: { openid: 'o' },
         }),
         (e: any) => {
-          assert.ok(e instanceof cls, e.message);
+          assert.ok(e instanceof WxpayUnverifiedAnswerError && e.retryable, e.message);
+          assert.ok(e.cause instanceof cls, String(e.cause));
+          assert.equal(e.status, 200);
           assert.match((e as Error).message, msg);
           assertNoSecrets(e);
           return true;
@@ -364,7 +380,7 @@ describe('v3 client: refusals and failures', () => {
     });
     await assert.rejects(
       c.queryRefund('R1'),
-      (e: any) => e instanceof E.WxpayUnknownSerialError && /WXPAY_PUBLIC_KEY_ID/.test(e.message),
+      (e: any) => unverified(E.WxpayUnknownSerialError)(e) && /WXPAY_PUBLIC_KEY_ID/.test(e.message),
     );
     c.close();
   });
@@ -416,14 +432,69 @@ describe('v3 client: refusals and failures', () => {
     c.close();
   });
 
-  test('a signed error whose signature is forged is refused as forged', async () => {
+  test('an error answer whose signature is forged is no verdict: unverified, retryable', async () => {
     const c = publicKeyClient();
     queue.push({ status: 403, body: JSON.stringify({ code: 'ORDERPAID', message: 'x' }), sign: 'forged' });
-    await assert.rejects(c.closeOrder('T5'), E.WxpayBadSignatureError);
+    await assert.rejects(c.closeOrder('T5'), (e: any) => {
+      assert.ok(e instanceof WxpayUnverifiedAnswerError, e.message);
+      assert.ok(!(e instanceof WxpayUpstreamError));
+      assert.equal(e.reason, 'unverified');
+      assert.equal(e.claimedCode, 'ORDERPAID');
+      assert.equal(e.upstreamCode, undefined, 'the claimed code is not offered as WeChat’s');
+      assert.ok(e.cause instanceof E.WxpayBadSignatureError);
+      assert.match(e.message, /its signature does not verify/);
+      return true;
+    });
     c.close();
   });
 
-  test('FREQUENCY_LIMITED and 429 → rate-limited', async () => {
+  test('unsigned 4xx answers are no verdict: ORDER_NOT_EXIST, NOT_ENOUGH, PARAM_ERROR, SIGN_ERROR → unverified, retryable', async () => {
+    const c = publicKeyClient();
+    const refund = () =>
+      c.createRefund({
+        out_trade_no: 'T1',
+        out_refund_no: 'R7',
+        amount: { refund: 1, total: 100, currency: 'CNY' },
+      });
+    const cases: Array<[number, string, () => Promise<unknown>, RegExp]> = [
+      [404, 'ORDER_NOT_EXIST', () => c.queryByOutTradeNo('T8'), /WXPAY_BASE_URL reaches WeChat Pay directly/],
+      [404, 'RESOURCE_NOT_EXISTS', () => c.queryRefund('R7'), /WXPAY_BASE_URL/],
+      [403, 'NOT_ENOUGH', refund, /WXPAY_BASE_URL/],
+      [400, 'PARAM_ERROR', refund, /WXPAY_BASE_URL/],
+      [401, 'SIGN_ERROR', () => c.closeOrder('T8'), /WXPAY_MCHID, WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY/],
+    ];
+    for (const [status, code, call, fix] of cases) {
+      queue.push({ status, body: JSON.stringify({ code, message: '伪造' }), sign: 'none' });
+      await assert.rejects(call(), (e: any) => {
+        assert.ok(
+          e instanceof WxpayUnavailableError && e instanceof WxpayUnverifiedAnswerError,
+          `${code}: ${e.message}`,
+        );
+        assert.ok(!(e instanceof WxpayUpstreamError), `${code} must not be a refusal`);
+        assert.equal(e.retryable, true);
+        assert.equal(e.status, status);
+        assert.equal(e.claimedCode, code);
+        assert.equal(e.upstreamCode, undefined);
+        assert.match(
+          e.message,
+          new RegExp(`\\(HTTP ${status} ${code}\\) is not trusted because it is not signed`),
+        );
+        assert.match(e.message, fix);
+        assert.match(e.requestId ?? '', /^08F4D1C2B00610\d+$/);
+        assertNoSecrets(e);
+        return true;
+      });
+    }
+    // The same answers signed by WeChat are its verdict, as before.
+    queue.push({ status: 404, body: JSON.stringify({ code: 'ORDER_NOT_EXIST', message: '订单不存在' }) });
+    await assert.rejects(
+      c.queryByOutTradeNo('T8'),
+      (e: any) => e instanceof WxpayUpstreamError && e.upstreamCode === 'ORDER_NOT_EXIST' && e.status === 404,
+    );
+    c.close();
+  });
+
+  test('FREQUENCY_LIMITED and 429 → rate-limited; an unsigned 429 is unverified (retryable, its body not trusted)', async () => {
     const c = publicKeyClient();
     queue.push({ status: 429, body: JSON.stringify({ code: 'FREQUENCY_LIMITED', message: '频率超限' }) });
     await assert.rejects(
@@ -433,8 +504,15 @@ describe('v3 client: refusals and failures', () => {
         e.code === 'WXPAY_RATE_LIMITED' &&
         /retry later/.test(e.message),
     );
-    queue.push({ status: 429, body: 'Too Many Requests', sign: 'none' });
-    await assert.rejects(c.queryRefund('R1'), WxpayRateLimitedError);
+    queue.push({
+      status: 429,
+      body: JSON.stringify({ code: 'ORDER_NOT_EXIST', message: 'x' }),
+      sign: 'none',
+    });
+    await assert.rejects(
+      c.queryRefund('R1'),
+      (e: any) => e instanceof WxpayUnverifiedAnswerError && e.retryable && e.upstreamCode === undefined,
+    );
     c.close();
   });
 
@@ -568,6 +646,42 @@ describe('v3 client: refusals and failures', () => {
 });
 
 describe('certificate store through the client', () => {
+  test('a failing certificate download inside a query is never its refusal', async () => {
+    let now = Date.now();
+    const wx = createWxpayV3({
+      mchid: k.mchid,
+      serialNo: k.merchant.serial,
+      privateKey: k.merchant.privateKey,
+      apiV3Key: parseApiV3Key(apiV3Text),
+      baseURL: base,
+      clock: () => now,
+    });
+    try {
+      // The query's answer names a serial this cold instance lacks; the download it triggers is
+      // answered 404 ORDER_NOT_EXIST (signed or not): "unavailable", not "the order does not exist".
+      for (const sign of ['none', 'default'] as const) {
+        queue.push(
+          { status: 200, body: '{}', signWith: pool[1].signing },
+          { status: 404, body: JSON.stringify({ code: 'ORDER_NOT_EXIST', message: '伪造' }), sign },
+        );
+        await assert.rejects(wx.client.queryByOutTradeNo('T9'), (e: any) => {
+          assert.ok(e instanceof WxpayUnverifiedAnswerError && e.retryable, e.message);
+          assert.ok(!(e instanceof WxpayUpstreamError));
+          assert.equal(e.claimedCode, 'ORDER_NOT_EXIST');
+          assert.match(
+            e.message,
+            /^the platform certificate download failed: WeChat Pay refused GET \/v3\/certificates/,
+          );
+          return true;
+        });
+        now += 61_000; // past the refresh limit: the next query downloads again
+      }
+      queue.length = 0;
+    } finally {
+      wx.client.close();
+    }
+  });
+
   test('certificate mode: bootstrap download, verification, rate-limited refresh, rotation', async () => {
     const first = pool[0];
     certEntries = [first];
@@ -596,7 +710,7 @@ describe('certificate store through the client', () => {
       // Unknown serial right after the first download: no new download within the minute.
       const stranger0 = pool[1];
       queue.push({ status: 200, body: '{}', signWith: stranger0.signing });
-      await assert.rejects(wx.client.queryRefund('R1'), E.WxpayUnknownSerialError);
+      await assert.rejects(wx.client.queryRefund('R1'), unverified(E.WxpayUnknownSerialError));
       assert.equal(wx.certificates!.downloads, 1, 'rate-limited to once per minute');
 
       // A minute later: one refresh, then refused; a second one within the minute does not download.
@@ -606,12 +720,12 @@ describe('certificate store through the client', () => {
       await assert.rejects(
         wx.client.queryRefund('R1'),
         (e: any) =>
-          e instanceof E.WxpayUnknownSerialError &&
+          unverified(E.WxpayUnknownSerialError)(e) &&
           /matches none of the platform certificates.*at most once per 60 s/.test(e.message),
       );
       assert.equal(wx.certificates!.downloads, 2);
       queue.push({ status: 200, body: '{}', signWith: stranger.signing });
-      await assert.rejects(wx.client.queryRefund('R1'), E.WxpayUnknownSerialError);
+      await assert.rejects(wx.client.queryRefund('R1'), unverified(E.WxpayUnknownSerialError));
       assert.equal(wx.certificates!.downloads, 2, 'rate-limited to once per minute');
 
       // Rotation a minute later: WeChat now lists a second certificate and signs with it.
@@ -721,8 +835,8 @@ describe('certificate store through the client', () => {
       await assert.rejects(
         wx.client.queryRefund('R1'),
         (e: any) =>
-          e instanceof E.WxpayCertificateExpiredError &&
-          e.serial === expired.serial &&
+          unverified(E.WxpayCertificateExpiredError)(e) &&
+          e.cause.serial === expired.serial &&
           /valid only from/.test(e.message),
       );
     } finally {

@@ -1,14 +1,22 @@
-// WeChat Pay API v3 over axios: signs every request, verifies every response signature (a 2xx that
-// is unsigned or forged is never returned as data), maps failures to typed errors and bounds each
-// call below a cloud function's timeout. Axios errors are never attached as `cause`: their config
+// WeChat Pay API v3 over axios: signs every request, verifies every response signature, maps
+// failures to typed errors and bounds each call below a cloud function's timeout. Only a verified
+// answer yields data or a refusal (WxpayUpstreamError); an unsigned or forged one, success or error,
+// is WxpayUnverifiedAnswerError (unavailable: retry), because a refusal makes callers close orders and
+// fail refunds. Axios errors are never attached as `cause`: their config
 // holds the Authorization header.
 import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { WxpayConfigError, WxpayUnavailableError } from '../errors';
+import {
+  WxpayConfigError,
+  WxpayUnavailableError,
+  WxpayUnverifiedAnswerError,
+  WxpayUpstreamError,
+  type WxpayError,
+} from '../errors';
 import { retryingStaleConnection } from '../stale-connection';
-import { WxpayMalformedJsonError } from './errors';
+import { WxpayMalformedJsonError, WxpayVerificationError } from './errors';
 import { errorFromResponse } from './http-errors';
 import { headerValue, type HeaderBag } from './headers';
 import type { RequestSigner } from './signer';
@@ -165,11 +173,25 @@ export class WxpayV3Client {
     const res = await this.send(method, pathWithQuery, body, opts);
     const what = `${method} ${pathWithQuery.split('?')[0]}`;
     if (res.status < 200 || res.status >= 300) {
-      // Errors are signed too; a signed error that fails verification is forged. Gateways may answer unsigned.
-      if (Validator.isSigned(res.headers)) await this.validator.validate('response', res.headers, res.body);
-      throw errorFromResponse(what, res.status, res.body, headerValue(res.headers, 'request-id'));
+      const verdict = errorFromResponse(what, res.status, res.body, headerValue(res.headers, 'request-id'));
+      // 5xx / SYSTEM_ERROR mean "retry" whoever wrote them: nothing to prove.
+      if (verdict instanceof WxpayUnavailableError) throw verdict;
+      // A refusal is final for the caller (an order closed, a refund failed), so it must be WeChat's:
+      // WeChat Pay signs its error answers; an unsigned or forged one could come from anyone on the path.
+      try {
+        await this.validator.validate('response', res.headers, res.body);
+      } catch (err) {
+        if (err instanceof WxpayVerificationError) throw unverifiedAnswer(what, res, verdict, err);
+        throw err;
+      }
+      throw verdict;
     }
-    await this.validator.validate('response', res.headers, res.body);
+    try {
+      await this.validator.validate('response', res.headers, res.body);
+    } catch (err) {
+      if (err instanceof WxpayVerificationError) throw unverifiedAnswer(what, res, undefined, err);
+      throw err;
+    }
     if (res.body.length === 0) return { status: res.status, data: undefined as T };
     try {
       return { status: res.status, data: JSON.parse(res.body.toString('utf8')) as T };
@@ -236,17 +258,25 @@ export class WxpayV3Client {
 
   /**
    * GET /v3/certificates, unverified: the certificate store verifies it with the certificates it
-   * carries (bootstrap) or the public key. Non-2xx answers are mapped to errors here.
+   * carries (bootstrap) or the public key. A non-2xx answer cannot be verified here (the certificates
+   * are what is missing), and a download runs inside other calls (a query, a refund) that must not
+   * take its failure as their refusal: it is always "unavailable", its claim and hint in the message.
    */
   async downloadCertificates(): Promise<{ headers: HeaderBag; body: Buffer; data: CertificatesResponse }> {
     const res = await this.send('GET', '/v3/certificates');
-    if (res.status !== 200)
-      throw errorFromResponse(
-        'GET /v3/certificates',
+    if (res.status !== 200) {
+      const what = 'GET /v3/certificates';
+      const verdict = errorFromResponse(what, res.status, res.body, headerValue(res.headers, 'request-id'));
+      if (verdict instanceof WxpayUnavailableError) throw verdict;
+      const claimed = verdict instanceof WxpayUpstreamError ? verdict.upstreamCode : undefined;
+      const err = new WxpayUnverifiedAnswerError(
+        `the platform certificate download failed: ${verdict.message}`,
         res.status,
-        res.body,
-        headerValue(res.headers, 'request-id'),
+        claimed,
       );
+      if (verdict.requestId) err.requestId = verdict.requestId;
+      throw err;
+    }
     try {
       return {
         headers: res.headers,
@@ -284,4 +314,38 @@ function unavailable(what: string, err: unknown, timeoutMs: number): WxpayUnavai
     `WeChat Pay is unreachable for ${what} (${c}); check WXPAY_BASE_URL and the network, then retry`,
     'network',
   );
+}
+
+/**
+ * An answer that does not verify is not WeChat's: neither data nor a refusal, but "unavailable"
+ * (retry with the same out_* number). The verification error stays the `cause`. WeChat Pay leaves
+ * unsigned only the answers to requests it could not authenticate (401 SIGN_ERROR), hence the hint
+ * for a persistent 401.
+ */
+function unverifiedAnswer(
+  what: string,
+  res: RawResponse,
+  claimed: WxpayError | undefined,
+  why: WxpayVerificationError,
+): WxpayUnverifiedAnswerError {
+  const code = claimed instanceof WxpayUpstreamError ? claimed.upstreamCode : undefined;
+  const how = Validator.isSigned(res.headers)
+    ? `its signature does not verify (${why.message})`
+    : 'it is not signed';
+  const fix =
+    res.status === 401
+      ? 'if it persists, WeChat Pay cannot authenticate our requests: check WXPAY_MCHID, WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY'
+      : 'if it persists, check that WXPAY_BASE_URL reaches WeChat Pay directly (a proxy or gateway answering in its place does not sign)';
+  const err = new WxpayUnverifiedAnswerError(
+    `WeChat Pay's answer to ${what} (HTTP ${res.status}${code ? ` ${code}` : ''}) is not trusted because ${how}; retry with the same out_trade_no / out_refund_no; ${fix}`,
+    res.status,
+    code,
+    { cause: why },
+  );
+  const requestId = headerValue(res.headers, 'request-id');
+  if (requestId && /^[\w.-]{1,128}$/.test(requestId)) {
+    err.requestId = requestId;
+    err.message += ` [Request-ID ${requestId}]`;
+  }
+  return err;
 }

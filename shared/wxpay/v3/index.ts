@@ -2,7 +2,7 @@
 // the modules are also importable one by one — notification.ts, validator.ts, verifier.ts, aead.ts,
 // signer.ts and payment.ts do not pull in axios.
 import type { KeyObject } from 'node:crypto';
-import { CertificateStore } from './certificate-store';
+import { CertificateStore, type SharedCertificateStore } from './certificate-store';
 import { WxpayV3Client } from './client';
 import { NotificationParser } from './notification';
 import { oaepEncrypt, type EncryptionKey, type SensitiveCiphertext } from './oaep';
@@ -43,6 +43,10 @@ export interface WxpayV3Options {
   clock?: () => number;
   /** Certificate refresh rate limit; default 60 s. */
   minCertificateRefreshMs?: number;
+  /** Platform certificates shared by all instances (e.g. DatabaseCertificateStore), so the limit is deployment-wide. */
+  sharedCertificates?: SharedCertificateStore;
+  /** Where a failing shared certificate store is reported; default console.warn. */
+  warn?: (message: string) => void;
 }
 
 export interface WxpayV3 {
@@ -73,6 +77,8 @@ export function createWxpayV3(opts: WxpayV3Options): WxpayV3 {
         download: (): ReturnType<WxpayV3Client['downloadCertificates']> => client.downloadCertificates(),
         clock,
         publicKey,
+        shared: opts.sharedCertificates,
+        warn: opts.warn,
         minRefreshIntervalMs: opts.minCertificateRefreshMs,
       })
     : undefined;
