@@ -176,7 +176,6 @@ test('the database claim: of racing instances exactly one wins, first insert and
   await stores[3].save(['PEM'], 70_000);
   assert.deepEqual(await stores[4].read(), { pems: ['PEM'], refreshedAtMs: 70_000, savedAtMs: 70_000 });
   // A document without a usable refreshedAtMs reads as "long ago" and can be claimed.
-  const db = openLocalDatabase(emu.url);
   await db
     .collection('platformCertificates')
     .doc('1900000109')
