@@ -1,5 +1,6 @@
-// Typed calls to the cloud functions over wx.cloud.callFunction: unwraps the result envelope, turns
-// every failure into an ApiCallError carrying a user-facing message, and retries what is safe to retry.
+// Typed calls to the cloud functions over a transport (wx.cloud.callFunction, or wx.request to the
+// HTTPS API: lib/transport.ts): unwraps the result envelope, turns every failure into an ApiCallError
+// carrying a user-facing message, and retries what is safe to retry.
 import type {
   ApiError,
   CreatePaymentRequest,
@@ -15,6 +16,7 @@ import type {
 } from '../types/api';
 import { type ClientErrorCode, userMessageFor } from './error-messages';
 import { DEFAULT_RETRY, type RetryPolicy, backoffDelay, sleep as realSleep } from './retry';
+import { type Transport, cloudTransport } from './transport';
 import { type CloudPort, failureMessage } from './wx-port';
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -79,11 +81,11 @@ export class ApiClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly onAttempt: ((attempt: CallAttempt) => void) | undefined;
+  private readonly transport: Transport;
 
-  constructor(
-    private readonly cloud: CloudPort,
-    options: ApiClientOptions = {},
-  ) {
+  /** `wx.cloud` (callFunction) or any transport. */
+  constructor(transport: Transport | CloudPort, options: ApiClientOptions = {}) {
+    this.transport = 'callFunction' in transport ? cloudTransport(transport) : transport;
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
@@ -91,8 +93,13 @@ export class ApiClient {
   }
 
   login(request: LoginRequest): Promise<LoginResponse> {
-    // With wx.cloud the identity comes from the call's context, so repeating a login is harmless.
-    return this.call<LoginResponse>('login', request, 'idempotent');
+    // With wx.cloud the identity comes from the call's context, so repeating a login is harmless;
+    // over HTTPS the code identifies the caller and WeChat accepts it once, so a repeat would fail.
+    return this.call<LoginResponse>(
+      'login',
+      request,
+      this.transport.identity === 'context' ? 'idempotent' : 'once',
+    );
   }
 
   createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResponse> {
@@ -141,7 +148,7 @@ export class ApiClient {
   private async invoke<T>(name: string, data: object, attempt: number): Promise<T> {
     let result: unknown;
     try {
-      ({ result } = await this.cloud.callFunction({ name, data: { ...data } }));
+      result = await this.transport.call(name, { ...data });
     } catch (reason) {
       throw new ApiCallError('NETWORK', failureMessage(reason), attempt);
     }
