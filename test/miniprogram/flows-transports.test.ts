@@ -166,20 +166,27 @@ describe('transport https only', () => {
     );
   });
 
-  test('a lost login answer is not retried with the spent code; the next action logs in afresh', async () => {
+  test('a lost login answer is retried with a new wx.login code, never the spent one', async () => {
     const phone = await newPhone('https');
     phone.adapter.failNextCalls(1, 'after');
-    await assert.rejects(
-      phone.services.auth.signIn(),
-      (err: unknown) => err instanceof ApiCallError && err.code === 'NETWORK',
-    );
-    assert.deepEqual(
-      phone.adapter.calls.map((c) => c.name),
-      ['login'],
-    );
-    const orders = await new OrderListModel(phone.services.api, phone.services.auth).refresh();
-    assert.deepEqual(orders, []);
+    const { session } = await phone.services.auth.signIn();
+    assert.equal(session.user.openid, phone.openid);
+    const logins = phone.adapter.calls.filter((c) => c.name === 'login');
+    assert.equal(logins.length, 2);
+    assert.equal(logins[0].status, 200, 'the first login ran; only its answer was lost');
+    assert.notEqual(logins[1].data.code, logins[0].data.code, 'the retry carries a new code');
+    assert.equal(logins[1].status, 200);
     assert.equal(phone.adapter.loginCodesIssued(), 2);
+  });
+
+  test('over wx.cloud the login retry may repeat its code (the context names the caller)', async () => {
+    const phone = await newPhone('cloud');
+    phone.adapter.failNextCalls(1, 'after');
+    await phone.services.auth.signIn();
+    const logins = phone.adapter.calls.filter((c) => c.name === 'login');
+    assert.equal(logins.length, 2);
+    assert.equal(logins[1].data.code, logins[0].data.code);
+    assert.equal(phone.adapter.loginCodesIssued(), 1);
   });
 
   test('an answer without an envelope (no route deployed) is a network failure naming HTTP_API', async () => {

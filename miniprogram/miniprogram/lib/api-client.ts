@@ -92,14 +92,19 @@ export class ApiClient {
     this.onAttempt = options.onAttempt;
   }
 
-  login(request: LoginRequest): Promise<LoginResponse> {
-    // With wx.cloud the identity comes from the call's context, so repeating a login is harmless;
-    // over HTTPS the code identifies the caller and WeChat accepts it once, so a repeat would fail.
-    return this.call<LoginResponse>(
-      'login',
-      request,
-      this.transport.identity === 'context' ? 'idempotent' : 'once',
-    );
+  /**
+   * With wx.cloud the identity comes from the call's context, so repeating a login is harmless. Over
+   * HTTPS the code names the caller and WeChat accepts a code once: a retry needs `renewCode` (a new
+   * wx.login), and without it the login is not retried after a lost answer.
+   */
+  login(request: LoginRequest, renewCode?: () => Promise<string>): Promise<LoginResponse> {
+    if (this.transport.identity === 'context')
+      return this.call<LoginResponse>('login', request, 'idempotent');
+    if (!renewCode) return this.call<LoginResponse>('login', request, 'once');
+    return this.call<LoginResponse>('login', request, 'idempotent', async () => ({
+      ...request,
+      code: await renewCode(),
+    }));
   }
 
   createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResponse> {
@@ -126,11 +131,18 @@ export class ApiClient {
     return this.call<RefundResponse>('refund', request, 'once');
   }
 
-  private async call<T>(name: string, data: object, mode: RetryMode): Promise<T> {
+  /** `retryData`: what a retry sends instead of `data` (e.g. login with a new code). */
+  private async call<T>(
+    name: string,
+    data: object,
+    mode: RetryMode,
+    retryData?: () => Promise<object>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let failure: ApiCallError;
       try {
-        const value = await this.invoke<T>(name, data, attempt);
+        const payload = attempt > 1 && retryData ? await retryData() : data;
+        const value = await this.invoke<T>(name, payload, attempt);
         this.onAttempt?.({ name, attempt, outcome: 'ok' });
         return value;
       } catch (error) {
