@@ -199,6 +199,7 @@ describe('HTTPS API: tokens', () => {
       ] as const) {
         const a = await api(name, body, headers);
         refused(a, 401, 'UNAUTHENTICATED', message);
+        assert.match(a.headers['www-authenticate'] ?? '', /^Bearer /);
         assert.ok(!a.text.includes(e.baseEnv.JWT_SECRET), `${what}: no secret in the answer`);
       }
     }

@@ -186,6 +186,13 @@ describe('HTTP API adapter', () => {
     assert.match(body && !body.ok ? body.error.message : '', /misconfigured: HTTP_API_CORS_ORIGINS/);
   });
 
+  it('401 names the Bearer scheme (WWW-Authenticate)', async () => {
+    const { res } = await serve(event(), fail('UNAUTHENTICATED', 'call login again'));
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.headers['www-authenticate'], 'Bearer realm="wxcloud-pay"');
+    assert.equal((await serve(event())).res.headers['www-authenticate'], undefined);
+  });
+
   it('429 carries Retry-After when the error says how long', async () => {
     const limited = fail('RATE_LIMITED', 'slow down');
     const err = Object.assign(new AppError('RATE_LIMITED', 'slow down'), { retryAfterSeconds: 2.2 });

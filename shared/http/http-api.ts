@@ -214,6 +214,8 @@ export async function serveHttpApi<T>(
   const request: HttpApiRequest = { [HTTP_API_REQUEST]: true, fields: body.fields, headers: req.headers };
   const result = await call(request, (err) => (cause = err));
   const status = httpStatusFor(result);
+  // RFC 6750: a 401 names the scheme the client must use.
+  if (status === 401) headers['www-authenticate'] = 'Bearer realm="wxcloud-pay"';
   if (status === 429) {
     const seconds = retryAfterOf(cause);
     if (seconds !== undefined) headers['retry-after'] = String(seconds);
