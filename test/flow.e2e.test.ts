@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type {
+  ApiResult,
   LoginResponse,
   OrdersGetResponse,
   OrdersListResponse,
@@ -165,18 +166,20 @@ describe('login, identity and the other actions (v3)', () => {
 
     // HTTP access (no context identity): Bearer token required, and it is the token's openid that counts.
     const token = ok[0].token;
-    const listEvent = (auth?: string) => ({
-      httpMethod: 'POST',
-      path: '/orders',
-      headers: auth ? { Authorization: auth } : {},
-      body: JSON.stringify({ action: 'list' }),
-      isBase64Encoded: false,
-    });
-    const viaToken = await e.call<OrdersListResponse>('orders', listEvent(`Bearer ${token}`));
-    assert.ok(viaToken.ok, JSON.stringify(viaToken));
+    // Over the HTTPS API route (README: HTTPS API), the envelope comes back as the JSON body.
+    const listOverHttp = async (auth?: string) => {
+      const a = await e.http('POST', '/api/orders', JSON.stringify({ action: 'list' }), {
+        'content-type': 'application/json',
+        ...(auth ? { Authorization: auth } : {}),
+      });
+      return { status: a.status, result: JSON.parse(a.body) as ApiResult<OrdersListResponse> };
+    };
+    const viaToken = await listOverHttp(`Bearer ${token}`);
+    assert.ok(viaToken.status === 200 && viaToken.result.ok, JSON.stringify(viaToken));
     for (const bad of [undefined, 'Bearer nope', `Bearer ${token.slice(0, -2)}xx`, 'Basic abc']) {
-      const r = await e.call('orders', listEvent(bad));
-      assert.equal(!r.ok && r.error.code, 'UNAUTHENTICATED', String(bad));
+      const r = await listOverHttp(bad);
+      assert.equal(r.status, 401, String(bad));
+      assert.equal(!r.result.ok && r.result.error.code, 'UNAUTHENTICATED', String(bad));
     }
     const anonymous = await e.call('createPayment', { items: CART });
     assert.equal(!anonymous.ok && anonymous.error.code, 'UNAUTHENTICATED');

@@ -2,3 +2,11 @@
 // Left undefined, wx.cloud.init() uses the default environment of the mini-program, which
 // is convenient while developing; pin the id before uploading a release.
 export const CLOUD_ENV: string | undefined = undefined;
+
+// How the app calls the functions. 'cloud' (the default): wx.cloud.callFunction, where WeChat vouches
+// for the user. 'https': wx.request to the HTTPS API (README: HTTPS API; deploy with HTTP_API=on),
+// where the session token from login is sent as `Authorization: Bearer`. With 'https', set
+// API_BASE_URL to `https://<env-id>.service.tcloudbase.com` (or your custom domain) and add that
+// domain to 开发管理 → 开发设置 → 服务器域名 → request合法域名.
+export const API_TRANSPORT: 'cloud' | 'https' = 'cloud';
+export const API_BASE_URL = '';

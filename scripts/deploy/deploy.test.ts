@@ -12,6 +12,7 @@ import { cloudbasercProblems, loadCloudbaserc, type Cloudbaserc } from './cloudb
 import { cronProblem } from './cron';
 import { externalRequires } from './bundles';
 import { escapeForTcb } from './tcb';
+import { HTTP_API_ROUTES, httpApiEnabled } from './http-api';
 import { runDeploy, type DeployOptions } from './run';
 import { declaredFiles } from './sync-config-files';
 
@@ -227,7 +228,8 @@ test('deploy (not dry): one tcb call per function with its route; values go thro
   for (const call of calls) {
     const name = call.args[2];
     assert.deepEqual(call.args.slice(0, 7), ['fn', 'deploy', name, '--force', '--yes', '-e', 'prod-test123']);
-    const route = rc.httpAccess?.find((r) => r.name === name)?.path;
+    // HTTP_API is off here: only the notification routes are deployed
+    const route = rc.httpAccess?.find((r) => r.name === name && !r.path.startsWith('/api/'))?.path;
     if (route) assert.deepEqual(call.args.slice(-2), ['--path', route]);
     else assert.ok(!call.args.includes('--path'));
     const entry = derived.functions.find((x) => x.name === name)!;
@@ -466,6 +468,7 @@ test('the committed cloudbaserc.json is valid and its routes are the notify path
   assert.deepEqual(rc.httpAccess, [
     { name: 'payNotify', path: '/pay/notify' },
     { name: 'refundNotify', path: '/refund/notify' },
+    ...HTTP_API_ROUTES,
   ]);
 });
 
@@ -491,4 +494,91 @@ test('.env.example and the cloudbaserc.json templates are what shared/config/dec
     readFileSync(join(root, '.env.example'), 'utf8'),
     /^# Token lifetime in seconds \(default 7200\)\.$/m,
   );
+});
+
+test('HTTP_API: the /api/* routes deploy only when on; CORS origins reach the callables only then', async () => {
+  const off = fixture();
+  const plain = await runDeploy(off.options);
+  assert.equal(plain.ok, true, off.output());
+  assert.deepEqual(
+    plain.plan!.routes.map((r) => r.path),
+    ['/pay/notify', '/refund/notify'],
+  );
+  assert.ok(!off.output().includes('/api/'), 'no HTTPS API route is planned while HTTP_API is off');
+
+  const on = fixture({ env: { HTTP_API: 'on', HTTP_API_CORS_ORIGINS: 'https://shop.example.com' } });
+  const calls: string[][] = [];
+  const result = await runDeploy({
+    ...on.options,
+    dryRun: false,
+    isolationCheck: false,
+    runner: async (args) => (calls.push(args), 0),
+  });
+  assert.equal(result.ok, true, on.output());
+  for (const { name, path } of HTTP_API_ROUTES) {
+    assert.match(
+      on.output(),
+      new RegExp(
+        `${path.replace(/\//g, '\\/')} +→ ${name} +https://prod-test123\\.service\\.tcloudbase\\.com${path}`,
+      ),
+    );
+    const call = calls.find((c) => c[2] === name)!;
+    assert.deepEqual(call.slice(-2), ['--path', path]);
+    assert.ok(
+      result.plan!.functions.find((f) => f.name === name)!.variables.includes('HTTP_API_CORS_ORIGINS'),
+    );
+  }
+  for (const name of ['payNotify', 'refundNotify', 'reconcile'])
+    assert.ok(
+      !result.plan!.functions.find((f) => f.name === name)!.variables.includes('HTTP_API_CORS_ORIGINS'),
+    );
+  const derived = JSON.parse(
+    readFileSync(join(on.caseDir, 'build', 'deploy', 'cloudbaserc.json'), 'utf8'),
+  ) as Cloudbaserc;
+  assert.equal(derived.httpAccess?.length, 6);
+});
+
+test('HTTP_API checks: its value, the routes it needs, and the CORS origins', async () => {
+  const cases: Array<{ env: Record<string, string>; rc?: (c: Cloudbaserc) => void; expect: RegExp }> = [
+    { env: { HTTP_API: 'yes' }, expect: /HTTP_API must be "on" .* or "off"/ },
+    {
+      env: { HTTP_API_CORS_ORIGINS: 'https://a.example.com' },
+      expect: /HTTP_API_CORS_ORIGINS is set but HTTP_API is not "on"/,
+    },
+    {
+      env: { HTTP_API: 'on', HTTP_API_CORS_ORIGINS: '*' },
+      expect: /HTTP_API_CORS_ORIGINS must list exact origins/,
+    },
+    {
+      env: { HTTP_API: 'on', HTTP_API_CORS_ORIGINS: 'https://a.example.com/' },
+      expect: /write "https:\/\/a\.example\.com\/" exactly as browsers send it, "https:\/\/a\.example\.com"/,
+    },
+    {
+      env: { HTTP_API: 'on' },
+      rc: (c) => (c.httpAccess = c.httpAccess!.filter((r) => r.path !== '/api/refund')),
+      expect:
+        /HTTP_API=on but cloudbaserc\.json has no httpAccess route \{"name": "refund", "path": "\/api\/refund"\}/,
+    },
+  ];
+  for (const c of cases) {
+    const f = fixture({ env: c.env, rc: c.rc });
+    const result = await runDeploy(f.options);
+    assert.equal(result.ok, false, JSON.stringify(c.env));
+    assert.ok(
+      result.problems.some((p) => c.expect.test(p)),
+      result.problems.join('\n'),
+    );
+  }
+  assert.equal(httpApiEnabled({ HTTP_API: ' ON ' }), true);
+  assert.equal(httpApiEnabled({}), false);
+});
+
+test('.env.example documents every variable a function reads, and TCB_ENV_ID', () => {
+  const documented = Object.keys(parseDotenv(readFileSync(join(root, '.env.example'))));
+  const needed = new Set(['TCB_ENV_ID']);
+  for (const v of Object.values(FUNCTION_VARIABLES))
+    for (const k of [...v.required, ...v.optional]) needed.add(k);
+  for (const name of Object.keys(FUNCTION_VARIABLES))
+    for (const k of variablesFor(name as never, { WXPAY_API_VERSION: 'v2' }).required) needed.add(k);
+  for (const k of needed) assert.ok(documented.includes(k), `.env.example documents ${k}`);
 });

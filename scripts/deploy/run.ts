@@ -7,6 +7,7 @@ import { FUNCTION_NAMES } from '../../shared/config';
 import { buildFunctions, functionNames } from '../build';
 import { cloudbasercProblems, loadCloudbaserc, routeFor } from './cloudbaserc';
 import { inspectBundle, loadInIsolation } from './bundles';
+import { applyHttpApiSwitch, httpApiProblems, httpApiVariables } from './http-api';
 import { buildPlan, formatPlan, type DeployPlan } from './plan';
 import { derivedConfig, escapeForTcb, runTcb, writeDerivedConfig, type TcbRunner } from './tcb';
 import {
@@ -67,14 +68,15 @@ export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
   const buildDir = opts.buildDir ?? join(root, 'build', 'cloudfunctions');
   const envFile = opts.envFile ?? join(root, '.env');
 
-  const rc = loadCloudbaserc(configPath);
+  const fullRc = loadCloudbaserc(configPath);
   const env = readEnvFile(envFile);
+  const rc = applyHttpApiSwitch(fullRc, env);
   if (opts.build ?? true) {
     log('building functions…');
     await buildFunctions(buildDir);
   }
 
-  const problems: string[] = [...cloudbasercProblems(rc)];
+  const problems: string[] = [...cloudbasercProblems(fullRc), ...httpApiProblems(fullRc, env)];
   const envId = (env.TCB_ENV_ID ?? process.env.TCB_ENV_ID ?? '').trim();
   if (envId === '')
     problems.push(
@@ -115,7 +117,7 @@ export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
       );
       continue;
     }
-    variables[f.name] = selectVariables(f.name, env);
+    variables[f.name] = { ...selectVariables(f.name, env), ...httpApiVariables(f.name, env) };
     problems.push(...variableProblems(f.name, env));
     const size = sizeProblem(f.name, variables[f.name]);
     if (size) problems.push(size);

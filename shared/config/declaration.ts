@@ -36,6 +36,7 @@ export type Group =
   | 'notifyUrls'
   | 'v2'
   | 'business'
+  | 'httpApi'
   | 'endpoints'
   | 'dbSetup';
 
@@ -230,6 +231,31 @@ export const VARIABLES = {
     default: '168',
     doc: ['How long after payment an owner may request a full refund (hours, default {default}).'],
   },
+  HTTP_API: {
+    group: 'httpApi',
+    secret: false,
+    format: { kind: 'oneOf', values: ['on', 'off'] },
+    default: 'off',
+    doc: [
+      'on: also deploy the HTTP access routes /api/login, /api/createPayment, /api/orders, /api/refund',
+      '(callers send the login token as "Authorization: Bearer <token>"). off or empty: wx.cloud only.',
+      'Read by npm run deploy only; never deployed to a function.',
+    ],
+  },
+  HTTP_API_CORS_ORIGINS: {
+    group: 'httpApi',
+    secret: false,
+    format: {
+      kind: 'list',
+      item: /^https?:\/\/[^\s/,]+$/,
+      rule: 'an origin such as https://shop.example.com',
+    },
+    fix: 'list exact origins separated by commas, or leave it empty for no CORS',
+    doc: [
+      'Browser origins allowed to call the HTTPS API (CORS), comma-separated and exact, e.g.',
+      'https://shop.example.com. Empty: no CORS headers at all (wx.request does not need them).',
+    ],
+  },
   WXPAY_BASE_URL: {
     group: 'endpoints',
     secret: false,
@@ -278,6 +304,7 @@ export const GROUPS: Record<Group, string> = {
   notifyUrls: 'Notification URLs (the HTTP access routes of cloudbaserc.json)',
   v2: 'Legacy API v2 (optional)',
   business: 'Business rules',
+  httpApi: 'HTTPS API (optional; README: HTTPS API)',
   endpoints: 'API endpoints',
   dbSetup: 'Database setup (optional, scripts/db-setup.ts against the cloud)',
 };
@@ -392,6 +419,9 @@ export const NEEDS = {
     variables: () => ({ optional: ['ADMIN_OPENIDS'] }),
     read: (c) => c.adminOpenids(),
   },
+  httpApiCors: {
+    variables: () => ({ optional: ['HTTP_API_CORS_ORIGINS'] }),
+  },
   refundWindow: {
     variables: () => ({ optional: ['REFUND_WINDOW_HOURS'] }),
     read: (c) => c.refundWindowHours(),
@@ -402,10 +432,18 @@ export type NeedName = keyof typeof NEEDS;
 
 /** Every cloud function and what it needs, in the order its first invocation checks them. */
 export const FUNCTIONS = {
-  login: ['wechatApi', 'issueTokens'],
-  createPayment: ['verifyTokens', 'payRequests', 'payNotifyUrl'],
-  orders: ['verifyTokens', 'payRequests', 'admins'],
-  refund: ['verifyTokens', 'payRequests', 'v2RefundCertificate', 'refundNotifyUrl', 'admins', 'refundWindow'],
+  login: ['wechatApi', 'issueTokens', 'httpApiCors'],
+  createPayment: ['verifyTokens', 'payRequests', 'payNotifyUrl', 'httpApiCors'],
+  orders: ['verifyTokens', 'payRequests', 'admins', 'httpApiCors'],
+  refund: [
+    'verifyTokens',
+    'payRequests',
+    'v2RefundCertificate',
+    'refundNotifyUrl',
+    'admins',
+    'refundWindow',
+    'httpApiCors',
+  ],
   payNotify: ['payNotifications'],
   refundNotify: ['payNotifications'],
   // Admins may run it by hand from the mini-program; everyone else is refused.

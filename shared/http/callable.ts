@@ -7,12 +7,12 @@ import { resolveCaller, type Caller } from '../auth/caller';
 import { getConfig, type AppConfig } from '../config/config';
 import type { FunctionName } from '../config/variables';
 import { readObject, type Fields } from '../domain/validate';
-import { invalidArgument } from '../domain/errors';
 import { ok, fail } from './envelope';
 import { consoleLogger, type Logger } from '../log';
 import { mapError } from './errors';
 import { platformIdentity, type PlatformIdentity } from './context';
-import { isIntegrationEvent, readTriggerEvent } from './trigger';
+import { isHttpApiRequest, serveHttpApi } from './http-api';
+import { isIntegrationEvent, type TriggerResponse } from './trigger';
 
 export interface CallableInput {
   /** The call's data fields (callFunction data, or the JSON body on HTTP access). `userInfo` removed. */
@@ -32,29 +32,25 @@ export interface CallerContext extends CallableInput {
 }
 
 function parseInput(event: unknown, context: unknown, config: AppConfig, log: Logger): CallableInput {
-  const identity = platformIdentity(context);
   const now = new Date();
-  if (isIntegrationEvent(event)) {
-    const req = readTriggerEvent(event);
-    let body: unknown = {};
-    if (req.rawBody.length > 0) {
-      try {
-        body = JSON.parse(req.rawBody.toString('utf8'));
-      } catch {
-        throw invalidArgument('the request body must be a JSON object');
-      }
-    }
-    return { fields: readObject(body, 'the request body'), identity, headers: req.headers, config, log, now };
-  }
+  // HTTP access: no context identity at all, so only a Bearer token can name the caller.
+  if (isHttpApiRequest(event))
+    return { fields: event.fields, identity: {}, headers: event.headers, config, log, now };
+  const identity = platformIdentity(context);
   const fields = { ...readObject(event ?? {}, 'the call data') };
   delete fields.userInfo; // the platform's echo of the caller; identity comes from the context only
   return { fields, identity, headers: {}, config, log, now };
 }
 
-function respond<T>(log: Logger, run: () => Promise<T>): Promise<ApiResult<T>> {
+function respond<T>(
+  log: Logger,
+  run: () => Promise<T>,
+  observe?: (err: unknown) => void,
+): Promise<ApiResult<T>> {
   return run().then(
     (data) => ok(data),
     (err: unknown) => {
+      observe?.(err);
       if (err instanceof AuthError) return fail('UNAUTHENTICATED', err.message);
       const mapped = mapError(err);
       if (mapped.serverSide) log.error(mapped.error.code, { error: err });
@@ -66,12 +62,22 @@ function respond<T>(log: Logger, run: () => Promise<T>): Promise<ApiResult<T>> {
 /** A callable that identifies the caller itself (login). */
 export function publicCallable<T>(name: FunctionName, handler: (input: CallableInput) => Promise<T>) {
   const log = consoleLogger(name);
-  return (event: unknown, context?: unknown): Promise<ApiResult<T>> =>
-    respond(log, async () => {
-      const config = getConfig();
-      config.validateFor(name);
-      return handler(parseInput(event, context, config, log));
-    });
+  const call = (event: unknown, context?: unknown, observe?: (err: unknown) => void): Promise<ApiResult<T>> =>
+    respond(
+      log,
+      async () => {
+        const config = getConfig();
+        config.validateFor(name);
+        return handler(parseInput(event, context, config, log));
+      },
+      observe,
+    );
+  // The same code serves wx.cloud.callFunction (the envelope as the result) and HTTP access
+  // (the envelope as a JSON body with its HTTP status, shared/http/http-api.ts).
+  return (event: unknown, context?: unknown): Promise<ApiResult<T> | TriggerResponse> =>
+    isIntegrationEvent(event)
+      ? serveHttpApi<T>(name, event, (request, observe) => call(request, context, observe))
+      : call(event, context);
 }
 
 /** A callable that requires an identified caller (context openid or Bearer token). */

@@ -1,6 +1,7 @@
 // A `wx` for Node that drives the local stack the way a phone drives the cloud:
 //   wx.login                 → POST {simUrl}/sim/login-codes for this adapter's test user
 //   wx.cloud.callFunction    → POST {hostUrl}/functions/<name> with the user's identity headers
+//   wx.request               → the URL as given (the HTTPS API at {hostUrl}/api/<name>), headers as given
 //   wx.cloud.database()      → the emulator's database through the real node-sdk (given by the test)
 //   wx.requestPayment        → POST {simUrl}/sim/pay with the outcome the test chose
 //   wx.*StorageSync          → memory, JSON round-tripped like the phone's storage
@@ -8,7 +9,9 @@
 import type {
   CallFunctionSuccess,
   DatabasePort,
+  RequestOption,
   RequestPaymentParam,
+  RequestSuccess,
   WxFailure,
   WxPort,
 } from '../../miniprogram/miniprogram/lib/wx-port';
@@ -19,12 +22,18 @@ export type PayOutcome = 'success' | 'cancel' | 'fail';
 export type NetworkFaultTiming = 'before' | 'after';
 
 export interface CallRecord {
+  /** The function (callFunction's name, or the last path segment of a wx.request URL). */
   name: string;
+  transport: 'cloud' | 'https';
+  /** wx.request only: the HTTP status and the Authorization header that was sent. */
+  status?: number;
+  authorization?: string;
   data: Record<string, unknown>;
   /** The function's `result` when the host answered (even if the adapter then dropped it). */
   result?: unknown;
-  /** What callFunction rejected with, if it did. */
+  /** What callFunction (or wx.request's fail) rejected with, if it did. */
   failure?: string;
+  /** callFunction: sent with the identity headers; wx.request: sent with its Authorization header. */
   withIdentity: boolean;
 }
 
@@ -43,8 +52,10 @@ export interface WxAdapter {
   storage: Map<string, string>;
   /** What the next wx.requestPayment reports; stays until changed. */
   payOutcome: PayOutcome;
+  /** The next `count` callFunction or wx.request calls lose the network. */
   failNextCalls(count: number, timing: NetworkFaultTiming): void;
-  /** The next `count` calls reach the host without an invocation identity (as after a lost context). */
+  /** The next `count` calls reach the host without an invocation identity (as after a lost context);
+   * for wx.request, without the Authorization header. */
   dropIdentityForNextCalls(count: number): void;
   loginCodesIssued(): number;
 }
@@ -109,6 +120,63 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
         throw wxFailure(errMsg);
       },
 
+      request(option: RequestOption) {
+        const fault = faults.shift();
+        const withIdentity = identityDrops === 0;
+        if (!withIdentity) identityDrops--;
+        const header = { ...option.header };
+        if (!withIdentity)
+          for (const k of Object.keys(header)) if (k.toLowerCase() === 'authorization') delete header[k];
+        const name = decodeURIComponent(new URL(option.url).pathname.split('/').pop() ?? '');
+        const auth = Object.entries(header).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+        const record: CallRecord = {
+          name,
+          data: option.data,
+          transport: 'https',
+          withIdentity: auth !== undefined,
+          ...(auth !== undefined ? { authorization: auth } : {}),
+        };
+        calls.push(record);
+        const lost = 'request:fail timeout';
+        const run = async (): Promise<RequestSuccess> => {
+          if (fault === 'before') throw wxFailure(lost);
+          let res: Response;
+          try {
+            res = await fetch(option.url, {
+              method: option.method,
+              headers: header,
+              body: JSON.stringify(option.data),
+              signal: AbortSignal.timeout(option.timeout),
+            });
+          } catch (error) {
+            throw wxFailure(`request:fail ${(error as Error).message}`);
+          }
+          const text = await res.text();
+          let data: unknown = text;
+          // dataType 'json': the phone parses JSON answers and hands back text it cannot parse.
+          try {
+            data = JSON.parse(text);
+          } catch {
+            // not JSON: keep the text
+          }
+          record.status = res.status;
+          record.result = data;
+          if (fault === 'after') throw wxFailure(lost);
+          const headers: Record<string, string> = {};
+          res.headers.forEach((v, k) => (headers[k] = v));
+          return { statusCode: res.status, data, header: headers, errMsg: 'request:ok' };
+        };
+        // Like the phone: callbacks, called later, never both.
+        run().then(
+          (res) => option.success(res),
+          (failure: WxFailure) => {
+            record.failure = failure.errMsg;
+            option.fail(failure);
+          },
+        );
+        return {};
+      },
+
       getStorageSync(key) {
         const raw = storage.get(key);
         return raw === undefined ? '' : (JSON.parse(raw) as unknown);
@@ -130,7 +198,7 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
           const fault = faults.shift();
           const withIdentity = identityDrops === 0;
           if (!withIdentity) identityDrops--;
-          const record: CallRecord = { name, data, withIdentity };
+          const record: CallRecord = { name, data, transport: 'cloud', withIdentity };
           calls.push(record);
           const lost = 'cloud.callFunction:fail request:fail timeout';
           if (fault === 'before') {

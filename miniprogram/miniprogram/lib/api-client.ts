@@ -1,5 +1,6 @@
-// Typed calls to the cloud functions over wx.cloud.callFunction: unwraps the result envelope, turns
-// every failure into an ApiCallError carrying a user-facing message, and retries what is safe to retry.
+// Typed calls to the cloud functions over a transport (wx.cloud.callFunction, or wx.request to the
+// HTTPS API: lib/transport.ts): unwraps the result envelope, turns every failure into an ApiCallError
+// carrying a user-facing message, and retries what is safe to retry.
 import type {
   ApiError,
   CreatePaymentRequest,
@@ -15,6 +16,7 @@ import type {
 } from '../types/api';
 import { type ClientErrorCode, userMessageFor } from './error-messages';
 import { DEFAULT_RETRY, type RetryPolicy, backoffDelay, sleep as realSleep } from './retry';
+import { type Transport, cloudTransport } from './transport';
 import { type CloudPort, failureMessage } from './wx-port';
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -79,20 +81,30 @@ export class ApiClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly onAttempt: ((attempt: CallAttempt) => void) | undefined;
+  private readonly transport: Transport;
 
-  constructor(
-    private readonly cloud: CloudPort,
-    options: ApiClientOptions = {},
-  ) {
+  /** `wx.cloud` (callFunction) or any transport. */
+  constructor(transport: Transport | CloudPort, options: ApiClientOptions = {}) {
+    this.transport = 'callFunction' in transport ? cloudTransport(transport) : transport;
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
     this.onAttempt = options.onAttempt;
   }
 
-  login(request: LoginRequest): Promise<LoginResponse> {
-    // With wx.cloud the identity comes from the call's context, so repeating a login is harmless.
-    return this.call<LoginResponse>('login', request, 'idempotent');
+  /**
+   * With wx.cloud the identity comes from the call's context, so repeating a login is harmless. Over
+   * HTTPS the code names the caller and WeChat accepts a code once: a retry needs `renewCode` (a new
+   * wx.login), and without it the login is not retried after a lost answer.
+   */
+  login(request: LoginRequest, renewCode?: () => Promise<string>): Promise<LoginResponse> {
+    if (this.transport.identity === 'context')
+      return this.call<LoginResponse>('login', request, 'idempotent');
+    if (!renewCode) return this.call<LoginResponse>('login', request, 'once');
+    return this.call<LoginResponse>('login', request, 'idempotent', async () => ({
+      ...request,
+      code: await renewCode(),
+    }));
   }
 
   createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResponse> {
@@ -119,11 +131,18 @@ export class ApiClient {
     return this.call<RefundResponse>('refund', request, 'once');
   }
 
-  private async call<T>(name: string, data: object, mode: RetryMode): Promise<T> {
+  /** `retryData`: what a retry sends instead of `data` (e.g. login with a new code). */
+  private async call<T>(
+    name: string,
+    data: object,
+    mode: RetryMode,
+    retryData?: () => Promise<object>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let failure: ApiCallError;
       try {
-        const value = await this.invoke<T>(name, data, attempt);
+        const payload = attempt > 1 && retryData ? await retryData() : data;
+        const value = await this.invoke<T>(name, payload, attempt);
         this.onAttempt?.({ name, attempt, outcome: 'ok' });
         return value;
       } catch (error) {
@@ -141,7 +160,7 @@ export class ApiClient {
   private async invoke<T>(name: string, data: object, attempt: number): Promise<T> {
     let result: unknown;
     try {
-      ({ result } = await this.cloud.callFunction({ name, data: { ...data } }));
+      result = await this.transport.call(name, { ...data });
     } catch (reason) {
       throw new ApiCallError('NETWORK', failureMessage(reason), attempt);
     }

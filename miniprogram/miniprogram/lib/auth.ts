@@ -61,13 +61,17 @@ export class Auth {
   }
 
   private async loginOnce(profile?: LoginRequest['profile']): Promise<Session> {
-    let code: string;
+    const code = await this.newCode();
+    const request: LoginRequest = profile ? { code, profile } : { code };
+    // A retried login (over HTTPS) needs a new code: WeChat accepts each code once.
+    return this.store.save(await this.api.login(request, () => this.newCode()));
+  }
+
+  private async newCode(): Promise<string> {
     try {
-      ({ code } = await this.wx.login());
+      return (await this.wx.login()).code;
     } catch (reason) {
       throw new ApiCallError('NETWORK', failureMessage(reason), 1);
     }
-    const request: LoginRequest = profile ? { code, profile } : { code };
-    return this.store.save(await this.api.login(request));
   }
 }

@@ -37,8 +37,33 @@ export interface RequestPaymentParam {
   paySign: string;
 }
 
+/** What `wx.request` hands its `success` callback (any HTTP status). */
+export interface RequestSuccess {
+  statusCode: number;
+  /** Parsed JSON when the answer was JSON (`dataType: 'json'`), else the text. */
+  data: unknown;
+  header: Record<string, unknown>;
+  errMsg: string;
+}
+
+/** The subset of `wx.request`'s options the HTTPS transport uses. */
+export interface RequestOption {
+  url: string;
+  method: 'POST';
+  data: Record<string, unknown>;
+  header: Record<string, string>;
+  dataType: 'json';
+  /** Milliseconds. */
+  timeout: number;
+  success(res: RequestSuccess): void;
+  /** Network failures only (`request:fail timeout`, DNS, TLS); HTTP error statuses go to success. */
+  fail(failure: WxFailure): void;
+}
+
 export interface WxPort {
   cloud: CloudPort;
+  /** `wx.request`: callback style (it returns a RequestTask, not a promise). */
+  request(option: RequestOption): unknown;
   login(): Promise<{ code: string; errMsg: string }>;
   /** Resolves with `requestPayment:ok`; rejects with `requestPayment:fail cancel` or another failure. */
   requestPayment(param: RequestPaymentParam): Promise<{ errMsg: string }>;
