@@ -20,6 +20,19 @@ import {
 import { startWechatSimulator, type WechatSimulator, type WechatSimulatorOptions } from './wechat/server';
 
 const root = resolve(__dirname, '..');
+/** How many of the latest function invocations the console lists. */
+const CONSOLE_INVOCATIONS = 50;
+
+/** HOST_BASE64_SHARE: the share (0..1) of HTTP-trigger bodies the host hands over base64-encoded. */
+export function base64ShareFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 0;
+  const share = Number(raw);
+  if (!(share >= 0 && share <= 1))
+    throw new Error(
+      `HOST_BASE64_SHARE=${raw} is not a share: use a number from 0 (never) to 1 (every notification body base64-encoded)`,
+    );
+  return share;
+}
 
 export interface LocalStackOptions {
   /** Keys, env and database files; default `.local`. A temporary directory when inMemory without dataDir. */
@@ -41,8 +54,14 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Run timer triggers (reconcile every 5 min) on schedule; default false so tests stay deterministic. */
   timers?: boolean;
-  /** Passed to the host (tests of pool behaviour and of function logs, benchmarks). */
-  host?: Pick<FunctionHostOptions, 'maxInstancesPerFunction' | 'idleTimeoutMs' | 'functionOutput'>;
+  /**
+   * Passed to the host (tests of pool behaviour and of function logs, benchmarks). `base64Share`
+   * defaults to HOST_BASE64_SHARE (0..1) from the environment, else 0.
+   */
+  host?: Pick<
+    FunctionHostOptions,
+    'maxInstancesPerFunction' | 'maxStartingPerFunction' | 'idleTimeoutMs' | 'functionOutput' | 'base64Share'
+  >;
 }
 
 export interface LocalStack {
@@ -110,6 +129,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       log,
       functionOutput: opts.quiet ? () => undefined : undefined,
       timers: opts.timers ?? false,
+      base64Share: base64ShareFromEnv(process.env.HOST_BASE64_SHARE),
       ...opts.host,
     });
     closers.push(() => host.close());
@@ -123,7 +143,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       updateLocalEnv(localData.dir, urls);
     emuUrl = emulator.url;
 
-    const consoleHandler: ConsoleHandler = createConsole({ simUrl: simulator.url, emuUrl: emulator.url });
+    const consoleHandler: ConsoleHandler = createConsole({
+      simUrl: simulator.url,
+      emuUrl: emulator.url,
+      invocations: () => host.invocations.recent(CONSOLE_INVOCATIONS),
+    });
     host.mount((req, res) => consoleHandler.handle(req, res));
     closers.push(() => consoleHandler.close());
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BodyTooLarge, JSON_TYPE, readBody, sendJson, sendText } from '../net/http';
+import type { InvocationRecord } from '../host/invocation-log';
 import { readConsoleState, type ConsoleState } from './state';
 
 export interface ConsoleOptions {
@@ -13,6 +14,8 @@ export interface ConsoleOptions {
   emuUrl: string;
   /** How often the server re-reads the stack while a page is listening. */
   pollMs?: number;
+  /** The function host's latest invocations (crashes, timeouts and cold starts show there). */
+  invocations?: () => InvocationRecord[];
 }
 
 export interface ConsoleHandler {
@@ -50,7 +53,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
     if (polling) return;
     polling = true;
     try {
-      const state = await readConsoleState(opts.emuUrl, opts.simUrl);
+      const state = await readConsoleState(opts.emuUrl, opts.simUrl, opts.invocations);
       const text = JSON.stringify(state);
       const digest = createHash('sha1').update(text).digest('hex');
       lastState = state;
@@ -117,7 +120,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
         return true;
       }
       if (path === '/console/api/state' && req.method === 'GET') {
-        readConsoleState(opts.emuUrl, opts.simUrl).then(
+        readConsoleState(opts.emuUrl, opts.simUrl, opts.invocations).then(
           (state) => sendJson(res, 200, state, NO_STORE),
           (err: Error) => sendJson(res, 502, { error: err.message }, NO_STORE),
         );

@@ -20,6 +20,7 @@ let state = {
   refunds: [],
   notifications: [],
   deliveries: [],
+  invocations: [],
   errors: [],
 };
 
@@ -327,6 +328,19 @@ function renderTables() {
       ['outcome', (n) => status(n.outcome)],
     ],
     state.notifications,
+  );
+  table(
+    't-invocations',
+    [
+      ['at', (r) => esc(time(r.at))],
+      ['function', (r) => `<code>${esc(r.functionName)}</code>`],
+      ['trigger', (r) => esc(r.trigger)],
+      ['start', (r) => (r.cold ? `cold ${esc(Math.round(r.coldStartMs || 0))} ms` : 'warm')],
+      ['ms', (r) => esc(Math.round(r.durationMs))],
+      ['outcome', (r) => `${status(r.outcome)} ${esc(r.status)}`],
+      ['detail', (r) => `<span class="small">${esc(r.errorMessage || '')}</span>`],
+    ],
+    state.invocations || [],
   );
   table(
     't-users',
