@@ -137,29 +137,35 @@ function firstLine(message: string): string {
  * the time went — at most one line per function per second, so a storm does not flood the log.
  */
 function lateAnswerReporter(log: (line: string) => void, withinMs: number) {
-  const pending = new Map<string, { count: number; worst: InvocationRecord; timer: NodeJS.Timeout }>();
+  interface Late {
+    count: number;
+    worst: InvocationRecord;
+    instances: number;
+    queued: number;
+  }
+  const pending = new Map<string, Late>();
+  const report = (name: string) => {
+    const { count, worst: w, instances, queued } = pending.get(name)!;
+    pending.delete(name);
+    const cold = w.cold ? `, cold start ${Math.round(w.coldStartMs ?? 0)} ms` : '';
+    log(
+      `[host] ${name}: ${count} HTTP answer(s) later than the ${withinMs / 1000} s a caller such as WeChat Pay waits ` +
+        `(worst ${Math.round(w.durationMs)} ms: ${Math.round(w.queuedMs ?? 0)} ms waiting for an instance${cold}; ` +
+        `${instances} instance(s), ${queued} call(s) queued then). WeChat Pay retries what it did not get an answer to. ` +
+        `If this happens on an idle machine, raise maxInstancesPerFunction; on a busy one, more instances only share the same CPUs.`,
+    );
+  };
   return {
     check(r: InvocationRecord, instances: number, queued: number): void {
       if (r.durationMs <= withinMs) return;
       const p = pending.get(r.functionName);
-      if (p) {
+      if (!p) {
+        pending.set(r.functionName, { count: 1, worst: r, instances, queued });
+        setTimeout(() => report(r.functionName), 1000).unref();
+      } else {
         p.count++;
-        if (r.durationMs > p.worst.durationMs) p.worst = r;
-        return;
+        if (r.durationMs > p.worst.durationMs) Object.assign(p, { worst: r, instances, queued });
       }
-      const timer = setTimeout(() => {
-        const done = pending.get(r.functionName)!;
-        pending.delete(r.functionName);
-        const w = done.worst;
-        log(
-          `[host] ${r.functionName}: ${done.count} HTTP answer(s) later than the ${withinMs / 1000} s a caller such as WeChat Pay waits ` +
-            `(worst ${Math.round(w.durationMs)} ms: ${Math.round(w.queuedMs ?? 0)} ms waiting for an instance` +
-            `${w.cold ? `, cold start ${Math.round(w.coldStartMs ?? 0)} ms` : ''}; ${instances} instance(s), ${queued} call(s) queued). ` +
-            `The caller retries; if this persists, the machine is overloaded or maxInstancesPerFunction too low.`,
-        );
-      }, 1000);
-      timer.unref();
-      pending.set(r.functionName, { count: 1, worst: r, timer });
     },
   };
 }

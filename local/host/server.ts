@@ -57,6 +57,8 @@ export interface FunctionHostOptions {
    * (`isBase64Encoded: true`), as CloudBase's HTTP access does for some content types.
    */
   base64Share?: number;
+  /** HTTP-trigger answers slower than this are called out in the log (default 5000: WeChat Pay's timeout). */
+  lateAnswerMs?: number;
 }
 
 export type CallOutcome =
@@ -111,7 +113,14 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
       instanceEnv({ functionName: name, envId, configured: getEnv(), emulatorUrl: getEmulatorUrl() }),
     onOutput: functionOutput,
   });
-  const invoke = createInvoker({ pools, faults, invocations, log, envId });
+  const invoke = createInvoker({
+    pools,
+    faults,
+    invocations,
+    log,
+    envId,
+    answerWithinMs: opts.lateAnswerMs,
+  });
 
   /** A timer trigger's invocation: the platform's timer event, no caller identity. */
   const runTimer = (name: string, triggerName: string, at = new Date()) =>
