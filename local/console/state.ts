@@ -108,6 +108,7 @@ export const INVOCATION_FIELDS = [
   'outcome',
   'status',
   'errorMessage',
+  'base64Body',
 ] as const;
 
 /** Invocation records as the page shows them (never the caller's openid or any body). */

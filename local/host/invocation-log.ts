@@ -25,6 +25,8 @@ export interface InvocationRecord {
   status: number;
   openid?: string;
   errorMessage?: string;
+  /** HTTP triggers: the body was handed over base64-encoded (`isBase64Encoded: true`). */
+  base64Body?: boolean;
 }
 
 export class InvocationLog extends EventEmitter {

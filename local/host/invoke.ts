@@ -30,7 +30,7 @@ export type Invoke = (
   trigger: Trigger,
   event: unknown,
   identity: CallIdentity,
-  meta?: { requestId?: string; arrivedAt?: Date },
+  meta?: { requestId?: string; arrivedAt?: Date; base64Body?: boolean },
 ) => Promise<Invoked>;
 
 /** TCB_SOURCE per trigger, as the platform sets it. */
@@ -74,6 +74,7 @@ export function createInvoker(deps: {
         at: arrivedAt.toISOString(),
         durationMs: performance.now() - startedAt,
         ...(identity.openid ? { openid: identity.openid } : {}),
+        ...(meta.base64Body ? { base64Body: true } : {}),
         ...r,
       };
       invocations.add(full);

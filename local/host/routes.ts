@@ -93,7 +93,13 @@ export function hostRoutes(deps: RouteDeps): Array<{ what: string; handle: Route
         envId,
         base64: deps.base64Share > 0 && random() < deps.base64Share,
       });
-      const out = await invoke(route.name, 'http', event, {}, { requestId, arrivedAt });
+      const out = await invoke(
+        route.name,
+        'http',
+        event,
+        {},
+        { requestId, arrivedAt, base64Body: event.isBase64Encoded },
+      );
       if (out.ok && out.http) {
         const a = out.http;
         res.writeHead(a.statusCode, { ...a.headers, 'content-length': a.body.length });
