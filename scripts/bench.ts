@@ -13,6 +13,7 @@ export const BENCH_MODULES: BenchModule[] = [
   { name: 'crypto', run: () => runCryptoBench() },
   { name: 'bundle', run: () => runBundleBench() },
   { name: 'throughput', run: () => runThroughputBench() },
+  { name: 'storm', run: () => import('./bench/storm').then((m) => m.runStormBench()) },
 ];
 
 export function formatTable(results: BenchResult[]): string {
