@@ -55,6 +55,11 @@ export interface LocalStackOptions {
   /** Run timer triggers (reconcile every 5 min) on schedule; default false so tests stay deterministic. */
   timers?: boolean;
   /**
+   * Instances of each HTTP-triggered function (payNotify, refundNotify) kept started, as CloudBase's
+   * provisioned concurrency does, so WeChat's notifications never wait for a cold start; default 1.
+   */
+  warmInstances?: number;
+  /**
    * Passed to the host (tests of pool behaviour and of function logs, benchmarks). `base64Share`
    * defaults to HOST_BASE64_SHARE (0..1) from the environment, else 0.
    */
@@ -142,6 +147,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (Object.entries(urls).some(([k, v]) => localData.fileEnv[k] !== v))
       updateLocalEnv(localData.dir, urls);
     emuUrl = emulator.url;
+    // Only now: warm instances read the functions' variables when they start.
+    host.keepWarm(opts.warmInstances ?? 1);
 
     const consoleHandler: ConsoleHandler = createConsole({
       simUrl: simulator.url,

@@ -40,6 +40,8 @@ export class InstancePool {
   private readonly waiters: Waiter[] = [];
   private closed = false;
   private readonly load = new LoadEstimate();
+  /** Instances kept started even without calls (keepWarm, the platform's provisioned concurrency). */
+  private warm = 0;
 
   /** Bumped by recycle(); instances of an older generation are retired when they finish. */
   private generation = 0;
@@ -137,6 +139,7 @@ export class InstancePool {
 
   /** Starts instances while the queue would take longer to drain than starting one more costs. */
   private scale(): void {
+    while (!this.closed && this.all.size < Math.min(this.warm, this.opts.maxInstances)) this.spawn();
     while (
       !this.closed &&
       this.starting.size < this.opts.maxStarting &&
@@ -207,7 +210,9 @@ export class InstancePool {
       waiter.resolve(inst);
       return;
     }
-    inst.idleTimer = setTimeout(() => this.retire(inst), this.opts.idleTimeoutMs);
+    inst.idleTimer = setTimeout(() => {
+      if (this.all.size > this.warm) this.retire(inst);
+    }, this.opts.idleTimeoutMs);
     inst.idleTimer.unref();
     this.idle.push(inst);
   }
@@ -227,6 +232,12 @@ export class InstancePool {
   recycle(): void {
     this.generation++;
     for (const inst of [...this.idle]) this.retire(inst);
+  }
+
+  /** Keeps `count` instances started from now on, replacing any that exit; 0 stops doing so. */
+  keepWarm(count: number): void {
+    this.warm = count;
+    this.scale();
   }
 
   async close(): Promise<void> {

@@ -70,6 +70,11 @@ export class FunctionPools {
     return [...names].filter((n) => this.bundlePath(n) !== undefined).sort();
   }
 
+  /** Keeps `count` instances of each named, built function started. */
+  keepWarm(names: string[], count: number): void {
+    for (const name of names) this.pool(name)?.keepWarm(count);
+  }
+
   recycle(): void {
     for (const pool of this.pools.values()) pool.recycle();
   }

@@ -79,6 +79,12 @@ export interface FunctionHost {
   mount(handler: RouteHandler): void;
   /** Stops idle instances so that the next calls load fresh bundles / environment. */
   recycle(): void;
+  /**
+   * Keeps `count` instances of every HTTP-triggered function (the notification endpoints) started from
+   * now on, replaced when they exit or are recycled — CloudBase's provisioned concurrency — so that a
+   * notification storm does not wait for cold starts. Call it once the functions' variables are final.
+   */
+  keepWarm(count: number): void;
   close(): Promise<void>;
 }
 
@@ -193,6 +199,11 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     },
     recycle() {
       pools.recycle();
+    },
+    keepWarm(count) {
+      if (!Number.isInteger(count) || count < 0)
+        throw new RangeError(`keepWarm(count): count must be an integer ≥ 0; got ${count}`);
+      pools.keepWarm([...new Set(config.httpRoutes.map((r) => r.name))], count);
     },
     async close() {
       if (closing) return;
