@@ -191,6 +191,48 @@ describe('a storm through a bounded pool', () => {
   });
 });
 
+describe('provisioned instances', () => {
+  async function pool(name: string): Promise<{ instances: number; idle: number }> {
+    const health = (await json('GET', '/health')).body as {
+      instances: Record<string, { instances: number; idle: number }>;
+    };
+    return health.instances[name] ?? { instances: 0, idle: 0 };
+  }
+  /** Until the function has exactly one instance, started and idle. */
+  async function untilOneIdle(name: string): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (let p = await pool(name); p.instances !== 1 || p.idle !== 1; p = await pool(name)) {
+      assert.ok(Date.now() < deadline, `${name} has ${JSON.stringify(p)} after 20 s, not one idle instance`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  test('keepWarm(1) starts an instance of each HTTP-triggered function ahead of demand, and replaces it after a crash', async () => {
+    host.recycle(); // the earlier tests' instances go; what is left is what keepWarm keeps
+    host.keepWarm(1);
+    try {
+      await untilOneIdle('http');
+      const first = await fetch(`${host.url}/hook?mode=object`);
+      assert.equal(first.status, 200);
+      await first.arrayBuffer();
+      const record = host.invocations.recent().at(-1);
+      assert.equal(record?.functionName, 'http');
+      assert.equal(record?.cold, false, 'the call did not wait for a cold start');
+
+      // The kept instance of another HTTP-triggered function dies mid-call and is replaced unasked.
+      await untilOneIdle('slow');
+      await json('POST', '/host/faults', { function: 'slow', kind: 'crash', afterMs: 20 });
+      const crashed = await fetch(`${host.url}/hook-slow?ms=400`);
+      assert.equal(crashed.status, 500);
+      await crashed.arrayBuffer();
+      await untilOneIdle('slow');
+    } finally {
+      host.keepWarm(0);
+    }
+    assert.throws(() => host.keepWarm(-1), /count must be an integer/);
+  });
+});
+
 describe('base64 bodies', () => {
   test('base64Share 1 hands every HTTP-trigger body over base64-encoded; the bytes arrive unchanged', async () => {
     const b64Host = await startFunctionHost({

@@ -29,7 +29,8 @@ export interface PoolOptions {
 }
 
 interface Waiter {
-  resolve: (instance: Instance) => void;
+  /** `cold`: the call waited for this instance to start. */
+  resolve: (got: { instance: Instance; cold: boolean }) => void;
   reject: (err: InvocationError) => void;
 }
 
@@ -57,12 +58,16 @@ export class InstancePool {
     return this.waiters.length;
   }
 
+  /** Instances started (loading, busy or idle), idle ones, and calls waiting. */
+  stats(): { instances: number; idle: number; queued: number } {
+    return { instances: this.all.size, idle: this.idle.length, queued: this.waiters.length };
+  }
+
   async invoke(req: InvokeRequest, crash?: CrashPlan): Promise<InvokeResult> {
     const { spec } = this.opts;
     const arrived = performance.now();
-    const instance = await this.acquire();
+    const { instance, cold } = await this.acquire();
     const queuedMs = performance.now() - arrived;
-    const cold = instance.invocations++ === 0;
     const coldStartMs = cold ? instance.readyMs : undefined;
     const started = performance.now();
     const disarm =
@@ -106,13 +111,13 @@ export class InstancePool {
     return { json, cold, coldStartMs, queuedMs, durationMs };
   }
 
-  private acquire(): Promise<Instance> {
+  private acquire(): Promise<{ instance: Instance; cold: boolean }> {
     if (this.closed)
       return Promise.reject(
         new InvocationError('FUNCTION_INVOCATION_FAILED', 'the function host is shutting down'),
       );
     const warm = this.takeIdle();
-    if (warm) return Promise.resolve(warm);
+    if (warm) return Promise.resolve({ instance: warm, cold: false });
     if (this.waiters.length >= this.opts.maxQueue) {
       return Promise.reject(
         new InvocationError(
@@ -121,7 +126,7 @@ export class InstancePool {
         ),
       );
     }
-    return new Promise<Instance>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.scale();
     });
@@ -184,7 +189,7 @@ export class InstancePool {
       (readyMs) => {
         this.starting.delete(inst);
         this.load.started(readyMs);
-        this.offer(inst);
+        this.offer(inst, true);
         this.scale();
       },
       (err: unknown) => {
@@ -199,7 +204,7 @@ export class InstancePool {
   }
 
   /** A ready instance takes the oldest queued call, or waits idle. */
-  private offer(inst: Instance): void {
+  private offer(inst: Instance, fresh = false): void {
     // Started before the last recycle(): it still has the old bundle / environment.
     if (this.closed || inst.exited || this.generations.get(inst) !== this.generation) {
       this.retire(inst);
@@ -207,7 +212,7 @@ export class InstancePool {
     }
     const waiter = this.waiters.shift();
     if (waiter) {
-      waiter.resolve(inst);
+      waiter.resolve({ instance: inst, cold: fresh });
       return;
     }
     inst.idleTimer = setTimeout(() => {

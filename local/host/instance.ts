@@ -34,8 +34,6 @@ export class Instance {
   pending: Pending | null = null;
   idleTimer: NodeJS.Timeout | null = null;
   exited = false;
-  /** Invocations handed to this instance; the first one is the cold start. */
-  invocations = 0;
   /** Process start to bundle loaded, once ready. */
   readyMs?: number;
   /** Killed on purpose by a crash fault (POST /host/faults), not by its own code. */

@@ -75,6 +75,11 @@ export class FunctionPools {
     for (const name of names) this.pool(name)?.keepWarm(count);
   }
 
+  /** Per function with a pool: instances started, idle, calls queued. */
+  stats(): Record<string, ReturnType<InstancePool['stats']>> {
+    return Object.fromEntries([...this.pools].map(([name, pool]) => [name, pool.stats()]));
+  }
+
   recycle(): void {
     for (const pool of this.pools.values()) pool.recycle();
   }

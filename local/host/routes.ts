@@ -26,6 +26,8 @@ export interface RouteDeps {
   httpRoutes: HttpRoute[];
   invoke: Invoke;
   functionNames: () => string[];
+  /** Per function: instances started, idle, calls queued (GET /health). */
+  instances: () => Record<string, { instances: number; idle: number; queued: number }>;
   faults: CrashFaults;
   /** Handlers added with mount(), e.g. the web console. */
   mounted: RouteHandler[];
@@ -114,7 +116,7 @@ export function hostRoutes(deps: RouteDeps): Array<{ what: string; handle: Route
   function health(req: IncomingMessage, res: ServerResponse): boolean {
     if (pathOf(req) !== '/health') return false;
     req.resume();
-    sendJson(res, 200, { ok: true, functions: functionNames() });
+    sendJson(res, 200, { ok: true, functions: functionNames(), instances: deps.instances() });
     return true;
   }
 

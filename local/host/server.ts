@@ -154,6 +154,7 @@ export async function startFunctionHost(opts: FunctionHostOptions): Promise<Func
     httpRoutes: config.httpRoutes,
     invoke,
     functionNames: () => pools.names(),
+    instances: () => pools.stats(),
     faults,
     mounted,
     base64Share,
