@@ -16,7 +16,7 @@ const MAX_INSTANCES = 3;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wxcloud-host-faults-'));
-  await buildFixtureFunctions(join(dir, 'build'), ['echo', 'slow', 'http']);
+  await buildFixtureFunctions(join(dir, 'build'), ['echo', 'slow', 'http', 'broken']);
   host = await startFunctionHost({
     buildDir: join(dir, 'build'),
     cloudbasercPath: FIXTURE_CLOUDBASERC,
@@ -163,6 +163,17 @@ describe('a storm through a bounded pool', () => {
       records.every((r) => typeof r.queuedMs === 'number'),
       'each record says how long the call waited for an instance',
     );
+  });
+
+  test('a bundle that fails to load fails every queued call with its error and leaves nothing running', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => call('broken', {})));
+    for (const a of answers) {
+      assert.equal(a.status, 500);
+      assert.equal(a.body.code, 'FUNCTION_INVOCATION_FAILED');
+      assert.match(a.body.message, /broken failed to load: Error: broken at load/);
+    }
+    const health = (await json('GET', '/health')).body as { instances: Record<string, unknown> };
+    assert.deepEqual(health.instances.broken, { instances: 0, idle: 0, queued: 0 }, 'nothing left running');
   });
 
   test('a new instance is started only when the queue would outlast a cold start', () => {

@@ -43,6 +43,8 @@ export class InstancePool {
   private readonly load = new LoadEstimate();
   /** Instances kept started even without calls (keepWarm, the platform's provisioned concurrency). */
   private warm = 0;
+  /** The bundle failed to load: instances are no longer kept warm (it would only fail again) until a recycle. */
+  private loadFailed = false;
 
   /** Bumped by recycle(); instances of an older generation are retired when they finish. */
   private generation = 0;
@@ -144,7 +146,8 @@ export class InstancePool {
 
   /** Starts instances while the queue would take longer to drain than starting one more costs. */
   private scale(): void {
-    while (!this.closed && this.all.size < Math.min(this.warm, this.opts.maxInstances)) this.spawn();
+    while (!this.closed && !this.loadFailed && this.all.size < Math.min(this.warm, this.opts.maxInstances))
+      this.spawn();
     while (
       !this.closed &&
       this.starting.size < this.opts.maxStarting &&
@@ -188,6 +191,7 @@ export class InstancePool {
     }).then(
       (readyMs) => {
         this.starting.delete(inst);
+        this.loadFailed = false;
         this.load.started(readyMs);
         this.offer(inst, true);
         this.scale();
@@ -197,6 +201,7 @@ export class InstancePool {
         this.retire(inst);
         // A bundle that fails to load fails the same way in every new instance: the queued calls get
         // its error now rather than each starting another instance to find out.
+        this.loadFailed = true;
         const error = tagged(err, { cold: true, coldStartMs: undefined, queuedMs: undefined });
         for (const w of this.waiters.splice(0)) w.reject(error as InvocationError);
       },
@@ -236,6 +241,7 @@ export class InstancePool {
   /** Stops idle instances so the next call starts fresh ones (new code or new environment). */
   recycle(): void {
     this.generation++;
+    this.loadFailed = false;
     for (const inst of [...this.idle]) this.retire(inst);
   }
 
