@@ -1,5 +1,6 @@
 // Crash faults (`POST /host/faults`), queueing under a storm, base64 bodies and the late-answer log,
 // against a real host running fixture bundles in real worker processes on 127.0.0.1:0.
+// Longer than 250 lines: the tests share one host, so its start and its instances are paid once.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -4,6 +4,8 @@
 // queue would take longer to drain than a cold start costs, a few at a time (on a small machine more
 // simultaneous cold starts only slow each other and every warm call down), up to a bound; calls queue
 // beyond it. Idle instances retire; an invocation that overruns its timeout has its instance killed.
+// Longer than 250 lines because the queue, scale-out, kept-warm instances and retirement change one
+// shared state and are easier to check read together than split across files.
 import { performance } from 'node:perf_hooks';
 import type { FunctionSpec } from './functions-config';
 import { Instance } from './instance';
