@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { BodyTooLarge, readBody, sendJson, sendJsonText, sendText } from '../net/http';
+import { BodyTooLarge, pathOf, readBody, sendJson, sendJsonText, sendText } from '../net/http';
 import { FaultInputError, type CrashFaults } from './faults';
 import { matchHttpRoute, type HttpRoute } from './functions-config';
 import { buildIntegrationEvent } from './http-event';
@@ -40,12 +40,21 @@ export interface RouteDeps {
 export function hostRoutes(deps: RouteDeps): Array<{ what: string; handle: RouteHandler }> {
   const { httpRoutes, invoke, functionNames, faults, mounted, envId } = deps;
   const random = deps.random ?? Math.random;
-  const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?', 1)[0];
 
   async function callFunction(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = pathOf(req);
     if (!path.startsWith('/functions/')) return false;
-    const name = decodeURIComponent(path.slice('/functions/'.length));
+    const name = decodeName(path.slice('/functions/'.length));
+    if (name === undefined) {
+      req.resume();
+      const e = platformError(
+        'FUNCTION_PARAM_INVALID',
+        `the function name in ${path} is not valid percent-encoding; use POST /functions/<name>`,
+        randomUUID(),
+      );
+      sendJson(res, e.status, e.body);
+      return true;
+    }
     if (req.method !== 'POST') {
       req.resume();
       sendJson(
@@ -190,7 +199,7 @@ export function notFound(req: IncomingMessage, res: ServerResponse, httpRoutes: 
   const triggers = httpRoutes.map((r) => r.path).join(', ') || '(none configured)';
   sendJson(res, 404, {
     code: 'NOT_FOUND',
-    message: `nothing at ${req.method} ${(req.url ?? '/').split('?', 1)[0]}: functions are at POST /functions/<name>, HTTP triggers at ${triggers}`,
+    message: `nothing at ${req.method} ${pathOf(req)}: functions are at POST /functions/<name>, HTTP triggers at ${triggers}`,
   });
 }
 
@@ -211,6 +220,14 @@ function parseCallData(body: Buffer): Record<string, unknown> | string {
 /** `{ result, requestId }` built around the function's JSON text, or the platform's error body. */
 export function callFunctionAnswer(out: Invoked): string {
   return out.ok ? `{"result":${out.json},"requestId":"${out.requestId}"}` : JSON.stringify(out.error);
+}
+
+function decodeName(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
