@@ -175,6 +175,14 @@ describe('a storm through a bounded pool', () => {
     }
     const health = (await json('GET', '/health')).body as { instances: Record<string, unknown> };
     assert.deepEqual(health.instances.broken, { instances: 0, idle: 0, queued: 0 }, 'nothing left running');
+    // A crash armed for a function whose calls never reach an instance stays armed.
+    await json('POST', '/host/faults', { function: 'broken', kind: 'crash', afterMs: 0 });
+    assert.equal((await call('broken', {})).status, 500);
+    const armed = (await json('GET', '/host/faults')).body as unknown as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      armed.map((f) => [f.function, f.count]),
+      [['broken', 1]],
+    );
   });
 
   test('a new instance is started only when the queue would outlast a cold start', () => {

@@ -70,7 +70,10 @@ export class InstancePool {
   async invoke(req: InvokeRequest, crash?: CrashPlan): Promise<InvokeResult> {
     const { spec } = this.opts;
     const arrived = performance.now();
-    const { instance, cold } = await this.acquire();
+    const { instance, cold } = await this.acquire().catch((err: unknown) => {
+      crash?.missed(); // no instance ran the call, so none was crashed
+      throw err;
+    });
     const queuedMs = performance.now() - arrived;
     const coldStartMs = cold ? instance.readyMs : undefined;
     const started = performance.now();
