@@ -20,6 +20,19 @@ import {
 import { startWechatSimulator, type WechatSimulator, type WechatSimulatorOptions } from './wechat/server';
 
 const root = resolve(__dirname, '..');
+/** How many of the latest function invocations the console lists. */
+const CONSOLE_INVOCATIONS = 50;
+
+/** HOST_BASE64_SHARE: the share (0..1) of HTTP-trigger bodies the host hands over base64-encoded. */
+export function base64ShareFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 0;
+  const share = Number(raw);
+  if (!(share >= 0 && share <= 1))
+    throw new Error(
+      `HOST_BASE64_SHARE=${raw} is not a share: use a number from 0 (never) to 1 (every notification body base64-encoded)`,
+    );
+  return share;
+}
 
 export interface LocalStackOptions {
   /** Keys, env and database files; default `.local`. A temporary directory when inMemory without dataDir. */
@@ -41,8 +54,19 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Run timer triggers (reconcile every 5 min) on schedule; default false so tests stay deterministic. */
   timers?: boolean;
-  /** Passed to the host (tests of pool behaviour and of function logs, benchmarks). */
-  host?: Pick<FunctionHostOptions, 'maxInstancesPerFunction' | 'idleTimeoutMs' | 'functionOutput'>;
+  /**
+   * Instances of each HTTP-triggered function (payNotify, refundNotify) kept started, as CloudBase's
+   * provisioned concurrency does, so WeChat's notifications never wait for a cold start; default 1.
+   */
+  warmInstances?: number;
+  /**
+   * Passed to the host (tests of pool behaviour and of function logs, benchmarks). `base64Share`
+   * defaults to HOST_BASE64_SHARE (0..1) from the environment, else 0.
+   */
+  host?: Pick<
+    FunctionHostOptions,
+    'maxInstancesPerFunction' | 'maxStartingPerFunction' | 'idleTimeoutMs' | 'functionOutput' | 'base64Share'
+  >;
 }
 
 export interface LocalStack {
@@ -110,6 +134,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       log,
       functionOutput: opts.quiet ? () => undefined : undefined,
       timers: opts.timers ?? false,
+      base64Share: base64ShareFromEnv(process.env.HOST_BASE64_SHARE),
       ...opts.host,
     });
     closers.push(() => host.close());
@@ -122,8 +147,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (Object.entries(urls).some(([k, v]) => localData.fileEnv[k] !== v))
       updateLocalEnv(localData.dir, urls);
     emuUrl = emulator.url;
+    // Only now: warm instances read the functions' variables when they start.
+    host.keepWarm(opts.warmInstances ?? 1);
 
-    const consoleHandler: ConsoleHandler = createConsole({ simUrl: simulator.url, emuUrl: emulator.url });
+    const consoleHandler: ConsoleHandler = createConsole({
+      simUrl: simulator.url,
+      emuUrl: emulator.url,
+      invocations: () => host.invocations.recent(CONSOLE_INVOCATIONS),
+    });
     host.mount((req, res) => consoleHandler.handle(req, res));
     closers.push(() => consoleHandler.close());
 

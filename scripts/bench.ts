@@ -31,6 +31,7 @@ export const BENCH_MODULES: BenchModule[] = [
     run: () => withStack((stack, names) => runColdBench(stack, BENCH_BUILD_DIR, BENCH_WORK_DIR, names)),
   },
   { name: 'warm', run: () => withStack((stack) => runWarmBench(stack)) },
+  { name: 'storm', run: () => import('./bench/storm').then((m) => m.runStormBench()) },
 ];
 
 export function formatTable(results: BenchResult[]): string {

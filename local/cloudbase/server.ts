@@ -2,6 +2,7 @@
 // wx-server-sdk talk to (SDK endpoint `${url}/admin`, environment id `local`), plus the control API
 // under `${url}/emu/`. In memory without `dataDir`; file-backed (see persistence.ts) with it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { BodyTooLarge, readBody, sendJsonText } from '../net/http';
 import { listen } from '../net/listen';
 import { controlErrorStatus, handleControl } from './control';
 import { PlatformError, toErrorBody } from './errors';
@@ -40,33 +41,14 @@ export interface CloudbaseEmulator {
 
 const MAX_BODY = 32 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new PlatformError('INVALID_PARAM', `request body exceeds ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
-    );
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
+async function readText(req: IncomingMessage): Promise<string> {
+  try {
+    return (await readBody(req, MAX_BODY)).toString('utf8');
+  } catch (err) {
+    if (err instanceof BodyTooLarge)
+      throw new PlatformError('INVALID_PARAM', `request body exceeds ${MAX_BODY} bytes`);
+    throw err;
+  }
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -96,27 +78,27 @@ export async function startCloudbaseEmulator(
   async function onAdmin(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
     try {
-      const body = parseJson(await readBody(req), 'request body') as ActionRequest;
+      const body = parseJson(await readText(req), 'request body') as ActionRequest;
       const outcome = await handleAction(body, deps);
       if (outcome.lostResponse) {
         // The operation is applied; the caller sees the connection drop with no answer (ECONNRESET).
         req.socket.destroy();
         return;
       }
-      send(res, 200, JSON.stringify({ ...outcome.body, requestId }));
+      sendJsonText(res, 200, JSON.stringify({ ...outcome.body, requestId }));
     } catch (err) {
-      send(res, 200, JSON.stringify(toErrorBody(err, requestId)));
+      sendJsonText(res, 200, JSON.stringify(toErrorBody(err, requestId)));
     }
   }
 
   async function onControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     try {
-      const text = await readBody(req);
+      const text = await readText(req);
       const answer = handleControl(req.method ?? 'GET', path, parseJson(text, 'request body'), deps);
-      send(res, answer.status, answer.body);
+      sendJsonText(res, answer.status, answer.body);
     } catch (err) {
       const body = toErrorBody(err, newRequestId());
-      send(res, err instanceof PlatformError ? controlErrorStatus(err) : 500, JSON.stringify(body));
+      sendJsonText(res, err instanceof PlatformError ? controlErrorStatus(err) : 500, JSON.stringify(body));
     }
   }
 
@@ -126,7 +108,7 @@ export async function startCloudbaseEmulator(
     const path = q < 0 ? url : url.slice(0, q);
     if (path === '/admin' || path === '/admin/') {
       if (req.method !== 'POST') {
-        send(
+        sendJsonText(
           res,
           200,
           JSON.stringify(
@@ -144,14 +126,14 @@ export async function startCloudbaseEmulator(
       void onControl(req, res, path);
     } else if (path === '/' || path === '/health') {
       req.resume();
-      send(
+      sendJsonText(
         res,
         200,
         JSON.stringify({ ok: true, service: 'cloudbase-emulator', envId: ENV_ID, sdkEndpoint: '/admin' }),
       );
     } else {
       req.resume();
-      send(
+      sendJsonText(
         res,
         404,
         JSON.stringify({

@@ -5,6 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { BodyTooLarge, JSON_TYPE, readBody, sendJson, sendText } from '../net/http';
+import type { InvocationRecord } from '../host/invocation-log';
 import { readConsoleState, type ConsoleState } from './state';
 
 export interface ConsoleOptions {
@@ -12,6 +14,8 @@ export interface ConsoleOptions {
   emuUrl: string;
   /** How often the server re-reads the stack while a page is listening. */
   pollMs?: number;
+  /** The function host's latest invocations (crashes, timeouts and cold starts show there). */
+  invocations?: () => InvocationRecord[];
 }
 
 export interface ConsoleHandler {
@@ -28,27 +32,7 @@ const STATIC: Record<string, { file: string; type: string }> = {
 
 const MAX_PROXY_BODY = 64 * 1024;
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error('request body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(text);
-}
+const NO_STORE = { 'cache-control': 'no-store' };
 
 export function createConsole(opts: ConsoleOptions): ConsoleHandler {
   const staticDir = join(__dirname, 'static');
@@ -69,7 +53,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
     if (polling) return;
     polling = true;
     try {
-      const state = await readConsoleState(opts.emuUrl, opts.simUrl);
+      const state = await readConsoleState(opts.emuUrl, opts.simUrl, opts.invocations);
       const text = JSON.stringify(state);
       const digest = createHash('sha1').update(text).digest('hex');
       lastState = state;
@@ -97,25 +81,31 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
   }
 
   async function proxy(req: IncomingMessage, res: ServerResponse, target: string): Promise<void> {
+    let body: Buffer | undefined;
     try {
-      const body =
-        req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_PROXY_BODY);
+      body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_PROXY_BODY);
+    } catch (err) {
+      const tooLarge = err instanceof BodyTooLarge;
+      return sendJson(res, tooLarge ? 413 : 400, { error: `${(err as Error).message}` }, NO_STORE);
+    }
+    try {
       const upstream = await fetch(target, {
         method: req.method,
         headers: body && body.length ? { 'content-type': 'application/json' } : {},
         body: body && body.length ? body : undefined,
         signal: AbortSignal.timeout(15_000),
       });
-      const text = Buffer.from(await upstream.arrayBuffer());
-      res.writeHead(upstream.status, {
-        'content-type': upstream.headers.get('content-type') ?? 'application/json',
-        'cache-control': 'no-store',
-      });
-      res.end(text);
+      const answer = Buffer.from(await upstream.arrayBuffer());
+      sendText(res, upstream.status, answer, upstream.headers.get('content-type') ?? JSON_TYPE, NO_STORE);
     } catch (err) {
-      sendJson(res, 502, {
-        error: `could not reach ${new URL(target).origin}: ${(err as Error).message}; is the local stack running?`,
-      });
+      sendJson(
+        res,
+        502,
+        {
+          error: `could not reach ${new URL(target).origin}: ${(err as Error).message}; is the local stack running?`,
+        },
+        NO_STORE,
+      );
     }
   }
 
@@ -130,9 +120,9 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
         return true;
       }
       if (path === '/console/api/state' && req.method === 'GET') {
-        readConsoleState(opts.emuUrl, opts.simUrl).then(
-          (state) => sendJson(res, 200, state),
-          (err: Error) => sendJson(res, 502, { error: err.message }),
+        readConsoleState(opts.emuUrl, opts.simUrl, opts.invocations).then(
+          (state) => sendJson(res, 200, state, NO_STORE),
+          (err: Error) => sendJson(res, 502, { error: err.message }, NO_STORE),
         );
         return true;
       }

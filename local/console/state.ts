@@ -9,6 +9,8 @@ export interface ConsoleState {
   refunds: Array<Record<string, unknown>>;
   notifications: Array<Record<string, unknown>>;
   deliveries: Array<Record<string, unknown>>;
+  /** The function host's latest invocations, newest first. */
+  invocations: Array<Record<string, unknown>>;
   errors: string[];
 }
 
@@ -94,8 +96,41 @@ export function projectDeliveries(list: unknown[]): Array<Record<string, unknown
     });
 }
 
+export const INVOCATION_FIELDS = [
+  'requestId',
+  'functionName',
+  'trigger',
+  'at',
+  'cold',
+  'coldStartMs',
+  'queuedMs',
+  'durationMs',
+  'outcome',
+  'status',
+  'errorMessage',
+  'base64Body',
+] as const;
+
+/** Invocation records as the page shows them (never the caller's openid or any body). */
+export function projectInvocations(list: readonly object[]): Array<Record<string, unknown>> {
+  return list
+    .map((r) => {
+      const rec = r as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const f of INVOCATION_FIELDS) if (rec[f] !== undefined) out[f] = rec[f];
+      return out;
+    })
+    .reverse();
+}
+
+/** Projected dates are ISO strings, which sort as text. */
+function timeOf(d: Record<string, unknown>): string {
+  const t = d.createdAt ?? d.receivedAt;
+  return typeof t === 'string' ? t : '';
+}
+
 function newestFirst(a: Record<string, unknown>, b: Record<string, unknown>): number {
-  return String(b.createdAt ?? b.receivedAt ?? '').localeCompare(String(a.createdAt ?? a.receivedAt ?? ''));
+  return timeOf(b).localeCompare(timeOf(a));
 }
 
 async function getJson(url: string): Promise<unknown> {
@@ -115,7 +150,11 @@ function docsOf(body: unknown): unknown[] {
   return [];
 }
 
-export async function readConsoleState(emuUrl: string, simUrl: string): Promise<ConsoleState> {
+export async function readConsoleState(
+  emuUrl: string,
+  simUrl: string,
+  invocations: () => readonly object[] = () => [],
+): Promise<ConsoleState> {
   const errors: string[] = [];
   const read = async (collection: string) => {
     try {
@@ -142,6 +181,7 @@ export async function readConsoleState(emuUrl: string, simUrl: string): Promise<
     refunds: refunds,
     notifications: notifications,
     deliveries,
+    invocations: projectInvocations(invocations()),
     errors,
   };
 }

@@ -1,6 +1,7 @@
 // CloudBase timer-trigger schedules: seven fields — second minute hour day-of-month month day-of-week
 // year — evaluated in Beijing time (UTC+8) as the platform does. Supports `*`, `*/n`, `a`, `a-b`,
-// `a-b/n` and comma lists; month and weekday names (JAN, MON…) too. Pure.
+// `a-b/n` and comma lists; month and weekday names (JAN, MON…) too. Parsing and matching are pure;
+// `startTicker` fires the triggers whose schedule matches each second.
 
 const RANGES: Array<[number, number]> = [
   [0, 59], // second
@@ -87,4 +88,33 @@ export function cronMatches(schedule: CronSchedule, at: Date): boolean {
     bj.getUTCFullYear(),
   ];
   return schedule.every((set, i) => set === null || set.has(parts[i]));
+}
+
+export interface ScheduledTrigger {
+  functionName: string;
+  triggerName: string;
+  config: string;
+}
+
+/**
+ * Checks every second once (a late tick catches up, up to a minute) and calls `fire` for each trigger
+ * whose schedule matches that second. Returns the function that stops it.
+ */
+export function startTicker(
+  triggers: ScheduledTrigger[],
+  fire: (t: ScheduledTrigger, at: Date) => void,
+  now: () => number = Date.now,
+): () => void {
+  const schedules = triggers.map((t) => ({ t, schedule: parseCron(t.config) }));
+  let lastTick = Math.floor(now() / 1000);
+  const interval = setInterval(() => {
+    const current = Math.floor(now() / 1000);
+    for (let sec = lastTick + 1; sec <= current && sec - lastTick <= 60; sec++) {
+      const at = new Date(sec * 1000);
+      for (const { t, schedule } of schedules) if (cronMatches(schedule, at)) fire(t, at);
+    }
+    lastTick = current;
+  }, 250);
+  interval.unref();
+  return () => clearInterval(interval);
 }

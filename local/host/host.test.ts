@@ -1,4 +1,5 @@
 // The function host against fixture bundles: real worker processes, real HTTP on 127.0.0.1:0.
+// Longer than 250 lines: the tests share one host, so its start and its instances are paid once.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

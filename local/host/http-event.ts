@@ -31,12 +31,17 @@ export interface HttpAnswer {
 const TEXTUAL =
   /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
 
-/** Text bodies travel as utf-8 strings; anything else (or bytes that are not valid utf-8) as base64, so no byte is lost. */
+/**
+ * Text bodies travel as utf-8 strings; anything else (or bytes that are not valid utf-8) as base64, so
+ * no byte is lost. `base64` forces base64 for any body, as the platform does for some content types.
+ */
 export function encodeBody(
   body: Buffer,
   contentType: string | undefined,
+  base64 = false,
 ): { body: string; isBase64Encoded: boolean } {
   if (body.length === 0) return { body: '', isBase64Encoded: false };
+  if (base64) return { body: body.toString('base64'), isBase64Encoded: true };
   const textual = contentType === undefined || contentType === '' || TEXTUAL.test(contentType.trim());
   if (textual && isUtf8(body)) return { body: body.toString('utf8'), isBase64Encoded: false };
   return { body: body.toString('base64'), isBase64Encoded: true };
@@ -58,6 +63,8 @@ export function buildIntegrationEvent(req: {
   body: Buffer;
   requestId: string;
   envId: string;
+  /** Hand the body over base64-encoded whatever its type. */
+  base64?: boolean;
 }): IntegrationEvent {
   const url = new URL(req.url, 'http://local');
   const queryStringParameters: Record<string, string> = {};
@@ -71,7 +78,7 @@ export function buildIntegrationEvent(req: {
     queryStringParameters,
     // Placeholder account numbers: the local stack has no Tencent Cloud account.
     requestContext: { requestId: req.requestId, envId: req.envId, appId: 0, uin: 0 },
-    ...encodeBody(req.body, contentType),
+    ...encodeBody(req.body, contentType, req.base64),
   };
 }
 

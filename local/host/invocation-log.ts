@@ -2,12 +2,15 @@
 // invocation, never the request or response body — those may carry secrets.
 import { EventEmitter } from 'node:events';
 
-export type InvocationOutcome = 'ok' | 'error' | 'timeout' | 'memory' | 'rejected';
+/** `crash`: the instance died during the call (its own crash or a crash fault); it is replaced. */
+export type InvocationOutcome = 'ok' | 'error' | 'timeout' | 'memory' | 'rejected' | 'crash';
+
+export type Trigger = 'callFunction' | 'http' | 'timer';
 
 export interface InvocationRecord {
   requestId: string;
   functionName: string;
-  trigger: 'callFunction' | 'http' | 'timer';
+  trigger: Trigger;
   /** ISO time the call arrived. */
   at: string;
   cold: boolean;
@@ -15,11 +18,15 @@ export interface InvocationRecord {
   coldStartMs?: number;
   /** Arrival to answer, queueing and cold start included. */
   durationMs: number;
+  /** Arrival to an instance ready for the call (a free instance, or a new one loaded). */
+  queuedMs?: number;
   outcome: InvocationOutcome;
   /** HTTP status the host answered with. */
   status: number;
   openid?: string;
   errorMessage?: string;
+  /** HTTP triggers: the body was handed over base64-encoded (`isBase64Encoded: true`). */
+  base64Body?: boolean;
 }
 
 export class InvocationLog extends EventEmitter {
@@ -46,5 +53,7 @@ export function formatInvocation(r: InvocationRecord): string {
     ? `cold start ${r.coldStartMs === undefined ? '?' : Math.round(r.coldStartMs)} ms`
     : 'warm';
   const err = r.errorMessage ? ` — ${r.errorMessage}` : '';
-  return `[host] ${r.functionName} ${r.requestId} ${start} ${r.durationMs.toFixed(1)} ms ${r.outcome} ${r.status}${err}`;
+  // Waiting shows only when it is a visible share of the call.
+  const queued = r.queuedMs !== undefined && r.queuedMs >= 10 ? ` (queued ${Math.round(r.queuedMs)} ms)` : '';
+  return `[host] ${r.functionName} ${r.requestId} ${start} ${r.durationMs.toFixed(1)} ms ${r.outcome} ${r.status}${queued}${err}`;
 }

@@ -33,11 +33,16 @@ export class InvocationError extends Error {
   /** Whether the failed call had started a new instance (for the invocation log). */
   cold?: boolean;
   coldStartMs?: number;
+  queuedMs?: number;
+  /** The instance died during the invocation (its own crash, or a crash fault). */
+  readonly crashed: boolean;
   constructor(
     readonly code: PlatformErrorCode,
     message: string,
+    opts: { crashed?: boolean } = {},
   ) {
     super(message);
+    this.crashed = opts.crashed ?? false;
   }
 }
 
@@ -57,4 +62,17 @@ export function platformError(
       requestId,
     },
   };
+}
+
+/** Adds where a failed invocation stood (cold start, time queued) for its invocation record. */
+export function tagged(
+  err: unknown,
+  t: { cold: boolean; coldStartMs: number | undefined; queuedMs: number | undefined },
+): unknown {
+  if (err instanceof InvocationError) {
+    err.cold = t.cold;
+    err.coldStartMs = t.coldStartMs;
+    err.queuedMs = t.queuedMs;
+  }
+  return err;
 }

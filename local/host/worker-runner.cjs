@@ -1,4 +1,5 @@
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- plain CommonJS on purpose (see below): require is how it loads */
 // One function instance, as the platform runs it: a separate Node process that loads the built bundle
 // once (the cold start) and then handles one invocation at a time, told what to do over IPC.
 // Plain CommonJS on purpose: it is forked with bare `node` so a cold start costs what it costs on the

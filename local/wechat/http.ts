@@ -1,5 +1,6 @@
 // Minimal HTTP plumbing: raw bodies (signatures cover the exact bytes), a route table, JSON answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody as readRawBody } from '../net/http';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -22,54 +23,10 @@ export interface Route {
   handler: Handler;
 }
 
-export class BodyTooLarge extends Error {}
+export { BodyTooLarge, sendJson, sendText } from '../net/http';
 
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLarge('request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-export function sendText(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  contentType: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRawBody(req, MAX_BODY_BYTES)).toString('utf8');
 }
 
 /** Holds a request without answering, as an overloaded upstream does, until the client gives up. */

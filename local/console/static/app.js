@@ -1,5 +1,6 @@
 // The console page: a phone-sized run of the sample flow plus live views of the stack.
-// Plain browser JavaScript on purpose: no build step, nothing to download.
+// Plain browser JavaScript on purpose: no build step, nothing to download — and one file (over 250
+// lines) for the same reason: the page loads it with one script tag.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -20,6 +21,7 @@ let state = {
   refunds: [],
   notifications: [],
   deliveries: [],
+  invocations: [],
   errors: [],
 };
 
@@ -327,6 +329,19 @@ function renderTables() {
       ['outcome', (n) => status(n.outcome)],
     ],
     state.notifications,
+  );
+  table(
+    't-invocations',
+    [
+      ['at', (r) => esc(time(r.at))],
+      ['function', (r) => `<code>${esc(r.functionName)}</code>`],
+      ['trigger', (r) => esc(r.trigger)],
+      ['start', (r) => (r.cold ? `cold ${esc(Math.round(r.coldStartMs || 0))} ms` : 'warm')],
+      ['ms', (r) => esc(Math.round(r.durationMs))],
+      ['outcome', (r) => `${status(r.outcome)} ${esc(r.status)}`],
+      ['detail', (r) => `<span class="small">${esc(r.errorMessage || '')}</span>`],
+    ],
+    state.invocations || [],
   );
   table(
     't-users',
