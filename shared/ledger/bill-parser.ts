@@ -1,0 +1,344 @@
+// Streams a WeChat Pay bill (交易账单 ALL or 资金账单 BASIC) line by line: the exact header, the
+// backtick-prefixed rows, then the summary header and the summary row. Rows are handed to a callback
+// as they are read and never collected, so a bill of a million rows parses in the memory of one chunk.
+// Pure apart from reading the stream it is given; every refusal is a BillFormatError naming the line.
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import {
+  FUND_FLOW_COLUMNS,
+  FUND_FLOW_SUMMARY,
+  TRADE_BILL_ALL_COLUMNS,
+  TRADE_BILL_ALL_SUMMARY,
+} from './bill-format';
+import { parseCount, yuanToFen } from './yuan';
+
+export class BillFormatError extends Error {
+  override readonly name = 'BillFormatError';
+  readonly code = 'BILL_FORMAT';
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(`bill line ${line}: ${message}`);
+  }
+}
+
+/** One line of an ALL trade bill: a payment (tradeState SUCCESS/REVOKED) or a refund (REFUND). */
+export interface TradeBillRow {
+  line: number;
+  /** `yyyy-MM-dd HH:mm:ss`, China time: payment success or refund application. */
+  tradeTime: string;
+  appid: string;
+  mchid: string;
+  transactionId: string;
+  outTradeNo: string;
+  openid: string;
+  tradeType: string;
+  tradeState: string;
+  settlementFen: number;
+  couponFen: number;
+  /** '0' on payment rows. */
+  refundId: string;
+  outRefundNo: string;
+  refundFen: number;
+  couponRefundFen: number;
+  refundType: string;
+  refundStatus: string;
+  orderFen: number;
+  requestedRefundFen: number;
+}
+
+export interface TradeBillSummary {
+  count: number;
+  settlementFen: number;
+  refundFen: number;
+  couponRefundFen: number;
+  /** Fees keep WeChat's own precision (up to five decimals); compared as text, never summed here. */
+  feeText: string;
+  orderFen: number;
+  requestedRefundFen: number;
+}
+
+export interface FundFlowRow {
+  line: number;
+  bookedAt: string;
+  businessNo: string;
+  flowNo: string;
+  businessName: string;
+  businessType: string;
+  /** 收入 (income) or 支出 (expense). */
+  direction: '收入' | '支出';
+  amountFen: number;
+  balanceFen: number;
+  applicant: string;
+  remark: string;
+  voucherNo: string;
+}
+
+export interface FundFlowSummary {
+  count: number;
+  incomeCount: number;
+  incomeFen: number;
+  expenseCount: number;
+  expenseFen: number;
+}
+
+/** Longest line accepted: WeChat's longest field (备注) is 2048 characters; a runaway line is not a bill. */
+export const MAX_LINE_CHARS = 64 * 1024;
+
+/**
+ * Calls `onLine` for each line of `source` (UTF-8, `\n` or `\r\n`), with its 1-based number. The
+ * callback is synchronous so a million lines cost no promise each.
+ */
+export async function forEachLine(
+  source: AsyncIterable<Buffer | string>,
+  onLine: (line: string, n: number) => void,
+): Promise<number> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let n = 0;
+  const emit = (text: string) => {
+    n++;
+    onLine(text.endsWith('\r') ? text.slice(0, -1) : text, n);
+  };
+  for await (const chunk of source) {
+    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    let start = 0;
+    let nl = text.indexOf('\n', start);
+    while (nl >= 0) {
+      emit(text.slice(start, nl));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    rest = text.slice(start);
+    if (rest.length > MAX_LINE_CHARS)
+      throw new BillFormatError(n + 1, `longer than ${MAX_LINE_CHARS} characters: this is not a WeChat bill`);
+  }
+  rest += decoder.end();
+  if (rest !== '') emit(rest);
+  return n;
+}
+
+/** A backtick-prefixed data line → its fields. Splitting on ",`" keeps commas inside values intact. */
+export function splitFields(line: string, n: number, expected: number): string[] {
+  if (line.charCodeAt(0) !== 96 /* ` */)
+    throw new BillFormatError(n, 'data fields must start with a backtick (`)');
+  const fields = line.slice(1).split(',`');
+  if (fields.length !== expected)
+    throw new BillFormatError(n, `has ${fields.length} fields where the header has ${expected}`);
+  return fields;
+}
+
+function checkHeader(line: string, n: number, columns: readonly string[], what: string): void {
+  const got = line
+    .replace(/^\uFEFF/, '')
+    .replace(/（/g, '(')
+    .replace(/）/g, ')')
+    .split(',');
+  if (got.length !== columns.length || got.some((c, i) => c.trim() !== columns[i]))
+    throw new BillFormatError(
+      n,
+      `is not the ${what} header: expected "${columns.join(',')}"; request the bill with the documented type (ALL / BASIC)`,
+    );
+}
+
+function fen(text: string, n: number, column: string): number {
+  const v = yuanToFen(text);
+  if (v === undefined)
+    throw new BillFormatError(n, `${column} "${text.slice(0, 32)}" is not an amount in yuan (e.g. 0.01)`);
+  return v;
+}
+
+function count(text: string, n: number, column: string): number {
+  const v = parseCount(text);
+  if (v === undefined) throw new BillFormatError(n, `${column} "${text.slice(0, 32)}" is not a count`);
+  return v;
+}
+
+const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+interface Layout<R, S> {
+  what: string;
+  columns: readonly string[];
+  summary: readonly string[];
+  row(fields: string[], n: number): R;
+  summaryRow(fields: string[], n: number): S;
+}
+
+/** The header/rows/summary state machine shared by both bill kinds. */
+async function parseBill<R, S>(
+  source: AsyncIterable<Buffer | string>,
+  layout: Layout<R, S>,
+  onRow: (row: R) => void,
+): Promise<{ rows: number; summary: S }> {
+  type Phase = 'header' | 'rows' | 'summary' | 'done';
+  let phase: Phase = 'header';
+  let rows = 0;
+  let summary: S | undefined;
+  const summaryHeader = layout.summary.join(',');
+  const lines = await forEachLine(source, (line, n) => {
+    if (line === '') return; // trailing newline(s)
+    switch (phase) {
+      case 'header':
+        checkHeader(line, n, layout.columns, layout.what);
+        phase = 'rows';
+        return;
+      case 'rows':
+        if (line.charCodeAt(0) !== 96) {
+          checkHeader(line, n, layout.summary, `${layout.what} summary`);
+          phase = 'summary';
+          return;
+        }
+        onRow(layout.row(splitFields(line, n, layout.columns.length), n));
+        rows++;
+        return;
+      case 'summary':
+        summary = layout.summaryRow(splitFields(line, n, layout.summary.length), n);
+        phase = 'done';
+        return;
+      case 'done':
+        throw new BillFormatError(n, 'text after the summary row: the bill is not in the documented layout');
+    }
+  });
+  if (phase === 'header') throw new BillFormatError(1, `is empty: no ${layout.what} header`);
+  if (phase === 'rows')
+    throw new BillFormatError(
+      lines,
+      `ends without the summary header "${summaryHeader}": the bill is truncated`,
+    );
+  if (phase === 'summary')
+    throw new BillFormatError(lines, 'ends without the summary row: the bill is truncated');
+  return { rows, summary: summary! };
+}
+
+const TRADE_LAYOUT: Layout<TradeBillRow, TradeBillSummary> = {
+  what: 'trade bill (ALL)',
+  columns: TRADE_BILL_ALL_COLUMNS,
+  summary: TRADE_BILL_ALL_SUMMARY,
+  row(f, n) {
+    if (!TIME.test(f[0]))
+      throw new BillFormatError(n, `交易时间 "${f[0].slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
+    if (f[6] === '') throw new BillFormatError(n, '商户订单号 is empty');
+    return {
+      line: n,
+      tradeTime: f[0],
+      appid: f[1],
+      mchid: f[2],
+      transactionId: f[5],
+      outTradeNo: f[6],
+      openid: f[7],
+      tradeType: f[8],
+      tradeState: f[9],
+      settlementFen: fen(f[12], n, '应结订单金额'),
+      couponFen: fen(f[13], n, '代金券金额'),
+      refundId: f[14],
+      outRefundNo: f[15],
+      refundFen: fen(f[16], n, '退款金额'),
+      couponRefundFen: fen(f[17], n, '充值券退款金额'),
+      refundType: f[18],
+      refundStatus: f[19],
+      orderFen: fen(f[24], n, '订单金额'),
+      requestedRefundFen: fen(f[25], n, '申请退款金额'),
+    };
+  },
+  summaryRow(f, n) {
+    return {
+      count: count(f[0], n, '总交易单数'),
+      settlementFen: fen(f[1], n, '应结订单总金额'),
+      refundFen: fen(f[2], n, '退款总金额'),
+      couponRefundFen: fen(f[3], n, '充值券退款总金额'),
+      feeText: f[4],
+      orderFen: fen(f[5], n, '订单总金额'),
+      requestedRefundFen: fen(f[6], n, '申请退款总金额'),
+    };
+  },
+};
+
+const FUND_LAYOUT: Layout<FundFlowRow, FundFlowSummary> = {
+  what: 'fund-flow bill (BASIC)',
+  columns: FUND_FLOW_COLUMNS,
+  summary: FUND_FLOW_SUMMARY,
+  row(f, n) {
+    if (!TIME.test(f[0]))
+      throw new BillFormatError(n, `记账时间 "${f[0].slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
+    if (f[5] !== '收入' && f[5] !== '支出')
+      throw new BillFormatError(n, `收支类型 "${f[5].slice(0, 16)}" is neither 收入 nor 支出`);
+    return {
+      line: n,
+      bookedAt: f[0],
+      businessNo: f[1],
+      flowNo: f[2],
+      businessName: f[3],
+      businessType: f[4],
+      direction: f[5],
+      amountFen: fen(f[6], n, '收支金额(元)'),
+      balanceFen: fen(f[7], n, '账户结余(元)'),
+      applicant: f[8],
+      remark: f[9],
+      voucherNo: f[10],
+    };
+  },
+  summaryRow(f, n) {
+    return {
+      count: count(f[0], n, '资金流水总笔数'),
+      incomeCount: count(f[1], n, '收入笔数'),
+      incomeFen: fen(f[2], n, '收入金额'),
+      expenseCount: count(f[3], n, '支出笔数'),
+      expenseFen: fen(f[4], n, '支出金额'),
+    };
+  },
+};
+
+export function parseTradeBill(
+  source: AsyncIterable<Buffer | string>,
+  onRow: (row: TradeBillRow) => void,
+): Promise<{ rows: number; summary: TradeBillSummary }> {
+  return parseBill(source, TRADE_LAYOUT, onRow);
+}
+
+export function parseFundFlowBill(
+  source: AsyncIterable<Buffer | string>,
+  onRow: (row: FundFlowRow) => void,
+): Promise<{ rows: number; summary: FundFlowSummary }> {
+  return parseBill(source, FUND_LAYOUT, onRow);
+}
+
+/** The decompressed text of a gzip stream (the bills are requested with tar_type=GZIP). */
+export function gunzipped(source: Readable): Readable {
+  const gunzip = createGunzip();
+  source.on('error', (err) => gunzip.destroy(err));
+  return source.pipe(gunzip);
+}
+
+/** What the rows add up to, to compare with the summary row WeChat wrote. */
+export class TradeBillTotals {
+  count = 0;
+  settlementFen = 0;
+  refundFen = 0;
+  couponRefundFen = 0;
+  orderFen = 0;
+  requestedRefundFen = 0;
+
+  add(r: TradeBillRow): void {
+    this.count++;
+    this.settlementFen += r.settlementFen;
+    this.refundFen += r.refundFen;
+    this.couponRefundFen += r.couponRefundFen;
+    this.orderFen += r.orderFen;
+    this.requestedRefundFen += r.requestedRefundFen;
+  }
+
+  /** Summary columns whose value differs from the sum of the rows (fees excepted: see TradeBillSummary). */
+  differences(s: TradeBillSummary): Array<{ column: string; rows: number; summary: number }> {
+    const pairs: Array<[string, number, number]> = [
+      ['总交易单数', this.count, s.count],
+      ['应结订单总金额', this.settlementFen, s.settlementFen],
+      ['退款总金额', this.refundFen, s.refundFen],
+      ['充值券退款总金额', this.couponRefundFen, s.couponRefundFen],
+      ['订单总金额', this.orderFen, s.orderFen],
+      ['申请退款总金额', this.requestedRefundFen, s.requestedRefundFen],
+    ];
+    return pairs.filter(([, a, b]) => a !== b).map(([column, rows, summary]) => ({ column, rows, summary }));
+  }
+}
