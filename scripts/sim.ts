@@ -263,11 +263,17 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const fundflow = flag(args, '--fundflow');
       noExtra(args);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new CliError(`bill needs a date YYYY-MM-DD, got ${date}`);
-      const b = await call('GET', `/sim/bills/${date}`);
+      const b = (await call('GET', `/sim/bills/${date}`)) as {
+        date: string;
+        availability: string;
+        readyAt: string;
+        trade: string;
+        fundflow: string;
+      };
       log(
         `${fundflow ? 'fund-flow bill (BASIC)' : 'trade bill (ALL)'} of ${b.date}: ${b.availability === 'ready' ? 'available' : `${b.availability}, available from ${b.readyAt} (simulator time)`}`,
       );
-      log(String(fundflow ? b.fundflow : b.trade).trimEnd());
+      log((fundflow ? b.fundflow : b.trade).trimEnd());
       return;
     }
     case 'reset': {
