@@ -4,7 +4,14 @@
 import { openLocalDatabase } from '../cloudbase/sdk-env';
 import { SEED_PRODUCTS, type SeedProduct } from './products';
 
-export const COLLECTIONS = ['users', 'products', 'orders', 'refunds', 'notifications'] as const;
+export const COLLECTIONS = [
+  'users',
+  'products',
+  'orders',
+  'refunds',
+  'notifications',
+  'reconciliations',
+] as const;
 
 export interface SeedReport {
   collectionsCreated: string[];

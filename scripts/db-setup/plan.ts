@@ -51,6 +51,15 @@ export const DATABASE_PLAN: CollectionSpec[] = [
         unique: false,
         serves: 'reconcile: NOTPAY orders older than 5 minutes',
       },
+      {
+        name: 'paidAt__id',
+        keys: [
+          { field: 'paidAt', direction: 1 },
+          { field: '_id', direction: 1 },
+        ],
+        unique: false,
+        serves: 'billReconcile: the payments of one day, paged by _id',
+      },
     ],
   },
   {
@@ -85,6 +94,15 @@ export const DATABASE_PLAN: CollectionSpec[] = [
         unique: false,
         serves: 'reconcile: final refunds whose order update did not land',
       },
+      {
+        name: 'successAt__id',
+        keys: [
+          { field: 'successAt', direction: 1 },
+          { field: '_id', direction: 1 },
+        ],
+        unique: false,
+        serves: 'billReconcile: the successful refunds of one day, paged by _id',
+      },
     ],
   },
   {
@@ -113,6 +131,7 @@ export const DATABASE_PLAN: CollectionSpec[] = [
       },
     ],
   },
+  { name: COLLECTIONS.reconciliations, rule: ADMIN_ONLY, indexes: [] },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */

@@ -96,7 +96,7 @@ async function fakeApi(
   return { seen, url, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-test('db-setup with an API key: collections, rules on all five, only the missing indexes; signed requests', async () => {
+test('db-setup with an API key: collections, rules on every collection, only the missing indexes; signed requests', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-setup-api-'));
   const emu = await startCloudbaseEmulator({ port: 0 });
   const api = await fakeApi((action, p) => {
@@ -121,7 +121,7 @@ test('db-setup with an API key: collections, rules on all five, only the missing
       db: openLocalDatabase(emu.url),
       api: apiCaller(CREDS, (s) => `${api.url}/${s}`),
     });
-    assert.equal(res.created.length, 5);
+    assert.equal(res.created.length, DATABASE_PLAN.length);
     const rules = api.seen.filter((s) => s.action === 'ModifySafeRule');
     assert.deepEqual(
       rules.map((r) => r.payload.CollectionName),

@@ -501,6 +501,10 @@ export class AppConfig {
       case 'reconcile':
         pay();
         return;
+      case 'billReconcile':
+        pay();
+        this.adminOpenids();
+        return;
     }
   }
 }

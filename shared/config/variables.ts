@@ -10,6 +10,7 @@ export const FUNCTION_NAMES = [
   'payNotify',
   'refundNotify',
   'reconcile',
+  'billReconcile',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -54,6 +55,7 @@ export const FUNCTION_VARIABLES: Record<FunctionName, FunctionVariables> = {
   payNotify: { required: [...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL] },
   refundNotify: { required: [...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL] },
   reconcile: { required: [...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL] },
+  billReconcile: { required: [...PAY_V3_REQUIRED], optional: [...PAY_OPTIONAL, 'ADMIN_OPENIDS'] },
 };
 
 const V3_ONLY = ['WXPAY_SERIAL_NO', 'WXPAY_PRIVATE_KEY', 'WXPAY_APIV3_KEY'];

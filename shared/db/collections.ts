@@ -5,6 +5,8 @@ export const COLLECTIONS = {
   orders: 'orders',
   refunds: 'refunds',
   notifications: 'notifications',
+  /** One document per China-time day: the ledger compared with WeChat Pay's bill (billReconcile). */
+  reconciliations: 'reconciliations',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
