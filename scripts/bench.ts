@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCryptoBench } from './bench/crypto';
+import { runBillBench } from './bench/bill';
 import { runBundleBench } from './bench/bundle';
 import { runThroughputBench } from './bench/throughput';
 import type { BenchModule, BenchResult } from './bench/types';
@@ -13,6 +14,7 @@ export const BENCH_MODULES: BenchModule[] = [
   { name: 'crypto', run: () => runCryptoBench() },
   { name: 'bundle', run: () => runBundleBench() },
   { name: 'throughput', run: () => runThroughputBench() },
+  { name: 'bill', run: () => runBillBench() },
 ];
 
 export function formatTable(results: BenchResult[]): string {

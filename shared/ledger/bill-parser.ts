@@ -100,18 +100,13 @@ export async function forEachLine(
   let n = 0;
   const emit = (text: string) => {
     n++;
-    onLine(text.endsWith('\r') ? text.slice(0, -1) : text, n);
+    onLine(text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text, n);
   };
   for await (const chunk of source) {
-    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    let start = 0;
-    let nl = text.indexOf('\n', start);
-    while (nl >= 0) {
-      emit(text.slice(start, nl));
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    rest = text.slice(start);
+    // One native split per chunk: far cheaper than an indexOf/slice loop over the same text.
+    const lines = (rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk))).split('\n');
+    rest = lines.pop()!;
+    for (let i = 0; i < lines.length; i++) emit(lines[i]);
     if (rest.length > MAX_LINE_CHARS)
       throw new BillFormatError(n + 1, `longer than ${MAX_LINE_CHARS} characters: this is not a WeChat bill`);
   }
@@ -124,7 +119,8 @@ export async function forEachLine(
 export function splitFields(line: string, n: number, expected: number): string[] {
   if (line.charCodeAt(0) !== 96 /* ` */)
     throw new BillFormatError(n, 'data fields must start with a backtick (`)');
-  const fields = line.slice(1).split(',`');
+  const fields = line.split(',`');
+  fields[0] = fields[0].slice(1);
   if (fields.length !== expected)
     throw new BillFormatError(n, `has ${fields.length} fields where the header has ${expected}`);
   return fields;
@@ -156,7 +152,18 @@ function count(text: string, n: number, column: string): number {
   return v;
 }
 
-const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+const TIME_SHAPE = '0000-00-00 00:00:00';
+
+/** `yyyy-MM-dd HH:mm:ss` checked by char codes (a regular expression per row costs more than the row). */
+function isBillTime(t: string): boolean {
+  if (t.length !== 19) return false;
+  for (let i = 0; i < 19; i++) {
+    const c = t.charCodeAt(i);
+    const want = TIME_SHAPE.charCodeAt(i);
+    if (want === 48 ? c < 48 || c > 57 : c !== want) return false;
+  }
+  return true;
+}
 
 interface Layout<R, S> {
   what: string;
@@ -217,7 +224,7 @@ const TRADE_LAYOUT: Layout<TradeBillRow, TradeBillSummary> = {
   columns: TRADE_BILL_ALL_COLUMNS,
   summary: TRADE_BILL_ALL_SUMMARY,
   row(f, n) {
-    if (!TIME.test(f[0]))
+    if (!isBillTime(f[0]))
       throw new BillFormatError(n, `交易时间 "${f[0].slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
     if (f[6] === '') throw new BillFormatError(n, '商户订单号 is empty');
     return {
@@ -260,7 +267,7 @@ const FUND_LAYOUT: Layout<FundFlowRow, FundFlowSummary> = {
   columns: FUND_FLOW_COLUMNS,
   summary: FUND_FLOW_SUMMARY,
   row(f, n) {
-    if (!TIME.test(f[0]))
+    if (!isBillTime(f[0]))
       throw new BillFormatError(n, `记账时间 "${f[0].slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
     if (f[5] !== '收入' && f[5] !== '支出')
       throw new BillFormatError(n, `收支类型 "${f[5].slice(0, 16)}" is neither 收入 nor 支出`);

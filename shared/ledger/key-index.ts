@@ -17,102 +17,135 @@ export function fnv1a(text: string, basis: number): number {
 const BASIS_A = 0x811c9dc5;
 const BASIS_B = 0x050c5d1f;
 
+// The two halves of the last key hashed by hash64 (module state: no allocation per row).
+let hashHi = 0;
+let hashLo = 0;
+
+/** Both 32-bit FNV-1a hashes of `text` in one pass, left in hashHi / hashLo. */
+function hash64(text: string): void {
+  let a = BASIS_A;
+  let b = BASIS_B;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  hashHi = a >>> 0;
+  hashLo = b >>> 0;
+}
+
 const USED = 1;
 const SEEN = 2;
 
+/**
+ * Slots are interleaved in one buffer — 8 × uint32 per slot: hash hi, hash lo, ref hash, flags, the
+ * amount as a float64 (uint32 4–5), 2 unused — so a probe touches one cache line, not five arrays.
+ */
+const STRIDE = 8;
+
 export class KeyIndex {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
-  private amount: Float64Array;
-  private ref: Uint32Array;
-  private flags: Uint8Array;
+  private u32: Uint32Array;
+  private f64: Float64Array;
+  private capacity: number;
   private mask: number;
   size = 0;
+  /** How many keys the bill has matched so far. */
+  seenCount = 0;
 
-  constructor(expected = 1024) {
+  constructor(expected = 1 << 16) {
     let cap = 1024;
     while (cap < expected * 2) cap *= 2;
-    this.hi = new Uint32Array(cap);
-    this.lo = new Uint32Array(cap);
-    this.amount = new Float64Array(cap);
-    this.ref = new Uint32Array(cap);
-    this.flags = new Uint8Array(cap);
+    this.capacity = cap;
     this.mask = cap - 1;
+    this.u32 = new Uint32Array(cap * STRIDE);
+    this.f64 = new Float64Array(this.u32.buffer);
   }
 
   /** Bytes held (for the bench's memory report). */
   get bytes(): number {
-    return this.flags.length * (4 + 4 + 8 + 4 + 1);
+    return this.u32.byteLength;
   }
 
+  /** The slot holding (hi, lo), or the empty slot where it would go. */
   private slotOf(hi: number, lo: number): number {
-    let i = lo & this.mask;
+    // FNV's low bits cluster for keys that differ only in their last digits (sequential out numbers):
+    // mix before masking, or linear probing degrades into long runs.
+    let h = Math.imul(lo ^ (lo >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    let i = (h ^ (h >>> 16)) & this.mask;
+    const u = this.u32;
     for (;;) {
-      if (!(this.flags[i] & USED)) return i;
-      if (this.hi[i] === hi && this.lo[i] === lo) return i;
+      const b = i * STRIDE;
+      if (!(u[b + 3] & USED)) return i;
+      if (u[b] === hi && u[b + 1] === lo) return i;
       i = (i + 1) & this.mask;
     }
   }
 
   /** Adds a key; false when it was already there (a duplicate out number). */
   add(key: string, amountFen: number, refId: string): boolean {
-    if ((this.size + 1) * 2 > this.flags.length) this.grow();
-    const hi = fnv1a(key, BASIS_A);
-    const lo = fnv1a(key, BASIS_B);
+    if ((this.size + 1) * 2 > this.capacity) this.grow();
+    hash64(key);
+    const hi = hashHi;
+    const lo = hashLo;
     const i = this.slotOf(hi, lo);
-    if (this.flags[i] & USED) return false;
-    this.hi[i] = hi;
-    this.lo[i] = lo;
-    this.amount[i] = amountFen;
-    this.ref[i] = fnv1a(refId, BASIS_A);
-    this.flags[i] = USED;
+    const b = i * STRIDE;
+    if (this.u32[b + 3] & USED) return false;
+    this.u32[b] = hi;
+    this.u32[b + 1] = lo;
+    this.u32[b + 2] = fnv1a(refId, BASIS_A);
+    this.u32[b + 3] = USED;
+    this.f64[b / 2 + 2] = amountFen;
     this.size++;
     return true;
   }
 
   /** The slot of `key`, or -1. */
   find(key: string): number {
-    const i = this.slotOf(fnv1a(key, BASIS_A), fnv1a(key, BASIS_B));
-    return this.flags[i] & USED ? i : -1;
+    hash64(key);
+    const i = this.slotOf(hashHi, hashLo);
+    return this.u32[i * STRIDE + 3] & USED ? i : -1;
   }
 
   amountAt(slot: number): number {
-    return this.amount[slot];
+    return this.f64[slot * (STRIDE / 2) + 2];
   }
 
   sameRef(slot: number, refId: string): boolean {
-    return this.ref[slot] === fnv1a(refId, BASIS_A);
+    return this.u32[slot * STRIDE + 2] === fnv1a(refId, BASIS_A);
   }
 
   /** Marks the slot seen in the bill; false when it was seen before (the bill repeats the key). */
   markSeen(slot: number): boolean {
-    if (this.flags[slot] & SEEN) return false;
-    this.flags[slot] |= SEEN;
+    const f = slot * STRIDE + 3;
+    if (this.u32[f] & SEEN) return false;
+    this.u32[f] |= SEEN;
+    this.seenCount++;
     return true;
+  }
+
+  /** True when every key was seen: the pass looking for unseen ones can be skipped. */
+  get allSeen(): boolean {
+    return this.seenCount === this.size;
   }
 
   seen(key: string): boolean {
     const i = this.find(key);
-    return i >= 0 && (this.flags[i] & SEEN) !== 0;
+    return i >= 0 && (this.u32[i * STRIDE + 3] & SEEN) !== 0;
   }
 
   private grow(): void {
-    const old = { hi: this.hi, lo: this.lo, amount: this.amount, ref: this.ref, flags: this.flags };
-    const cap = old.flags.length * 2;
-    this.hi = new Uint32Array(cap);
-    this.lo = new Uint32Array(cap);
-    this.amount = new Float64Array(cap);
-    this.ref = new Uint32Array(cap);
-    this.flags = new Uint8Array(cap);
-    this.mask = cap - 1;
-    for (let j = 0; j < old.flags.length; j++) {
-      if (!(old.flags[j] & USED)) continue;
-      const i = this.slotOf(old.hi[j], old.lo[j]);
-      this.hi[i] = old.hi[j];
-      this.lo[i] = old.lo[j];
-      this.amount[i] = old.amount[j];
-      this.ref[i] = old.ref[j];
-      this.flags[i] = old.flags[j];
+    const old = this.u32;
+    const oldCap = this.capacity;
+    this.capacity = oldCap * 2;
+    this.mask = this.capacity - 1;
+    this.u32 = new Uint32Array(this.capacity * STRIDE);
+    this.f64 = new Float64Array(this.u32.buffer);
+    for (let j = 0; j < oldCap; j++) {
+      const ob = j * STRIDE;
+      if (!(old[ob + 3] & USED)) continue;
+      const nb = this.slotOf(old[ob], old[ob + 1]) * STRIDE;
+      for (let k = 0; k < STRIDE; k++) this.u32[nb + k] = old[ob + k];
     }
   }
 }

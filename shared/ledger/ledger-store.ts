@@ -8,13 +8,13 @@ import type { ReconciliationDoc } from './reconciliation';
 /** CloudBase answers at most 1000 documents per query. */
 const PAGE = 1000;
 
-async function* pagedByDay<T extends { _id: string }>(
+async function* pagesByDay<T extends { _id: string }>(
   collection: string,
   field: 'paidAt' | 'successAt',
   from: Date,
   to: Date,
   extra: Record<string, unknown> = {},
-): AsyncIterable<T> {
+): AsyncIterable<T[]> {
   const _ = getDatabase().command;
   let after: string | undefined;
   for (;;) {
@@ -27,18 +27,18 @@ async function* pagedByDay<T extends { _id: string }>(
       getDatabase().collection(collection).where(where).orderBy('_id', 'asc').limit(PAGE).get(),
     );
     const docs = res.data as T[];
-    for (const d of docs) yield d;
+    if (docs.length > 0) yield docs;
     if (docs.length < PAGE) return;
     after = docs[docs.length - 1]._id;
   }
 }
 
-export function paymentsOfDay(from: Date, to: Date): AsyncIterable<LocalPayment> {
-  return pagedByDay<LocalPayment>(COLLECTIONS.orders, 'paidAt', from, to);
+export function paymentsOfDay(from: Date, to: Date): AsyncIterable<LocalPayment[]> {
+  return pagesByDay<LocalPayment>(COLLECTIONS.orders, 'paidAt', from, to);
 }
 
-export function refundsOfDay(from: Date, to: Date): AsyncIterable<LocalRefund> {
-  return pagedByDay<LocalRefund>(COLLECTIONS.refunds, 'successAt', from, to, { status: 'SUCCESS' });
+export function refundsOfDay(from: Date, to: Date): AsyncIterable<LocalRefund[]> {
+  return pagesByDay<LocalRefund>(COLLECTIONS.refunds, 'successAt', from, to, { status: 'SUCCESS' });
 }
 
 const reconciliations = () => getDatabase().collection(COLLECTIONS.reconciliations);

@@ -39,10 +39,10 @@ export type RepairOutcome = string;
 
 export interface ReconcileDayDeps {
   bills: BillSource;
-  /** Orders whose paidAt (WeChat's success time) is in [from, to); may be iterated twice. */
-  paymentsOfDay(from: Date, to: Date): AsyncIterable<LocalPayment>;
-  /** Refunds whose successAt is in [from, to); may be iterated twice. */
-  refundsOfDay(from: Date, to: Date): AsyncIterable<LocalRefund>;
+  /** Orders whose paidAt (WeChat's success time) is in [from, to), page by page; may be iterated twice. */
+  paymentsOfDay(from: Date, to: Date): AsyncIterable<readonly LocalPayment[]>;
+  /** Refunds whose successAt is in [from, to), page by page; may be iterated twice. */
+  refundsOfDay(from: Date, to: Date): AsyncIterable<readonly LocalRefund[]>;
   findOrder(outTradeNo: string): Promise<LocalPayment | undefined>;
   findRefund(outRefundNo: string): Promise<LocalRefund | undefined>;
   /** The payment notification's transition (NOTPAY → SUCCESS), applied with WeChat's facts. */
@@ -100,19 +100,21 @@ export async function reconcileDay(deps: ReconcileDayDeps, date: string): Promis
   const local = emptyTotals();
   const payments = new KeyIndex();
   const refunds = new KeyIndex();
-  for await (const o of deps.paymentsOfDay(day.from, day.to)) {
-    if (payments.add(o._id, o.amountFen, o.transactionId ?? '')) {
-      local.payments++;
-      local.paymentFen += o.amountFen;
+  for await (const page of deps.paymentsOfDay(day.from, day.to))
+    for (const o of page) {
+      if (payments.add(o._id, o.amountFen, o.transactionId ?? '')) {
+        local.payments++;
+        local.paymentFen += o.amountFen;
+      }
     }
-  }
-  for await (const r of deps.refundsOfDay(day.from, day.to)) {
-    if (r.status !== 'SUCCESS') continue;
-    if (refunds.add(r._id, r.amountFen, r.refundId ?? '')) {
-      local.refunds++;
-      local.refundFen += r.amountFen;
+  for await (const page of deps.refundsOfDay(day.from, day.to))
+    for (const r of page) {
+      if (r.status !== 'SUCCESS') continue;
+      if (refunds.add(r._id, r.amountFen, r.refundId ?? '')) {
+        local.refunds++;
+        local.refundFen += r.amountFen;
+      }
     }
-  }
 
   const unavailable = async (code: string, message: string): Promise<ReconciliationDoc> => {
     const doc: ReconciliationDoc = {
@@ -157,32 +159,7 @@ export async function reconcileDay(deps: ReconcileDayDeps, date: string): Promis
         else findings.omitted++;
         return;
       }
-      const ids = { outTradeNo: row.outTradeNo, ...(isRefund ? { outRefundNo: row.outRefundNo } : {}) };
-      const view = isRefund ? refundView(row) : paymentView(row);
-      if (!index.markSeen(slot)) {
-        findings.add({
-          kind: 'state-mismatch',
-          ...ids,
-          wechat: { ...view, problem: 'the bill lists it twice' },
-        });
-        return;
-      }
-      const billFen = isRefund ? row.requestedRefundFen : row.orderFen;
-      if (billFen !== index.amountAt(slot))
-        findings.add({
-          kind: 'amount-mismatch',
-          ...ids,
-          local: { amountFen: index.amountAt(slot) },
-          wechat: view,
-        });
-      const state = isRefund ? row.refundStatus : row.tradeState;
-      if (state !== 'SUCCESS')
-        findings.add({ kind: 'state-mismatch', ...ids, local: { status: 'SUCCESS' }, wechat: view });
-      else if (
-        !index.sameRef(slot, isRefund ? row.refundId : row.transactionId) &&
-        idMismatch.length < MAX_DISCREPANCIES
-      )
-        idMismatch.push(row);
+      compareRow(row, isRefund, index, slot, findings, idMismatch);
     }));
   } catch (err) {
     // A bill we cannot read is compared with nothing: no finding, no repair, from a partial file.
@@ -228,34 +205,38 @@ export async function reconcileDay(deps: ReconcileDayDeps, date: string): Promis
     else await paymentNotOfDay(deps, row, day, findings, local, payments, runAt);
   }
 
-  // Local payments and refunds of the day the bill never mentioned.
-  for await (const o of deps.paymentsOfDay(day.from, day.to)) {
-    if (!payments.seen(o._id))
-      findings.add({
-        kind: 'missing-in-bill',
-        outTradeNo: o._id,
-        local: {
-          transactionId: o.transactionId,
-          amountFen: o.amountFen,
-          status: o.status,
-          paidAt: iso(o.paidAt),
-        },
-      });
-  }
-  for await (const r of deps.refundsOfDay(day.from, day.to)) {
-    if (r.status === 'SUCCESS' && !refunds.seen(r._id))
-      findings.add({
-        kind: 'missing-in-bill',
-        outTradeNo: r.outTradeNo,
-        outRefundNo: r._id,
-        local: {
-          refundId: r.refundId,
-          amountFen: r.amountFen,
-          status: r.status,
-          successAt: iso(r.successAt),
-        },
-      });
-  }
+  // Local payments and refunds of the day the bill never mentioned (read again only if there are any).
+  if (!payments.allSeen)
+    for await (const page of deps.paymentsOfDay(day.from, day.to))
+      for (const o of page) {
+        if (!payments.seen(o._id))
+          findings.add({
+            kind: 'missing-in-bill',
+            outTradeNo: o._id,
+            local: {
+              transactionId: o.transactionId,
+              amountFen: o.amountFen,
+              status: o.status,
+              paidAt: iso(o.paidAt),
+            },
+          });
+      }
+  if (!refunds.allSeen)
+    for await (const page of deps.refundsOfDay(day.from, day.to))
+      for (const r of page) {
+        if (r.status === 'SUCCESS' && !refunds.seen(r._id))
+          findings.add({
+            kind: 'missing-in-bill',
+            outTradeNo: r.outTradeNo,
+            outRefundNo: r._id,
+            local: {
+              refundId: r.refundId,
+              amountFen: r.amountFen,
+              status: r.status,
+              successAt: iso(r.successAt),
+            },
+          });
+      }
 
   await checkFundFlow(deps, date, findings);
 
@@ -271,6 +252,46 @@ export async function reconcileDay(deps: ReconcileDayDeps, date: string): Promis
   };
   await deps.reconciliations.put(doc);
   return doc;
+}
+
+/** A bill row against its local counterpart (same out number); findings are built only on a difference. */
+function compareRow(
+  row: TradeBillRow,
+  isRefund: boolean,
+  index: KeyIndex,
+  slot: number,
+  findings: Findings,
+  idMismatch: TradeBillRow[],
+): void {
+  const ids = isRefund
+    ? { outTradeNo: row.outTradeNo, outRefundNo: row.outRefundNo }
+    : { outTradeNo: row.outTradeNo };
+  if (!index.markSeen(slot)) {
+    const view = isRefund ? refundView(row) : paymentView(row);
+    findings.add({ kind: 'state-mismatch', ...ids, wechat: { ...view, problem: 'the bill lists it twice' } });
+    return;
+  }
+  const billFen = isRefund ? row.requestedRefundFen : row.orderFen;
+  if (billFen !== index.amountAt(slot))
+    findings.add({
+      kind: 'amount-mismatch',
+      ...ids,
+      local: { amountFen: index.amountAt(slot) },
+      wechat: isRefund ? refundView(row) : paymentView(row),
+    });
+  const state = isRefund ? row.refundStatus : row.tradeState;
+  if (state !== 'SUCCESS')
+    findings.add({
+      kind: 'state-mismatch',
+      ...ids,
+      local: { status: 'SUCCESS' },
+      wechat: isRefund ? refundView(row) : paymentView(row),
+    });
+  else if (
+    !index.sameRef(slot, isRefund ? row.refundId : row.transactionId) &&
+    idMismatch.length < MAX_DISCREPANCIES
+  )
+    idMismatch.push(row);
 }
 
 /** A bill payment with no local paid order of the day: unknown, unpaid (repaired), or paid another day. */

@@ -1,15 +1,44 @@
 // Bill amounts are yuan written as decimal text ("0.01", "1234567.89"). They become integer fen by
 // string arithmetic: a float never touches money (0.29 * 100 is 28.999999999999996).
 
-const YUAN = /^(-?)(0|[1-9]\d{0,12})(?:\.(\d{1,2}))?$/;
-
-/** "1234567.89" → 123456789; undefined when the text is not yuan with at most two decimals. */
+/**
+ * "1234567.89" → 123456789; undefined when the text is not yuan with at most two decimals
+ * (`-?(0|[1-9]\d{0,12})(\.\d{1,2})?`). Scans char codes: it runs for every amount of a
+ * million-row bill, where a regular expression per field was the parser's largest cost.
+ */
 export function yuanToFen(text: string): number | undefined {
-  const m = YUAN.exec(text);
-  if (!m) return undefined;
-  const frac = m[3] === undefined ? 0 : m[3].length === 1 ? Number(m[3]) * 10 : Number(m[3]);
-  const fen = Number(m[2]) * 100 + frac;
-  return m[1] === '-' && fen !== 0 ? -fen : fen;
+  const len = text.length;
+  let i = 0;
+  let negative = false;
+  if (len > 0 && text.charCodeAt(0) === 45 /* - */) {
+    negative = true;
+    i = 1;
+  }
+  const intStart = i;
+  let whole = 0;
+  while (i < len) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    whole = whole * 10 + (c - 48);
+    i++;
+  }
+  const intDigits = i - intStart;
+  if (intDigits === 0 || intDigits > 13) return undefined;
+  if (intDigits > 1 && text.charCodeAt(intStart) === 48) return undefined; // no leading zeros
+  let frac = 0;
+  if (i < len) {
+    if (text.charCodeAt(i) !== 46 /* . */) return undefined;
+    const digits = len - i - 1;
+    if (digits < 1 || digits > 2) return undefined;
+    for (let j = i + 1; j < len; j++) {
+      const c = text.charCodeAt(j);
+      if (c < 48 || c > 57) return undefined;
+      frac = frac * 10 + (c - 48);
+    }
+    if (digits === 1) frac *= 10;
+  }
+  const fen = whole * 100 + frac;
+  return negative && fen !== 0 ? -fen : fen;
 }
 
 /** 123456789 → "1234567.89": how WeChat writes fen back as yuan. */
