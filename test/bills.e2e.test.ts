@@ -218,6 +218,22 @@ describe('billReconcile', () => {
     assert.deepEqual(await docs('orders'), before, 'no order changed');
   });
 
+  it('the console lists the day with its discrepancies', async () => {
+    const res = await fetch(`${e.hostUrl}/console/api/reconciliations`);
+    assert.equal(res.status, 200);
+    const days = (await res.json()) as Array<{
+      _id: string;
+      status: string;
+      runAt: string;
+      discrepancies: unknown[];
+    }>;
+    const day = days.find((d) => d._id === date);
+    assert.ok(day, JSON.stringify(days).slice(0, 300));
+    assert.equal(day.status, 'discrepancies');
+    assert.equal(day.discrepancies.length, 5);
+    assert.match(day.runAt, /^\d{4}-\d{2}-\d{2}T/, 'dates as ISO text');
+  });
+
   it('the daily timer reconciles the previous China-time day', async () => {
     const r = await e.stack.host.runTimer('billReconcile');
     assert.ok(r.ok, JSON.stringify(r));

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { readReconciliations } from './reconciliations';
 import { readConsoleState, type ConsoleState } from './state';
 
 export interface ConsoleOptions {
@@ -132,6 +133,13 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
       if (path === '/console/api/state' && req.method === 'GET') {
         readConsoleState(opts.emuUrl, opts.simUrl).then(
           (state) => sendJson(res, 200, state),
+          (err: Error) => sendJson(res, 502, { error: err.message }),
+        );
+        return true;
+      }
+      if (path === '/console/api/reconciliations' && req.method === 'GET') {
+        readReconciliations(opts.emuUrl).then(
+          (days) => sendJson(res, 200, days),
           (err: Error) => sendJson(res, 502, { error: err.message }),
         );
         return true;
