@@ -152,6 +152,26 @@ describe('reconcileDay', () => {
     assert.equal(doc.status, 'discrepancies');
   });
 
+  it('the same payment at another amount is an amount-mismatch naming the order', async () => {
+    const date = '2026-01-07';
+    await seed({ date, payments: [{ outTradeNo: 'RDAMOUNT', amountFen: 500 }] });
+    const tx = (await h.sim('GET', '/sim/orders')).json as Array<{
+      outTradeNo: string;
+      transactionId: string;
+    }>;
+    await localOrder('RDAMOUNT', {
+      status: 'SUCCESS',
+      amountFen: 600,
+      paidAt: noon(date),
+      transactionId: tx.find((o) => o.outTradeNo === 'RDAMOUNT')!.transactionId,
+    });
+    const doc = await reconcileDay(deps(), date);
+    assert.deepEqual(
+      doc.discrepancies.map((d) => [d.kind, d.outTradeNo, d.local?.amountFen, d.wechat?.amountFen]),
+      [['amount-mismatch', 'RDAMOUNT', 600, 500]],
+    );
+  });
+
   it('an empty day on both sides is matched', async () => {
     const doc = await reconcileDay(deps(), '2026-01-05');
     assert.equal(doc.status, 'matched');

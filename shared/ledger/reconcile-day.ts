@@ -254,6 +254,12 @@ export async function reconcileDay(deps: ReconcileDayDeps, date: string): Promis
   return doc;
 }
 
+function idsOf(row: TradeBillRow, isRefund: boolean): { outTradeNo: string; outRefundNo?: string } {
+  return isRefund
+    ? { outTradeNo: row.outTradeNo, outRefundNo: row.outRefundNo }
+    : { outTradeNo: row.outTradeNo };
+}
+
 /** A bill row against its local counterpart (same out number); findings are built only on a difference. */
 function compareRow(
   row: TradeBillRow,
@@ -263,19 +269,21 @@ function compareRow(
   findings: Findings,
   idMismatch: TradeBillRow[],
 ): void {
-  const ids = isRefund
-    ? { outTradeNo: row.outTradeNo, outRefundNo: row.outRefundNo }
-    : { outTradeNo: row.outTradeNo };
+  // Built only for a finding: a matching row (nearly every row) allocates nothing here.
   if (!index.markSeen(slot)) {
     const view = isRefund ? refundView(row) : paymentView(row);
-    findings.add({ kind: 'state-mismatch', ...ids, wechat: { ...view, problem: 'the bill lists it twice' } });
+    findings.add({
+      kind: 'state-mismatch',
+      ...idsOf(row, isRefund),
+      wechat: { ...view, problem: 'the bill lists it twice' },
+    });
     return;
   }
   const billFen = isRefund ? row.requestedRefundFen : row.orderFen;
   if (billFen !== index.amountAt(slot))
     findings.add({
       kind: 'amount-mismatch',
-      ...ids,
+      ...idsOf(row, isRefund),
       local: { amountFen: index.amountAt(slot) },
       wechat: isRefund ? refundView(row) : paymentView(row),
     });
@@ -283,7 +291,7 @@ function compareRow(
   if (state !== 'SUCCESS')
     findings.add({
       kind: 'state-mismatch',
-      ...ids,
+      ...idsOf(row, isRefund),
       local: { status: 'SUCCESS' },
       wechat: isRefund ? refundView(row) : paymentView(row),
     });
