@@ -11,7 +11,7 @@ import {
   TRADE_BILL_ALL_COLUMNS,
   TRADE_BILL_ALL_SUMMARY,
 } from './bill-format';
-import { parseCount, yuanToFen } from './yuan';
+import { parseCount, yuanToFenAt } from './yuan';
 
 export class BillFormatError extends Error {
   override readonly name = 'BillFormatError';
@@ -115,15 +115,59 @@ export async function forEachLine(
   return n;
 }
 
-/** A backtick-prefixed data line → its fields. Splitting on ",`" keeps commas inside values intact. */
-export function splitFields(line: string, n: number, expected: number): string[] {
-  if (line.charCodeAt(0) !== 96 /* ` */)
-    throw new BillFormatError(n, 'data fields must start with a backtick (`)');
-  const fields = line.split(',`');
-  fields[0] = fields[0].slice(1);
-  if (fields.length !== expected)
-    throw new BillFormatError(n, `has ${fields.length} fields where the header has ${expected}`);
-  return fields;
+/** Most fields any documented bill has (the REFUND trade bill: 29). */
+const MAX_FIELDS = 64;
+
+/**
+ * The fields of the current backtick-prefixed data line as offsets into it: fields are cut out only
+ * when read, and amounts are parsed in place, so a row costs no array and few strings. Fields are
+ * separated by ",`", which keeps commas inside values (商品名称 "Tea, green") intact.
+ */
+export class FieldCursor {
+  line = '';
+  n = 0;
+  private readonly from = new Int32Array(MAX_FIELDS);
+  private readonly to = new Int32Array(MAX_FIELDS);
+
+  load(line: string, n: number, expected: number): void {
+    if (line.charCodeAt(0) !== 96 /* ` */)
+      throw new BillFormatError(n, 'data fields must start with a backtick (`)');
+    this.line = line;
+    this.n = n;
+    let k = 0;
+    let start = 1;
+    for (;;) {
+      const sep = line.indexOf(',`', start);
+      if (k === MAX_FIELDS) throw new BillFormatError(n, `has more than ${MAX_FIELDS} fields`);
+      this.from[k] = start;
+      this.to[k] = sep < 0 ? line.length : sep;
+      k++;
+      if (sep < 0) break;
+      start = sep + 2;
+    }
+    if (k !== expected) throw new BillFormatError(n, `has ${k} fields where the header has ${expected}`);
+  }
+
+  get(i: number): string {
+    return this.line.slice(this.from[i], this.to[i]);
+  }
+
+  fen(i: number, column: string): number {
+    const v = yuanToFenAt(this.line, this.from[i], this.to[i]);
+    if (v === undefined)
+      throw new BillFormatError(
+        this.n,
+        `${column} "${this.get(i).slice(0, 32)}" is not an amount in yuan (e.g. 0.01)`,
+      );
+    return v;
+  }
+
+  count(i: number, column: string): number {
+    const v = parseCount(this.get(i));
+    if (v === undefined)
+      throw new BillFormatError(this.n, `${column} "${this.get(i).slice(0, 32)}" is not a count`);
+    return v;
+  }
 }
 
 function checkHeader(line: string, n: number, columns: readonly string[], what: string): void {
@@ -137,19 +181,6 @@ function checkHeader(line: string, n: number, columns: readonly string[], what: 
       n,
       `is not the ${what} header: expected "${columns.join(',')}"; request the bill with the documented type (ALL / BASIC)`,
     );
-}
-
-function fen(text: string, n: number, column: string): number {
-  const v = yuanToFen(text);
-  if (v === undefined)
-    throw new BillFormatError(n, `${column} "${text.slice(0, 32)}" is not an amount in yuan (e.g. 0.01)`);
-  return v;
-}
-
-function count(text: string, n: number, column: string): number {
-  const v = parseCount(text);
-  if (v === undefined) throw new BillFormatError(n, `${column} "${text.slice(0, 32)}" is not a count`);
-  return v;
 }
 
 const TIME_SHAPE = '0000-00-00 00:00:00';
@@ -169,8 +200,8 @@ interface Layout<R, S> {
   what: string;
   columns: readonly string[];
   summary: readonly string[];
-  row(fields: string[], n: number): R;
-  summaryRow(fields: string[], n: number): S;
+  row(f: FieldCursor, n: number): R;
+  summaryRow(f: FieldCursor, n: number): S;
 }
 
 /** The header/rows/summary state machine shared by both bill kinds. */
@@ -184,6 +215,7 @@ async function parseBill<R, S>(
   let rows = 0;
   let summary: S | undefined;
   const summaryHeader = layout.summary.join(',');
+  const cursor = new FieldCursor();
   const lines = await forEachLine(source, (line, n) => {
     if (line === '') return; // trailing newline(s)
     switch (phase) {
@@ -197,11 +229,13 @@ async function parseBill<R, S>(
           phase = 'summary';
           return;
         }
-        onRow(layout.row(splitFields(line, n, layout.columns.length), n));
+        cursor.load(line, n, layout.columns.length);
+        onRow(layout.row(cursor, n));
         rows++;
         return;
       case 'summary':
-        summary = layout.summaryRow(splitFields(line, n, layout.summary.length), n);
+        cursor.load(line, n, layout.summary.length);
+        summary = layout.summaryRow(cursor, n);
         phase = 'done';
         return;
       case 'done':
@@ -224,40 +258,42 @@ const TRADE_LAYOUT: Layout<TradeBillRow, TradeBillSummary> = {
   columns: TRADE_BILL_ALL_COLUMNS,
   summary: TRADE_BILL_ALL_SUMMARY,
   row(f, n) {
-    if (!isBillTime(f[0]))
-      throw new BillFormatError(n, `交易时间 "${f[0].slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
-    if (f[6] === '') throw new BillFormatError(n, '商户订单号 is empty');
+    const tradeTime = f.get(0);
+    if (!isBillTime(tradeTime))
+      throw new BillFormatError(n, `交易时间 "${tradeTime.slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
+    const outTradeNo = f.get(6);
+    if (outTradeNo === '') throw new BillFormatError(n, '商户订单号 is empty');
     return {
       line: n,
-      tradeTime: f[0],
-      appid: f[1],
-      mchid: f[2],
-      transactionId: f[5],
-      outTradeNo: f[6],
-      openid: f[7],
-      tradeType: f[8],
-      tradeState: f[9],
-      settlementFen: fen(f[12], n, '应结订单金额'),
-      couponFen: fen(f[13], n, '代金券金额'),
-      refundId: f[14],
-      outRefundNo: f[15],
-      refundFen: fen(f[16], n, '退款金额'),
-      couponRefundFen: fen(f[17], n, '充值券退款金额'),
-      refundType: f[18],
-      refundStatus: f[19],
-      orderFen: fen(f[24], n, '订单金额'),
-      requestedRefundFen: fen(f[25], n, '申请退款金额'),
+      tradeTime,
+      appid: f.get(1),
+      mchid: f.get(2),
+      transactionId: f.get(5),
+      outTradeNo,
+      openid: f.get(7),
+      tradeType: f.get(8),
+      tradeState: f.get(9),
+      settlementFen: f.fen(12, '应结订单金额'),
+      couponFen: f.fen(13, '代金券金额'),
+      refundId: f.get(14),
+      outRefundNo: f.get(15),
+      refundFen: f.fen(16, '退款金额'),
+      couponRefundFen: f.fen(17, '充值券退款金额'),
+      refundType: f.get(18),
+      refundStatus: f.get(19),
+      orderFen: f.fen(24, '订单金额'),
+      requestedRefundFen: f.fen(25, '申请退款金额'),
     };
   },
-  summaryRow(f, n) {
+  summaryRow(f) {
     return {
-      count: count(f[0], n, '总交易单数'),
-      settlementFen: fen(f[1], n, '应结订单总金额'),
-      refundFen: fen(f[2], n, '退款总金额'),
-      couponRefundFen: fen(f[3], n, '充值券退款总金额'),
-      feeText: f[4],
-      orderFen: fen(f[5], n, '订单总金额'),
-      requestedRefundFen: fen(f[6], n, '申请退款总金额'),
+      count: f.count(0, '总交易单数'),
+      settlementFen: f.fen(1, '应结订单总金额'),
+      refundFen: f.fen(2, '退款总金额'),
+      couponRefundFen: f.fen(3, '充值券退款总金额'),
+      feeText: f.get(4),
+      orderFen: f.fen(5, '订单总金额'),
+      requestedRefundFen: f.fen(6, '申请退款总金额'),
     };
   },
 };
@@ -267,32 +303,34 @@ const FUND_LAYOUT: Layout<FundFlowRow, FundFlowSummary> = {
   columns: FUND_FLOW_COLUMNS,
   summary: FUND_FLOW_SUMMARY,
   row(f, n) {
-    if (!isBillTime(f[0]))
-      throw new BillFormatError(n, `记账时间 "${f[0].slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
-    if (f[5] !== '收入' && f[5] !== '支出')
-      throw new BillFormatError(n, `收支类型 "${f[5].slice(0, 16)}" is neither 收入 nor 支出`);
+    const bookedAt = f.get(0);
+    const direction = f.get(5);
+    if (!isBillTime(bookedAt))
+      throw new BillFormatError(n, `记账时间 "${bookedAt.slice(0, 32)}" is not yyyy-MM-dd HH:mm:ss`);
+    if (direction !== '收入' && direction !== '支出')
+      throw new BillFormatError(n, `收支类型 "${direction.slice(0, 16)}" is neither 收入 nor 支出`);
     return {
       line: n,
-      bookedAt: f[0],
-      businessNo: f[1],
-      flowNo: f[2],
-      businessName: f[3],
-      businessType: f[4],
-      direction: f[5],
-      amountFen: fen(f[6], n, '收支金额(元)'),
-      balanceFen: fen(f[7], n, '账户结余(元)'),
-      applicant: f[8],
-      remark: f[9],
-      voucherNo: f[10],
+      bookedAt,
+      businessNo: f.get(1),
+      flowNo: f.get(2),
+      businessName: f.get(3),
+      businessType: f.get(4),
+      direction,
+      amountFen: f.fen(6, '收支金额(元)'),
+      balanceFen: f.fen(7, '账户结余(元)'),
+      applicant: f.get(8),
+      remark: f.get(9),
+      voucherNo: f.get(10),
     };
   },
-  summaryRow(f, n) {
+  summaryRow(f) {
     return {
-      count: count(f[0], n, '资金流水总笔数'),
-      incomeCount: count(f[1], n, '收入笔数'),
-      incomeFen: fen(f[2], n, '收入金额'),
-      expenseCount: count(f[3], n, '支出笔数'),
-      expenseFen: fen(f[4], n, '支出金额'),
+      count: f.count(0, '资金流水总笔数'),
+      incomeCount: f.count(1, '收入笔数'),
+      incomeFen: f.fen(2, '收入金额'),
+      expenseCount: f.count(3, '支出笔数'),
+      expenseFen: f.fen(4, '支出金额'),
     };
   },
 };

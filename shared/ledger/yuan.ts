@@ -7,16 +7,20 @@
  * million-row bill, where a regular expression per field was the parser's largest cost.
  */
 export function yuanToFen(text: string): number | undefined {
-  const len = text.length;
-  let i = 0;
+  return yuanToFenAt(text, 0, text.length);
+}
+
+/** yuanToFen over `text[from, to)`, without cutting the substring out first. */
+export function yuanToFenAt(text: string, from: number, to: number): number | undefined {
+  let i = from;
   let negative = false;
-  if (len > 0 && text.charCodeAt(0) === 45 /* - */) {
+  if (i < to && text.charCodeAt(i) === 45 /* - */) {
     negative = true;
-    i = 1;
+    i++;
   }
   const intStart = i;
   let whole = 0;
-  while (i < len) {
+  while (i < to) {
     const c = text.charCodeAt(i);
     if (c < 48 || c > 57) break;
     whole = whole * 10 + (c - 48);
@@ -26,11 +30,11 @@ export function yuanToFen(text: string): number | undefined {
   if (intDigits === 0 || intDigits > 13) return undefined;
   if (intDigits > 1 && text.charCodeAt(intStart) === 48) return undefined; // no leading zeros
   let frac = 0;
-  if (i < len) {
+  if (i < to) {
     if (text.charCodeAt(i) !== 46 /* . */) return undefined;
-    const digits = len - i - 1;
+    const digits = to - i - 1;
     if (digits < 1 || digits > 2) return undefined;
-    for (let j = i + 1; j < len; j++) {
+    for (let j = i + 1; j < to; j++) {
       const c = text.charCodeAt(j);
       if (c < 48 || c > 57) return undefined;
       frac = frac * 10 + (c - 48);
