@@ -8,6 +8,7 @@ import { BENCH_BUILD_DIR, BENCH_WORK_DIR, benchBuild, runBundleBench } from './b
 import { runColdBench } from './bench/cold';
 import { startBenchStack, type BenchStack } from './bench/stack';
 import { runWarmBench, writeNoopBundle } from './bench/warm';
+import { runBillBench } from './bench/bill';
 import type { BenchModule, BenchResult } from './bench/types';
 
 /** Runs `fn` against a fresh local stack (emulator, simulator, host, bare baseline) on the bench's build. */
@@ -32,6 +33,7 @@ export const BENCH_MODULES: BenchModule[] = [
   },
   { name: 'warm', run: () => withStack((stack) => runWarmBench(stack)) },
   { name: 'storm', run: () => import('./bench/storm').then((m) => m.runStormBench()) },
+  { name: 'bill', run: () => runBillBench() },
 ];
 
 export function formatTable(results: BenchResult[]): string {

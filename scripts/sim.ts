@@ -21,7 +21,11 @@ const USAGE = `usage: npm run sim -- <command>
   code <openid>                             issue a wx.login code for a test user
   clock [--scale N] [--advance S]           speed up retries / move simulated time forward
   mode <certificate|publicKey|migration>    switch how responses and notifications are signed
-  reset                                     forget all users, orders, refunds, deliveries, faults`;
+  reset                                     forget all users, orders, refunds, deliveries, faults
+  bill <YYYY-MM-DD> [--fundflow]            print the day's trade bill (ALL) or fund-flow bill (BASIC)
+                                            as WeChat serves it, and from when it is available
+                                            (bill faults: tradebill fundflowbill billdownload
+                                            downloadbill; billdownload also takes kind tamper)`;
 
 export function defaultSimUrl(env: NodeJS.ProcessEnv = process.env): string {
   return (env.WECHAT_SIM_URL || `http://127.0.0.1:${env.WECHAT_SIM_PORT || 3100}`).replace(/\/$/, '');
@@ -252,6 +256,24 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       noExtra(args);
       const m = await call('POST', '/sim/mode', { signingMode });
       log(`signing mode: ${m.signingMode}`);
+      return;
+    }
+    case 'bill': {
+      const date = positional(args, '<YYYY-MM-DD>');
+      const fundflow = flag(args, '--fundflow');
+      noExtra(args);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new CliError(`bill needs a date YYYY-MM-DD, got ${date}`);
+      const b = (await call('GET', `/sim/bills/${date}`)) as {
+        date: string;
+        availability: string;
+        readyAt: string;
+        trade: string;
+        fundflow: string;
+      };
+      log(
+        `${fundflow ? 'fund-flow bill (BASIC)' : 'trade bill (ALL)'} of ${b.date}: ${b.availability === 'ready' ? 'available' : `${b.availability}, available from ${b.readyAt} (simulator time)`}`,
+      );
+      log((fundflow ? b.fundflow : b.trade).trimEnd());
       return;
     }
     case 'reset': {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BodyTooLarge, JSON_TYPE, readBody, sendJson, sendText } from '../net/http';
 import type { InvocationRecord } from '../host/invocation-log';
+import { readReconciliations } from './reconciliations';
 import { readConsoleState, type ConsoleState } from './state';
 
 export interface ConsoleOptions {
@@ -123,6 +124,13 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
         readConsoleState(opts.emuUrl, opts.simUrl, opts.invocations).then(
           (state) => sendJson(res, 200, state, NO_STORE),
           (err: Error) => sendJson(res, 502, { error: err.message }, NO_STORE),
+        );
+        return true;
+      }
+      if (path === '/console/api/reconciliations' && req.method === 'GET') {
+        readReconciliations(opts.emuUrl).then(
+          (days) => sendJson(res, 200, days),
+          (err: Error) => sendJson(res, 502, { error: err.message }),
         );
         return true;
       }

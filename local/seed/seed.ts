@@ -11,6 +11,7 @@ export const COLLECTIONS = [
   'refunds',
   'notifications',
   'platformCertificates',
+  'reconciliations',
 ] as const;
 
 export interface SeedReport {

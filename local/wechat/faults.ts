@@ -14,6 +14,10 @@ export const API_TARGETS = [
   'closeorder',
   'v2refund',
   'refundquery',
+  'tradebill',
+  'fundflowbill',
+  'billdownload',
+  'downloadbill',
 ] as const;
 export type ApiTarget = (typeof API_TARGETS)[number];
 export type FaultTarget = ApiTarget | 'notify';
@@ -23,7 +27,14 @@ export type FaultTarget = ApiTarget | 'notify';
  * up). `lostResponse`: the request is processed at once and its answer never arrives — WeChat did it,
  * the caller cannot know. `notEnough`: refunds only, the merchant balance is short.
  */
-export const API_FAULT_KINDS = ['timeout', 'lostResponse', '5xx', 'rateLimit', 'notEnough'] as const;
+export const API_FAULT_KINDS = [
+  'timeout',
+  'lostResponse',
+  '5xx',
+  'rateLimit',
+  'notEnough',
+  'tamper',
+] as const;
 export const NOTIFY_FAULT_KINDS = ['drop', 'duplicate', 'delay', 'reorder', 'signtest'] as const;
 export type FaultKind = (typeof API_FAULT_KINDS)[number] | (typeof NOTIFY_FAULT_KINDS)[number];
 
@@ -64,6 +75,9 @@ export class FaultRegistry {
     }
     if (kind === 'notEnough' && target !== 'refund' && target !== 'v2refund')
       throw new Error('notEnough applies to refund and v2refund only');
+    // tamper: the bill file arrives altered (valid gzip, wrong content), so only its hash can tell.
+    if (kind === 'tamper' && target !== 'billdownload')
+      throw new Error('tamper applies to billdownload only');
     const count = req.count === undefined ? (kind === 'duplicate' ? 2 : 1) : req.count;
     if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 1000)
       throw new Error('count must be an integer 1–1000');

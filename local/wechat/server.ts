@@ -9,6 +9,7 @@ import { FaultRegistry } from './faults';
 import { BodyTooLarge, readBody, sendJson, type Ctx, type Route } from './http';
 import { registryFromLocalData } from './merchant';
 import { Notifier } from './notifier';
+import { billRoutes } from './routes-bills';
 import { controlRoutes } from './routes-control';
 import { snsRoutes } from './routes-sns';
 import { v2Routes } from './routes-v2';
@@ -65,7 +66,13 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     allowHttpLoopbackNotify: opts.allowHttpLoopbackNotify ?? true,
   });
 
-  const routes: Route[] = [...v3Routes(sim), ...v2Routes(sim), ...snsRoutes(sim), ...controlRoutes(sim)];
+  const routes: Route[] = [
+    ...v3Routes(sim),
+    ...v2Routes(sim),
+    ...snsRoutes(sim),
+    ...controlRoutes(sim),
+    ...billRoutes(sim),
+  ];
 
   const server: Server = createServer(async (req, res) => {
     const target = req.url ?? '/';

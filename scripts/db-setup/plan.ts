@@ -52,6 +52,15 @@ export const DATABASE_PLAN: CollectionSpec[] = [
         unique: false,
         serves: 'reconcile: NOTPAY orders older than 5 minutes',
       },
+      {
+        name: 'paidAt__id',
+        keys: [
+          { field: 'paidAt', direction: 1 },
+          { field: '_id', direction: 1 },
+        ],
+        unique: false,
+        serves: 'billReconcile: the payments of one day, paged by _id',
+      },
     ],
   },
   {
@@ -86,6 +95,15 @@ export const DATABASE_PLAN: CollectionSpec[] = [
         unique: false,
         serves: 'reconcile: final refunds whose order update did not land',
       },
+      {
+        name: 'successAt__id',
+        keys: [
+          { field: 'successAt', direction: 1 },
+          { field: '_id', direction: 1 },
+        ],
+        unique: false,
+        serves: 'billReconcile: the successful refunds of one day, paged by _id',
+      },
     ],
   },
   {
@@ -116,6 +134,7 @@ export const DATABASE_PLAN: CollectionSpec[] = [
   },
   // Platform certificates are public, but only functions read and write them (read by _id).
   { name: COLLECTIONS.platformCertificates, rule: ADMIN_ONLY, indexes: [] },
+  { name: COLLECTIONS.reconciliations, rule: ADMIN_ONLY, indexes: [] },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */

@@ -448,4 +448,6 @@ export const FUNCTIONS = {
   refundNotify: ['payNotifications'],
   // Admins may run it by hand from the mini-program; everyone else is refused.
   reconcile: ['payRequests', 'admins'],
+  // The daily timer reconciles yesterday; admins may run any date from the mini-program.
+  billReconcile: ['payRequests', 'admins'],
 } satisfies Record<string, NeedName[]>;

@@ -7,6 +7,8 @@ export const COLLECTIONS = {
   notifications: 'notifications',
   /** WeChat Pay platform certificates shared by all instances (public data; see platform-certificates.ts). */
   platformCertificates: 'platformCertificates',
+  /** One document per China-time day: the ledger compared with WeChat Pay's bill (billReconcile). */
+  reconciliations: 'reconciliations',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];

@@ -8,6 +8,7 @@ import type { ApiVersion, PaymentFacts } from '../domain/order';
 import type { RefundFacts } from '../domain/refund';
 import type { TriggerRequest, TriggerResponse } from '../http/trigger';
 import { WxpayError } from '../wxpay/errors';
+import type { BillSource } from '../ledger/bill-source';
 
 export interface PrepayInput {
   outTradeNo: string;
@@ -84,6 +85,8 @@ export interface PayGateway extends NotificationGateway {
   closeTrade(outTradeNo: string): Promise<void>;
   refund(input: RefundInput): Promise<RefundFacts>;
   queryRefund(outRefundNo: string, outTradeNo: string): Promise<RefundLookup>;
+  /** The daily bills (trade and fund flow), each proven intact before it is handed out. */
+  bills(): BillSource;
 }
 
 /** The refusal a verification error asks for (400 malformed, 401 not authentic), if it asks for one. */

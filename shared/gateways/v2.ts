@@ -7,6 +7,7 @@ import { truncateUtf8 } from '../domain/catalog';
 import type { PaymentFacts } from '../domain/order';
 import type { RefundFacts } from '../domain/refund';
 import { xmlResponse, type TriggerRequest, type TriggerResponse } from '../http/trigger';
+import { v2BillSource, type BillSource } from '../ledger/bill-source';
 import { WxpayUpstreamError } from '../wxpay/errors';
 import {
   V2_ACK_SUCCESS,
@@ -183,6 +184,10 @@ export class V2Gateway implements PayGateway {
     });
     // v2 accepts a refund request without telling its final status: it is PROCESSING until notified.
     return { status: 'PROCESSING', refundId: r.refundId, refundFen: r.refundFee };
+  }
+
+  bills(): BillSource {
+    return v2BillSource(this.client);
   }
 
   async queryRefund(outRefundNo: string): Promise<RefundLookup> {

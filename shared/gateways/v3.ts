@@ -18,6 +18,7 @@ import {
   type WxpayV3,
 } from '../wxpay/v3';
 import type { SharedCertificateStore } from '../wxpay/v3/certificate-store';
+import { v3BillSource, type BillSource } from '../ledger/bill-source';
 import type { Refund, Transaction } from '../wxpay/v3/types';
 import type {
   Acknowledgement,
@@ -221,5 +222,9 @@ export class V3Gateway implements PayGateway {
       if (isNotFound(err)) return { status: 'NOT_FOUND' };
       throw err;
     }
+  }
+
+  bills(): BillSource {
+    return v3BillSource(this.wxpay.client);
   }
 }

@@ -373,6 +373,77 @@ function connect() {
   };
 }
 
+// ---------- bill reconciliation (billReconcile results) ----------
+let reconciliations = [];
+let reconSelected = '';
+const totals = (t) =>
+  t ? `${esc(t.payments)} pay ${yuan(t.paymentFen)} · ${esc(t.refunds)} ref ${yuan(t.refundFen)}` : '';
+const brief = (v) =>
+  v
+    ? esc(
+        Object.entries(v)
+          .map(([k, x]) => `${k} ${k.endsWith('Fen') ? yuan(x) : x}`)
+          .join(', '),
+      )
+    : '';
+
+function renderReconciliations() {
+  table(
+    't-reconciliations',
+    [
+      ['day', (r) => `<button class="secondary" data-recon="${esc(r._id)}">${esc(r._id)}</button>`],
+      ['status', (r) => status(r.status)],
+      ['ours', (r) => totals(r.local)],
+      ['WeChat', (r) => totals(r.wechat)],
+      [
+        'differences',
+        (r) =>
+          r.unavailable
+            ? esc(`${r.unavailable.code}: ${r.unavailable.message}`)
+            : esc(r.discrepancies.length + (r.omitted ? ` (+${r.omitted} not listed)` : '')),
+      ],
+      ['run', (r) => esc(time(r.runAt))],
+    ],
+    reconciliations,
+  );
+  const day = reconciliations.find((r) => r._id === reconSelected) || reconciliations[0];
+  table(
+    't-discrepancies',
+    [
+      ['kind', (d) => status(d.kind)],
+      ['order', (d) => `<code>${esc(d.outTradeNo || '')}</code>`],
+      ['refund', (d) => `<code>${esc(d.outRefundNo || '')}</code>`],
+      ['ours', (d) => brief(d.local)],
+      ['WeChat', (d) => brief(d.wechat)],
+    ],
+    day ? day.discrepancies : [],
+  );
+  $('recon-msg').textContent = day
+    ? `Discrepancies of ${day._id} (see README: Daily bill reconciliation)`
+    : '';
+}
+
+async function loadReconciliations() {
+  reconciliations = await http('GET', '/console/api/reconciliations');
+  renderReconciliations();
+}
+
+/** Runs billReconcile for a day as a server-side call (no user identity), like an operator would. */
+async function runReconciliation() {
+  const date = $('recon-date').value;
+  const res = await fetch('/functions/billReconcile', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(date ? { date } : {}),
+  });
+  const body = await res.json();
+  const result = body.result;
+  if (!res.ok || !result) throw new Error(`billReconcile: ${body.errMsg || body.error || res.status}`);
+  if (!result.ok) throw new Error(`billReconcile: ${result.error.code}: ${result.error.message}`);
+  reconSelected = result.data._id;
+  await loadReconciliations();
+}
+
 // ---------- wiring ----------
 document.addEventListener('click', (e) => {
   const t = e.target.closest('button');
@@ -387,7 +458,14 @@ document.addEventListener('click', (e) => {
     guarded(() => http('POST', `/console/sim/deliveries/${encodeURIComponent(t.dataset.replay)}/replay`));
   else if (t.dataset.fault) guarded(() => fault(t.dataset.fault));
   else if (t.dataset.open) guarded(() => openOrder(t.dataset.open, false));
+  else if (t.dataset.recon) {
+    reconSelected = t.dataset.recon;
+    renderReconciliations();
+  }
 });
+$('recon-run').onclick = () => guarded(runReconciliation);
+$('recon-refresh').onclick = () => guarded(loadReconciliations);
+$('recon-date').value = new Date(Date.now() + 8 * 3600_000 - 24 * 3600_000).toISOString().slice(0, 10);
 $('new-user').onclick = () => guarded(newUserAndLogin);
 $('buy').onclick = () => guarded(buy);
 $('pay-ok').onclick = () => guarded(() => pay('success'));
@@ -406,3 +484,4 @@ $('orders-back').onclick = () => {
   show('catalog', 'Catalog');
 };
 connect();
+guarded(loadReconciliations);

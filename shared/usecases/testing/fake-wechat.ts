@@ -19,6 +19,7 @@ import type {
 } from '../../gateways/gateway';
 import type { TriggerRequest, TriggerResponse } from '../../http/trigger';
 import { WxpayError, WxpayUpstreamError } from '../../wxpay/errors';
+import type { BillSource } from '../../ledger/bill-source';
 
 export interface FakeTrade {
   outTradeNo: string;
@@ -205,6 +206,10 @@ export class FakeWechat implements PayGateway {
     const r = this.refundsByNo.get(outRefundNo);
     if (!r) return Promise.resolve({ status: 'NOT_FOUND' });
     return Promise.resolve({ ...this.#refundFacts(r), outTradeNo: r.outTradeNo });
+  }
+
+  bills(): BillSource {
+    throw new Error('FakeWechat serves no bills: the ledger tests use the simulator');
   }
 
   // ---- notifications: a JSON body, authenticated by an HMAC only WeChat (this fake) can make ----

@@ -4,6 +4,7 @@
 // (another HTTP status, an unsigned return_code FAIL, a bad sign) is WxpayUnverifiedAnswerError. /secapi/ paths over https present the merchant API certificate; the
 // choice depends only on the URL scheme and on whether a certificate was configured.
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
@@ -424,6 +425,100 @@ export class V2Client {
         raw,
       },
       { transactionId: raw.transaction_id },
+    );
+  }
+
+  /**
+   * /pay/downloadbill with tar_type GZIP: the day's trade bill (`billDate` yyyyMMdd) as a stream of
+   * gzip bytes. WeChat answers XML with return_code FAIL instead when there is no bill (yet):
+   * WxpayUpstreamError with upstreamCode NO_BILL_EXIST / BILL_CREATING. v2 bills carry no hash.
+   */
+  async downloadBill(input: {
+    billDate: string;
+    billType?: 'ALL' | 'SUCCESS' | 'REFUND';
+  }): Promise<Readable> {
+    const path = '/pay/downloadbill';
+    const { appid, mchid, apiV2Key, signType } = this.#config;
+    const message: Record<string, string | number | undefined> = {
+      appid,
+      mch_id: mchid,
+      nonce_str: (this.#options.nonce ?? newV2Nonce)(),
+      sign_type: signType,
+      bill_date: input.billDate,
+      bill_type: input.billType ?? 'ALL',
+      tar_type: 'GZIP',
+    };
+    message.sign = signV2(message, apiV2Key, signType);
+    const idleMs = Math.max(this.#options.timeoutMs ?? 10_000, 30_000);
+    let response: AxiosResponse<Readable>;
+    try {
+      response = await retryingStaleConnection(() =>
+        this.#http.post<Readable>(path, buildV2Xml(message), {
+          httpsAgent: this.#httpsAgent(path),
+          responseType: 'stream',
+          decompress: false,
+          timeout: idleMs,
+          maxContentLength: Infinity,
+        }),
+      );
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      throw new WxpayUnavailableError(
+        `WeChat Pay v2 ${path} could not be reached (${typeof code === 'string' ? code : 'network error'}); check WXPAY_BASE_URL and retry`,
+        code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'timeout' : 'network',
+      );
+    }
+    const body = response.data;
+    const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const first = await it.next();
+    const head = first.done ? Buffer.alloc(0) : first.value;
+    if (response.status === 200 && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      return Readable.from(
+        (async function* () {
+          yield head;
+          for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+        })(),
+        { objectMode: false },
+      );
+    }
+    // Not a bill: an XML refusal (small), read whole and mapped like every other v2 failure.
+    const chunks = [head];
+    let size = head.length;
+    for (let n = await it.next(); !n.done && size <= MAX_RESPONSE_BYTES; n = await it.next()) {
+      chunks.push(n.value);
+      size += n.value.length;
+    }
+    body.destroy();
+    if (response.status >= 500)
+      throw new WxpayUnavailableError(
+        `WeChat Pay v2 ${path} answered HTTP ${response.status}; retry the same request`,
+        'server-error',
+        response.status,
+      );
+    let raw: V2Response;
+    try {
+      raw = parseV2Xml(Buffer.concat(chunks).toString('utf8'), { maxBytes: MAX_RESPONSE_BYTES });
+    } catch {
+      throw new WxpayUnavailableError(
+        `WeChat Pay v2 ${path} answered neither a gzip bill nor XML; retry later`,
+        'server-error',
+        response.status,
+      );
+    }
+    const msg = (raw.return_msg ?? '').slice(0, 128);
+    if (/SYSTEMERROR|系统/.test(msg))
+      throw new WxpayUnavailableError(
+        `WeChat Pay v2 ${path} is busy (${msg}); retry later`,
+        'system-error',
+        200,
+        'SYSTEMERROR',
+      );
+    const upstreamCode =
+      /^[A-Za-z ]+$/.test(msg) && msg ? msg.trim().toUpperCase().replace(/ +/g, '_') : 'FAIL';
+    throw new WxpayUpstreamError(
+      `WeChat Pay v2 ${path} has no bill for ${input.billDate}: ${msg || 'return_code FAIL'}${raw.error_code ? ` (error_code ${raw.error_code})` : ''}`,
+      200,
+      upstreamCode,
     );
   }
 }

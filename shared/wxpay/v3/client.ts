@@ -8,6 +8,7 @@ import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
 import {
   WxpayConfigError,
   WxpayUnavailableError,
@@ -287,11 +288,111 @@ export class WxpayV3Client {
       throw new WxpayMalformedJsonError('certificate download', 'body of GET /v3/certificates', cause);
     }
   }
+
+  // ---- Bills (申请交易账单 / 申请资金账单 / 下载账单) ----------------------------------------------
+
+  /** GET /v3/bill/tradebill: where the day's trade bill (gzip) can be downloaded, and its SHA1. */
+  async applyTradeBill(
+    billDate: string,
+    billType: 'ALL' | 'SUCCESS' | 'REFUND' = 'ALL',
+  ): Promise<BillLocation> {
+    return (
+      await this.call<BillLocation>(
+        'GET',
+        `/v3/bill/tradebill?bill_date=${seg(billDate)}&bill_type=${billType}&tar_type=GZIP`,
+      )
+    ).data;
+  }
+
+  /** GET /v3/bill/fundflowbill: the day's fund-flow bill of one account (gzip), and its SHA1. */
+  async applyFundFlowBill(
+    billDate: string,
+    accountType: 'BASIC' | 'OPERATION' | 'FEES' = 'BASIC',
+  ): Promise<BillLocation> {
+    return (
+      await this.call<BillLocation>(
+        'GET',
+        `/v3/bill/fundflowbill?bill_date=${seg(billDate)}&account_type=${accountType}&tar_type=GZIP`,
+      )
+    ).data;
+  }
+
+  /**
+   * GET the `download_url` of a bill, signed like every request, as a stream of the file's bytes.
+   * WeChat does not sign this answer (documented): the caller checks the bytes against hash_value.
+   * Only URLs on WXPAY_BASE_URL's origin are followed, so the Authorization header never leaves it.
+   */
+  async downloadBill(downloadUrl: string, timeoutMs = BILL_DOWNLOAD_IDLE_TIMEOUT_MS): Promise<Readable> {
+    let url: URL;
+    try {
+      url = new URL(downloadUrl.trim());
+    } catch {
+      throw new WxpayUnavailableError(
+        'WeChat Pay answered a bill download_url that is not a URL; request the bill again',
+        'server-error',
+      );
+    }
+    if (url.origin !== this.baseURL)
+      throw new WxpayUnavailableError(
+        `the bill download_url is on ${url.origin}, not on WXPAY_BASE_URL (${this.baseURL}); refusing to send the merchant signature elsewhere`,
+        'server-error',
+      );
+    const pathWithQuery = url.pathname + url.search;
+    const what = `GET ${url.pathname}`;
+    let res;
+    try {
+      res = await retryingStaleConnection(() =>
+        this.http.request<Readable>({
+          method: 'GET',
+          url: pathWithQuery,
+          headers: {
+            Accept: '*/*',
+            Authorization: this.signer.authorization({ method: 'GET', pathWithQuery }),
+          },
+          responseType: 'stream',
+          // The file is gzip as such (tar_type=GZIP), not a transfer encoding: keep its bytes.
+          decompress: false,
+          // Idle time between bytes, not a bound on the whole file: a big bill takes as long as it takes.
+          timeout: timeoutMs,
+          maxContentLength: Infinity,
+        }),
+      );
+    } catch (err) {
+      throw unavailable(what, err, timeoutMs);
+    }
+    const stream = res.data;
+    if (res.status !== 200) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of stream) {
+        size += (c as Buffer).length;
+        if (size > 64 * 1024) break;
+        chunks.push(c as Buffer);
+      }
+      stream.destroy();
+      const h = res.headers as unknown as { toJSON?: () => HeaderBag };
+      const headers = typeof h.toJSON === 'function' ? h.toJSON() : (res.headers as HeaderBag);
+      throw errorFromResponse(what, res.status, Buffer.concat(chunks), headerValue(headers, 'request-id'));
+    }
+    return stream;
+  }
 }
 
 function seg(s: string): string {
   return encodeURIComponent(s);
 }
+
+/** A bill's download address and the digest of its content (申请账单 answer). */
+export interface BillLocation {
+  download_url: string;
+  /** SHA1 (the only type WeChat documents). */
+  hash_type: string;
+  /** Hex digest of the bill as decompressed (hash_value is documented over the original, un-gzipped file). */
+  hash_value: string;
+}
+
+/** A bill download may stall this long between two chunks before it is given up. */
+export const BILL_DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
 
 const TIMEOUT_CODES = new Set([
   'ECONNABORTED',

@@ -1,0 +1,60 @@
+// billReconcile: the daily timer (10:30 China time, cloudbaserc.json) reconciles the previous day's
+// ledger against WeChat Pay's bills; an admin calling `{ date: 'YYYY-MM-DD' }` reconciles that day and
+// gets the `reconciliations` document. Mini-program users who are not admins get PERMISSION_DENIED.
+// It never refuses a date by its own clock: WeChat's answer decides (status `unavailable` when not ready).
+import { permissionDenied, invalidArgument } from '../../shared/domain/errors';
+import { publicCallable } from '../../shared/http/callable';
+import { functionDeps } from '../../shared/http/deps';
+import { getLedgerStore } from '../../shared/ledger/ledger-store';
+import { reconcileDay } from '../../shared/ledger/reconcile-day';
+import { dayBounds, previousCstDay, type ReconciliationDoc } from '../../shared/ledger/reconciliation';
+import { applyPayment, outcomeOf } from '../../shared/usecases/payments';
+
+function isTimerEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { Type?: unknown }).Type === 'Timer';
+}
+
+export const main = publicCallable<ReconciliationDoc>(
+  'billReconcile',
+  async ({ fields, identity, config, log, now }) => {
+    const openid = identity.openid;
+    if (openid !== undefined && !config.adminOpenids().has(openid))
+      throw permissionDenied('billReconcile is for admins (ADMIN_OPENIDS); it also runs on its daily timer');
+    let date: string;
+    if (fields.date === undefined) {
+      // The timer, or a server-side call without a date: yesterday in China time, as the bill is dated.
+      if (openid !== undefined)
+        throw invalidArgument('date is required: the China-time day to reconcile, YYYY-MM-DD');
+      date = previousCstDay(now);
+    } else {
+      if (typeof fields.date !== 'string' || !dayBounds(fields.date))
+        throw invalidArgument('date must be a real day written YYYY-MM-DD (China time), e.g. 2026-11-29');
+      date = fields.date;
+    }
+    const deps = functionDeps(config, log);
+    const ledger = getLedgerStore();
+    const doc = await reconcileDay(
+      {
+        bills: deps.gateway.bills(),
+        paymentsOfDay: ledger.paymentsOfDay,
+        refundsOfDay: ledger.refundsOfDay,
+        findOrder: (outTradeNo) => deps.orders.get(outTradeNo),
+        findRefund: (outRefundNo) => deps.refunds.get(outRefundNo),
+        repairPayment: async (outTradeNo, facts, at) =>
+          outcomeOf(await applyPayment(deps, outTradeNo, facts, at)),
+        reconciliations: { get: ledger.getReconciliation, put: ledger.putReconciliation },
+        clock: () => new Date(),
+      },
+      date,
+    );
+    const count = (kind: string) => doc.discrepancies.filter((d) => d.kind === kind).length;
+    log.info(
+      `${date} ${doc.status}${isTimerEvent(fields) ? ' (timer)' : ''}: local ${doc.local.payments}/${doc.local.refunds}, wechat ${doc.wechat.payments}/${doc.wechat.refunds}` +
+        (doc.unavailable ? `, ${doc.unavailable.code}` : '') +
+        ['missing-local', 'missing-in-bill', 'amount-mismatch', 'state-mismatch', 'repaired']
+          .map((k) => (count(k) ? `, ${k} ${count(k)}` : ''))
+          .join(''),
+    );
+    return doc;
+  },
+);
