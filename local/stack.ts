@@ -99,6 +99,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     closers.push(() => emulator.close());
     const simulator = await startWechatSimulator({ port: ports.wechatSim, localData, ...opts.simulator });
     closers.push(() => simulator.close());
+    // 云调用 (cloud.openapi.*) from the functions goes through the emulator to the simulator.
+    emulator.connectWechat({ url: simulator.url, appid: localData.env.WX_APPID });
     let emuUrl = emulator.url;
     const host = await startFunctionHost({
       port: ports.host,

@@ -14,6 +14,7 @@ export const API_TARGETS = [
   'closeorder',
   'v2refund',
   'refundquery',
+  'shipping',
 ] as const;
 export type ApiTarget = (typeof API_TARGETS)[number];
 export type FaultTarget = ApiTarget | 'notify';

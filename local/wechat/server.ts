@@ -15,6 +15,11 @@ import { v2Routes } from './routes-v2';
 import { v3NotFound, v3Routes } from './routes-v3';
 import { ResponseSigner, type SigningMode } from './signer';
 import { Simulator } from './simulator';
+import { MessagePusher, type MessagePushTarget } from './message-push';
+import { OpenApiAccess } from './openapi-access';
+import { openApiRoutes } from './routes-openapi';
+import { shippingControlRoutes } from './routes-shipping-control';
+import { ShippingBook } from './shipping';
 
 export type { SigningMode } from './signer';
 export type { Delivery, Attempt } from './notifier';
@@ -34,6 +39,8 @@ export interface WechatSimulatorOptions {
   allowHttpLoopbackNotify?: boolean;
   /** Print one line per request (default false). */
   log?: boolean;
+  /** The mini-program's message-push URL (loopback only) and Token; also `POST /sim/message-push`. */
+  messagePush?: MessagePushTarget;
 }
 
 /**
@@ -65,7 +72,28 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     allowHttpLoopbackNotify: opts.allowHttpLoopbackNotify ?? true,
   });
 
-  const routes: Route[] = [...v3Routes(sim), ...v2Routes(sim), ...snsRoutes(sim), ...controlRoutes(sim)];
+  const pusher = new MessagePusher(clock);
+  pusher.target = opts.messagePush;
+  const openApi = {
+    sim,
+    access: new OpenApiAccess(registry, clock),
+    shipping: new ShippingBook(sim.state),
+    pusher,
+  };
+  events.on('reset', () => {
+    openApi.access.reset();
+    openApi.shipping.clear();
+    pusher.clear();
+  });
+
+  const routes: Route[] = [
+    ...v3Routes(sim),
+    ...v2Routes(sim),
+    ...snsRoutes(sim),
+    ...openApiRoutes(openApi),
+    ...shippingControlRoutes(openApi),
+    ...controlRoutes(sim),
+  ];
 
   const server: Server = createServer(async (req, res) => {
     const target = req.url ?? '/';
