@@ -1,6 +1,7 @@
 // The whole offline stack in one call (npm start, end-to-end tests, the demo): the CloudBase emulator,
 // the WeChat simulator and the function host with the web console, wired to each other. With port 0
 // everywhere the servers bind first and the functions' URL variables are fixed before any invocation.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,6 +73,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       `[stack] created ${dataDir}: merchant and WeChat Pay keys, certificates, function env (never commit it)`,
     );
   const buildDir = opts.buildDir ?? DEFAULT_BUILD_DIR;
+  // wxMessage checks WeChat's message-push signature with this Token; the simulator signs with it.
+  localData.env.WX_MESSAGE_TOKEN ||= randomBytes(12).toString('hex');
 
   if (opts.buildDir === undefined && opts.build !== false) {
     const built = await buildIfNeeded(opts.build === true);
@@ -124,6 +127,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (Object.entries(urls).some(([k, v]) => localData.fileEnv[k] !== v))
       updateLocalEnv(localData.dir, urls);
     emuUrl = emulator.url;
+    simulator.setMessagePush({ url: `${host.url}/wx/message`, token: localData.env.WX_MESSAGE_TOKEN });
 
     const consoleHandler: ConsoleHandler = createConsole({ simUrl: simulator.url, emuUrl: emulator.url });
     host.mount((req, res) => consoleHandler.handle(req, res));

@@ -4,7 +4,15 @@
 import { openLocalDatabase } from '../cloudbase/sdk-env';
 import { SEED_PRODUCTS, type SeedProduct } from './products';
 
-export const COLLECTIONS = ['users', 'products', 'orders', 'refunds', 'notifications'] as const;
+// wechatTokens: the access_token shared by all instances in WECHAT_OPENAPI_MODE=https (admin-only).
+export const COLLECTIONS = [
+  'users',
+  'products',
+  'orders',
+  'refunds',
+  'notifications',
+  'wechatTokens',
+] as const;
 
 export interface SeedReport {
   collectionsCreated: string[];

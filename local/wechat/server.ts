@@ -53,6 +53,8 @@ export interface WechatSimulator {
   events: EventEmitter;
   /** Direct access for in-process callers (console, tests); HTTP is the contract. */
   simulator: Simulator;
+  /** Where message pushes (settlement, reminders) go: the host's wxMessage path and its Token. */
+  setMessagePush(target: MessagePushTarget): void;
   close(): Promise<void>;
 }
 
@@ -136,6 +138,9 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     port: bound.port,
     events,
     simulator: sim,
+    setMessagePush(target) {
+      pusher.target = target;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         clock.stop();

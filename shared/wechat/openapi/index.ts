@@ -3,3 +3,4 @@ export { callOpenApi, createOpenApiClient, type CallOpenApi, type OpenApiBody } 
 export { readOpenApiConfig, type OpenApiConfig, type OpenApiMode } from './config';
 export { OpenApiError } from './errors';
 export { TOKENS_COLLECTION } from './token-store';
+export { readMerchantId, readMessageToken } from './fulfilment-config';

@@ -135,7 +135,11 @@ describe('https mode with a stable_token shared through the database', () => {
     await call('isTradeManaged', { appid: h.env.WX_APPID });
     const s = await stats();
     assert.equal(s.stableTokens, 4);
-    assert.equal(s.openapi.is_trade_managed.https, 3, 'calls refused for their token are not counted as API calls');
+    assert.equal(
+      s.openapi.is_trade_managed.https,
+      3,
+      'calls refused for their token are not counted as API calls',
+    );
   });
 
   it('a wrong secret is a configuration error that never shows the secret', async () => {
@@ -143,7 +147,7 @@ describe('https mode with a stable_token shared through the database', () => {
     const call = createOpenApiClient({ config: { ...https, appSecret: new Secret(secret) } });
     await assert.rejects(call('isTradeManaged', { appid: h.env.WX_APPID }), (err: Error) => {
       assert.ok(err instanceof ConfigError);
-      assert.equal((err).variable, 'WX_APPSECRET');
+      assert.equal(err.variable, 'WX_APPSECRET');
       assert.ok(!err.message.includes(secret) && !JSON.stringify(err).includes(secret));
       return true;
     });

@@ -1,0 +1,32 @@
+// ship (admin): `{ orderId, shipments: [{ trackingNo, expressCompany, itemDesc?, consignorContact? }] }`
+// → `{ orderId, fulfilment }`. Uploads the shipping info to WeChat's 发货信息管理, then records it;
+// a second call is WeChat's one allowed change, a third is CONFLICT.
+import type { FunctionName } from '../../shared/config/variables';
+import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
+import { permissionDenied } from '../../shared/domain/errors';
+import type { Fulfilment } from '../../shared/domain/fulfilment';
+import { requireString } from '../../shared/domain/validate';
+import { authedCallable } from '../../shared/http/callable';
+import { shipOrder } from '../../shared/usecases/fulfilment';
+import { callOpenApi, readMerchantId } from '../../shared/wechat/openapi';
+
+export interface ShipResponse {
+  orderId: string;
+  fulfilment: Fulfilment;
+}
+
+// 'ship' joins shared/config's FUNCTION_NAMES when the lead folds in its variables (JWT_SECRET,
+// WX_APPID, WXPAY_MCHID, ADMIN_OPENIDS, WECHAT_OPENAPI_MODE, WECHAT_API_BASE_URL, WX_APPSECRET in https mode).
+export const main = authedCallable<ShipResponse>('ship' as FunctionName, async ({ fields, isAdmin, now }) => {
+  if (!isAdmin) throw permissionDenied('only admins (ADMIN_OPENIDS) may ship orders');
+  const orderId = requireString(fields, 'orderId', {
+    min: 6,
+    max: 32,
+    pattern: MERCHANT_NO_PATTERN,
+    patternHint: 'the orderId returned by createPayment',
+  });
+  return shipOrder(
+    { callOpenApi, mchid: readMerchantId() },
+    { orderId, shipments: fields.shipments, isAdmin, now },
+  );
+});
