@@ -17,6 +17,8 @@ export interface OpenApiClientOptions {
   config?: OpenApiConfig;
   /** https mode: where the token is shared (default: the `wechatTokens` collection). */
   store?: TokenStore;
+  /** https mode: per-request deadline (default 8 s). */
+  timeoutMs?: number;
 }
 
 export function createOpenApiClient(opts: OpenApiClientOptions = {}): CallOpenApi {
@@ -33,7 +35,7 @@ export function createOpenApiClient(opts: OpenApiClientOptions = {}): CallOpenAp
     });
     let token = await tokens.get();
     for (let attempt = 0; ; attempt++) {
-      const answer = await httpsCall(config.baseUrl, route.path, token, body);
+      const answer = await httpsCall(config.baseUrl, route.path, token, body, opts.timeoutMs);
       if (answer.errcode === 0) return answer.body;
       if (isTokenErrcode(answer.errcode) && attempt === 0) {
         token = await tokens.get(token);
