@@ -2,7 +2,7 @@
 // Applies WeChat's confirm-receipt and settlement events to orders and logs its reminders.
 import { readTriggerEvent, type TriggerResponse } from '../../shared/http/trigger';
 import { handleWxMessage } from '../../shared/usecases/wx-message';
-import { readMessageToken } from '../../shared/wechat/openapi';
+import { readMessageToken } from '../../shared/wechat/openapi/fulfilment-config';
 
 export async function main(event: unknown): Promise<TriggerResponse> {
   return handleWxMessage(readTriggerEvent(event), readMessageToken(), new Date());

@@ -22,7 +22,8 @@ import {
   type Fulfilment,
 } from '../domain/fulfilment';
 import type { Decision } from '../domain/order';
-import { OpenApiError, type CallOpenApi } from '../wechat/openapi';
+import type { CallOpenApi } from '../wechat/openapi/client';
+import { OpenApiError } from '../wechat/openapi/errors';
 
 export interface FulfilmentDeps {
   callOpenApi: CallOpenApi;
