@@ -3,6 +3,8 @@
 // most invocations never call WeChat.
 import { openApiError, unavailable } from './errors';
 
+export const CLOUD_CALL_TIMEOUT_MS = 8_000;
+
 type OpenApiFn = (body: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 let openapi: unknown;
@@ -15,7 +17,9 @@ function sdkOpenApi(): unknown {
       DYNAMIC_CURRENT_ENV: unknown;
       openapi(o: object): unknown;
     };
-    cloud.init({ env: cloud.DYNAMIC_CURRENT_ENV });
+    // A deadline below the functions' timeouts, so a hung 云调用 ends as UPSTREAM_UNAVAILABLE
+    // (retryable) rather than as the platform killing the invocation.
+    cloud.init({ env: cloud.DYNAMIC_CURRENT_ENV, timeout: CLOUD_CALL_TIMEOUT_MS });
     // WeChat's own snake_case in and out, exactly as over HTTPS.
     openapi = cloud.openapi({ convertCase: false });
   }

@@ -170,6 +170,12 @@ describe('云调用 mode through wx-server-sdk and the emulator', () => {
           return true;
         },
       );
+      await h.sim('POST', '/sim/faults', { target: 'shipping', kind: '5xx' });
+      await assert.rejects(call('isTradeManaged', { appid: h.env.WX_APPID }), {
+        code: 'UPSTREAM_UNAVAILABLE',
+      });
+      await h.sim('POST', '/sim/faults', { target: 'shipping', kind: 'rateLimit' });
+      await assert.rejects(call('isTradeManaged', { appid: h.env.WX_APPID }), { code: 'RATE_LIMITED' });
       const s = await stats();
       assert.equal(s.stableTokens, 0);
       assert.deepEqual(s.openapi.upload_shipping_info, { cloud: 2, https: 0 });
