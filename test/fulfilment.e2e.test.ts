@@ -74,6 +74,20 @@ function errorOf<T>(r: ApiResult<T>): { code: string; message: string } {
   return (r as { ok: false; error: { code: string; message: string } }).error;
 }
 
+/** Small deterministic PRNG (mulberry32): a failure reproduces from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
+
 /** A message push as WeChat signs it, straight to the host's /wx/message. */
 function pushUrl(query: Record<string, string> = {}, token = e.stack.env.WX_MESSAGE_TOKEN): string {
   const timestamp = String(Math.floor(Date.now() / 1000));
@@ -277,6 +291,59 @@ describe('fulfilment', () => {
       json,
     );
     assert.equal(reminder.body, 'success');
+  });
+
+  it('fuzz: generated bad input to ship and wxMessage is refused and changes nothing', async () => {
+    const target = await paidOrder();
+    const r = rng(14);
+    const junk: unknown[] = [
+      null,
+      true,
+      [],
+      {},
+      { $ne: null },
+      { $gt: '' },
+      '',
+      ' ',
+      'x'.repeat(300),
+      -1,
+      1.5,
+      '\u0000',
+    ];
+    const good = { trackingNo: 'ZT1', expressCompany: 'ZTO' };
+    const db = await fulfilmentState();
+    for (let i = 0; i < 40; i++) {
+      const shipment: Record<string, unknown> = { ...good };
+      shipment[pick(r, ['trackingNo', 'expressCompany', 'itemDesc', 'consignorContact'])] = pick(r, junk);
+      const data =
+        r() < 0.3
+          ? { orderId: pick(r, junk), shipments: [good] }
+          : { orderId: target.orderId, shipments: r() < 0.2 ? pick(r, junk) : [shipment] };
+      const res = await ship(admin, data);
+      const err = errorOf(res);
+      assert.ok(
+        ['INVALID_ARGUMENT', 'NOT_FOUND'].includes(err.code),
+        `${JSON.stringify(data)} → ${err.code}`,
+      );
+      assert.ok(!/\n\s+at /.test(err.message));
+    }
+    const json = { 'content-type': 'application/json' };
+    for (let i = 0; i < 20; i++) {
+      const message: Record<string, unknown> = {
+        MsgType: 'event',
+        Event: 'trade_manage_order_settlement',
+        merchant_trade_no: target.orderId,
+        confirm_receive_time: 1,
+      };
+      message[pick(r, ['merchant_trade_no', 'confirm_receive_time', 'settlement_time', 'transaction_id'])] =
+        pick(
+          r,
+          junk.filter((j) => j !== null && j !== '' && j !== undefined),
+        );
+      const res = await e.http('POST', pushUrl(), JSON.stringify(message), json);
+      assert.equal(res.status, 400, `${JSON.stringify(message)} → ${res.status} ${res.body}`);
+    }
+    assert.ok((await fulfilmentState()) === db, 'nothing changed');
   });
 
   it('https mode: a storm of cold instances fetches one stable_token, shared through wechatTokens', async () => {

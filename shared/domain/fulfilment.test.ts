@@ -109,6 +109,7 @@ describe('fulfilment', () => {
       [{ trackingNo: 'T1', expressCompany: 'UPS' }],
       [{ trackingNo: 'T1', expressCompany: 'ZTO', itemDesc: '' }],
       [{ trackingNo: 'T1', expressCompany: 'ZTO', itemDesc: '字'.repeat(121) }],
+      [{ trackingNo: 'T1', expressCompany: 'ZTO', itemDesc: 'a\u0000b' }],
       [{ trackingNo: 'T1', expressCompany: 'SF' }],
       [{ trackingNo: 'T1', expressCompany: 'SF', consignorContact: 'call me' }],
       [{ trackingNo: 'T1', expressCompany: 'ZTO', extra: 1 }],

@@ -5,7 +5,7 @@
 import type { OrderItem } from './catalog';
 import { conflict, invalidArgument } from './errors';
 import type { Decision, OrderDoc, Transition } from './order';
-import { readObject, requireArray, type Fields } from './validate';
+import { readObject, requireArray, TEXT_PATTERN, type Fields } from './validate';
 
 export const FULFILMENT_TYPES = ['virtual', 'express', 'local-delivery', 'pickup'] as const;
 export type FulfilmentType = (typeof FULFILMENT_TYPES)[number];
@@ -140,9 +140,10 @@ export function parseShipments(value: unknown, defaultItemDesc: string): Shipmen
       if (
         typeof s.itemDesc !== 'string' ||
         s.itemDesc.trim() === '' ||
-        [...s.itemDesc].length > ITEM_DESC_MAX
+        [...s.itemDesc].length > ITEM_DESC_MAX ||
+        !TEXT_PATTERN.test(s.itemDesc)
       )
-        throw invalidArgument(`${field('itemDesc')} must be 1–${ITEM_DESC_MAX} characters`);
+        throw invalidArgument(`${field('itemDesc')} must be 1–${ITEM_DESC_MAX} characters of text`);
       itemDesc = s.itemDesc;
     }
     const out: ShipmentInput = { trackingNo: s.trackingNo, expressCompany: s.expressCompany, itemDesc };
