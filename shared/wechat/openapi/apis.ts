@@ -24,3 +24,9 @@ export interface OpenApiRoute {
 }
 
 export type OpenApiName = keyof typeof OPEN_APIS;
+
+/**
+ * The 云调用 names a function that uses this layer must be granted (CloudBase: the function's
+ * config.json `{"permissions": {"openapi": [...]}}` next to index.js).
+ */
+export const OPENAPI_PERMISSIONS: readonly string[] = Object.values(OPEN_APIS).map((a) => a.cloud);

@@ -1,4 +1,4 @@
-export { OPEN_APIS, type OpenApiName } from './apis';
+export { OPEN_APIS, OPENAPI_PERMISSIONS, type OpenApiName } from './apis';
 export { callOpenApi, createOpenApiClient, type CallOpenApi, type OpenApiBody } from './client';
 export { readOpenApiConfig, type OpenApiConfig, type OpenApiMode } from './config';
 export { OpenApiError } from './errors';
