@@ -28,10 +28,13 @@ export function accessTokenSource(opts: {
 }): AccessTokenSource {
   const now = opts.now ?? Date.now;
   const owner = randomBytes(9).toString('base64url');
-  let memory: { token: string; expiresAtMs: number } | undefined;
+  let memory: { token: string; refreshAtMs: number } | undefined;
 
-  const fresh = (token: string | undefined, expiresAtMs: number | undefined, rejected?: string) =>
-    !!token && token !== rejected && (expiresAtMs ?? 0) - now() > REFRESH_MARGIN_MS;
+  // A doc written before refreshAtMs existed refreshes REFRESH_MARGIN_MS before expiry.
+  const refreshAt = (doc: { expiresAtMs?: number; refreshAtMs?: number }) =>
+    doc.refreshAtMs ?? (doc.expiresAtMs ?? 0) - REFRESH_MARGIN_MS;
+  const fresh = (token: string | undefined, refreshAtMs: number, rejected?: string) =>
+    !!token && token !== rejected && now() < refreshAtMs;
 
   async function refresh(rejected: string | undefined, current: string | undefined): Promise<string> {
     try {
@@ -39,9 +42,16 @@ export function accessTokenSource(opts: {
       // else refreshed. Only if that is the very token WeChat refused do we force a new one.
       let got = await opts.fetch(false);
       if (rejected !== undefined && got.accessToken === rejected) got = await opts.fetch(true);
-      const expiresAtMs = now() + got.expiresInS * 1000;
-      await opts.store.saveToken(opts.appid, owner, got.accessToken, expiresAtMs);
-      memory = { token: got.accessToken, expiresAtMs };
+      const lifetimeMs = got.expiresInS * 1000;
+      // WeChat may hand back its current token with little time left (normal mode): refresh it at
+      // half its remaining life then, instead of on every call until it expires.
+      const refreshAtMs = now() + Math.max(lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2);
+      await opts.store.saveToken(opts.appid, owner, {
+        accessToken: got.accessToken,
+        expiresAtMs: now() + lifetimeMs,
+        refreshAtMs,
+      });
+      memory = { token: got.accessToken, refreshAtMs };
       return got.accessToken;
     } catch (err) {
       await opts.store.releaseLease(opts.appid, owner).catch(() => undefined);
@@ -53,12 +63,12 @@ export function accessTokenSource(opts: {
 
   return {
     async get(rejected) {
-      if (memory && fresh(memory.token, memory.expiresAtMs, rejected)) return memory.token;
+      if (memory && fresh(memory.token, memory.refreshAtMs, rejected)) return memory.token;
       const deadline = now() + (opts.waitMs ?? 8_000);
       for (;;) {
         const doc = await opts.store.read(opts.appid);
-        if (doc && fresh(doc.accessToken, doc.expiresAtMs, rejected)) {
-          memory = { token: doc.accessToken!, expiresAtMs: doc.expiresAtMs! };
+        if (doc && fresh(doc.accessToken, refreshAt(doc), rejected)) {
+          memory = { token: doc.accessToken!, refreshAtMs: refreshAt(doc) };
           return doc.accessToken!;
         }
         const usable =

@@ -8,7 +8,10 @@ import { startHarness, type SimHarness } from '../../../local/wechat/testing';
 import { ConfigError } from '../../config/errors';
 import { Secret } from '../../config/secret';
 import { setDatabase } from '../../db/database';
+import { accessTokenSource } from './access-token';
 import { createOpenApiClient, readOpenApiConfig, TOKENS_COLLECTION, type OpenApiConfig } from './index';
+import { stableTokenFetcher } from './stable-token';
+import { databaseTokenStore } from './token-store';
 
 let emu: CloudbaseEmulator;
 let h: SimHarness;
@@ -140,6 +143,25 @@ describe('https mode with a stable_token shared through the database', () => {
       3,
       'calls refused for their token are not counted as API calls',
     );
+  });
+
+  it('a token handed back near its expiry is refreshed at half its remaining life, not on every call', async () => {
+    let offsetMs = 0;
+    const tokens = accessTokenSource({
+      appid: h.env.WX_APPID,
+      store: databaseTokenStore,
+      fetch: stableTokenFetcher(https),
+      now: () => Date.now() + offsetMs,
+    });
+    const first = await tokens.get();
+    await h.sim('POST', '/sim/clock', { advanceSeconds: 7000 }); // WeChat's token has 200 s left
+    offsetMs = 7000_000;
+    assert.equal(await tokens.get(), first, 'normal mode hands back the same, still valid token');
+    for (let i = 0; i < 5; i++) assert.equal(await tokens.get(), first);
+    assert.equal((await stats()).stableTokens, 2, 'one refresh, not one per call');
+    offsetMs += 101_000; // past half of the 200 s
+    await tokens.get();
+    assert.equal((await stats()).stableTokens, 3);
   });
 
   it('a wrong secret is a configuration error that never shows the secret', async () => {

@@ -12,6 +12,8 @@ export interface TokenDoc {
   accessToken?: string;
   /** Epoch ms at which WeChat stops accepting the token. */
   expiresAtMs?: number;
+  /** Epoch ms after which the next caller refreshes it (before expiry). */
+  refreshAtMs?: number;
   leaseOwner?: string;
   leaseUntilMs?: number;
   version: number;
@@ -23,7 +25,11 @@ export interface TokenStore {
   /** Takes the refresh lease if the document is still at `version` (or creates it); true when won. */
   takeLease(appid: string, version: number | undefined, owner: string, untilMs: number): Promise<boolean>;
   /** Saves a fresh token and ends the lease, only while `owner` still holds it. */
-  saveToken(appid: string, owner: string, accessToken: string, expiresAtMs: number): Promise<boolean>;
+  saveToken(
+    appid: string,
+    owner: string,
+    token: { accessToken: string; expiresAtMs: number; refreshAtMs: number },
+  ): Promise<boolean>;
   releaseLease(appid: string, owner: string): Promise<void>;
 }
 
@@ -55,12 +61,19 @@ export const databaseTokenStore: TokenStore = {
     return res?.updated === 1;
   },
 
-  async saveToken(appid, owner, accessToken, expiresAtMs) {
+  async saveToken(appid, owner, { accessToken, expiresAtMs, refreshAtMs }) {
     const _ = getDatabase().command;
     const res = (await run(`update ${TOKENS_COLLECTION}`, () =>
       tokens()
         .where({ _id: appid, leaseOwner: owner })
-        .update({ accessToken, expiresAtMs, leaseOwner: '', leaseUntilMs: 0, version: _.inc(1) }),
+        .update({
+          accessToken,
+          expiresAtMs,
+          refreshAtMs,
+          leaseOwner: '',
+          leaseUntilMs: 0,
+          version: _.inc(1),
+        }),
     )) as { updated?: number };
     return res?.updated === 1;
   },
