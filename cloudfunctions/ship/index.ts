@@ -8,7 +8,7 @@ import type { Fulfilment } from '../../shared/domain/fulfilment';
 import { requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
 import { shipOrder } from '../../shared/usecases/fulfilment';
-import { callOpenApi, readMerchantId } from '../../shared/wechat/openapi';
+import { fulfilmentDepsFromEnv } from '../../shared/usecases/fulfilment-deps';
 
 export interface ShipResponse {
   orderId: string;
@@ -25,8 +25,5 @@ export const main = authedCallable<ShipResponse>('ship' as FunctionName, async (
     pattern: MERCHANT_NO_PATTERN,
     patternHint: 'the orderId returned by createPayment',
   });
-  return shipOrder(
-    { callOpenApi, mchid: readMerchantId() },
-    { orderId, shipments: fields.shipments, isAdmin, now },
-  );
+  return shipOrder(fulfilmentDepsFromEnv(), { orderId, shipments: fields.shipments, isAdmin, now });
 });

@@ -15,6 +15,7 @@ import { createOpenApiClient, TOKENS_COLLECTION } from '../wechat/openapi';
 import {
   applySettlementEvent,
   findPendingVirtualUploads,
+  retryVirtualUploads,
   uploadVirtualShipping,
   type FulfilmentDeps,
 } from './fulfilment';
@@ -144,6 +145,20 @@ describe('virtual goods ship themselves', () => {
     assert.equal((await simShipping(lost._id)).uploads.length, 1, 'WeChat has it');
     assert.equal(await uploadVirtualShipping(deps, lost._id, new Date(Date.now() + 31_000)), 'uploaded');
     assert.equal((await simShipping(lost._id)).uploads.length, 1, 'asked WeChat first, did not upload again');
+  });
+
+  it('reconcile retries every pending virtual upload once WeChat answers again', async () => {
+    const a = await paidVirtualOrder();
+    const b = await paidVirtualOrder();
+    await h.sim('POST', '/sim/faults', { target: 'shipping', kind: '5xx', count: 2 });
+    assert.equal(await uploadVirtualShipping(deps, a, new Date()), 'failed');
+    assert.equal(await uploadVirtualShipping(deps, b, new Date()), 'failed');
+    const later = new Date(Date.now() + 31_000);
+    const run = await retryVirtualUploads(deps, later, 50);
+    assert.ok(run.uploaded >= 2, JSON.stringify(run));
+    assert.equal(run.failed, 0);
+    for (const o of [a, b]) assert.equal((await simShipping(o._id)).uploads.length, 1);
+    assert.deepEqual(await retryVirtualUploads(deps, later, 50), { checked: 0, uploaded: 0, failed: 0 });
   });
 
   it('a refunded or physical order is not uploaded', async () => {

@@ -157,6 +157,32 @@ export async function findPendingVirtualUploads(limit: number): Promise<Fulfille
   return res.data as FulfilledOrder[];
 }
 
+/**
+ * Reconcile's share: retries the uploads of paid virtual orders that have not landed (oldest
+ * first, bounded). Never throws; returns how many were uploaded and how many failed again.
+ */
+export async function retryVirtualUploads(
+  deps: FulfilmentDeps,
+  now: Date,
+  limit = 20,
+): Promise<{ checked: number; uploaded: number; failed: number }> {
+  const out = { checked: 0, uploaded: 0, failed: 0 };
+  let pending: FulfilledOrder[];
+  try {
+    pending = await findPendingVirtualUploads(limit);
+  } catch (err) {
+    console.error(`[fulfilment] cannot list pending virtual uploads: ${(err as Error).message}`);
+    return out;
+  }
+  for (const order of pending) {
+    out.checked += 1;
+    const outcome = await uploadVirtualShipping(deps, order, now);
+    if (outcome === 'uploaded') out.uploaded += 1;
+    if (outcome === 'failed') out.failed += 1;
+  }
+  return out;
+}
+
 // ---- WeChat's settlement event ----
 
 export interface SettlementFacts {
