@@ -1,6 +1,7 @@
 // The whole offline stack in one call (npm start, end-to-end tests, the demo): the CloudBase emulator,
 // the WeChat simulator and the function host with the web console, wired to each other. With port 0
 // everywhere the servers bind first and the functions' URL variables are fixed before any invocation.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -96,6 +97,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       `[stack] created ${dataDir}: merchant and WeChat Pay keys, certificates, function env (never commit it)`,
     );
   const buildDir = opts.buildDir ?? DEFAULT_BUILD_DIR;
+  // wxMessage checks WeChat's message-push signature with this Token; the simulator signs with it.
+  localData.env.WX_MESSAGE_TOKEN ||= randomBytes(12).toString('hex');
 
   if (opts.buildDir === undefined && opts.build !== false) {
     const built = await buildIfNeeded(opts.build === true);
@@ -123,6 +126,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     closers.push(() => emulator.close());
     const simulator = await startWechatSimulator({ port: ports.wechatSim, localData, ...opts.simulator });
     closers.push(() => simulator.close());
+    // 云调用 (cloud.openapi.*) from the functions goes through the emulator to the simulator.
+    emulator.connectWechat({ url: simulator.url, appid: localData.env.WX_APPID });
     let emuUrl = emulator.url;
     const host = await startFunctionHost({
       port: ports.host,
@@ -147,6 +152,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (Object.entries(urls).some(([k, v]) => localData.fileEnv[k] !== v))
       updateLocalEnv(localData.dir, urls);
     emuUrl = emulator.url;
+    simulator.setMessagePush({ url: `${host.url}/wx/message`, token: localData.env.WX_MESSAGE_TOKEN });
     // Only now: warm instances read the functions' variables when they start.
     host.keepWarm(opts.warmInstances ?? 1);
 

@@ -12,11 +12,15 @@ const USAGE = `usage: npm run sim -- <command>
   fault <target> <kind> [--count N] [--delay ms]
                                             targets: jsapi query close refund refundQuery certificates
                                             jscode2session unifiedorder orderquery closeorder v2refund
-                                            refundquery notify; kinds: timeout lostResponse 5xx
+                                            refundquery shipping notify; kinds: timeout lostResponse 5xx
                                             rateLimit notEnough
                                             (notify: drop duplicate delay reorder signtest)
   fault clear                               remove every pending fault
   faults                                    list pending faults
+  confirm <outTradeNo>                      the user confirms receipt (pushed to wxMessage)
+  settle <outTradeNo>                       WeChat settles the order (pushed to wxMessage)
+  shipping <outTradeNo>                     WeChat's shipping state and every accepted upload
+  stats                                     stable_token answers and server-API calls by origin
   user [--appid <appid>] [--unionid]        create a test user
   code <openid>                             issue a wx.login code for a test user
   clock [--scale N] [--advance S]           speed up retries / move simulated time forward
@@ -114,6 +118,24 @@ function positional(args: string[], what: string): string {
 function noExtra(args: string[]): void {
   if (args.length) throw new CliError(`unexpected argument(s): ${args.join(' ')}`);
 }
+
+interface ShippingView {
+  orderState: number;
+  uploads: Array<{
+    logisticsType: number;
+    deliveryMode: number;
+    uploadTime: string;
+    shippingList: Array<{ trackingNo?: string; expressCompany?: string; itemDesc: string }>;
+  }>;
+}
+
+const ORDER_STATES: Record<number, string> = {
+  1: '待发货',
+  2: '已发货',
+  3: '确认收货',
+  4: '交易完成',
+  5: '已退款',
+};
 
 const fen = (n: number) => `¥${(n / 100).toFixed(2)}`;
 
@@ -223,6 +245,45 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
         log(
           `#${f.id} ${f.kind} on ${f.target}, ${f.remaining} left${f.delayMs !== undefined ? ` (delay ${f.delayMs} ms)` : ''}`,
         );
+      return;
+    }
+    case 'confirm':
+    case 'settle': {
+      const no = positional(args, '<outTradeNo>');
+      noExtra(args);
+      const r = (await call('POST', `/sim/shipping/${encodeURIComponent(no)}/${command}`)) as {
+        orderState: number;
+        push: string;
+      };
+      log(
+        `order ${no}: ${command === 'confirm' ? 'receipt confirmed' : 'settled'}, order_state ${r.orderState} (message push ${r.push})`,
+      );
+      return;
+    }
+    case 'shipping': {
+      const no = positional(args, '<outTradeNo>');
+      noExtra(args);
+      const r = (await call('GET', `/sim/shipping?outTradeNo=${encodeURIComponent(no)}`)) as ShippingView;
+      log(`order ${no}: order_state ${r.orderState} ${ORDER_STATES[r.orderState] ?? ''}`);
+      for (const u of r.uploads) {
+        const packages = u.shippingList.map((p) =>
+          [p.expressCompany, p.trackingNo, p.itemDesc].filter(Boolean).join(' '),
+        );
+        log(
+          `  ${u.uploadTime}  logistics ${u.logisticsType} mode ${u.deliveryMode}  ${packages.join(' | ')}`,
+        );
+      }
+      return;
+    }
+    case 'stats': {
+      noExtra(args);
+      const r = (await call('GET', '/sim/stats')) as {
+        stableTokens: number;
+        openapi: Record<string, { cloud: number; https: number }>;
+      };
+      log(`stable_token answers: ${r.stableTokens}`);
+      for (const [api, n] of Object.entries(r.openapi))
+        log(`  ${api.padEnd(24)} 云调用 ${n.cloud}  https ${n.https}`);
       return;
     }
     case 'user': {

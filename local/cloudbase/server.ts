@@ -11,6 +11,7 @@ import { DirectoryPersistence, loadDirectory } from './persistence';
 import { ENV_ID, handleAction, newRequestId, type ActionRequest } from './protocol';
 import { Store, type ChangeEvent } from './store';
 import { TransactionManager } from './transactions';
+import { isWxOpenApiRequest, serveWxOpenApi, type WechatTarget } from './wx-openapi';
 
 export type { ChangeEvent } from './store';
 
@@ -25,6 +26,8 @@ export interface CloudbaseEmulatorOptions {
   flushDelayMs?: number;
   /** Idle time after which an open transaction is rolled back (ms); default 30000. */
   transactionIdleTimeoutMs?: number;
+  /** Where 云调用 (cloud.openapi.*) goes: the WeChat simulator and the env's mini-program appid. */
+  wechat?: WechatTarget;
 }
 
 export interface CloudbaseEmulator {
@@ -36,6 +39,8 @@ export interface CloudbaseEmulator {
   onChange(listener: (event: ChangeEvent) => void): () => void;
   /** Resolves when every change so far is on disk (no-op in memory). */
   flush(): Promise<void>;
+  /** Points 云调用 at a WeChat simulator started after the emulator (see options.wechat). */
+  connectWechat(target: WechatTarget): void;
   close(): Promise<void>;
 }
 
@@ -74,6 +79,7 @@ export async function startCloudbaseEmulator(
   const transactions = new TransactionManager(store, { idleTimeoutMs: opts.transactionIdleTimeoutMs });
   const faults = new Faults();
   const deps = { store, transactions, faults, envId: ENV_ID };
+  let wechat = opts.wechat;
 
   async function onAdmin(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
@@ -121,6 +127,7 @@ export async function startCloudbaseEmulator(
         req.resume();
         return;
       }
+      if (isWxOpenApiRequest(req)) return serveWxOpenApi(req, res, () => wechat);
       void onAdmin(req, res);
     } else if (path.startsWith('/emu/')) {
       void onControl(req, res, path);
@@ -157,6 +164,9 @@ export async function startCloudbaseEmulator(
     onChange(listener) {
       store.events.on('change', listener);
       return () => store.events.off('change', listener);
+    },
+    connectWechat(target) {
+      wechat = target;
     },
     flush: async () => {
       await persistence?.flush();

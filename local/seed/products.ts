@@ -1,5 +1,6 @@
 // The local catalog (docs/data-model.md#products): a few items priced in integer fen, one of them inactive so
-// that the "product not available" path can be exercised from the console and the tests.
+// that the "product not available" path can be exercised from the console and the tests. `fulfilment`
+// says how each is delivered (issue 14): the sticker pack is virtual, the physical goods go by express.
 
 export interface SeedProduct {
   _id: string;
@@ -7,6 +8,7 @@ export interface SeedProduct {
   priceFen: number;
   active: boolean;
   description?: string;
+  fulfilment: 'virtual' | 'express' | 'local-delivery' | 'pickup';
 }
 
 export const SEED_PRODUCTS: readonly SeedProduct[] = [
@@ -16,6 +18,7 @@ export const SEED_PRODUCTS: readonly SeedProduct[] = [
     priceFen: 2800,
     active: true,
     description: '16 oz, oat milk on request',
+    fulfilment: 'express',
   },
   {
     _id: 'tea-oolong',
@@ -23,14 +26,23 @@ export const SEED_PRODUCTS: readonly SeedProduct[] = [
     priceFen: 1500,
     active: true,
     description: 'Tieguanyin, 50 g tin',
+    fulfilment: 'express',
   },
-  { _id: 'cake-cheese', name: '芝士蛋糕 Cheesecake', priceFen: 3250, active: true, description: 'One slice' },
+  {
+    _id: 'cake-cheese',
+    name: '芝士蛋糕 Cheesecake',
+    priceFen: 3250,
+    active: true,
+    description: 'One slice',
+    fulfilment: 'express',
+  },
   {
     _id: 'sticker-pack',
     name: '贴纸包 Sticker pack',
     priceFen: 1,
     active: true,
     description: 'Costs 1 fen: the cheapest real payment',
+    fulfilment: 'virtual',
   },
   {
     _id: 'mooncake-box',
@@ -38,5 +50,6 @@ export const SEED_PRODUCTS: readonly SeedProduct[] = [
     priceFen: 16800,
     active: false,
     description: 'Seasonal; not for sale now',
+    fulfilment: 'express',
   },
 ];

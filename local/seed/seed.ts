@@ -4,6 +4,7 @@
 import { openLocalDatabase } from '../cloudbase/sdk-env';
 import { SEED_PRODUCTS, type SeedProduct } from './products';
 
+// wechatTokens: the access_token shared by all instances in WECHAT_OPENAPI_MODE=https (admin-only).
 export const COLLECTIONS = [
   'users',
   'products',
@@ -12,6 +13,7 @@ export const COLLECTIONS = [
   'notifications',
   'platformCertificates',
   'reconciliations',
+  'wechatTokens',
 ] as const;
 
 export interface SeedReport {

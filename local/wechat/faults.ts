@@ -18,6 +18,7 @@ export const API_TARGETS = [
   'fundflowbill',
   'billdownload',
   'downloadbill',
+  'shipping',
 ] as const;
 export type ApiTarget = (typeof API_TARGETS)[number];
 export type FaultTarget = ApiTarget | 'notify';

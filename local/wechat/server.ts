@@ -16,6 +16,11 @@ import { v2Routes } from './routes-v2';
 import { v3NotFound, v3Routes } from './routes-v3';
 import { ResponseSigner, type SigningMode } from './signer';
 import { Simulator } from './simulator';
+import { MessagePusher, type MessagePushTarget } from './message-push';
+import { OpenApiAccess } from './openapi-access';
+import { openApiRoutes } from './routes-openapi';
+import { shippingControlRoutes } from './routes-shipping-control';
+import { ShippingBook } from './shipping';
 
 export type { SigningMode } from './signer';
 export type { Delivery, Attempt } from './notifier';
@@ -35,6 +40,8 @@ export interface WechatSimulatorOptions {
   allowHttpLoopbackNotify?: boolean;
   /** Print one line per request (default false). */
   log?: boolean;
+  /** The mini-program's message-push URL (loopback only) and Token; also `POST /sim/message-push`. */
+  messagePush?: MessagePushTarget;
 }
 
 /**
@@ -47,6 +54,8 @@ export interface WechatSimulator {
   events: EventEmitter;
   /** Direct access for in-process callers (console, tests); HTTP is the contract. */
   simulator: Simulator;
+  /** Where message pushes (settlement, reminders) go: the host's wxMessage path and its Token. */
+  setMessagePush(target: MessagePushTarget): void;
   close(): Promise<void>;
 }
 
@@ -66,10 +75,26 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     allowHttpLoopbackNotify: opts.allowHttpLoopbackNotify ?? true,
   });
 
+  const pusher = new MessagePusher(clock);
+  pusher.target = opts.messagePush;
+  const openApi = {
+    sim,
+    access: new OpenApiAccess(registry, clock),
+    shipping: new ShippingBook(sim.state),
+    pusher,
+  };
+  events.on('reset', () => {
+    openApi.access.reset();
+    openApi.shipping.clear();
+    pusher.clear();
+  });
+
   const routes: Route[] = [
     ...v3Routes(sim),
     ...v2Routes(sim),
     ...snsRoutes(sim),
+    ...openApiRoutes(openApi),
+    ...shippingControlRoutes(openApi),
     ...controlRoutes(sim),
     ...billRoutes(sim),
   ];
@@ -115,6 +140,9 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     port: bound.port,
     events,
     simulator: sim,
+    setMessagePush(target) {
+      pusher.target = target;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         clock.stop();

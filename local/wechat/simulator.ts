@@ -276,5 +276,6 @@ export class Simulator {
     this.state.clear();
     this.notifier.reset();
     this.faults.clear();
+    this.events.emit('reset');
   }
 }

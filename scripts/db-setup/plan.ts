@@ -135,6 +135,7 @@ export const DATABASE_PLAN: CollectionSpec[] = [
   // Platform certificates are public, but only functions read and write them (read by _id).
   { name: COLLECTIONS.platformCertificates, rule: ADMIN_ONLY, indexes: [] },
   { name: COLLECTIONS.reconciliations, rule: ADMIN_ONLY, indexes: [] },
+  { name: COLLECTIONS.wechatTokens, rule: ADMIN_ONLY, indexes: [] },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */

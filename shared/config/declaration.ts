@@ -37,6 +37,7 @@ export type Group =
   | 'v2'
   | 'business'
   | 'httpApi'
+  | 'wechatServer'
   | 'endpoints'
   | 'dbSetup';
 
@@ -256,6 +257,28 @@ export const VARIABLES = {
       'https://shop.example.com. Empty: no CORS headers at all (wx.request does not need them).',
     ],
   },
+  WECHAT_OPENAPI_MODE: {
+    group: 'wechatServer',
+    secret: false,
+    format: { kind: 'oneOf', values: ['cloud', 'https'] },
+    example: '',
+    fix: 'use cloud (云调用 inside CloudBase, no secret) or https (stable_token with WX_APPSECRET)',
+    doc: [
+      "How ship (and the automatic upload of virtual goods) reaches WeChat's server APIs: empty or",
+      '"cloud" = 云调用 inside CloudBase (no secret in the function; list the APIs under the function\'s',
+      'permissions.openapi), "https" = stable_token with WX_APPSECRET, cached in the wechatTokens collection.',
+    ],
+  },
+  WX_MESSAGE_TOKEN: {
+    group: 'wechatServer',
+    secret: true,
+    format: { kind: 'pattern', pattern: /^[A-Za-z0-9]{3,32}$/, rule: 'must be 3–32 letters or digits' },
+    fix: 'set it to the 消息推送 Token of 微信公众平台 → 开发管理 → 开发设置 → 消息推送',
+    doc: [
+      '微信公众平台 → 开发管理 → 开发设置 → 消息推送: URL https://<TCB_ENV_ID>.service.tcloudbase.com/wx/message,',
+      'Token (3–32 letters or digits) = this value, 消息加密方式 明文模式, 数据格式 JSON. Read by wxMessage.',
+    ],
+  },
   WXPAY_BASE_URL: {
     group: 'endpoints',
     secret: false,
@@ -305,6 +328,7 @@ export const GROUPS: Record<Group, string> = {
   v2: 'Legacy API v2 (optional)',
   business: 'Business rules',
   httpApi: 'HTTPS API (optional; README: HTTPS API)',
+  wechatServer: 'Fulfilment: WeChat server APIs and message push (发货信息管理)',
   endpoints: 'API endpoints',
   dbSetup: 'Database setup (optional, scripts/db-setup.ts against the cloud)',
 };
@@ -419,6 +443,18 @@ export const NEEDS = {
     variables: () => ({ optional: ['ADMIN_OPENIDS'] }),
     read: (c) => c.adminOpenids(),
   },
+  merchantId: {
+    variables: () => ({ required: ['WXPAY_MCHID'] }),
+  },
+  wechatOpenApi: {
+    variables: () => ({
+      required: ['WX_APPID'],
+      optional: ['WECHAT_OPENAPI_MODE', 'WECHAT_API_BASE_URL', 'WX_APPSECRET'],
+    }),
+  },
+  messagePush: {
+    variables: () => ({ required: ['WX_MESSAGE_TOKEN'] }),
+  },
   httpApiCors: {
     variables: () => ({ optional: ['HTTP_API_CORS_ORIGINS'] }),
   },
@@ -450,4 +486,8 @@ export const FUNCTIONS = {
   reconcile: ['payRequests', 'admins'],
   // The daily timer reconciles yesterday; admins may run any date from the mini-program.
   billReconcile: ['payRequests', 'admins'],
+  // Admin-only; uploads shipping info through 云调用 or https + stable_token.
+  ship: ['verifyTokens', 'merchantId', 'wechatOpenApi', 'admins'],
+  // The mini-program's message push (settlement, confirm receipt, reminders).
+  wxMessage: ['messagePush'],
 } satisfies Record<string, NeedName[]>;

@@ -9,6 +9,8 @@ export const COLLECTIONS = {
   platformCertificates: 'platformCertificates',
   /** One document per China-time day: the ledger compared with WeChat Pay's bill (billReconcile). */
   reconciliations: 'reconciliations',
+  /** The stable_token shared by all instances in WECHAT_OPENAPI_MODE=https (a secret: functions only). */
+  wechatTokens: 'wechatTokens',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];

@@ -1,0 +1,374 @@
+// Fulfilment end to end on the local stack (issue 14): `ship` through the function host, its upload
+// reaching the simulator as 云调用 through the emulator (and over HTTPS with a stable_token), the
+// one allowed change, confirm and settle pushed by the simulator to wxMessage, and bad input to both
+// functions answered with clear errors while nothing changes.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { ApiResult, CreatePaymentResponse, RefundResponse } from '../shared/contracts/api';
+import { CART, startE2E, type E2E, type TestUser } from './support/e2e';
+
+let e: E2E;
+let admin: TestUser;
+let user: TestUser;
+
+before(async () => {
+  e = await startE2E({ host: { maxInstancesPerFunction: 8 } });
+  admin = await e.newUser();
+  user = await e.newUser();
+  e.setEnv({ ADMIN_OPENIDS: admin.openid });
+});
+after(async () => {
+  await e?.close();
+});
+
+interface Fulfilment {
+  type: string;
+  status: string;
+  uploads: number;
+  shipments?: Array<{ trackingNo: string; expressCompany: string; itemDesc: string }>;
+}
+interface ShipResult {
+  orderId: string;
+  fulfilment: Fulfilment;
+}
+interface SimShipping {
+  orderState: number;
+  uploads: Array<{
+    logisticsType: number;
+    deliveryMode: number;
+    shippingList: Array<Record<string, string>>;
+  }>;
+}
+interface Stats {
+  stableTokens: number;
+  openapi: Record<string, { cloud: number; https: number }>;
+}
+
+const ship = (who: TestUser, data: unknown) => e.call<ShipResult>('ship', data, { openid: who.openid });
+const simShipping = (no: string) => e.sim<SimShipping>('GET', `/sim/shipping?outTradeNo=${no}`);
+const stats = () => e.sim<Stats>('GET', '/sim/stats');
+/** What ship or wxMessage could change (notifications of payments still arriving are not theirs). */
+const fulfilmentState = async () =>
+  JSON.stringify({
+    orders: await e.dump('orders'),
+    tokens: await e.dump('wechatTokens'),
+    messages: (await e.dump('notifications')).filter((n) => String(n._id).startsWith('wxmsg_')),
+  });
+const orderDoc = async (no: string) =>
+  (await e.dump('orders')).find((d) => d._id === no) as { fulfilment?: Fulfilment; status: string };
+
+async function paidOrder(): Promise<CreatePaymentResponse> {
+  const created = await e.createPayment(user, CART);
+  assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+  await e.waitFor(
+    () => e.getOrder(user, created.orderId),
+    (o) => o.status === 'SUCCESS',
+    'paid',
+  );
+  return created;
+}
+
+function errorOf<T>(r: ApiResult<T>): { code: string; message: string } {
+  assert.equal(r.ok, false, JSON.stringify(r));
+  return (r as { ok: false; error: { code: string; message: string } }).error;
+}
+
+/** Small deterministic PRNG (mulberry32): a failure reproduces from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
+
+/** A message push as WeChat signs it, straight to the host's /wx/message. */
+function pushUrl(query: Record<string, string> = {}, token = e.stack.env.WX_MESSAGE_TOKEN): string {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = randomBytes(6).toString('hex');
+  const signature = createHash('sha1').update([token, timestamp, nonce].sort().join('')).digest('hex');
+  return `/wx/message?${new URLSearchParams({ signature, timestamp, nonce, ...query }).toString()}`;
+}
+
+describe('fulfilment', () => {
+  it('云调用: an express order ships, changes once, refuses a third; confirm and settle reach it through wxMessage', async () => {
+    const order = await paidOrder();
+    const before = await stats();
+    assert.equal(
+      errorOf(await ship(user, { orderId: order.orderId, shipments: [] })).code,
+      'PERMISSION_DENIED',
+    );
+    assert.deepEqual(await simShipping(order.orderId), { orderState: 1, uploads: [] });
+
+    const first = await ship(admin, {
+      orderId: order.orderId,
+      shipments: [{ trackingNo: 'ZT0001', expressCompany: 'ZTO' }],
+    });
+    assert.ok(first.ok, JSON.stringify(first));
+    assert.equal(first.data.fulfilment.status, 'SHIPPED');
+    assert.equal(first.data.fulfilment.uploads, 1);
+    let view = await simShipping(order.orderId);
+    assert.equal(view.orderState, 2);
+    assert.deepEqual(view.uploads[0].shippingList, [
+      { trackingNo: 'ZT0001', expressCompany: 'ZTO', itemDesc: '拿铁咖啡 Latte、芝士蛋糕 Cheesecake' },
+    ]);
+
+    const change = await ship(admin, {
+      orderId: order.orderId,
+      shipments: [
+        { trackingNo: 'SF100', expressCompany: 'SF', consignorContact: '13800001234', itemDesc: '拿铁' },
+        { trackingNo: 'SF101', expressCompany: 'SF', consignorContact: '13800001234', itemDesc: '蛋糕' },
+      ],
+    });
+    assert.ok(change.ok, JSON.stringify(change));
+    assert.equal(change.data.fulfilment.uploads, 2);
+    view = await simShipping(order.orderId);
+    assert.equal(view.uploads.length, 2);
+    assert.equal(view.uploads[1].deliveryMode, 2, 'two packages: split delivery');
+
+    const third = errorOf(
+      await ship(admin, {
+        orderId: order.orderId,
+        shipments: [{ trackingNo: 'YT9', expressCompany: 'YTO' }],
+      }),
+    );
+    assert.equal(third.code, 'CONFLICT');
+    assert.match(third.message, /one change/);
+    assert.equal((await simShipping(order.orderId)).uploads.length, 2);
+    const after = await stats();
+    assert.equal(after.stableTokens, before.stableTokens, '云调用 needs no access_token');
+    assert.equal(
+      after.openapi.upload_shipping_info.cloud - (before.openapi.upload_shipping_info?.cloud ?? 0),
+      2,
+      'the refused third never reached WeChat',
+    );
+
+    await e.sim('POST', `/sim/shipping/${order.orderId}/confirm`);
+    await e.waitFor(
+      () => orderDoc(order.orderId),
+      (d) => d.fulfilment?.status === 'CONFIRMED',
+      'confirmed through wxMessage',
+    );
+    await e.sim('POST', `/sim/shipping/${order.orderId}/settle`);
+    await e.waitFor(
+      () => orderDoc(order.orderId),
+      (d) => d.fulfilment?.status === 'SETTLED',
+      'settled through wxMessage',
+    );
+    const records = (await e.dump('notifications')).filter(
+      (n) => n.outTradeNo === order.orderId && n.eventType !== 'TRANSACTION.SUCCESS',
+    );
+    assert.deepEqual(
+      records.map((n) => [n.eventType, n.outcome]),
+      [
+        ['trade_manage_order_settlement', 'applied'],
+        ['trade_manage_order_settlement', 'applied'],
+      ],
+    );
+    // WeChat pushes the settlement again: acknowledged, nothing changes.
+    const pushes = await e.sim<{ deliveries: Array<{ message: unknown }> }>(
+      'GET',
+      `/sim/message-push?outTradeNo=${order.orderId}`,
+    );
+    const snapshot = JSON.stringify(await orderDoc(order.orderId));
+    const again = await e.http('POST', pushUrl(), JSON.stringify(pushes.deliveries[1].message), {
+      'content-type': 'application/json',
+    });
+    assert.equal(again.status, 200);
+    assert.equal(again.body, 'success');
+    assert.equal(JSON.stringify(await orderDoc(order.orderId)), snapshot);
+  });
+
+  it('unpaid and refunded orders are never shipped; bad input to ship changes nothing', async () => {
+    const unpaid = await e.createPayment(user, CART);
+    assert.equal(
+      errorOf(
+        await ship(admin, {
+          orderId: unpaid.orderId,
+          shipments: [{ trackingNo: 'A1', expressCompany: 'ZTO' }],
+        }),
+      ).code,
+      'CONFLICT',
+    );
+    const refunded = await paidOrder();
+    const r = await e.call<RefundResponse>('refund', { orderId: refunded.orderId }, { openid: admin.openid });
+    assert.ok(r.ok, JSON.stringify(r));
+    await e.waitFor(
+      () => e.getOrder(user, refunded.orderId),
+      (o) => o.status === 'REFUNDED',
+      'refunded',
+    );
+    const refusal = errorOf(
+      await ship(admin, {
+        orderId: refunded.orderId,
+        shipments: [{ trackingNo: 'A1', expressCompany: 'ZTO' }],
+      }),
+    );
+    assert.equal(refusal.code, 'CONFLICT');
+    assert.match(refusal.message, /refunded/);
+    assert.deepEqual((await simShipping(refunded.orderId)).uploads, []);
+
+    const target = await paidOrder();
+    const ok = { trackingNo: 'ZT1', expressCompany: 'ZTO' };
+    const bad: Array<[unknown, string]> = [
+      [{}, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId }, 'INVALID_ARGUMENT'],
+      [{ orderId: { $ne: null }, shipments: [ok] }, 'INVALID_ARGUMENT'],
+      [{ orderId: 'short', shipments: [ok] }, 'INVALID_ARGUMENT'],
+      [{ orderId: 'NO_SUCH_ORDER_1', shipments: [ok] }, 'NOT_FOUND'],
+      [{ orderId: target.orderId, shipments: 'ZT1' }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: Array.from({ length: 16 }, () => ok) }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, trackingNo: 'a b' }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, trackingNo: 'x'.repeat(129) }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, trackingNo: { $gt: '' } }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, expressCompany: 'UPS' }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, itemDesc: '字'.repeat(121) }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, expressCompany: 'SF' }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, consignorContact: 'tel' }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [{ ...ok, admin: true }] }, 'INVALID_ARGUMENT'],
+      [{ orderId: target.orderId, shipments: [null] }, 'INVALID_ARGUMENT'],
+    ];
+    const db = await fulfilmentState();
+    for (const [data, code] of bad) {
+      const err = errorOf(await ship(admin, data));
+      assert.equal(err.code, code, `${JSON.stringify(data).slice(0, 120)} → ${err.message}`);
+      assert.ok(!/\n\s+at /.test(err.message), 'no stack trace');
+    }
+    assert.equal(
+      errorOf(await ship(user, { orderId: target.orderId, shipments: [{ $where: 1 }] })).code,
+      'PERMISSION_DENIED',
+    );
+    assert.ok((await fulfilmentState()) === db, 'nothing changed');
+    assert.deepEqual((await simShipping(target.orderId)).uploads, []);
+  });
+
+  it('wxMessage: bad signature, bad body and bad fields get clear errors and change nothing', async () => {
+    const order = await paidOrder();
+    const body = (extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        ToUserName: 'gh_x',
+        FromUserName: user.openid,
+        CreateTime: Math.floor(Date.now() / 1000),
+        MsgType: 'event',
+        Event: 'trade_manage_order_settlement',
+        merchant_trade_no: order.orderId,
+        confirm_receive_time: Math.floor(Date.now() / 1000),
+        ...extra,
+      });
+    const json = { 'content-type': 'application/json' };
+    const db = await fulfilmentState();
+    const forged = await e.http('POST', pushUrl({}, 'wrongToken'), body(), json);
+    assert.equal(forged.status, 401);
+    assert.match(forged.body, /WX_MESSAGE_TOKEN/);
+    assert.equal((await e.http('POST', '/wx/message', body(), json)).status, 401);
+    const notJson = await e.http('POST', pushUrl(), '<xml><Event>x</Event></xml>', json);
+    assert.equal(notJson.status, 400);
+    assert.match(notJson.body, /JSON/);
+    for (const extra of [
+      { merchant_trade_no: { $ne: null } },
+      { merchant_trade_no: '../x' },
+      { confirm_receive_time: 'yesterday' },
+      { settlement_time: -5 },
+      { transaction_id: ['1'] },
+    ]) {
+      const res = await e.http('POST', pushUrl(), body(extra), json);
+      assert.equal(res.status, 400, `${JSON.stringify(extra)} → ${res.body}`);
+    }
+    assert.ok((await fulfilmentState()) === db, 'nothing changed');
+    const echo = await fetch(`${e.hostUrl}${pushUrl({ echostr: 'abc123' })}`);
+    assert.equal(await echo.text(), 'abc123', 'the message-push URL check');
+    const reminder = await e.http(
+      'POST',
+      pushUrl(),
+      body({ Event: 'trade_manage_remind_shipping', msg: '请尽快发货' }),
+      json,
+    );
+    assert.equal(reminder.body, 'success');
+  });
+
+  it('fuzz: generated bad input to ship and wxMessage is refused and changes nothing', async () => {
+    const target = await paidOrder();
+    const r = rng(14);
+    const junk: unknown[] = [
+      null,
+      true,
+      [],
+      {},
+      { $ne: null },
+      { $gt: '' },
+      '',
+      ' ',
+      'x'.repeat(300),
+      -1,
+      1.5,
+      '\u0000',
+    ];
+    const good = { trackingNo: 'ZT1', expressCompany: 'ZTO' };
+    const db = await fulfilmentState();
+    for (let i = 0; i < 40; i++) {
+      const shipment: Record<string, unknown> = { ...good };
+      shipment[pick(r, ['trackingNo', 'expressCompany', 'itemDesc', 'consignorContact'])] = pick(r, junk);
+      const data =
+        r() < 0.3
+          ? { orderId: pick(r, junk), shipments: [good] }
+          : { orderId: target.orderId, shipments: r() < 0.2 ? pick(r, junk) : [shipment] };
+      const res = await ship(admin, data);
+      const err = errorOf(res);
+      assert.ok(
+        ['INVALID_ARGUMENT', 'NOT_FOUND'].includes(err.code),
+        `${JSON.stringify(data)} → ${err.code}`,
+      );
+      assert.ok(!/\n\s+at /.test(err.message));
+    }
+    const json = { 'content-type': 'application/json' };
+    for (let i = 0; i < 20; i++) {
+      const message: Record<string, unknown> = {
+        MsgType: 'event',
+        Event: 'trade_manage_order_settlement',
+        merchant_trade_no: target.orderId,
+        confirm_receive_time: 1,
+      };
+      message[pick(r, ['merchant_trade_no', 'confirm_receive_time', 'settlement_time', 'transaction_id'])] =
+        pick(
+          r,
+          junk.filter((j) => j !== null && j !== '' && j !== undefined),
+        );
+      const res = await e.http('POST', pushUrl(), JSON.stringify(message), json);
+      assert.equal(res.status, 400, `${JSON.stringify(message)} → ${res.status} ${res.body}`);
+    }
+    assert.ok((await fulfilmentState()) === db, 'nothing changed');
+  });
+
+  it('https mode: a storm of cold instances fetches one stable_token, shared through wechatTokens', async () => {
+    const orders = [];
+    for (let i = 0; i < 6; i++) orders.push(await paidOrder());
+    const before = await stats();
+    e.setEnv({ WECHAT_OPENAPI_MODE: 'https' }); // recycles every instance: all cold
+    try {
+      const results = await Promise.all(
+        orders.map((o, i) =>
+          ship(admin, { orderId: o.orderId, shipments: [{ trackingNo: `JD${i}00`, expressCompany: 'JD' }] }),
+        ),
+      );
+      for (const r of results) assert.ok(r.ok, JSON.stringify(r));
+      const after = await stats();
+      assert.equal(after.stableTokens - before.stableTokens, 1);
+      assert.equal(
+        after.openapi.upload_shipping_info.https - (before.openapi.upload_shipping_info?.https ?? 0),
+        orders.length,
+      );
+      const tokens = await e.dump('wechatTokens');
+      assert.equal(tokens.length, 1);
+      assert.equal(tokens[0]._id, e.stack.env.WX_APPID);
+    } finally {
+      e.setEnv({ WECHAT_OPENAPI_MODE: undefined });
+    }
+  });
+});
