@@ -120,6 +120,7 @@ export async function ensureLocalData(dirInput: string, opts: EnsureOptions = {}
     const env: Record<string, string> = {
       WX_APPID: `wx${randomBytes(8).toString('hex')}`,
       WX_APPSECRET: randomBytes(16).toString('hex'),
+      WX_MESSAGE_TOKEN: randomBytes(12).toString('hex'),
       JWT_SECRET: randomBytes(32).toString('base64url'),
       JWT_TTL_SECONDS: '7200',
       WXPAY_MCHID: mchid,

@@ -217,14 +217,6 @@ export function controlRoutes(sim: Simulator): Route[] {
     ],
     [
       'GET',
-      /^\/sim\/stats$/,
-      () => [
-        200,
-        { apiCalls: Object.fromEntries([...sim.state.apiCalls].sort(([a], [b]) => a.localeCompare(b))) },
-      ],
-    ],
-    [
-      'GET',
       /^\/sim\/refunds$/,
       (ctx) => [
         200,

@@ -176,7 +176,19 @@ export function shippingControlRoutes(d: OpenApiDeps): Route[] {
       ],
     ],
     ['POST', /^\/sim\/tokens\/expire$/, () => [200, { expired: d.access.expireAll() }]],
-    ['GET', /^\/sim\/stats$/, () => [200, d.access.stats()]],
+    // One stats route for the whole simulator: tokens and server-API calls (issue 14) beside the
+    // Pay API requests per fault target (certificate downloads and the like).
+    [
+      'GET',
+      /^\/sim\/stats$/,
+      () => [
+        200,
+        {
+          ...d.access.stats(),
+          apiCalls: Object.fromEntries([...d.sim.state.apiCalls].sort(([a], [b]) => a.localeCompare(b))),
+        },
+      ],
+    ],
   ];
   return routes.map(([method, pattern, fn]) => ({
     method,

@@ -18,12 +18,12 @@ import {
   type BuiltFunction,
 } from '../build';
 import { functionSdkEnv } from '../../local/cloudbase/sdk-env';
-import { REDIRECTS, STUBS, redirectLabel, semverShimSource, staleStubs } from './stubs';
+import { REDIRECTS, STUBS, appliesTo, redirectLabel, semverShimSource, staleStubs } from './stubs';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..', '..');
-/** Functions that verify session tokens or issue them: they keep the real jsonwebtoken (on the semver shim). */
-const JWT_FUNCTIONS = ['createPayment', 'login', 'orders', 'refund'];
+// The callables (their wrapper verifies Bearer tokens with jsonwebtoken, which needs the semver shim).
+const JWT_FUNCTIONS = ['billReconcile', 'createPayment', 'login', 'orders', 'refund', 'ship'];
 
 describe('trimmed function bundles', () => {
   let dir: string;
@@ -44,13 +44,14 @@ describe('trimmed function bundles', () => {
       const source = readFileSync(file, 'utf8');
       assert.equal(Buffer.byteLength(source), b.bytes, `${b.name}: the metafile's size is the file's`);
       assert.ok(b.bytes <= BUNDLE_LIMIT_BYTES, `${b.name} is ${(b.bytes / 1024).toFixed(0)} KiB`);
+      const stubs = STUBS.filter((s) => appliesTo(s, b.packages));
       const expected = [
-        ...STUBS.map((s) => s.module),
-        ...REDIRECTS.map(redirectLabel),
+        ...stubs.map((s) => s.module),
+        ...REDIRECTS.filter((r) => appliesTo(r, b.packages)).map(redirectLabel),
         ...(JWT_FUNCTIONS.includes(b.name) ? ['semver'] : []),
       ];
       assert.deepEqual(b.stubbed, expected.sort(), `${b.name}: stubs applied`);
-      for (const s of STUBS) {
+      for (const s of stubs) {
         assert.ok(
           source.includes(`${s.module} was left out of this function's bundle`),
           `${b.name}: ${s.module} stub`,
@@ -98,7 +99,9 @@ describe('trimmed function bundles', () => {
       env: { PATH: process.env.PATH ?? '', ...functionSdkEnv('http://127.0.0.1:9') },
     });
     const r = JSON.parse(stdout) as Record<string, { code?: string; message: string } | string>;
-    for (const s of STUBS) {
+    // Stubs scoped to wx-server-sdk's bundle (`via`) sit behind cloud.openapi's media converter, which
+    // needs a 云调用 context to reach; the first test checks they are in place in those bundles.
+    for (const s of STUBS.filter((stub) => stub.via === undefined)) {
       const got = r[s.module] as { code?: string; message: string };
       assert.equal(got.code, 'MODULE_LEFT_OUT', `${s.module}: ${got.message}`);
       assert.ok(got.message.startsWith(`${s.module} was left out of this function's bundle`), got.message);

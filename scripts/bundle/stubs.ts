@@ -18,6 +18,8 @@ export interface Stub {
   mode?: 'throw' | 'poison';
   /** Packages that disappear from the bundle with it (checked by the bundle test). */
   removes: string[];
+  /** Only bundles that contain this package have the importer (e.g. wx-server-sdk's 云调用 functions). */
+  via?: string;
 }
 
 const NODE_SDK = String.raw`/node_modules/@cloudbase/node-sdk/dist/`;
@@ -56,6 +58,13 @@ export const STUBS: Stub[] = [
     removes: ['mime-types', 'mime-db'],
   },
   {
+    module: 'mime-db',
+    importer: /\/node_modules\/wx-server-sdk\/index\.js$/,
+    why: "cloud.openapi media parameters (a Buffer with a contentType, e.g. image checks); the kit's server APIs send JSON only",
+    removes: ['mime-db'],
+    via: 'wx-server-sdk',
+  },
+  {
     module: 'xmlbuilder',
     importer: /\/node_modules\/xml2js\/lib\/builder\.js$/,
     why: 'xml2js.Builder; v2 XML is written by shared/wxpay/v2/xml.ts and xml2js only parses',
@@ -73,6 +82,8 @@ export interface Redirect {
   module: string;
   importer: RegExp;
   why: string;
+  /** Only bundles that contain this package have the importer. */
+  via?: string;
 }
 
 export const REDIRECTS: Redirect[] = [
@@ -81,7 +92,18 @@ export const REDIRECTS: Redirect[] = [
     importer: new RegExp(`${NODE_SDK}(cloudbase|utils/metadata)\\.js$`),
     why: "one axios (the repository's) instead of node-sdk's pinned 0.27 as well",
   },
+  {
+    module: '@cloudbase/node-sdk',
+    importer: /\/node_modules\/wx-server-sdk\/index\.js$/,
+    why: "one node-sdk (the repository's 3.x) instead of wx-server-sdk's pinned 3.17 copy as well",
+    via: 'wx-server-sdk',
+  },
 ];
+
+/** Whether a stub or redirect applies to a bundle with these packages. */
+export function appliesTo(rule: { via?: string }, packages: Record<string, number>): boolean {
+  return rule.via === undefined || packages[rule.via] !== undefined;
+}
 
 /**
  * `semver` is loaded by jsonwebtoken only to test the running Node version against three fixed ranges

@@ -463,11 +463,12 @@ test("escapeForTcb: any value survives tcb's substitution into JSON", () => {
   }
 });
 
-test('the committed cloudbaserc.json is valid and its routes are the notify paths', () => {
+test('the committed cloudbaserc.json is valid and its routes are the notification and message-push paths', () => {
   assert.deepEqual(cloudbasercProblems(rc), []);
   assert.deepEqual(rc.httpAccess, [
     { name: 'payNotify', path: '/pay/notify' },
     { name: 'refundNotify', path: '/refund/notify' },
+    { name: 'wxMessage', path: '/wx/message' },
     ...HTTP_API_ROUTES,
   ]);
 });
@@ -502,7 +503,7 @@ test('HTTP_API: the /api/* routes deploy only when on; CORS origins reach the ca
   assert.equal(plain.ok, true, off.output());
   assert.deepEqual(
     plain.plan!.routes.map((r) => r.path),
-    ['/pay/notify', '/refund/notify'],
+    ['/pay/notify', '/refund/notify', '/wx/message'],
   );
   assert.ok(!off.output().includes('/api/'), 'no HTTPS API route is planned while HTTP_API is off');
 
@@ -535,7 +536,7 @@ test('HTTP_API: the /api/* routes deploy only when on; CORS origins reach the ca
   const derived = JSON.parse(
     readFileSync(join(on.caseDir, 'build', 'deploy', 'cloudbaserc.json'), 'utf8'),
   ) as Cloudbaserc;
-  assert.equal(derived.httpAccess?.length, 6);
+  assert.equal(derived.httpAccess?.length, 7); // the notifications, message push and the four /api routes
 });
 
 test('HTTP_API checks: its value, the routes it needs, and the CORS origins', async () => {

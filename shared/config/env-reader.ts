@@ -130,7 +130,10 @@ export class EnvReader {
   check(name: VariableName): void {
     const { kind } = variableSpec(name).format;
     if (kind === 'pattern') this.matching(name);
-    else if (kind === 'oneOf') this.choice(name);
+    // a choice without a default may stay unset (the code picks, e.g. WECHAT_OPENAPI_MODE by platform)
+    else if (kind === 'oneOf') {
+      if (this.optional(name) !== undefined || variableSpec(name).default !== undefined) this.choice(name);
+    }
     else if (kind === 'bytes') this.bytes(name);
     else if (kind === 'integer') this.integer(name);
     else if (kind === 'url') this.url(name);
