@@ -190,6 +190,17 @@ describe('HTTPS API: tokens', () => {
       ['Basic scheme', { authorization: 'Basic dXNlcjpwYXNz' }, /Bearer <token>/],
       ['missing', {}, /call the login function/],
     ];
+    // The purchase test's refund settles on the simulator's own timer and its notification follows:
+    // let both land before comparing.
+    await e.waitFor(
+      async () => ({
+        refunds: await e.dump('refunds'),
+        deliveries: await e.sim<{ state: string }[]>('GET', '/sim/deliveries'),
+      }),
+      ({ refunds, deliveries }) =>
+        refunds.every((r) => r.status !== 'PROCESSING') && deliveries.every((d) => d.state !== 'pending'),
+      'earlier refunds and their notifications to settle',
+    );
     const before = await e.dumpAll();
     for (const [what, headers, message] of cases) {
       for (const [name, body] of [

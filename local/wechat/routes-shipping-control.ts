@@ -1,4 +1,4 @@
-// Control API for fulfilment (SPEC §8.4 as extended by issue 14): WeChat's view of an order's
+// Control API for fulfilment (docs/local-stack.md#control-api, as extended by issue 14): WeChat's view of an order's
 // shipping, the user's confirm receipt and the settlement (each pushed to the mini-program's
 // message-push URL as WeChat does), reminders, the push target, token expiry and call statistics.
 import { createHash } from 'node:crypto';
