@@ -56,7 +56,7 @@ export async function runSimCli(argv: string[], io: CliIo = {}): Promise<number>
   }
 }
 
-async function callAt(baseUrl: string, method: string, path: string, body?: unknown): Promise<any> {
+async function callAt<T>(baseUrl: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(baseUrl + path, {
@@ -74,15 +74,20 @@ async function callAt(baseUrl: string, method: string, path: string, body?: unkn
     );
   }
   const text = await res.text();
-  let json: any;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = undefined;
   }
-  if (!res.ok)
-    throw new CliError(`simulator answered ${res.status}: ${json?.error ?? (text || res.statusText)}`);
-  return json;
+  if (!res.ok) {
+    const error = (json as { error?: unknown } | undefined)?.error;
+    throw new CliError(
+      `simulator answered ${res.status}: ${typeof error === 'string' ? error : text || res.statusText}`,
+    );
+  }
+  // The simulator's control API answers the shapes below (local/wechat/routes-control.ts).
+  return json as T;
 }
 
 function flag(args: string[], name: string): boolean {
@@ -119,6 +124,42 @@ function noExtra(args: string[]): void {
   if (args.length) throw new CliError(`unexpected argument(s): ${args.join(' ')}`);
 }
 
+// Wire shapes of the simulator's control API, as this CLI reads them.
+interface SimOrder {
+  outTradeNo: string;
+  apiVersion: string;
+  tradeState: string;
+  total: number;
+  openid: string;
+  refunded: number;
+  transactionId?: string;
+}
+interface SimRefund {
+  outRefundNo: string;
+  apiVersion: string;
+  status: string;
+  amount: number;
+  outTradeNo: string;
+}
+interface SimDelivery {
+  id: string;
+  eventType: string;
+  outTradeNo?: string;
+  outRefundNo?: string;
+  state: string;
+  url: string;
+  nextAttemptAt?: string;
+  attempts: Array<{ at: string; kind: string; status?: number; durationMs: number; error?: string }>;
+}
+interface SimFault {
+  id: number;
+  kind: string;
+  target: string;
+  count: number;
+  remaining: number;
+  delayMs?: number;
+}
+
 interface ShippingView {
   orderState: number;
   uploads: Array<{
@@ -139,14 +180,14 @@ const ORDER_STATES: Record<number, string> = {
 
 const fen = (n: number) => `¥${(n / 100).toFixed(2)}`;
 
-function printDeliveries(log: (line: string) => void, list: any[]): void {
+function printDeliveries(log: (line: string) => void, list: SimDelivery[]): void {
   if (list.length === 0) return log('no deliveries');
   for (const d of list) {
     const subject = d.outRefundNo ? `refund ${d.outRefundNo}` : `order ${d.outTradeNo}`;
     log(`${d.id}  ${d.eventType.padEnd(19)} ${subject}  ${d.state.toUpperCase()}  → ${d.url}`);
     for (const a of d.attempts) {
       log(
-        `    ${a.at}  ${a.kind.padEnd(9)} ${String(a.status || '---').padEnd(4)} ${String(a.durationMs).padStart(5)} ms${a.error ? `  ${a.error}` : ''}`,
+        `    ${a.at}  ${a.kind.padEnd(9)} ${String(a.status ?? '---').padEnd(4)} ${String(a.durationMs).padStart(5)} ms${a.error ? `  ${a.error}` : ''}`,
       );
     }
     if (d.nextAttemptAt) log(`    next attempt at ${d.nextAttemptAt}`);
@@ -154,7 +195,8 @@ function printDeliveries(log: (line: string) => void, list: any[]): void {
 }
 
 async function main(argv: string[], baseUrl: string, log: (line: string) => void): Promise<number | void> {
-  const call = (method: string, path: string, body?: unknown) => callAt(baseUrl, method, path, body);
+  const call = <T = unknown>(method: string, path: string, body?: unknown) =>
+    callAt<T>(baseUrl, method, path, body);
   const args = argv.slice();
   const command = args.shift();
   switch (command) {
@@ -162,18 +204,21 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const outTradeNo = positional(args, '<outTradeNo>');
       const outcome = flag(args, '--cancel') ? 'cancel' : flag(args, '--fail') ? 'fail' : 'success';
       noExtra(args);
-      const r = await call('POST', '/sim/pay-order', { outTradeNo, outcome });
+      const r = await call<{ errMsg: string; order: SimOrder }>('POST', '/sim/pay-order', {
+        outTradeNo,
+        outcome,
+      });
       log(
         `${r.errMsg}  (order ${outTradeNo}: ${r.order.tradeState}, ${fen(r.order.total)}${r.order.transactionId ? `, transaction ${r.order.transactionId}` : ''})`,
       );
-      if (!String(r.errMsg).endsWith(':ok') && outcome === 'success') return 2;
+      if (!r.errMsg.endsWith(':ok') && outcome === 'success') return 2;
       return;
     }
     case 'notify': {
       const id = option(args, '--replay');
       if (!id) throw new CliError('usage: notify --replay <deliveryId>');
       noExtra(args);
-      const d = await call('POST', `/sim/deliveries/${encodeURIComponent(id)}/replay`);
+      const d = await call<SimDelivery>('POST', `/sim/deliveries/${encodeURIComponent(id)}/replay`);
       printDeliveries(log, [d]);
       return;
     }
@@ -184,12 +229,13 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const q = new URLSearchParams();
       if (order) q.set('outTradeNo', order);
       if (refund) q.set('outRefundNo', refund);
-      printDeliveries(log, await call('GET', `/sim/deliveries${q.toString() ? `?${q}` : ''}`));
+      const query = q.toString();
+      printDeliveries(log, await call<SimDelivery[]>('GET', `/sim/deliveries${query ? `?${query}` : ''}`));
       return;
     }
     case 'orders': {
       noExtra(args);
-      const list: any[] = await call('GET', '/sim/orders');
+      const list = await call<SimOrder[]>('GET', '/sim/orders');
       if (!list.length) return log('no orders');
       for (const o of list)
         log(
@@ -199,7 +245,7 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
     }
     case 'refunds': {
       noExtra(args);
-      const list: any[] = await call('GET', '/sim/refunds');
+      const list = await call<SimRefund[]>('GET', '/sim/refunds');
       if (!list.length) return log('no refunds');
       for (const r of list)
         log(
@@ -211,7 +257,9 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const no = positional(args, '<outRefundNo>');
       const status = (option(args, '--status') ?? 'SUCCESS').toUpperCase();
       noExtra(args);
-      const r = await call('POST', `/sim/refunds/${encodeURIComponent(no)}/complete`, { status });
+      const r = await call<SimRefund>('POST', `/sim/refunds/${encodeURIComponent(no)}/complete`, {
+        status,
+      });
       log(`refund ${r.outRefundNo}: ${r.status} (${fen(r.amount)})`);
       return;
     }
@@ -226,7 +274,7 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const count = intOption(args, '--count');
       const delayMs = intOption(args, '--delay');
       noExtra(args);
-      const f = await call('POST', '/sim/faults', {
+      const f = await call<SimFault>('POST', '/sim/faults', {
         target,
         kind,
         ...(count !== undefined ? { count } : {}),
@@ -239,7 +287,7 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
     }
     case 'faults': {
       noExtra(args);
-      const list: any[] = await call('GET', '/sim/faults');
+      const list = await call<SimFault[]>('GET', '/sim/faults');
       if (!list.length) return log('no pending faults');
       for (const f of list)
         log(
@@ -251,10 +299,10 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
     case 'settle': {
       const no = positional(args, '<outTradeNo>');
       noExtra(args);
-      const r = (await call('POST', `/sim/shipping/${encodeURIComponent(no)}/${command}`)) as {
-        orderState: number;
-        push: string;
-      };
+      const r = await call<{ orderState: number; push: string }>(
+        'POST',
+        `/sim/shipping/${encodeURIComponent(no)}/${command}`,
+      );
       log(
         `order ${no}: ${command === 'confirm' ? 'receipt confirmed' : 'settled'}, order_state ${r.orderState} (message push ${r.push})`,
       );
@@ -263,7 +311,7 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
     case 'shipping': {
       const no = positional(args, '<outTradeNo>');
       noExtra(args);
-      const r = (await call('GET', `/sim/shipping?outTradeNo=${encodeURIComponent(no)}`)) as ShippingView;
+      const r = await call<ShippingView>('GET', `/sim/shipping?outTradeNo=${encodeURIComponent(no)}`);
       log(`order ${no}: order_state ${r.orderState} ${ORDER_STATES[r.orderState] ?? ''}`);
       for (const u of r.uploads) {
         const packages = u.shippingList.map((p) =>
@@ -277,10 +325,10 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
     }
     case 'stats': {
       noExtra(args);
-      const r = (await call('GET', '/sim/stats')) as {
+      const r = await call<{
         stableTokens: number;
         openapi: Record<string, { cloud: number; https: number }>;
-      };
+      }>('GET', '/sim/stats');
       log(`stable_token answers: ${r.stableTokens}`);
       for (const [api, n] of Object.entries(r.openapi))
         log(`  ${api.padEnd(24)} 云调用 ${n.cloud}  https ${n.https}`);
@@ -290,14 +338,17 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const appid = option(args, '--appid');
       const withUnionid = flag(args, '--unionid');
       noExtra(args);
-      const u = await call('POST', '/sim/users', { ...(appid ? { appid } : {}), withUnionid });
+      const u = await call<{ openid: string; appid: string; unionid?: string }>('POST', '/sim/users', {
+        ...(appid ? { appid } : {}),
+        withUnionid,
+      });
       log(`openid  ${u.openid}\nappid   ${u.appid}${u.unionid ? `\nunionid ${u.unionid}` : ''}`);
       return;
     }
     case 'code': {
       const openid = positional(args, '<openid>');
       noExtra(args);
-      const c = await call('POST', '/sim/login-codes', { openid });
+      const c = await call<{ code: string; expiresAt: string }>('POST', '/sim/login-codes', { openid });
       log(`code ${c.code} (valid until ${c.expiresAt}, one use)`);
       return;
     }
@@ -305,7 +356,7 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const timeScale = intOption(args, '--scale');
       const advanceSeconds = intOption(args, '--advance');
       noExtra(args);
-      const c = await call('POST', '/sim/clock', {
+      const c = await call<{ now: string; timeScale: number }>('POST', '/sim/clock', {
         ...(timeScale !== undefined ? { timeScale } : {}),
         ...(advanceSeconds !== undefined ? { advanceSeconds } : {}),
       });
@@ -315,7 +366,7 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
     case 'mode': {
       const signingMode = positional(args, '<certificate|publicKey|migration>');
       noExtra(args);
-      const m = await call('POST', '/sim/mode', { signingMode });
+      const m = await call<{ signingMode: string }>('POST', '/sim/mode', { signingMode });
       log(`signing mode: ${m.signingMode}`);
       return;
     }
@@ -324,13 +375,13 @@ async function main(argv: string[], baseUrl: string, log: (line: string) => void
       const fundflow = flag(args, '--fundflow');
       noExtra(args);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new CliError(`bill needs a date YYYY-MM-DD, got ${date}`);
-      const b = (await call('GET', `/sim/bills/${date}`)) as {
+      const b = await call<{
         date: string;
         availability: string;
         readyAt: string;
         trade: string;
         fundflow: string;
-      };
+      }>('GET', `/sim/bills/${date}`);
       log(
         `${fundflow ? 'fund-flow bill (BASIC)' : 'trade bill (ALL)'} of ${b.date}: ${b.availability === 'ready' ? 'available' : `${b.availability}, available from ${b.readyAt} (simulator time)`}`,
       );

@@ -8,6 +8,6 @@ let loaded: NodeSdk | undefined;
 
 export function loadCloudbaseSdk(): NodeSdk {
   // require (not import): esbuild keeps the CommonJS build behind a wrapper that runs on this call.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose (see the line above)
   return (loaded ??= require('@cloudbase/node-sdk') as NodeSdk);
 }

@@ -23,7 +23,7 @@ function normalize(value: unknown, now: number): unknown {
     for (let i = 0; i < value.length; i++) value[i] = normalize(value[i], now);
     return value;
   }
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value; // other BSON types (ObjectId, Decimal128) as is
   const obj = value as Record<string, unknown>;
   const serverDate = obj.$tcb_server_date as { offset?: unknown } | undefined;
@@ -67,7 +67,7 @@ function ejsonReplacer(this: Record<string, unknown>, key: string, value: unknow
   if (raw instanceof RegExp) return { $regularExpression: { pattern: raw.source, options: raw.flags } };
   if (typeof raw === 'number' && !Number.isFinite(raw)) return { $numberDouble: String(raw) };
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
-    const proto = Object.getPrototypeOf(raw);
+    const proto: unknown = Object.getPrototypeOf(raw);
     // Other BSON values (ObjectId, Decimal128…) in their EJSON form.
     if (proto !== Object.prototype && proto !== null) return EJSON.serialize(raw, { relaxed: true });
   }

@@ -254,7 +254,7 @@ export function aggregate(
 ): Doc[] {
   const docs = [...view.scan(collection)];
   try {
-    return new Aggregator(pipeline).run(docs) as Doc[];
+    return new Aggregator(pipeline).run<Doc>(docs);
   } catch (err) {
     throw invalidParam(`invalid aggregation pipeline: ${(err as Error).message}`);
   }

@@ -120,7 +120,7 @@ export class TransactionManager {
       }
     }
     let staged = txn.staged.get(collection);
-    if (!staged) txn.staged.set(collection, (staged = new Map()));
+    if (!staged) txn.staged.set(collection, (staged = new Map<string, ViewWrite>()));
     for (const w of writes) {
       const key = idKey(w.id);
       staged.set(key, w);

@@ -14,7 +14,7 @@ before(async () => {
   emu = await startCloudbaseEmulator({ collections: ['orders'] });
   // This test file runs in its own process: setting the function environment here is local to it.
   Object.assign(process.env, functionSdkEnv(emu.url));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK reads the environment at load, so it loads after it is set
   const cloud = require('wx-server-sdk');
   cloud.init({ env: cloud.DYNAMIC_CURRENT_ENV });
   db = cloud.database();

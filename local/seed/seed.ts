@@ -28,7 +28,9 @@ export async function seedDatabase(
   const db = openLocalDatabase(emulatorUrl);
   const collectionsCreated: string[] = [];
   for (const name of COLLECTIONS) {
-    const res = (await db.createCollection(name).catch((err: unknown) => ({ code: errorCode(err) }))) as {
+    const res = (await (db.createCollection(name) as Promise<unknown>).catch((err: unknown) => ({
+      code: errorCode(err),
+    }))) as {
       code?: string;
     };
     if (res.code && !/EXIST/i.test(res.code))

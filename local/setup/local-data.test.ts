@@ -17,9 +17,7 @@ test('local data: keys, certificates and env are generated once, consistent, and
     const ca = new X509Certificate(first.keys.caCertificate);
     assert.ok(merchantCert.verify(ca.publicKey), 'merchant certificate is issued by the local CA');
     assert.ok(new X509Certificate(first.keys.platformCertificate).verify(ca.publicKey));
-    assert.ok(
-      merchantCert.checkPrivateKey(createPrivateKey(first.keys.merchantPrivateKey)),
-    );
+    assert.ok(merchantCert.checkPrivateKey(createPrivateKey(first.keys.merchantPrivateKey)));
     assert.match(first.env.WXPAY_PUBLIC_KEY_ID, /^PUB_KEY_ID_\d+$/);
     assert.equal(first.env.WXPAY_APIV3_KEY.length, 32);
     assert.equal(first.env.WXPAY_NOTIFY_URL, 'http://127.0.0.1:4100/pay/notify');

@@ -93,13 +93,7 @@ test('RSA-SHA256 signatures interoperate with openssl dgst both ways', async () 
       pubPath,
     ]);
     assert.ok(rsaVerify(message, sig, readFileSync(pubPath, 'utf8')));
-    assert.ok(
-      !rsaVerify(
-        message.replace('1554208460', '1554208461'),
-        sig,
-        readFileSync(pubPath, 'utf8'),
-      ),
-    );
+    assert.ok(!rsaVerify(message.replace('1554208460', '1554208461'), sig, readFileSync(pubPath, 'utf8')));
     // the simulator signs → openssl verifies
     const ours = rsaSign(message, data.keys.platformPrivateKey);
     const sigPath = join(dir, 'sig');

@@ -11,7 +11,8 @@ before(async () => {
 });
 after(() => h.close());
 
-const session = (q: Record<string, string>) => h.sim('GET', `/sns/jscode2session?${new URLSearchParams(q).toString()}`);
+const session = (q: Record<string, string>) =>
+  h.sim('GET', `/sns/jscode2session?${new URLSearchParams(q).toString()}`);
 
 test('jscode2session: 40013 appid, 40125 secret, 40029 unknown or expired code, 40163 reused, 5-minute life', async () => {
   const openid = await h.user();

@@ -1,7 +1,7 @@
 // WeChat simulator (docs/local-stack.md#wechat-simulator): jscode2session, Pay v3 and v2 on their real paths,
 // notifications to loopback notify URLs, and the /sim/ control API — one node:http server.
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listen } from '../net/listen';
 import type { LocalData } from '../setup/local-data';
 import { SimClock } from './clock';
@@ -99,7 +99,7 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     ...billRoutes(sim),
   ];
 
-  const server: Server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = req.url ?? '/';
     const url = new URL(target, 'http://simulator.local');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -129,6 +129,13 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
       error: pathMatched
         ? `method ${method} not allowed on ${url.pathname}`
         : `no such endpoint ${url.pathname}`,
+    });
+  };
+  // A route that throws answers 500 (or drops a half-sent answer) instead of an unhandled rejection.
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) res.destroy();
+      else sendJson(res, 500, { error: `simulator error: ${(err as Error)?.message ?? String(err)}` });
     });
   });
 

@@ -326,8 +326,11 @@ test('faults on target shipping, 云调用 origin, and /sim/stats', async () => 
   assert.equal(((await unknown.json()) as { errcode: number }).errcode, -604101);
   const stats = await h.sim('GET', '/sim/stats');
   const { stableTokens, openapi } = stats.json as { stableTokens: number; openapi: unknown };
-  assert.deepEqual({ stableTokens, openapi }, {
-    stableTokens: 1,
-    openapi: { upload_shipping_info: { cloud: 1, https: 2 } },
-  });
+  assert.deepEqual(
+    { stableTokens, openapi },
+    {
+      stableTokens: 1,
+      openapi: { upload_shipping_info: { cloud: 1, https: 2 } },
+    },
+  );
 });

@@ -106,14 +106,16 @@ export async function runCryptoBench(opts: InterleaveOptions = {}): Promise<Benc
       Buffer.from(headers['wechatpay-signature'], 'base64'),
     );
     if (!ok) throw new Error('baseline verify failed');
-    const env = JSON.parse(rawBody.toString('utf8'));
+    const env = JSON.parse(rawBody.toString('utf8')) as {
+      resource: { ciphertext: string; nonce: string; associated_data: string };
+    };
     const data = Buffer.from(env.resource.ciphertext, 'base64');
     const d = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(env.resource.nonce));
     d.setAuthTag(data.subarray(data.length - 16));
     d.setAAD(Buffer.from(env.resource.associated_data));
     return JSON.parse(
       Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]).toString('utf8'),
-    );
+    ) as unknown;
   };
 
   // Sanity: both sides do real work and agree.

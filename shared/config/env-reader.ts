@@ -133,8 +133,7 @@ export class EnvReader {
     // a choice without a default may stay unset (the code picks, e.g. WECHAT_OPENAPI_MODE by platform)
     else if (kind === 'oneOf') {
       if (this.optional(name) !== undefined || variableSpec(name).default !== undefined) this.choice(name);
-    }
-    else if (kind === 'bytes') this.bytes(name);
+    } else if (kind === 'bytes') this.bytes(name);
     else if (kind === 'integer') this.integer(name);
     else if (kind === 'url') this.url(name);
     else if (kind === 'list') this.list(name);

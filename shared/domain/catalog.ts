@@ -97,6 +97,7 @@ function truncateChars(text: string, max: number): string {
  * or "<first name> 等N件商品" when they do not fit in 127 characters. Control characters are dropped.
  */
 export function describeItems(items: readonly Pick<OrderItem, 'name' | 'quantity'>[]): string {
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
   const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f]/gu, ' ').trim() || '商品';
   const full = items
     .map((it) => (it.quantity > 1 ? `${clean(it.name)}×${it.quantity}` : clean(it.name)))

@@ -14,7 +14,7 @@ function describe(value: unknown): string {
 /** A plain JSON object (not null, not an array, no prototype tricks). */
 export function isPlainObject(value: unknown): value is Fields {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
@@ -101,4 +101,5 @@ export function requireOneOf<T extends string>(obj: Fields, field: string, allow
 }
 
 /** Printable text without control characters (names, reasons, profile fields). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const TEXT_PATTERN = /^[^\u0000-\u001f\u007f]*$/u;

@@ -85,7 +85,6 @@ export class V2Gateway implements PayGateway {
     );
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- v2 verification is synchronous; `async` turns its throw into the rejection the interface promises
   async verifyNotification(kind: NotificationKind, req: TriggerRequest): Promise<NotificationFacts> {
     const c = this.opts.config;
     if (kind === 'pay') {

@@ -7,6 +7,6 @@ let loaded: AxiosStatic | undefined;
 
 export function loadAxios(): AxiosStatic {
   // require (not import): esbuild keeps the CommonJS build behind a wrapper that runs on this call.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose (see the line above)
   return (loaded ??= require('axios') as AxiosStatic);
 }

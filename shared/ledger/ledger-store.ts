@@ -9,14 +9,15 @@ import type { ReconciliationDoc } from './reconciliation';
 /** CloudBase answers at most 1000 documents per query. */
 const PAGE = 1000;
 
+/** Plain functions (no `this`), so that each can be handed to reconcileDay on its own. */
 export interface LedgerStore {
-  paymentsOfDay(from: Date, to: Date): AsyncIterable<LocalPayment[]>;
-  refundsOfDay(from: Date, to: Date): AsyncIterable<LocalRefund[]>;
-  getReconciliation(date: string): Promise<ReconciliationDoc | undefined>;
+  paymentsOfDay: (from: Date, to: Date) => AsyncIterable<LocalPayment[]>;
+  refundsOfDay: (from: Date, to: Date) => AsyncIterable<LocalRefund[]>;
+  getReconciliation: (date: string) => Promise<ReconciliationDoc | undefined>;
   /** The most recent days, newest first (console). */
-  latestReconciliations(limit: number): Promise<ReconciliationDoc[]>;
+  latestReconciliations: (limit: number) => Promise<ReconciliationDoc[]>;
   /** Replaces the day's document as a whole (set() upserts), so fields of an earlier run never linger. */
-  putReconciliation(doc: ReconciliationDoc): Promise<void>;
+  putReconciliation: (doc: ReconciliationDoc) => Promise<void>;
 }
 
 export function ledgerStoreOf(db: Database): LedgerStore {
@@ -41,7 +42,7 @@ export function ledgerStoreOf(db: Database): LedgerStore {
       const docs = res.data as T[];
       if (docs.length > 0) yield docs;
       if (docs.length < PAGE) return;
-      after = docs[docs.length - 1]!._id;
+      after = docs[docs.length - 1]._id;
     }
   }
   const reconciliations = () => db.collection(COLLECTIONS.reconciliations);

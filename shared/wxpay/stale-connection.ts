@@ -14,5 +14,8 @@ function isStaleKeepAlive(err: unknown): boolean {
 
 /** Runs `send`, and once more when its request met a stale keep-alive connection. */
 export function retryingStaleConnection<T>(send: () => Promise<T>): Promise<T> {
-  return send().catch((err: unknown) => (isStaleKeepAlive(err) ? send() : Promise.reject(err)));
+  return send().catch((err: unknown) => {
+    if (isStaleKeepAlive(err)) return send();
+    throw err;
+  });
 }

@@ -26,7 +26,7 @@ export function buildV2Xml(fields: V2Fields, root = 'xml'): string {
 
 type Xml2js = typeof import('xml2js');
 let xml2js: Xml2js | undefined;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- v2 only: xml2js loads on the first v2 call, not at cold start
 const loadXml2js = (): Xml2js => (xml2js ??= require('xml2js') as Xml2js);
 
 export interface ParseV2XmlOptions {

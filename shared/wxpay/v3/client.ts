@@ -152,7 +152,7 @@ export class WxpayV3Client {
         ? raw
         : raw instanceof ArrayBuffer
           ? Buffer.from(raw)
-          : Buffer.from(String(raw ?? ''));
+          : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw ?? ''));
       const h = res.headers as unknown as { toJSON?: () => HeaderBag };
       return {
         status: res.status,

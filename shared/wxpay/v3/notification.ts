@@ -77,6 +77,7 @@ export class NotificationParser {
     } catch (err) {
       if (err instanceof WxpayUnknownSerialError && this.validator.verifier.refresh)
         return this.parseAfterRefresh(headers, rawBody, expect);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what parseSync threw (typed WxpayErrors), unchanged
       return Promise.reject(err);
     }
   }
@@ -167,7 +168,7 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-function isObject(v: unknown): v is Record<string, any> {
+function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -197,7 +198,7 @@ function checkRefund(r: unknown): asserts r is RefundResource {
   if (!isObject(r)) throw new WxpayMalformedResourceError(S, 'resource', 'a refund object');
   for (const f of ['mchid', 'out_trade_no', 'transaction_id', 'out_refund_no', 'refund_id'] as const)
     requireString(r[f], `resource.${f}`);
-  if (!['SUCCESS', 'CLOSED', 'ABNORMAL'].includes(r.refund_status))
+  if (typeof r.refund_status !== 'string' || !['SUCCESS', 'CLOSED', 'ABNORMAL'].includes(r.refund_status))
     throw new WxpayMalformedResourceError(S, 'resource.refund_status', 'SUCCESS, CLOSED or ABNORMAL');
   if (!isObject(r.amount))
     throw new WxpayMalformedResourceError(
