@@ -1,6 +1,7 @@
 // `npm run demo`: a terminal walkthrough of the whole flow against a running local stack (npm start)
 // or, when none answers, a stack of its own on free ports. Each step prints what happened and why it
 // matters: a dropped notification recovered by the order query, and a duplicate storm applied once.
+// Over 250 lines because it is a script: the walkthrough's steps one after another, printed as they run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,7 @@
 // `npm run sim -- <command>`: drives the running WeChat simulator through its /sim/ HTTP API.
 // Base URL: WECHAT_SIM_URL, else http://127.0.0.1:${WECHAT_SIM_PORT || 3100}.
+// Over 250 lines because it is one command per part of the simulator's control API, with the wire shapes
+// it reads.
 
 const USAGE = `usage: npm run sim -- <command>
 

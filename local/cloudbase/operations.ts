@@ -1,6 +1,8 @@
 // The database operations over a view of the data (committed store, or a transaction's overlay).
 // Matching, sorting, projection and update operators are mingo's (MongoDB semantics); this module
 // only adds what the platform defines around them: limits, _id rules, upsert and replace.
+// Over 250 lines because every database operation of the protocol shares the one view it reads and writes;
+// one place keeps that view's invariants together.
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Aggregator, Query } from 'mingo';

@@ -2,6 +2,7 @@
 // POST <serviceUrl>?env=…&seqId=… with a JSON body { action, envName, collectionName, …params }.
 // Success answers carry `requestId` and usually `data`; failures answer 200 with { code, message,
 // requestId } because that is what the SDK parses into its errors.
+// Over 250 lines because it maps every action the SDKs send, so the wire contract reads in one place.
 import { decodeEjson, decodeObject, encodeEjson, type Doc } from './ejson';
 import { invalidParam, PlatformError } from './errors';
 import type { Faults } from './faults';

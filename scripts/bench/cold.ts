@@ -8,6 +8,8 @@
 //   the same against the function compiled with its packages left in node_modules and the classic
 //   eager prelude of a CloudBase function (wx-server-sdk, axios, jsonwebtoken, xml2js), timed inside
 //   the process (load + first invocation; node's own start is the same for both; target ≤ 0.2×).
+// Over 250 lines because each function's first real invocation needs its own setup (a login code, a cart,
+// a notification the simulator really sent).
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

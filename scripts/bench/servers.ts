@@ -11,6 +11,8 @@
 //                            each answer carries x-bench-ms, the handler's own wall time
 //   floor                    node:http doing only verify + decrypt (the crypto floor, for reference)
 // Configuration comes in BENCH_ENV (the functions' variables as JSON). Each prints `READY <url>`.
+// Over 250 lines because the bare hand-written baselines of every benchmarked function stay side by side,
+// so that they stay comparable.
 import { createDecipheriv, createPublicKey, createSecretKey, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';

@@ -2,6 +2,8 @@
 // info WeChat's 发货信息管理 wants, and the order's fulfilment state
 // PENDING → SHIPPED → CONFIRMED → SETTLED, each step a conditional update on the order's version.
 // WeChat accepts one upload plus one change per order; `uploads` counts the accepted ones.
+// Over 250 lines because the ship input's rules, WeChat's shipping-info body and the fulfilment state
+// machine share their types; every part is pure.
 import type { OrderItem } from './catalog';
 import { conflict, invalidArgument } from './errors';
 import type { Decision, OrderDoc, Transition } from './order';

@@ -2,6 +2,8 @@
 // backtick-prefixed rows, then the summary header and the summary row. Rows are handed to a callback
 // as they are read and never collected, so a bill of a million rows parses in the memory of one chunk.
 // Pure apart from reading the stream it is given; every refusal is a BillFormatError naming the line.
+// Over 250 lines because WeChat's exact column lists of both bills and their summary rows sit beside the
+// streaming reader that checks them.
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';

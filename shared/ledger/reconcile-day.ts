@@ -5,6 +5,8 @@
 //
 // What differs is recorded, never "fixed" — with one exception: an order still NOTPAY that the bill
 // shows paid is repaired through the very transition a payment notification uses.
+// Over 250 lines because each of the five discrepancy kinds has its own rule, and reruns keep earlier
+// repairs; a candidate to split (index walk / record merge).
 import type { OrderDoc, PaymentFacts } from '../domain/order';
 import type { RefundDoc } from '../domain/refund';
 import {

@@ -3,6 +3,7 @@
 // paid trade refused with ORDERPAID), lets a test play the payer and WeChat's own processing, injects
 // faults, and sends notifications "signed" with a key only it and the test hold. It fakes WeChat, not
 // our code: the protocol adapters (gateways/v3.ts, v2.ts) are tested against the simulator.
+// Over 250 lines because it is a small WeChat Pay of its own: trades, refunds, notifications and faults.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { RequestPaymentParams } from '../../contracts/api';
 import type { PaymentFacts } from '../../domain/order';

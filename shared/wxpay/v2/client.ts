@@ -3,6 +3,8 @@
 // unavailable-and-retryable). Only an answer whose sign verifies is data or a refusal; anything else
 // (another HTTP status, an unsigned return_code FAIL, a bad sign) is WxpayUnverifiedAnswerError. /secapi/ paths over https present the merchant API certificate; the
 // choice depends only on the URL scheme and on whether a certificate was configured.
+// Over 250 lines because it holds the v2 endpoints with their XML field mappings and result-code tables; a
+// candidate to split per endpoint.
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import type { KeyObject, X509Certificate } from 'node:crypto';

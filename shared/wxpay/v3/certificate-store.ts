@@ -5,6 +5,8 @@
 // time of the last refresh are shared by every instance, so a flood of forged serials hitting many
 // cold instances still causes at most one download per interval across the deployment.
 // No I/O of its own: `download` is the client's downloadCertificates, `shared` an adapter.
+// Over 250 lines because download, bootstrap verification, rate limiting and the shared database claim are
+// one state machine.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { AEAD_ALGORITHM, aeadDecrypt } from './aead';

@@ -4,6 +4,8 @@
 // is WxpayUnverifiedAnswerError (unavailable: retry), because a refusal makes callers close orders and
 // fail refunds. Axios errors are never attached as `cause`: their config
 // holds the Authorization header.
+// Over 250 lines because every v3 endpoint the kit calls (pay, refund, certificates, bills) goes through
+// one signing and verification path here.
 import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
 import { loadAxios } from '../../http/lazy-axios';
 import { Agent as HttpAgent } from 'node:http';
