@@ -2,6 +2,7 @@
 import { COLLECTIONS } from './collections';
 import { run, type Database } from './database';
 import { isDuplicateKey } from './errors';
+import { conflict } from '../domain/errors';
 import type { BoundPhone } from '../domain/phone';
 
 export interface UserDoc {
@@ -76,7 +77,10 @@ export function userRepository(db: Database): UserRepository {
     if (res?.updated === 1) return { outcome: 'applied', phone };
     const user = await get(openid);
     if (!user) return { outcome: 'missing' };
-    return user.phone ? { outcome: 'newer', phone: user.phone } : { outcome: 'missing' };
+    // Nothing matched although the user exists: only a newer verification can explain it.
+    if (!user.phone)
+      throw conflict('the phone number changed while it was being bound; tap the button again');
+    return { outcome: 'newer', phone: user.phone };
   };
 
   return {
