@@ -1,6 +1,7 @@
 // The console's read-only view of the local stack: documents from the emulator and deliveries from
 // the simulator, reduced to the fields a person needs. Nothing secret is stored in these places, but
 // the projection is explicit so that a future field never leaks to the page by accident.
+import { maskPhone } from '../../shared/domain/phone';
 
 export interface ConsoleState {
   products: Array<Record<string, unknown>>;
@@ -63,6 +64,12 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/** A bound phone number is personal data: the console only ever shows it masked (138****0000). */
+function maskedPhone(doc: Record<string, unknown>): string | undefined {
+  const phone = doc.phone as { purePhoneNumber?: unknown } | undefined;
+  return typeof phone?.purePhoneNumber === 'string' ? maskPhone(phone.purePhoneNumber) : undefined;
+}
+
 export function project(collection: string, docs: unknown[]): Array<Record<string, unknown>> {
   const fields = FIELDS[collection] ?? ['_id'];
   return docs
@@ -70,6 +77,8 @@ export function project(collection: string, docs: unknown[]): Array<Record<strin
     .map((d) => {
       const out: Record<string, unknown> = {};
       for (const f of fields) if (d[f] !== undefined) out[f] = plain(d[f]);
+      const phone = collection === 'users' ? maskedPhone(d) : undefined;
+      if (phone) out.phone = phone;
       return out;
     });
 }

@@ -19,6 +19,7 @@ export const API_TARGETS = [
   'billdownload',
   'downloadbill',
   'shipping',
+  'phone',
 ] as const;
 export type ApiTarget = (typeof API_TARGETS)[number];
 export type FaultTarget = ApiTarget | 'notify';

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hang, parseJsonObject, sendJson, type Ctx, type Route } from './http';
 import type { AccessCheck, CallOrigin, OpenApiAccess } from './openapi-access';
 import type { MessagePusher } from './message-push';
+import { PhoneCodeError } from './phone-numbers';
 import { ShippingError, type ShippingBook } from './shipping';
 import type { Simulator } from './simulator';
 import type { SimOrder } from './state';
@@ -19,12 +20,15 @@ export interface OpenApiDeps {
 
 type ApiHandler = (appid: string, body: Record<string, unknown>) => Record<string, unknown>;
 
-interface OpenApi {
+export interface OpenApi {
   /** The HTTPS path, and the key of `/sim/stats` (its last segment). */
   path: string;
   /** `cloud.openapi.<cloudName>` in a CloudBase function. */
   cloudName: string;
-  faultTarget?: 'shipping';
+  faultTarget?: 'shipping' | 'phone';
+  /** What a `rateLimit` fault answers (default 45009, the daily API quota). */
+  quotaErrcode?: number;
+  /** Throws an error with a numeric `errcode` (ShippingError, PhoneCodeError) for WeChat's refusals. */
   handler: ApiHandler;
 }
 
@@ -167,7 +171,7 @@ async function serve(d: OpenApiDeps, api: OpenApi, ctx: Ctx, access: AccessCheck
   }
   if (fault?.kind === '5xx') return sendJson(ctx.res, 200, errorBody(-1, 'system error'));
   if (fault?.kind === 'rateLimit')
-    return sendJson(ctx.res, 200, errorBody(45009, 'reach max api daily quota limit'));
+    return sendJson(ctx.res, 200, errorBody(api.quotaErrcode ?? 45009, 'reach max api daily quota limit'));
   const body = ctx.body.trim() === '' ? {} : parseJsonObject(ctx.body);
   if (!body)
     return sendJson(ctx.res, 200, errorBody(47001, 'data format error: the body must be a JSON object'));
@@ -175,15 +179,16 @@ async function serve(d: OpenApiDeps, api: OpenApi, ctx: Ctx, access: AccessCheck
   try {
     answer = { errcode: 0, errmsg: 'ok', ...api.handler(access.appid, body) };
   } catch (err) {
-    if (!(err instanceof ShippingError)) throw err;
+    if (!(err instanceof ShippingError || err instanceof PhoneCodeError)) throw err;
     answer = errorBody(err.errcode, err.message);
   }
   if (fault?.kind === 'lostResponse') return void (await hang(ctx));
   sendJson(ctx.res, 200, answer);
 }
 
-export function openApiRoutes(d: OpenApiDeps): Route[] {
-  const table = apis(d);
+/** `more`: APIs that live in their own module (phone numbers), served exactly like the table's. */
+export function openApiRoutes(d: OpenApiDeps, more: OpenApi[] = []): Route[] {
+  const table = [...apis(d), ...more];
   const byCloudName = new Map(table.map((a) => [a.cloudName, a]));
   const escape = (s: string) => s.replace(/[/.]/g, (c) => `\\${c}`);
   return [

@@ -20,6 +20,8 @@ import { MessagePusher, type MessagePushTarget } from './message-push';
 import { OpenApiAccess } from './openapi-access';
 import { openApiRoutes } from './routes-openapi';
 import { shippingControlRoutes } from './routes-shipping-control';
+import { PhoneCodes } from './phone-numbers';
+import { phoneControlRoutes, phoneNumberApi } from './routes-phone';
 import { ShippingBook } from './shipping';
 
 export type { SigningMode } from './signer';
@@ -77,6 +79,7 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
 
   const pusher = new MessagePusher(clock);
   pusher.target = opts.messagePush;
+  const phoneCodes = new PhoneCodes(clock);
   const openApi = {
     sim,
     access: new OpenApiAccess(registry, clock),
@@ -87,14 +90,16 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     openApi.access.reset();
     openApi.shipping.clear();
     pusher.clear();
+    phoneCodes.clear();
   });
 
   const routes: Route[] = [
     ...v3Routes(sim),
     ...v2Routes(sim),
     ...snsRoutes(sim),
-    ...openApiRoutes(openApi),
+    ...openApiRoutes(openApi, [phoneNumberApi(phoneCodes)]),
     ...shippingControlRoutes(openApi),
+    ...phoneControlRoutes(sim, phoneCodes),
     ...controlRoutes(sim),
     ...billRoutes(sim),
   ];

@@ -23,7 +23,7 @@ import { REDIRECTS, STUBS, appliesTo, redirectLabel, semverShimSource, staleStub
 const run = promisify(execFile);
 const root = resolve(__dirname, '..', '..');
 // The callables (their wrapper verifies Bearer tokens with jsonwebtoken, which needs the semver shim).
-const JWT_FUNCTIONS = ['billReconcile', 'createPayment', 'login', 'orders', 'refund', 'ship'];
+const JWT_FUNCTIONS = ['account', 'billReconcile', 'createPayment', 'login', 'orders', 'refund', 'ship'];
 
 describe('trimmed function bundles', () => {
   let dir: string;

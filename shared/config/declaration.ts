@@ -490,4 +490,6 @@ export const FUNCTIONS = {
   ship: ['verifyTokens', 'merchantId', 'wechatOpenApi', 'admins'],
   // The mini-program's message push (settlement, confirm receipt, reminders).
   wxMessage: ['messagePush'],
+  // The caller's own account: binds the phone number through 云调用 or https + stable_token.
+  account: ['verifyTokens', 'wechatOpenApi'],
 } satisfies Record<string, NeedName[]>;

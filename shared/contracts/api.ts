@@ -111,10 +111,32 @@ export interface RefundResponse {
   amountFen: number;
 }
 
+// ---- account ----
+/**
+ * `bindPhone`: the `code` of `<button open-type="getPhoneNumber">`'s event, exchanged once through
+ * WeChat. `getPhone`: the caller's own bound number. Nobody but the owner ever receives it.
+ */
+export type AccountRequest = { action: 'bindPhone'; code: string } | { action: 'getPhone' };
+export interface PhoneView {
+  /** With the country code for numbers outside mainland China, as WeChat gives it. */
+  phoneNumber: string;
+  purePhoneNumber: string;
+  countryCode: string;
+  /** `138****0000`: what a page shows. */
+  masked: string;
+  /** ISO time WeChat verified it. */
+  verifiedAt: string;
+}
+export interface AccountResponse {
+  /** null: no number bound yet. */
+  phone: PhoneView | null;
+}
+
 export interface FunctionContracts {
   login: { request: LoginRequest; response: LoginResponse };
   createPayment: { request: CreatePaymentRequest; response: CreatePaymentResponse };
   orders: { request: OrdersRequest; response: OrdersGetResponse | OrdersListResponse | OrdersCloseResponse };
   refund: { request: RefundRequest; response: RefundResponse };
+  account: { request: AccountRequest; response: AccountResponse };
 }
 export type CallableName = keyof FunctionContracts;

@@ -2,6 +2,8 @@
 import { COLLECTIONS } from './collections';
 import { run, type Database } from './database';
 import { isDuplicateKey } from './errors';
+import { conflict } from '../domain/errors';
+import type { BoundPhone } from '../domain/phone';
 
 export interface UserDoc {
   _id: string; // openid
@@ -14,6 +16,8 @@ export interface UserDoc {
   updatedAt: Date;
   lastLoginAt: Date;
   loginCount: number;
+  /** Personal data: returned to its owner only, masked anywhere else, never logged. */
+  phone?: BoundPhone;
 }
 
 export interface LoginRecord {
@@ -28,6 +32,14 @@ export interface UserRepository {
   get(openid: string): Promise<UserDoc | undefined>;
   /** Creates the user on first login, otherwise counts the login; `isNew` is true for exactly one caller. */
   recordLogin(rec: LoginRecord): Promise<{ user: UserDoc; isNew: boolean }>;
+  /**
+   * Stores a verified number unless a later verification is already stored (so a slow, older bind
+   * never overwrites a newer one and a repeat changes nothing). `missing`: the user never logged in.
+   */
+  bindPhone(
+    openid: string,
+    phone: BoundPhone,
+  ): Promise<{ outcome: 'applied' | 'newer'; phone: BoundPhone } | { outcome: 'missing' }>;
 }
 
 export function userRepository(db: Database): UserRepository {
@@ -50,8 +62,30 @@ export function userRepository(db: Database): UserRepository {
     return res?.updated === 1;
   };
 
+  const bindPhone: UserRepository['bindPhone'] = async (openid, phone) => {
+    const _ = db.command;
+    const res = (await run('update users', () =>
+      users()
+        .where(
+          _.and([
+            { _id: openid },
+            _.or([{ phone: _.exists(false) }, { 'phone.verifiedAt': _.lte(phone.verifiedAt) }]),
+          ]),
+        )
+        .update({ phone: _.set(phone), updatedAt: phone.verifiedAt }),
+    )) as { updated?: number };
+    if (res?.updated === 1) return { outcome: 'applied', phone };
+    const user = await get(openid);
+    if (!user) return { outcome: 'missing' };
+    // Nothing matched although the user exists: only a newer verification can explain it.
+    if (!user.phone)
+      throw conflict('the phone number changed while it was being bound; tap the button again');
+    return { outcome: 'newer', phone: user.phone };
+  };
+
   return {
     get,
+    bindPhone,
     async recordLogin(rec) {
       if (!(await touch(rec))) {
         const doc: UserDoc = {

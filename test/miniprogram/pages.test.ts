@@ -202,4 +202,44 @@ describe('pages rendered against the local stack', () => {
     assert.deepEqual(d.ui.navigations.at(-1), { kind: 'navigateBack' });
     assert.equal((await d.phone.services.api.getOrder(orderId)).status, 'CLOSED');
   });
+
+  test('bind phone: the getphonenumber event with a code from WeChat binds and shows it masked', async () => {
+    const d = await device();
+    const page = await d.open('index');
+    assert.equal(page.text('#phone'), '未绑定手机号');
+    assert.equal(page.text('#bind-phone'), '绑定手机号');
+
+    // The user declines WeChat's sheet: no code, nothing sent.
+    const calls = d.phone.adapter.calls.length;
+    page.$('#bind-phone').dispatchEvent('getphonenumber', {
+      detail: { errMsg: 'getPhoneNumber:fail user deny' },
+    });
+    await page.settle();
+    assert.match(page.text('#message'), /未授权手机号/);
+    assert.equal(d.phone.adapter.calls.length, calls, 'a declined sheet calls nothing');
+
+    const { code } = (await stack.sim('POST', '/sim/phone-codes', {
+      openid: d.phone.openid,
+      phoneNumber: '13812345678',
+    })) as { code: string };
+    page.$('#bind-phone').dispatchEvent('getphonenumber', { detail: { code } });
+    await page.settle();
+    assert.equal(page.text('#phone'), '138****5678');
+    assert.equal(page.text('#message'), '已绑定 138****5678');
+    assert.equal(page.text('#bind-phone'), '更换手机号');
+    const user = (await stack.e2e.dump('users')).find((u) => u._id === d.phone.openid);
+    assert.equal((user?.phone as { purePhoneNumber?: string }).purePhoneNumber, '13812345678');
+
+    // The same code again (a double tap replayed): WeChat refuses it, the page asks for another tap.
+    page.$('#bind-phone').dispatchEvent('getphonenumber', { detail: { code } });
+    await page.settle();
+    assert.equal(page.text('#message'), '手机号验证已失效，请再点一次按钮');
+    assert.equal(page.text('#phone'), '138****5678', 'the bound number stays');
+    await page.close();
+
+    // Opened again, the page reads the bound number from the server.
+    const reopened = await d.open('index');
+    assert.equal(reopened.text('#phone'), '138****5678');
+    await reopened.close();
+  });
 });

@@ -348,6 +348,7 @@ function renderTables() {
     [
       ['openid', (u) => `<code>${esc(u._id)}</code>`],
       ['name', (u) => esc(u.nickName)],
+      ['phone', (u) => esc(u.phone || '')],
       ['logins', (u) => esc(u.loginCount)],
       ['last login', (u) => esc(time(u.lastLoginAt))],
     ],

@@ -2,6 +2,7 @@
 // HTTPS API: lib/transport.ts): unwraps the result envelope, turns every failure into an ApiCallError
 // carrying a user-facing message, and retries what is safe to retry.
 import type {
+  AccountResponse,
   ApiError,
   CreatePaymentRequest,
   CreatePaymentResponse,
@@ -129,6 +130,15 @@ export class ApiClient {
 
   refund(request: RefundRequest): Promise<RefundResponse> {
     return this.call<RefundResponse>('refund', request, 'once');
+  }
+
+  /** WeChat accepts a phone code once: after a lost answer a repeat could only be refused. */
+  bindPhone(code: string): Promise<AccountResponse> {
+    return this.call<AccountResponse>('account', { action: 'bindPhone', code }, 'once');
+  }
+
+  getPhone(): Promise<AccountResponse> {
+    return this.call<AccountResponse>('account', { action: 'getPhone' }, 'idempotent');
   }
 
   /** `retryData`: what a retry sends instead of `data` (e.g. login with a new code). */

@@ -16,6 +16,7 @@ export const OPEN_APIS = {
     cloud: 'wxa.sec.order.notifyConfirmReceive',
     path: '/wxa/sec/order/notify_confirm_receive',
   },
+  getPhoneNumber: { cloud: 'phonenumber.getPhoneNumber', path: '/wxa/business/getuserphonenumber' },
 } as const satisfies Record<string, OpenApiRoute>;
 
 export interface OpenApiRoute {

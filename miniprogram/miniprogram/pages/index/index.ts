@@ -4,6 +4,7 @@ import { ApiCallError } from '../../lib/api-client';
 import { formatPrice } from '../../lib/money';
 import { add, setQuantity, totalFen } from '../../logic/cart';
 import { type Product, loadCatalog } from '../../logic/catalog';
+import { PhoneBinding, type PhoneNumberDetail, phoneLabel } from '../../logic/phone';
 
 const app = getApp<AppOption>();
 
@@ -28,19 +29,33 @@ Page({
     products: [] as ProductRow[],
     total: formatPrice(0),
     canCheckout: false,
+    phoneMasked: '',
   },
   catalog: [] as Product[],
+  phone: null as PhoneBinding | null,
 
   async onLoad() {
     await app.signedIn;
     const session = app.services.session.load();
     this.setData({ signedIn: session !== null, nickName: session?.user.nickName ?? '' });
+    const phoneShown = this.loadPhone();
     try {
       this.catalog = await loadCatalog(app.services.wx.cloud.database());
       this.render();
     } catch (error) {
       this.setData({ message: '商品加载失败，请下拉刷新' });
       console.warn('catalog', error);
+    }
+    await phoneShown;
+  },
+
+  /** The bound number is a nicety on this page: the catalog shows even when it cannot be read. */
+  async loadPhone() {
+    this.phone ??= new PhoneBinding(app.services.api, app.services.auth);
+    try {
+      this.setData({ phoneMasked: phoneLabel(await this.phone.load()) });
+    } catch (error) {
+      console.warn('phone', error);
     }
   },
 
@@ -86,6 +101,15 @@ Page({
     } catch (error) {
       this.setData({ message: error instanceof ApiCallError ? error.userMessage : '保存失败' });
     }
+  },
+
+  async onGetPhoneNumber(e: { detail: PhoneNumberDetail }) {
+    this.phone ??= new PhoneBinding(app.services.api, app.services.auth);
+    const outcome = await this.phone.bind(e.detail);
+    this.setData({
+      message: outcome.message,
+      ...(outcome.kind === 'bound' ? { phoneMasked: phoneLabel(outcome.phone) } : {}),
+    });
   },
 
   onCheckout() {
