@@ -15,7 +15,7 @@ export function notificationEndpoint(name: 'payNotify' | 'refundNotify', kind: N
     try {
       const config = getConfig();
       config.validateFor(name);
-      deps = notificationDeps(config, log);
+      deps = notificationDeps(config, log, kind);
     } catch (err) {
       log.error('misconfigured', { error: err });
       // The protocol is unknown until the configuration reads; WeChat retries on any 5xx.
