@@ -11,7 +11,7 @@ import {
   type Fields,
 } from '../../shared/domain/validate';
 import { authedCallable, type CallerContext } from '../../shared/http/callable';
-import { payingFunctionDeps } from '../../shared/http/deps';
+import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import type { UseCaseDeps } from '../../shared/usecases/deps';
 import { closeOrder, confirmOrder } from '../../shared/usecases/payments';
 import { confirmRefund } from '../../shared/usecases/refunds';

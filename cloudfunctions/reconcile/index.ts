@@ -4,7 +4,7 @@
 // use to finish work without waiting five minutes.
 import { getConfig } from '../../shared/config/config';
 import { platformIdentity } from '../../shared/http/context';
-import { payingFunctionDeps } from '../../shared/http/deps';
+import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import { consoleLogger } from '../../shared/log';
 import { RECONCILE_MIN_AGE_MS, reconcile, type ReconcileReport } from '../../shared/usecases/reconcile';
 
