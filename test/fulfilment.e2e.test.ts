@@ -96,6 +96,139 @@ function pushUrl(query: Record<string, string> = {}, token = e.stack.env.WX_MESS
   return `/wx/message?${new URLSearchParams({ signature, timestamp, nonce, ...query }).toString()}`;
 }
 
+const STICKERS = [{ productId: 'sticker-pack', quantity: 1 }];
+const uploadCalls = async () => (await stats()).openapi.upload_shipping_info?.cloud ?? 0;
+
+interface Delivery {
+  state: string;
+  attempts: Array<{ kind: string }>;
+}
+
+/** A sticker pack (virtual goods) paid at the simulator; its notification is on its way. */
+async function payStickers(): Promise<string> {
+  const created = await e.createPayment(user, STICKERS);
+  assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+  return created.orderId;
+}
+
+function assertVirtualUpload(view: SimShipping) {
+  assert.equal(view.uploads.length, 1, JSON.stringify(view));
+  assert.deepEqual(
+    { ...view.uploads[0], uploadTime: undefined },
+    {
+      logisticsType: 3,
+      deliveryMode: 1,
+      shippingList: [{ itemDesc: '贴纸包 Sticker pack' }],
+      uploadTime: undefined,
+    },
+  );
+  assert.equal(view.orderState, 2);
+}
+
+describe('virtual goods ship themselves', () => {
+  it('uploaded exactly once after payment: dropped notification (orders.get), duplicate storm, failed first upload retried by reconcile', async () => {
+    const calls = await uploadCalls();
+
+    // 1. Every delivery of the notification is dropped: orders.get confirms the payment and ships it.
+    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'drop', count: 1000 });
+    let dropped: string;
+    try {
+      dropped = await payStickers();
+      const got = await e.getOrder(user, dropped);
+      assert.equal(got.status, 'SUCCESS');
+      assert.equal(got.fulfilment.type, 'virtual');
+      assert.equal(got.fulfilment.status, 'SHIPPED', 'uploaded in the invocation that confirmed the payment');
+      assert.ok(got.fulfilment.shippedAt);
+      assertVirtualUpload(await simShipping(dropped));
+      assert.equal((await e.getOrder(user, dropped)).fulfilment.status, 'SHIPPED');
+    } finally {
+      await e.sim('DELETE', '/sim/faults');
+    }
+    assertVirtualUpload(await simShipping(dropped));
+
+    // 2. The notification arrives 21 times, many at once.
+    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 20 });
+    const stormed = await payStickers();
+    await e.waitFor(
+      () => e.sim<Delivery[]>('GET', `/sim/deliveries?outTradeNo=${stormed}`),
+      (ds) =>
+        ds.length === 1 &&
+        ds[0].state === 'delivered' &&
+        ds[0].attempts.filter((a) => a.kind === 'duplicate').length === 20,
+      'storm delivered',
+      30_000,
+    );
+    assert.equal((await orderDoc(stormed)).fulfilment?.status, 'SHIPPED');
+    assertVirtualUpload(await simShipping(stormed));
+
+    // 3. WeChat's shipping API fails the first upload: paid all the same; reconcile uploads it.
+    await e.sim('POST', '/sim/faults', { target: 'shipping', kind: '5xx', count: 1 });
+    const failed = await payStickers();
+    const paid = await e.waitFor(
+      () => orderDoc(failed),
+      (d) => d.status === 'SUCCESS',
+      'paid by its notification',
+    );
+    assert.equal(paid.fulfilment?.status, 'PENDING');
+    assert.equal(paid.fulfilment?.uploads, 0);
+    assert.deepEqual(await simShipping(failed), { orderState: 1, uploads: [] });
+    const report = await e.reconcile(0);
+    assert.equal(report.shippingUploaded, 1, JSON.stringify(report));
+    assertVirtualUpload(await simShipping(failed));
+    assert.equal((await orderDoc(failed)).fulfilment?.status, 'SHIPPED');
+    const again = await e.reconcile(0);
+    assert.equal(again.shippingUploaded, 0, 'idempotent');
+    assert.equal(again.shippingChecked, 0, 'nothing left to upload');
+
+    assert.equal(
+      (await uploadCalls()) - calls,
+      4,
+      'one upload each, plus the one WeChat failed; the storm and the repeated reads uploaded nothing',
+    );
+    for (const no of [dropped, stormed, failed]) assertVirtualUpload(await simShipping(no));
+
+    // Confirm and settle reach the virtual order through wxMessage, and orders.get shows them.
+    await e.sim('POST', `/sim/shipping/${dropped}/confirm`);
+    await e.waitFor(
+      () => e.getOrder(user, dropped),
+      (o) => o.fulfilment.status === 'CONFIRMED' && o.fulfilment.confirmedAt !== undefined,
+      'confirmed through wxMessage',
+    );
+    await e.sim('POST', `/sim/shipping/${dropped}/settle`);
+    const settled = await e.waitFor(
+      () => e.getOrder(user, dropped),
+      (o) => o.fulfilment.status === 'SETTLED',
+      'settled through wxMessage',
+    );
+    assert.ok(settled.fulfilment.settledAt && settled.fulfilment.shippedAt);
+    assert.equal((await simShipping(dropped)).orderState, 4);
+  });
+
+  it('a refunded order is never shipped', async () => {
+    await e.sim('POST', '/sim/faults', { target: 'shipping', kind: '5xx', count: 1 });
+    const no = await payStickers();
+    await e.waitFor(
+      () => orderDoc(no),
+      (d) => d.status === 'SUCCESS',
+      'paid by its notification',
+    );
+    const r = await e.call<RefundResponse>('refund', { orderId: no }, { openid: user.openid });
+    assert.ok(r.ok, JSON.stringify(r));
+    await e.waitFor(
+      () => e.getOrder(user, no),
+      (o) => o.status === 'REFUNDED',
+      'refunded',
+    );
+    const calls = await uploadCalls();
+    const report = await e.reconcile(0);
+    assert.equal(report.shippingUploaded, 0, JSON.stringify(report));
+    assert.equal(await uploadCalls(), calls, 'nothing went to WeChat');
+    assert.deepEqual(await simShipping(no), { orderState: 5, uploads: [] });
+    const view = await e.getOrder(user, no);
+    assert.deepEqual(view.fulfilment, { type: 'virtual', status: 'PENDING' });
+  });
+});
+
 describe('fulfilment', () => {
   it('云调用: an express order ships, changes once, refuses a third; confirm and settle reach it through wxMessage', async () => {
     const order = await paidOrder();

@@ -11,7 +11,7 @@ import {
   type Fields,
 } from '../../shared/domain/validate';
 import { authedCallable, type CallerContext } from '../../shared/http/callable';
-import { functionDeps } from '../../shared/http/deps';
+import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import type { UseCaseDeps } from '../../shared/usecases/deps';
 import { closeOrder, confirmOrder } from '../../shared/usecases/payments';
 import { confirmRefund } from '../../shared/usecases/refunds';
@@ -67,7 +67,7 @@ export const main = authedCallable<OrdersGetResponse | OrdersListResponse | Orde
   'orders',
   async (callerCtx) => {
     const action = requireOneOf(callerCtx.fields, 'action', ['get', 'list', 'close'] as const);
-    const ctx = { ...callerCtx, deps: functionDeps(callerCtx.config, callerCtx.log) };
+    const ctx = { ...callerCtx, deps: payingFunctionDeps(callerCtx.config, callerCtx.log) };
     if (action === 'get') return get(ctx);
     if (action === 'list') return list(ctx);
     return close(ctx);

@@ -4,7 +4,7 @@
 // use to finish work without waiting five minutes.
 import { getConfig } from '../../shared/config/config';
 import { platformIdentity } from '../../shared/http/context';
-import { functionDeps } from '../../shared/http/deps';
+import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import { consoleLogger } from '../../shared/log';
 import { RECONCILE_MIN_AGE_MS, reconcile, type ReconcileReport } from '../../shared/usecases/reconcile';
 
@@ -25,7 +25,7 @@ export async function main(event: unknown, context?: unknown): Promise<Reconcile
     if (openid && !config.adminOpenids().has(openid))
       return { error: 'reconcile runs on its timer; it is not callable from the mini-program' };
     const report = await reconcile(
-      functionDeps(config, log),
+      payingFunctionDeps(config, log),
       new Date(),
       openid ? RECONCILE_MIN_AGE_MS : minAgeMs(event),
     );

@@ -10,3 +10,7 @@ export const CLOUD_ENV: string | undefined = undefined;
 // domain to 开发管理 → 开发设置 → 服务器域名 → request合法域名.
 export const API_TRANSPORT: 'cloud' | 'https' = 'cloud';
 export const API_BASE_URL = '';
+
+// Your WeChat Pay merchant id (商户号), passed to WeChat's confirm-receipt component (确认收货) with
+// the order's ids. Optional there: the transaction id alone identifies the order.
+export const MERCHANT_ID = '';

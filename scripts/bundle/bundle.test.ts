@@ -18,7 +18,15 @@ import {
   type BuiltFunction,
 } from '../build';
 import { functionSdkEnv } from '../../local/cloudbase/sdk-env';
-import { REDIRECTS, STUBS, appliesTo, redirectLabel, semverShimSource, staleStubs } from './stubs';
+import {
+  REDIRECTS,
+  STUBS,
+  appliesTo,
+  jsonBigintShimSource,
+  redirectLabel,
+  semverShimSource,
+  staleStubs,
+} from './stubs';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..', '..');
@@ -49,6 +57,7 @@ describe('trimmed function bundles', () => {
         ...stubs.map((s) => s.module),
         ...REDIRECTS.filter((r) => appliesTo(r, b.packages)).map(redirectLabel),
         ...(JWT_FUNCTIONS.includes(b.name) ? ['semver'] : []),
+        ...(b.packages['wx-server-sdk'] !== undefined ? ['json-bigint'] : []),
       ];
       assert.deepEqual(b.stubbed, expected.sort(), `${b.name}: stubs applied`);
       for (const s of stubs) {
@@ -136,6 +145,24 @@ test('a stub rule that matched nothing in any function is reported as stale', ()
     staleStubs([{ stubbed: all.slice(1) }, { stubbed: [] }]).map((s) => s.module),
     [all[0]],
   );
+});
+
+test('the json-bigint shim reads JSON and refuses an integer it cannot hold exactly', () => {
+  const mod = { exports: {} as unknown };
+  // this realm's JSON, so that what it parses compares with objects of this realm
+  runInNewContext(jsonBigintShimSource(), { module: mod, exports: mod.exports, JSON });
+  const json = (mod.exports as () => { parse(t: string): unknown; stringify(v: unknown): string })();
+  assert.deepEqual(
+    json.parse('{"errcode":0,"id":"4200001234567890123","n":-12.5e3,"s":"a\\"9007199254740993"}'),
+    {
+      errcode: 0,
+      id: '4200001234567890123',
+      n: -12500,
+      s: 'a"9007199254740993',
+    },
+  );
+  assert.throws(() => json.parse('{"order_id":9007199254740993}'), /beyond 2\^53.*json-bigint/);
+  assert.equal(json.stringify({ a: [1, '2'] }), '{"a":[1,"2"]}');
 });
 
 test('the semver shim answers the ranges jsonwebtoken asks and refuses any other form', () => {

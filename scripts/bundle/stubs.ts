@@ -65,6 +65,13 @@ export const STUBS: Stub[] = [
     via: 'wx-server-sdk',
   },
   {
+    module: 'long',
+    importer: /\/node_modules\/protobufjs\/src\/util\/minimal\.js$/,
+    why: "64-bit integers in protobuf messages; wx-server-sdk's 云调用 messages have no int64 field",
+    removes: ['long'],
+    via: 'wx-server-sdk',
+  },
+  {
     module: 'xmlbuilder',
     importer: /\/node_modules\/xml2js\/lib\/builder\.js$/,
     why: 'xml2js.Builder; v2 XML is written by shared/wxpay/v2/xml.ts and xml2js only parses',
@@ -191,4 +198,34 @@ export function staleStubs(
 /** How a redirect is listed among a bundle's applied rules. */
 export function redirectLabel(r: Pick<Redirect, 'module'>): string {
   return `${r.module} (one copy)`;
+}
+
+/**
+ * `json-bigint` (with bignumber.js, 24 KiB) is loaded by wx-server-sdk's cloud.openapi only to read
+ * WeChat's answers without losing integers beyond 2^53, which the server APIs the kit calls
+ * (发货信息管理) never send: their ids are strings. This replacement parses with JSON and throws,
+ * naming itself, on any integer it could not represent exactly, so such an answer is never misread.
+ */
+export const JSON_BIGINT_SHIM = {
+  module: 'json-bigint',
+  importer: /\/node_modules\/wx-server-sdk\/index\.js$/,
+};
+
+export function jsonBigintShimSource(): string {
+  return `"use strict";
+const TOKENS = /"(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?/g;
+function parse(text, reviver) {
+  const s = String(text);
+  for (const m of s.matchAll(TOKENS)) {
+    const t = m[0];
+    if (t[0] !== '"' && /^-?\\d+$/.test(t) && !Number.isSafeInteger(Number(t)))
+      throw new Error("json-bigint (build shim in scripts/bundle/stubs.ts): the integer " + t + " is beyond 2^53 and would lose precision; remove the shim to use the real json-bigint");
+  }
+  return JSON.parse(s, reviver);
+}
+function stringify(value, replacer, space) { return JSON.stringify(value, replacer, space); }
+module.exports = function jsonBigint() { return { parse, stringify }; };
+module.exports.parse = parse;
+module.exports.stringify = stringify;
+`;
 }

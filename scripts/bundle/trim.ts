@@ -1,12 +1,17 @@
 // The esbuild plugin that applies scripts/bundle/stubs.ts: a matching import (specifier and importer)
 // resolves to the stub's source instead of the package; everything else resolves normally. It records
 // which stubs it applied so that the build can refuse a rule that no longer matches anything (an SDK
-// update moved the import) instead of silently shipping the module again.
+// update moved the import) instead of silently shipping the module again. It also cuts the unused
+// helpers of wx-server-sdk's generated protobuf code (scripts/bundle/protobuf-helpers.ts).
 import type { Plugin } from 'esbuild';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { stripProtobufHelpers, WX_SERVER_SDK_ENTRY } from './protobuf-helpers';
 import {
   REDIRECTS,
   redirectLabel,
+  JSON_BIGINT_SHIM,
+  jsonBigintShimSource,
   SEMVER_SHIM,
   STUBS,
   semverShimSource,
@@ -25,7 +30,12 @@ export function trimPlugin(
   redirects: Redirect[] = REDIRECTS,
 ): Plugin {
   const names = [
-    ...new Set([...stubs.map((s) => s.module), ...redirects.map((r) => r.module), SEMVER_SHIM.module]),
+    ...new Set([
+      ...stubs.map((s) => s.module),
+      ...redirects.map((r) => r.module),
+      SEMVER_SHIM.module,
+      JSON_BIGINT_SHIM.module,
+    ]),
   ];
   const filter = new RegExp(`^(${names.map(escape).join('|')})$`);
   return {
@@ -54,10 +64,23 @@ export function trimPlugin(
           applied.add('semver');
           return { path: 'semver', namespace: 'shim' };
         }
+        if (args.path === JSON_BIGINT_SHIM.module && JSON_BIGINT_SHIM.importer.test(importer)) {
+          applied.add('json-bigint');
+          return { path: 'json-bigint', namespace: 'shim' };
+        }
         return undefined;
       });
+      build.onLoad({ filter: WX_SERVER_SDK_ENTRY }, async (args) => ({
+        contents: stripProtobufHelpers(await readFile(args.path, 'utf8')),
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
       build.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
         contents: stubSource(args.pluginData as Stub),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /^json-bigint$/, namespace: 'shim' }, () => ({
+        contents: jsonBigintShimSource(),
         loader: 'js',
       }));
       build.onLoad({ filter: /^semver$/, namespace: 'shim' }, () => ({

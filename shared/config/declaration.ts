@@ -470,7 +470,8 @@ export type NeedName = keyof typeof NEEDS;
 export const FUNCTIONS = {
   login: ['wechatApi', 'issueTokens', 'httpApiCors'],
   createPayment: ['verifyTokens', 'payRequests', 'payNotifyUrl', 'httpApiCors'],
-  orders: ['verifyTokens', 'payRequests', 'admins', 'httpApiCors'],
+  // orders.get confirms payments, and uploads virtual goods' shipping when it does.
+  orders: ['verifyTokens', 'payRequests', 'merchantId', 'wechatOpenApi', 'admins', 'httpApiCors'],
   refund: [
     'verifyTokens',
     'payRequests',
@@ -480,10 +481,11 @@ export const FUNCTIONS = {
     'refundWindow',
     'httpApiCors',
   ],
-  payNotify: ['payNotifications'],
+  payNotify: ['payNotifications', 'merchantId', 'wechatOpenApi'],
   refundNotify: ['payNotifications'],
   // Admins may run it by hand from the mini-program; everyone else is refused.
-  reconcile: ['payRequests', 'admins'],
+  // It also retries the shipping uploads of virtual goods that failed.
+  reconcile: ['payRequests', 'merchantId', 'wechatOpenApi', 'admins'],
   // The daily timer reconciles yesterday; admins may run any date from the mini-program.
   billReconcile: ['payRequests', 'admins'],
   // Admin-only; uploads shipping info through 云调用 or https + stable_token.

@@ -1,6 +1,7 @@
 // Cart → priced order lines. The client sends only product ids and quantities; every price and name
 // comes from the server's `products` collection, and the amount is computed here in integer fen.
 import { invalidArgument } from './errors';
+import type { FulfilmentType } from './fulfilment';
 import { MAX_ORDER_FEN, isPositiveFen, sumFen } from './money';
 import { readObject, requireArray, requireInt, requireString } from './validate';
 
@@ -10,6 +11,8 @@ export interface Product {
   priceFen: number;
   active: boolean;
   description?: string;
+  /** How it reaches the buyer (issue 14); absent: physical goods sent by express. */
+  fulfilment?: FulfilmentType;
 }
 
 export interface CartLine {

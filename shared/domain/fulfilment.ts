@@ -4,7 +4,7 @@
 // WeChat accepts one upload plus one change per order; `uploads` counts the accepted ones.
 // Over 250 lines because the ship input's rules, WeChat's shipping-info body and the fulfilment state
 // machine share their types; every part is pure.
-import type { OrderItem } from './catalog';
+import type { OrderItem, Product } from './catalog';
 import { conflict, invalidArgument } from './errors';
 import type { Decision, OrderDoc, Transition } from './order';
 import { readObject, requireArray, TEXT_PATTERN, type Fields } from './validate';
@@ -80,6 +80,21 @@ export function fulfilmentTypeOf(types: ReadonlyArray<FulfilmentType | undefined
       `the cart mixes goods fulfilled as ${[...physical].join(' and ')}; WeChat takes one logistics type per order, so place separate orders`,
     );
   return [...physical][0];
+}
+
+/**
+ * The type of an order of these catalog entries. A value the catalog should not hold is refused like
+ * any broken entry: selling it would upload the wrong logistics type to WeChat.
+ */
+export function cartFulfilmentType(
+  products: ReadonlyArray<Pick<Product, '_id' | 'fulfilment'>>,
+): FulfilmentType {
+  for (const p of products)
+    if (p.fulfilment !== undefined && !isFulfilmentType(p.fulfilment))
+      throw invalidArgument(
+        `product ${p._id} is not available (its catalog entry's fulfilment must be one of ${FULFILMENT_TYPES.join(', ')})`,
+      );
+  return fulfilmentTypeOf(products.map((p) => p.fulfilment));
 }
 
 export function newFulfilment(type: FulfilmentType): Fulfilment {
@@ -265,6 +280,17 @@ export function claimUpload(order: FulfilledOrder, now: Date): Decision<Fulfille
       now,
     ),
   };
+}
+
+/**
+ * The invocation holding the claim (until `heldUntil`) failed to upload: the next one (reconcile) may
+ * try at once, and asks WeChat first in case the failed attempt reached it after all.
+ */
+export function releaseClaim(order: FulfilledOrder, heldUntil: Date, now: Date): Decision<FulfilledOrder> {
+  const f = fulfilmentOf(order);
+  if (f.uploads > 0 || !f.claimUntil || new Date(f.claimUntil).getTime() !== heldUntil.getTime())
+    return { kind: 'already' }; // uploaded meanwhile, or the claim ran out and another holds it now
+  return { kind: 'apply', transition: guardedSet(order, { ...f, claimUntil: now }, now) };
 }
 
 /** WeChat says its change was used (10060003) while we counted fewer: bring the count in line. */

@@ -1,5 +1,6 @@
 // The use cases' dependencies in a deployed function: this instance's database and the gateway of
-// the configured WeChat Pay mode, both created on first use and kept across invocations.
+// the configured WeChat Pay mode, both created on first use and kept across invocations. The
+// functions that can make an order SUCCESS add WeChat's shipping API (./paying-deps.ts).
 import type { AppConfig } from '../config/config';
 import { getRepositories } from '../db/repositories';
 import { getGateway, getNotificationGateway } from '../gateways/select';

@@ -1,13 +1,17 @@
 // The frame of a notification endpoint (HTTP trigger; answers WeChat Pay directly): validate the
 // configuration, assemble the use case's dependencies, hand it the raw request.
-import { getConfig } from '../config/config';
-import { consoleLogger } from '../log';
+import { getConfig, type AppConfig } from '../config/config';
+import { consoleLogger, type Logger } from '../log';
 import type { NotificationKind } from '../gateways/gateway';
-import { handleNotification } from '../usecases/notifications';
+import { handleNotification, type NotificationDeps } from '../usecases/notifications';
 import { notificationDeps } from './deps';
 import { jsonResponse, readTriggerEvent, type TriggerResponse } from './trigger';
 
-export function notificationEndpoint(name: 'payNotify' | 'refundNotify', kind: NotificationKind) {
+export function notificationEndpoint(
+  name: 'payNotify' | 'refundNotify',
+  kind: NotificationKind,
+  depsOf: (config: AppConfig, log: Logger) => NotificationDeps = notificationDeps,
+) {
   const log = consoleLogger(name);
   return async (event: unknown): Promise<TriggerResponse> => {
     const req = readTriggerEvent(event);
@@ -15,7 +19,7 @@ export function notificationEndpoint(name: 'payNotify' | 'refundNotify', kind: N
     try {
       const config = getConfig();
       config.validateFor(name);
-      deps = notificationDeps(config, log);
+      deps = depsOf(config, log);
     } catch (err) {
       log.error('misconfigured', { error: err });
       // The protocol is unknown until the configuration reads; WeChat retries on any 5xx.

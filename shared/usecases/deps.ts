@@ -1,4 +1,5 @@
-// What the use cases are given: the repositories, the gateway to WeChat Pay and a logger. A deployed
+// What the use cases are given: the repositories, the gateway to WeChat Pay, a logger and, where an
+// order can become paid, WeChat's shipping API. A deployed
 // function passes the CloudBase database and the configured gateway (shared/http/deps.ts); a unit
 // test passes the local emulator and a fake WeChat. Each use case names the part it needs.
 import type { NotificationRepository } from '../db/notifications';
@@ -7,6 +8,7 @@ import type { ProductRepository } from '../db/products';
 import type { RefundRepository } from '../db/refunds';
 import type { PayGateway } from '../gateways/gateway';
 import type { Logger } from '../log';
+import type { FulfilmentDeps } from './fulfilment';
 
 export interface UseCaseDeps {
   orders: OrderRepository;
@@ -15,4 +17,9 @@ export interface UseCaseDeps {
   products: ProductRepository;
   gateway: PayGateway;
   log: Logger;
+  /**
+   * WeChat's shipping API, for the functions that make orders SUCCESS (payNotify, orders, reconcile):
+   * virtual goods are uploaded in the invocation that applied their payment. Absent: no upload.
+   */
+  fulfilment?: FulfilmentDeps;
 }

@@ -16,6 +16,7 @@ import {
   parseShipments,
   recordUpload,
   recordUploadsExhausted,
+  releaseClaim,
   shipBlocker,
   shippingInfoBody,
   type FulfilledOrder,
@@ -123,17 +124,26 @@ export async function uploadVirtualShipping(
     if (shipBlocker(order)) return 'not-shippable';
     const claim = await applyToFulfilledOrder(deps, id, (o) => claimUpload(o, now));
     if (claim.outcome !== 'applied') return 'already'; // done, or another invocation is on it
-    if ((f.attempts ?? 0) > 0 && (await wechatHasShipping(deps, order))) {
-      // An earlier attempt reached WeChat but its answer was lost: record it, do not upload again.
-    } else {
-      try {
-        await deps.callOpenApi(
-          'uploadShippingInfo',
-          shippingInfoBody({ order, mchid: deps.mchid, type: 'virtual', now }),
-        );
-      } catch (err) {
-        if (!isUsedUp(err)) throw err;
+    try {
+      if ((f.attempts ?? 0) > 0 && (await wechatHasShipping(deps, order))) {
+        // An earlier attempt reached WeChat but its answer was lost: record it, do not upload again.
+      } else {
+        try {
+          await deps.callOpenApi(
+            'uploadShippingInfo',
+            shippingInfoBody({ order, mchid: deps.mchid, type: 'virtual', now }),
+          );
+        } catch (err) {
+          if (!isUsedUp(err)) throw err;
+        }
       }
+    } catch (err) {
+      const heldUntil = fulfilmentOf(claim.doc).claimUntil;
+      if (heldUntil)
+        await applyToFulfilledOrder(deps, id, (o) => releaseClaim(o, new Date(heldUntil), now)).catch(
+          () => undefined, // the claim then runs out by itself
+        );
+      throw err;
     }
     const applied = await applyToFulfilledOrder(deps, id, (o) =>
       fulfilmentOf(o).uploads > 0 ? { kind: 'already' } : recordUpload(o, undefined, now),

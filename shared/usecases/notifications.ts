@@ -17,7 +17,10 @@ import type { UseCaseDeps } from './deps';
 import { applyPayment, outcomeOf } from './payments';
 import { applyRefundReport } from './refunds';
 
-export type NotificationDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'notifications' | 'log'> & {
+export type NotificationDeps = Pick<
+  UseCaseDeps,
+  'orders' | 'refunds' | 'notifications' | 'log' | 'fulfilment'
+> & {
   gateway: NotificationGateway;
 };
 

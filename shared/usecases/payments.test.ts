@@ -2,10 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../domain/errors';
+import type { FulfilledOrder } from '../domain/fulfilment';
 import { PREPAY_LIFETIME_MS } from '../domain/order';
 import { WxpayUnavailableError } from '../wxpay/errors';
-import { closeOrder, confirmOrder, createPayment, idempotentOrderId } from './payments';
+import type { FulfilmentDeps } from './fulfilment';
+import { applyPayment, closeOrder, confirmOrder, createPayment, idempotentOrderId } from './payments';
 import { newOpenid, startBench, type Bench } from './testing/harness';
+import { orderView } from './views';
 
 let bench: Bench;
 before(async () => {
@@ -223,5 +226,122 @@ describe('confirmOrder and closeOrder', () => {
       await codeOf(closeOrder(deps, (await deps.orders.get(r.orderId))!, now)),
       /^CONFLICT: .*is SUCCESS/,
     );
+  });
+});
+
+describe('fulfilment on orders', () => {
+  const view = async (deps: ReturnType<Bench['deps']>, id: string) =>
+    orderView((await deps.orders.get(id)) as FulfilledOrder).fulfilment;
+
+  it('createPayment records how the cart is fulfilled, and the order views show it', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const now = new Date();
+    const ebook = await createPayment(deps, { openid, items: [{ productId: 'ebook', quantity: 2 }], now });
+    assert.deepEqual(await view(deps, ebook.orderId), { type: 'virtual', status: 'PENDING' });
+    const stored = (await deps.orders.get(ebook.orderId)) as FulfilledOrder;
+    assert.deepEqual(stored.fulfilment, { type: 'virtual', status: 'PENDING', uploads: 0 });
+    const mixed = await createPayment(deps, {
+      openid,
+      items: [{ productId: 'ebook', quantity: 1 }, ...TEA],
+      now,
+    });
+    assert.deepEqual(await view(deps, mixed.orderId), { type: 'express', status: 'PENDING' });
+    const pizza = await createPayment(deps, {
+      openid,
+      items: [
+        { productId: 'pizza', quantity: 1 },
+        { productId: 'ebook', quantity: 1 },
+      ],
+      now,
+    });
+    assert.equal((await view(deps, pizza.orderId)).type, 'local-delivery');
+  });
+
+  it('a cart mixing two physical fulfilments, or a catalog entry with an unknown one, is refused and writes nothing', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    assert.match(
+      await codeOf(
+        createPayment(deps, {
+          openid,
+          items: [...TEA, { productId: 'pizza', quantity: 1 }],
+          idempotencyKey: 'key-mixed-cart',
+          now: new Date(),
+        }),
+      ),
+      /^INVALID_ARGUMENT: the cart mixes goods fulfilled as express and local-delivery; .*separate orders/,
+    );
+    assert.match(
+      await codeOf(
+        createPayment(deps, { openid, items: [{ productId: 'drone', quantity: 1 }], now: new Date() }),
+      ),
+      /^INVALID_ARGUMENT: product drone is not available \(its catalog entry's fulfilment must be one of/,
+    );
+    assert.deepEqual((await deps.orders.list(openid, 5)).orders, []);
+    assert.equal(await deps.orders.get(idempotentOrderId(openid, 'key-mixed-cart')), undefined);
+    assert.deepEqual(deps.gateway.calls, []);
+  });
+
+  /** WeChat's shipping API as a recording fake (the simulator's is exercised in fulfilment.test.ts). */
+  function shippingApi(deps: ReturnType<Bench['deps']>, fail = 0) {
+    const calls: string[] = [];
+    const fulfilment: FulfilmentDeps = {
+      db: bench.db,
+      orders: deps.orders,
+      log: deps.log,
+      mchid: '1900000109',
+      callOpenApi: (name, body) => {
+        calls.push(`${name} ${(body.order_key as { out_trade_no?: string } | undefined)?.out_trade_no}`);
+        if (fail-- > 0) return Promise.reject(new Error('WeChat answered 500'));
+        return Promise.resolve({ errcode: 0 });
+      },
+    };
+    return { calls, deps: { ...deps, fulfilment } };
+  }
+
+  it('the invocation that makes a virtual order SUCCESS uploads its shipping once; physical goods wait for ship', async () => {
+    const api = shippingApi(bench.deps());
+    const now = new Date();
+    const openid = newOpenid();
+    const ebook = await createPayment(api.deps, {
+      openid,
+      items: [{ productId: 'ebook', quantity: 1 }],
+      now,
+    });
+    const tea = await createPayment(api.deps, { openid, items: TEA, now });
+    const facts = api.deps.gateway.pay(ebook.orderId);
+    api.deps.gateway.pay(tea.orderId);
+    const paid = await confirmOrder(api.deps, (await api.deps.orders.get(ebook.orderId))!, now);
+    assert.equal(paid.status, 'SUCCESS');
+    assert.deepEqual(api.calls, [`uploadShippingInfo ${ebook.orderId}`]);
+    assert.equal((await view(api.deps, ebook.orderId)).status, 'SHIPPED');
+    // Confirming again, or applying the same payment from a notification, changes and uploads nothing.
+    await confirmOrder(api.deps, paid, now);
+    assert.equal((await applyPayment(api.deps, ebook.orderId, facts, now)).outcome, 'already');
+    assert.equal(api.calls.length, 1);
+    await confirmOrder(api.deps, (await api.deps.orders.get(tea.orderId))!, now);
+    assert.equal((await api.deps.orders.get(tea.orderId))?.status, 'SUCCESS');
+    assert.equal(api.calls.length, 1, 'express goods are uploaded by ship');
+  });
+
+  it('a failed upload never fails or undoes the payment; it is left for reconcile', async () => {
+    const api = shippingApi(bench.deps(), 1);
+    const now = new Date();
+    const r = await createPayment(api.deps, {
+      openid: newOpenid(),
+      items: [{ productId: 'ebook', quantity: 1 }],
+      now,
+    });
+    api.deps.gateway.pay(r.orderId);
+    const paid = await confirmOrder(api.deps, (await api.deps.orders.get(r.orderId))!, now);
+    assert.equal(paid.status, 'SUCCESS');
+    assert.equal(api.calls.length, 1);
+    assert.equal((await view(api.deps, r.orderId)).status, 'PENDING');
+    assert.match(
+      api.deps.log.lines.join('\n'),
+      /virtual shipping upload of \S+ failed .*reconcile retries it/,
+    );
+    assert.ok(!api.deps.log.lines.join('\n').includes('1900000109'), 'no merchant data in the log line');
   });
 });

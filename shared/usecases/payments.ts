@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { CreatePaymentResponse } from '../contracts/api';
 import { parseCart, priceCart } from '../domain/catalog';
 import { AppError, conflict, invalidArgument } from '../domain/errors';
+import { cartFulfilmentType, newFulfilment, type FulfilledOrder } from '../domain/fulfilment';
 import { newOutTradeNo } from '../domain/ids';
 import {
   markClosed,
@@ -21,10 +22,11 @@ import { isDuplicateKey } from '../db/errors';
 import type { TradeView } from '../gateways/gateway';
 import { WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
+import { uploadVirtualShipping } from './fulfilment';
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
-export type PaymentDeps = Pick<UseCaseDeps, 'orders' | 'gateway' | 'log'>;
+export type PaymentDeps = Pick<UseCaseDeps, 'orders' | 'gateway' | 'log' | 'fulfilment'>;
 
 export interface CreatePaymentInput {
   openid: string;
@@ -84,17 +86,22 @@ export async function createPayment(
   if (!order) {
     const catalog = await deps.products.getMany(lines.map((l) => l.productId));
     const priced = priceCart(lines, catalog);
-    const doc = newOrder({
-      outTradeNo: keyedId ?? newOutTradeNo(input.now),
-      openid: input.openid,
-      items: priced.items,
-      amountFen: priced.amountFen,
-      description: priced.description,
-      apiVersion: gateway.apiVersion,
-      now: input.now,
-      appid: input.appid,
-      idempotencyKey: input.idempotencyKey,
-    });
+    // Refuses a cart WeChat could not ship as one order before anything is written.
+    const type = cartFulfilmentType(lines.map((l) => catalog.get(l.productId) ?? { _id: l.productId }));
+    const doc: FulfilledOrder = {
+      ...newOrder({
+        outTradeNo: keyedId ?? newOutTradeNo(input.now),
+        openid: input.openid,
+        items: priced.items,
+        amountFen: priced.amountFen,
+        description: priced.description,
+        apiVersion: gateway.apiVersion,
+        now: input.now,
+        appid: input.appid,
+        idempotencyKey: input.idempotencyKey,
+      }),
+      fulfilment: newFulfilment(type),
+    };
     // Written before WeChat is called: a notification can always find its order.
     try {
       await orders.insert(doc);
@@ -139,14 +146,20 @@ export function outcomeOf<T>(r: ApplyOutcome<T>): PaymentOutcome {
   return r.outcome === 'anomaly' ? `anomaly:${r.reason}` : r.outcome;
 }
 
-/** The one way a confirmed payment (notification or query) reaches an order. */
+/**
+ * The one way a confirmed payment (notification or query) reaches an order. The invocation whose
+ * update made the order SUCCESS also uploads the shipping info of virtual goods: WeChat keeps the
+ * money frozen until it has them. That upload never throws; a failed one is left to reconcile.
+ */
 export async function applyPayment(
-  deps: Pick<UseCaseDeps, 'orders'>,
+  deps: Pick<UseCaseDeps, 'orders' | 'fulfilment'>,
   outTradeNo: string,
   facts: PaymentFacts,
   now: Date,
 ): Promise<ApplyOutcome<OrderDoc>> {
-  return deps.orders.apply(outTradeNo, (doc) => markPaid(doc, facts, now));
+  const r = await deps.orders.apply(outTradeNo, (doc) => markPaid(doc, facts, now));
+  if (r.outcome === 'applied' && deps.fulfilment) await uploadVirtualShipping(deps.fulfilment, r.doc, now);
+  return r;
 }
 
 /**

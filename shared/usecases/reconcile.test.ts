@@ -2,6 +2,7 @@
 // and that one failing item does not stop the rest.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { FulfilledOrder } from '../domain/fulfilment';
 import { PREPAY_LIFETIME_MS } from '../domain/order';
 import { WxpayUnavailableError } from '../wxpay/errors';
 import { createPayment } from './payments';
@@ -89,5 +90,47 @@ describe('reconcile', () => {
     const healed = await reconcile(deps, now);
     assert.deepEqual([healed.refundsChecked, healed.refundsFinished, healed.errors], [1, 1, 0]);
     for (const id of ids) assert.equal((await deps.orders.get(id))?.status, 'REFUNDED');
+  });
+});
+
+describe('reconcile and virtual goods', () => {
+  it('uploads the shipping of paid virtual orders whose upload failed, once, right after the failure', async () => {
+    const deps = bench.deps();
+    const now = new Date(Date.now() + 3000 * 24 * 3600_000);
+    const created = new Date(now.getTime() - 10 * MINUTE);
+    const r = await createPayment(deps, {
+      openid: newOpenid(),
+      items: [{ productId: 'ebook', quantity: 1 }],
+      now: created,
+    });
+    deps.gateway.pay(r.orderId, created);
+    const uploads: string[] = [];
+    let failures = 1;
+    const withShipping = {
+      ...deps,
+      fulfilment: {
+        db: bench.db,
+        orders: deps.orders,
+        log: deps.log,
+        mchid: '1900000109',
+        // WeChat's shipping API: down for the first call (the one in the paying invocation).
+        callOpenApi: (name: string, body: Record<string, unknown>) => {
+          if (name !== 'uploadShippingInfo')
+            return Promise.resolve({ errcode: 0, order: { order_state: 1 } });
+          if (failures-- > 0) return Promise.reject(new Error('WeChat answered 500'));
+          uploads.push(String((body.order_key as { out_trade_no: string }).out_trade_no));
+          return Promise.resolve({ errcode: 0 });
+        },
+      },
+    };
+    const report = await reconcile(withShipping, now);
+    assert.equal(report.ordersPaid, 1);
+    assert.ok(report.shippingChecked >= 1, JSON.stringify(report));
+    assert.deepEqual(uploads, [r.orderId], 'the failed claim was released, so the retry ran in the same run');
+    assert.equal(report.shippingUploaded, 1);
+    const again = await reconcile(withShipping, now);
+    assert.deepEqual([again.shippingUploaded, uploads.length], [0, 1], 'idempotent');
+    const order = (await deps.orders.get(r.orderId)) as FulfilledOrder;
+    assert.equal(order.fulfilment?.status, 'SHIPPED');
   });
 });

@@ -1,12 +1,13 @@
 // The timer's work (docs/product.md#reconcile): bounded per run, idempotent, each item independent so that
 // one failure does not stop the rest.
 import type { UseCaseDeps } from './deps';
+import { retryVirtualUploads } from './fulfilment';
 import { confirmOrder } from './payments';
 import { confirmRefund, settleOnOrder } from './refunds';
 
-export type ReconcileDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log'>;
+export type ReconcileDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment'>;
 
-export const RECONCILE_LIMITS = { orders: 50, refunds: 50, unapplied: 50 } as const;
+export const RECONCILE_LIMITS = { orders: 50, refunds: 50, unapplied: 50, shipping: 20 } as const;
 /** Orders and refunds younger than this are left to the notification. */
 export const RECONCILE_MIN_AGE_MS = 5 * 60 * 1000;
 
@@ -17,6 +18,9 @@ export interface ReconcileReport {
   refundsChecked: number;
   refundsFinished: number;
   refundsSettled: number;
+  /** Paid virtual orders whose shipping upload had not landed, and how many landed now. */
+  shippingChecked: number;
+  shippingUploaded: number;
   errors: number;
 }
 
@@ -32,6 +36,8 @@ export async function reconcile(
     refundsChecked: 0,
     refundsFinished: 0,
     refundsSettled: 0,
+    shippingChecked: 0,
+    shippingUploaded: 0,
     errors: 0,
   };
   const cutoff = new Date(now.getTime() - minAgeMs);
@@ -66,6 +72,13 @@ export async function reconcile(
     } catch (err) {
       failed(`settling refund ${refund._id}`, err);
     }
+  }
+  if (deps.fulfilment) {
+    // After the payments above (whose own uploads ran as they were applied): whatever is still missing.
+    const shipping = await retryVirtualUploads(deps.fulfilment, now, RECONCILE_LIMITS.shipping);
+    report.shippingChecked = shipping.checked;
+    report.shippingUploaded = shipping.uploaded;
+    report.errors += shipping.failed;
   }
   return report;
 }

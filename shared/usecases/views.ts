@@ -1,11 +1,27 @@
 // Stored documents → the wire views of shared/contracts/api.ts (dates as ISO strings, no internals).
-import type { OrderView, RefundView } from '../contracts/api';
-import type { OrderDoc } from '../domain/order';
+import type { FulfilmentView, OrderView, RefundView } from '../contracts/api';
+import { fulfilmentOf, type FulfilledOrder } from '../domain/fulfilment';
 import type { RefundDoc } from '../domain/refund';
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
-export function orderView(o: OrderDoc): OrderView {
+/** The state the buyer and the console see: no upload counters or claims. */
+export function fulfilmentView(o: FulfilledOrder): FulfilmentView {
+  const f = fulfilmentOf(o);
+  const v: FulfilmentView = { type: f.type, status: f.status };
+  if (f.shippedAt) v.shippedAt = iso(f.shippedAt);
+  if (f.confirmedAt) v.confirmedAt = iso(f.confirmedAt);
+  if (f.settledAt) v.settledAt = iso(f.settledAt);
+  if (f.shipments)
+    v.shipments = f.shipments.map(({ trackingNo, expressCompany, itemDesc }) => ({
+      trackingNo,
+      expressCompany,
+      itemDesc,
+    }));
+  return v;
+}
+
+export function orderView(o: FulfilledOrder): OrderView {
   const v: OrderView = {
     orderId: o._id,
     status: o.status,
@@ -20,6 +36,7 @@ export function orderView(o: OrderDoc): OrderView {
       quantity: i.quantity,
     })),
     createdAt: iso(o.createdAt),
+    fulfilment: fulfilmentView(o),
   };
   if (o.paidAt) v.paidAt = iso(o.paidAt);
   if (o.transactionId) v.transactionId = o.transactionId;

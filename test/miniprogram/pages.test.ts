@@ -1,7 +1,7 @@
 // The mini-program's pages rendered from their real WXML and bound to their real Page() definitions
 // (miniprogram-simulate over jsdom), driven by taps and inputs on rendered elements, with the handlers
 // running through the wx adapter against the local stack: sign-in, cart, checkout, pay, order list,
-// order detail and refund. A misspelt handler or data key in a WXML fails the first test.
+// order detail, refund and confirm receipt. A misspelt handler or data key in a WXML fails the first test.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -168,6 +168,43 @@ describe('pages rendered against the local stack', () => {
     assert.match(detail.text('.refund'), /退款成功/);
     assert.equal(detail.text('#refunded'), formatPrice(product.priceFen));
     assert.equal(detail.exists('#refund'), false, 'nothing left to refund');
+    await detail.close();
+  });
+
+  test("virtual goods: the order page shows them shipped; 确认收货 opens WeChat's component and the page follows the order to confirmed", async () => {
+    const d = await device();
+    const stickers = stack.catalog.find((p) => p.id === 'sticker-pack');
+    assert.ok(stickers, 'the seeded catalog sells the sticker pack (virtual goods)');
+    const catalog = await d.open('index');
+    await catalog.tap(`#add-${stickers.id}`);
+    const checkout = await d.open('checkout');
+    await checkout.tap('#pay');
+    const orderId = String(checkout.instance.data.orderId);
+    // The invocation that applied the payment (the notification's or the checkout's query) uploads it.
+    await eventually('the order is shipped', 15_000, async () =>
+      (await d.phone.services.api.getOrder(orderId)).fulfilment.status === 'SHIPPED' ? true : undefined,
+    );
+    const detail = await d.open('order-detail', { orderId });
+    assert.equal(detail.text('#status'), '已支付');
+    assert.equal(detail.text('#fulfilment'), '已发货');
+    assert.ok(detail.exists('#confirm-receipt'));
+    const order = await d.phone.services.api.getOrder(orderId);
+
+    await detail.tap('#confirm-receipt');
+    assert.deepEqual(d.ui.businessViews, [
+      {
+        businessType: 'weappOrderConfirm',
+        extraData: { transaction_id: order.transactionId, merchant_trade_no: orderId },
+      },
+    ]);
+    await eventually('the page shows the receipt confirmed', 15_000, async () =>
+      detail.text('#fulfilment') === '已确认收货' ? true : undefined,
+    );
+    assert.equal(detail.exists('#confirm-receipt'), false, 'confirmed once');
+    const stored = (await stack.e2e.dump('orders')).find((o) => o._id === orderId) as {
+      fulfilment: { status: string };
+    };
+    assert.equal(stored.fulfilment.status, 'CONFIRMED', 'WeChat told the server through wxMessage');
     await detail.close();
   });
 

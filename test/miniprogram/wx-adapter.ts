@@ -4,9 +4,11 @@
 //   wx.request               → the URL as given (the HTTPS API at {hostUrl}/api/<name>), headers as given
 //   wx.cloud.database()      → the emulator's database through the real node-sdk (given by the test)
 //   wx.requestPayment        → POST {simUrl}/sim/pay with the outcome the test chose
+//   wx.openBusinessView      → 确认收货: POST {simUrl}/sim/shipping/<merchant_trade_no>/confirm
 //   wx.*StorageSync          → memory, JSON round-tripped like the phone's storage
 // Faults are switches on the adapter, so a test states exactly which call breaks and how.
 import type {
+  BusinessViewParam,
   CallFunctionSuccess,
   DatabasePort,
   RequestOption,
@@ -106,6 +108,19 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
         return { code: (json as { code: string }).code, errMsg: 'login:ok' };
       },
 
+      // The user confirms receipt in WeChat's component: the simulator records it and pushes
+      // trade_manage_order_settlement to the message-push URL, as WeChat does.
+      async openBusinessView(param: BusinessViewParam) {
+        const no = param.extraData.merchant_trade_no;
+        if (param.businessType !== 'weappOrderConfirm' || !no)
+          throw wxFailure(`openBusinessView:fail the adapter opens weappOrderConfirm by merchant_trade_no`);
+        const res = await fetch(`${options.simUrl}/sim/shipping/${encodeURIComponent(no)}/confirm`, {
+          method: 'POST',
+        });
+        const detail = await res.text();
+        if (!res.ok) throw wxFailure(`openBusinessView:fail ${res.status} ${detail.slice(0, 200)}`);
+        return { errMsg: 'openBusinessView:ok', extraData: { status: 'success' } };
+      },
       async requestPayment(param: RequestPaymentParam) {
         const { status, json } = await postJson(`${options.simUrl}/sim/pay`, {
           openid: options.openid,

@@ -60,6 +60,18 @@ export interface RequestOption {
   fail(failure: WxFailure): void;
 }
 
+/** WeChat's confirm-receipt component (确认收货组件): the order by WeChat Pay's ids. */
+export interface BusinessViewParam {
+  businessType: 'weappOrderConfirm';
+  extraData: { transaction_id?: string; merchant_id?: string; merchant_trade_no?: string };
+}
+
+/** What the component answers when the user leaves it: `extraData.status` success, fail or cancel. */
+export interface BusinessViewResult {
+  errMsg: string;
+  extraData?: { status?: string; [key: string]: unknown };
+}
+
 export interface WxPort {
   cloud: CloudPort;
   /** `wx.request`: callback style (it returns a RequestTask, not a promise). */
@@ -67,6 +79,8 @@ export interface WxPort {
   login(): Promise<{ code: string; errMsg: string }>;
   /** Resolves with `requestPayment:ok`; rejects with `requestPayment:fail cancel` or another failure. */
   requestPayment(param: RequestPaymentParam): Promise<{ errMsg: string }>;
+  /** `wx.openBusinessView`: opens a WeChat business component such as 确认收货. */
+  openBusinessView(param: BusinessViewParam): Promise<BusinessViewResult>;
   getStorageSync(key: string): unknown;
   setStorageSync(key: string, value: unknown): void;
   removeStorageSync(key: string): void;

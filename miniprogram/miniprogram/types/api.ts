@@ -67,6 +67,23 @@ export interface OrderItemView {
   priceFen: number;
   quantity: number;
 }
+/** How an order reaches the buyer: WeChat's logistics types 3, 1, 2 and 4. */
+export type FulfilmentType = 'virtual' | 'express' | 'local-delivery' | 'pickup';
+/** PENDING → SHIPPED (info uploaded to WeChat) → CONFIRMED (the user confirmed receipt) → SETTLED. */
+export type FulfilmentStatus = 'PENDING' | 'SHIPPED' | 'CONFIRMED' | 'SETTLED';
+export interface ShipmentView {
+  trackingNo: string;
+  expressCompany: string;
+  itemDesc: string;
+}
+export interface FulfilmentView {
+  type: FulfilmentType;
+  status: FulfilmentStatus;
+  shippedAt?: string;
+  confirmedAt?: string;
+  settledAt?: string;
+  shipments?: ShipmentView[];
+}
 export interface OrderView {
   orderId: string;
   status: OrderStatus;
@@ -78,6 +95,7 @@ export interface OrderView {
   createdAt: string;
   paidAt?: string;
   transactionId?: string;
+  fulfilment: FulfilmentView;
 }
 export type OrdersRequest =
   | { action: 'get'; orderId: string }

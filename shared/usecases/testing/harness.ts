@@ -3,6 +3,7 @@
 import { startCloudbaseEmulator, type CloudbaseEmulator } from '../../../local/cloudbase/server';
 import { openLocalDatabase } from '../../../local/cloudbase/sdk-env';
 import { COLLECTIONS } from '../../db/collections';
+import type { Database } from '../../db/database';
 import { repositoriesOf, type Repositories } from '../../db/repositories';
 import type { Product } from '../../domain/catalog';
 import { formatLogLine, type Logger } from '../../log';
@@ -13,6 +14,10 @@ export const PRODUCTS: Product[] = [
   { _id: 'tea', name: 'Tea', priceFen: 1200, active: true },
   { _id: 'cake', name: 'Cake', priceFen: 2550, active: true },
   { _id: 'gone', name: 'Gone', priceFen: 100, active: false },
+  { _id: 'ebook', name: 'E-book', priceFen: 300, active: true, fulfilment: 'virtual' },
+  { _id: 'pizza', name: 'Pizza', priceFen: 5900, active: true, fulfilment: 'local-delivery' },
+  // A catalog entry with a fulfilment no code knows (written by hand in the console).
+  { _id: 'drone', name: 'Drone', priceFen: 100, active: true, fulfilment: 'drone' as 'express' },
 ];
 
 export interface MemoryLogger extends Logger {
@@ -28,6 +33,7 @@ export function memoryLogger(): MemoryLogger {
 
 export interface Bench {
   repos: Repositories;
+  db: Database;
   /** Fresh dependencies for one test: the shared database, a new fake WeChat and logger. */
   deps(): UseCaseDeps & { gateway: FakeWechat; log: MemoryLogger };
   close(): Promise<void>;
@@ -49,6 +55,7 @@ export async function startBench(): Promise<Bench> {
   const repos = repositoriesOf(db);
   return {
     repos,
+    db,
     deps: () => ({ ...repos, gateway: new FakeWechat(), log: memoryLogger() }),
     close: () => emu.close(),
   };

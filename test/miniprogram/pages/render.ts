@@ -5,7 +5,7 @@
 // stack) plus the UI calls a page makes (navigation, modals, toasts), which are recorded.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { WxPort } from '../../../miniprogram/miniprogram/lib/wx-port';
+import type { BusinessViewParam, WxPort } from '../../../miniprogram/miniprogram/lib/wx-port';
 
 export const MINIPROGRAM_ROOT = resolve(__dirname, '../../../miniprogram/miniprogram');
 
@@ -77,6 +77,8 @@ export interface UiLog {
   toasts: string[];
   /** What the next wx.showModal answers (the user taps OK by default). */
   confirmModals: boolean;
+  /** wx.openBusinessView calls (then handed to the phone's port). */
+  businessViews: BusinessViewParam[];
 }
 
 export type PageWx = WxPort & Dict;
@@ -90,6 +92,10 @@ export function pageWx(port: WxPort, ui: UiLog): PageWx {
     navigateBack: () => void ui.navigations.push({ kind: 'navigateBack' }),
     stopPullDownRefresh: () => undefined,
     showToast: ({ title }: { title: string }) => void ui.toasts.push(title),
+    openBusinessView: (param: BusinessViewParam) => {
+      ui.businessViews.push(param);
+      return port.openBusinessView(param);
+    },
     showModal: async ({ title, content }: { title: string; content: string }) => {
       ui.modals.push({ title, content });
       return { confirm: ui.confirmModals, cancel: !ui.confirmModals };
@@ -98,7 +104,7 @@ export function pageWx(port: WxPort, ui: UiLog): PageWx {
 }
 
 export function newUiLog(): UiLog {
-  return { navigations: [], modals: [], toasts: [], confirmModals: true };
+  return { navigations: [], modals: [], toasts: [], confirmModals: true, businessViews: [] };
 }
 
 export interface OpenPage {

@@ -1,10 +1,17 @@
-// Order detail with refund request and live refund status (polled while the page is visible).
+// Order detail with refund request and live refund status (polled while the page is visible), the
+// fulfilment state, and 确认收货 through WeChat's component for a shipped order.
 import type { AppOption } from '../../app';
 import type { OrdersGetResponse } from '../../types/api';
 import { ApiCallError } from '../../lib/api-client';
 import { formatPrice } from '../../lib/money';
 import { orderStatusLabel, refundStatusLabel } from '../../logic/labels';
-import { OrderDetailModel, canRequestRefund } from '../../logic/order-detail';
+import { MERCHANT_ID } from '../../config';
+import {
+  OrderDetailModel,
+  canConfirmReceipt,
+  canRequestRefund,
+  fulfilmentStatusLabel,
+} from '../../logic/order-detail';
 
 const app = getApp<AppOption>();
 
@@ -25,6 +32,8 @@ function view(order: OrdersGetResponse) {
       status: refundStatusLabel(r.status),
     })),
     canRefund: canRequestRefund(order),
+    fulfilment: order.status === 'SUCCESS' ? fulfilmentStatusLabel(order.fulfilment.status) : '',
+    canConfirm: canConfirmReceipt(order),
   };
 }
 
@@ -37,6 +46,8 @@ Page({
     items: [] as { name: string; quantity: number; price: string }[],
     refunds: [] as { refundId: string; amount: string; status: string }[],
     canRefund: false,
+    fulfilment: '',
+    canConfirm: false,
     busy: false,
     message: '',
   },
@@ -65,6 +76,26 @@ Page({
 
   onUnload() {
     this.model?.stop();
+  },
+
+  async onConfirmReceipt() {
+    const model = this.model;
+    if (!model || this.data.busy) return;
+    this.setData({ busy: true, message: '' });
+    try {
+      const status = await model.confirmReceipt(
+        (param) => wx.openBusinessView(param),
+        MERCHANT_ID,
+        (o) => this.setData(view(o)),
+      );
+      if (status === 'fail') this.setData({ message: '确认收货未完成，请稍后再试' });
+    } catch (error) {
+      this.setData({
+        message: error instanceof ApiCallError ? error.userMessage : '确认收货未完成，请稍后再试',
+      });
+    } finally {
+      this.setData({ busy: false });
+    }
   },
 
   async onRefund() {
