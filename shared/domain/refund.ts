@@ -153,6 +153,24 @@ export function failRefund(refund: RefundDoc, failCode: string, now: Date): Deci
 }
 
 /**
+ * PROCESSING → FAILED for a refund whose reservation never landed on its order (refused by the rules
+ * after a race, or the instance died between the two writes). It was never sent to WeChat and holds
+ * no fen, so there is nothing to move on the order: it is applied as it stands.
+ */
+export function abandonRefund(refund: RefundDoc, now: Date): Decision<RefundDoc> {
+  if (refund.status === 'FAILED' && refund.failCode === NOT_RESERVED) return { kind: 'already' };
+  if (refund.status !== 'PROCESSING')
+    return { kind: 'anomaly', reason: `refund-${refund.status.toLowerCase()}` };
+  return {
+    kind: 'apply',
+    transition: guarded(refund, { status: 'FAILED', failCode: NOT_RESERVED, appliedToOrder: true }, now),
+  };
+}
+
+/** failCode of a refund abandoned before its amount was reserved (never sent to WeChat). */
+export const NOT_RESERVED = 'NOT_RESERVED';
+
+/**
  * What the order must do for this refund's current status: SUCCESS moves reserved fen to refunded,
  * CLOSED/FAILED release the reservation; PROCESSING and ABNORMAL keep it (money may still move).
  */
