@@ -130,6 +130,33 @@ describe('v3 notifications: verified and answered by the gateway', () => {
     );
   });
 
+  it('pays only on a decrypted trade_state SUCCESS, whatever the event type says', async () => {
+    for (const tradeState of ['NOTPAY', 'PAYERROR', 'CLOSED', 'USERPAYING'] as const) {
+      const n = buildTestNotification({
+        privateKey: wechat.privateKey,
+        serial: keyId,
+        apiV3Key,
+        id: `EV-pay-${tradeState}`,
+        eventType: 'TRANSACTION.SUCCESS',
+        resource: {
+          ...MERCHANT,
+          out_trade_no: 'T20261126000002',
+          transaction_id: '4200000002',
+          trade_type: 'JSAPI',
+          trade_state: tradeState,
+          trade_state_desc: 'x',
+          bank_type: 'OTHERS',
+          success_time: '2026-11-26T00:30:05+08:00',
+          payer: { openid: 'o-payer' },
+          amount: { total: 100, payer_total: 100, currency: 'CNY', payer_currency: 'CNY' },
+        },
+      });
+      const facts = await gateway.verifyNotification('pay', post(n.body, n.headers));
+      assert.equal(facts.payment, undefined, `trade_state ${tradeState} pays nothing`);
+      assert.deepEqual([facts.id, facts.outTradeNo], [`EV-pay-${tradeState}`, 'T20261126000002']);
+    }
+  });
+
   it('refuses a tampered body with 401 and answers 204 / JSON FAIL', async () => {
     const n = buildTestNotification({
       privateKey: wechat.privateKey,
