@@ -81,7 +81,11 @@ describe('refunds', () => {
     assert.equal(o.refundingFen, acceptedFen);
     assert.ok(o.refundingFen + (o.refundedFen as number) <= CART_FEN);
     const stored = await docs('refunds', (d) => d.outTradeNo === order.orderId);
-    assert.equal(stored.length, ok.length, 'one refund document per accepted request');
+    // A request that lost the reservation race leaves its refund abandoned: never sent, holding nothing.
+    const live = stored.filter((d) => d.failCode !== 'NOT_RESERVED');
+    assert.equal(live.length, ok.length, 'one live refund document per accepted request');
+    for (const d of stored.filter((x) => x.failCode === 'NOT_RESERVED'))
+      assert.deepEqual([d.status, d.appliedToOrder], ['FAILED', true]);
     const atWeChat = await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${order.orderId}`);
     assert.equal(atWeChat.length, ok.length);
 
@@ -103,7 +107,8 @@ describe('refunds', () => {
     const ownIds = new Set(owners.flatMap((r) => (r.ok ? [r.data.refundId] : [])));
     assert.equal(ownIds.size, 1, JSON.stringify(owners.filter((r) => !r.ok).slice(0, 2)));
     assert.ok(owners.every((r) => r.ok || r.error.code === 'CONFLICT'));
-    assert.equal((await docs('refunds', (d) => d.outTradeNo === own.orderId)).length, 1);
+    const ownDocs = await docs('refunds', (d) => d.outTradeNo === own.orderId);
+    assert.equal(ownDocs.filter((d) => d.failCode !== 'NOT_RESERVED').length, 1);
     const ownOrder = (await docs('orders', (d) => d._id === own.orderId))[0];
     assert.equal(ownOrder.refundingFen, CART_FEN);
   });
@@ -373,5 +378,25 @@ describe('refunds', () => {
     assert.equal(o.refundedFen, 1234, 'applied exactly once');
     await e.sim('DELETE', '/sim/faults');
     figures.reconcileHeal = healed;
+  });
+
+  it('reconcile refuses anyone but its timer and admins, before any WeChat call', async () => {
+    const before = JSON.stringify(await e.sim('GET', '/sim/refunds'));
+    const stranger = await e.callRaw('reconcile', { minAgeSeconds: 0 }, { openid: user.openid });
+    const anonymous = await e.callRaw('reconcile', { minAgeSeconds: 0 });
+    const forged = await e.callRaw('reconcile', {
+      Type: 'Timer',
+      TriggerName: 'reconcileTimer',
+      Time: new Date().toISOString(),
+      minAgeSeconds: 0,
+    });
+    for (const r of [stranger, anonymous, forged]) {
+      const result = (r.json as { result: { code?: string; ordersChecked?: number } }).result;
+      assert.equal(result.code, 'PERMISSION_DENIED', JSON.stringify(r.json));
+      assert.equal(result.ordersChecked, undefined);
+    }
+    assert.equal(JSON.stringify(await e.sim('GET', '/sim/refunds')), before, 'nothing sent to WeChat');
+    const asAdmin = await e.reconcile(0);
+    assert.equal(typeof asAdmin.ordersChecked, 'number', 'an admin may run it');
   });
 });
