@@ -305,3 +305,44 @@ describe('refunds under lost database answers and crashes', () => {
     assert.equal(again.amountFen, 2400);
   });
 });
+
+describe('how a refund ends decides its reservation, once', () => {
+  async function adminRefund(deps: Deps, amountFen: number) {
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      amountFen,
+      requester: { openid: 'o-admin', isAdmin: true },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    return { order, r };
+  }
+
+  it('CLOSED frees the reservation and refunds nothing; a replay changes nothing', async () => {
+    const deps = bench.deps();
+    const { order, r } = await adminRefund(deps, 1000);
+    const closed = deps.gateway.finishRefund(r.refundId, 'CLOSED');
+    assert.equal((await applyRefundReport(deps, r.refundId, closed, new Date())).outcome, 'applied');
+    assert.equal((await applyRefundReport(deps, r.refundId, closed, new Date())).outcome, 'already');
+    const o = await deps.orders.get(order._id);
+    assert.deepEqual([o?.status, o?.refundedFen, o?.refundingFen], ['SUCCESS', 0, 0]);
+    assert.deepEqual(o?.reservedRefundNos, []);
+  });
+
+  it('ABNORMAL keeps the reservation; SUCCESS afterwards refunds it exactly once', async () => {
+    const deps = bench.deps();
+    const { order, r } = await adminRefund(deps, 1000);
+    const abnormal = deps.gateway.finishRefund(r.refundId, 'ABNORMAL');
+    await applyRefundReport(deps, r.refundId, abnormal, new Date());
+    let o = await deps.orders.get(order._id);
+    assert.deepEqual([o?.refundedFen, o?.refundingFen], [0, 1000], 'money may still move: still reserved');
+    const success = deps.gateway.finishRefund(r.refundId, 'SUCCESS');
+    assert.equal((await applyRefundReport(deps, r.refundId, success, new Date())).outcome, 'applied');
+    await applyRefundReport(deps, r.refundId, success, new Date());
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    o = await deps.orders.get(order._id);
+    assert.deepEqual([o?.status, o?.refundedFen, o?.refundingFen], ['SUCCESS', 1000, 0]);
+  });
+});
