@@ -165,12 +165,18 @@ export function refundableFen(order: Pick<OrderDoc, 'amountFen' | 'refundedFen' 
   return Math.max(0, order.amountFen - order.refundedFen - order.refundingFen);
 }
 
-/** Whether `outRefundNo`'s amount is held (or was held and settled) on the order. */
-export function holdsReservation(order: OrderDoc, outRefundNo: string): boolean {
-  if (order.reservedRefundNos === undefined) return true;
-  return (
-    order.reservedRefundNos.includes(outRefundNo) || (order.settledRefundNos ?? []).includes(outRefundNo)
-  );
+/**
+ * Whether the order holds (or held, and settled) `refund`'s amount. An order written before
+ * reservations were named has no list: there, a refund recorded by the old flow (which reserved before
+ * it recorded) is held, and one recorded by the new flow (`namedReservation`) is not yet.
+ */
+export function holdsReservation(
+  order: OrderDoc,
+  refund: { _id: string; namedReservation?: boolean },
+): boolean {
+  if ((order.settledRefundNos ?? []).includes(refund._id)) return true;
+  if (order.reservedRefundNos === undefined) return refund.namedReservation !== true;
+  return order.reservedRefundNos.includes(refund._id);
 }
 
 /**
@@ -182,6 +188,11 @@ export function reserveRefund(
   order: OrderDoc,
   refund: { outRefundNo: string; amountFen: number },
   now: Date,
+  /**
+   * On an order written before reservations were named: the refunds its refundingFen already holds,
+   * named now so that they still settle once the list exists.
+   */
+  inherited: string[] = [],
 ): Transition<OrderDoc> {
   const { amountFen } = refund;
   if (!Number.isSafeInteger(amountFen) || amountFen <= 0)
@@ -197,7 +208,7 @@ export function reserveRefund(
     order,
     {
       refundingFen: order.refundingFen + amountFen,
-      reservedRefundNos: [...(order.reservedRefundNos ?? []), refund.outRefundNo],
+      reservedRefundNos: [...(order.reservedRefundNos ?? inherited), refund.outRefundNo],
     },
     now,
   );

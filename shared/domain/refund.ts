@@ -23,8 +23,13 @@ export interface RefundDoc {
   successAt?: Date;
   /** True once the order reflects this refund's outcome (refunded fen moved, or reservation released). */
   appliedToOrder: boolean;
-  /** WeChat's code when it refused the request (FAILED). */
+  /** WeChat's code when it refused the request (FAILED); NOT_RESERVED when it never was sent. */
   failCode?: string;
+  /**
+   * Recorded before its reservation, which names it on the order (`reservedRefundNos`). Absent on
+   * refunds of the old flow, which reserved anonymously before recording.
+   */
+  namedReservation?: boolean;
   apiVersion: ApiVersion;
 }
 
@@ -103,6 +108,7 @@ export function newRefund(input: NewRefundInput): RefundDoc {
     createdAt: input.now,
     updatedAt: input.now,
     appliedToOrder: false,
+    namedReservation: true,
     apiVersion: input.order.apiVersion,
   };
   if (input.reason) doc.reason = input.reason;

@@ -346,3 +346,50 @@ describe('how a refund ends decides its reservation, once', () => {
     assert.deepEqual([o?.status, o?.refundedFen, o?.refundingFen], ['SUCCESS', 1000, 0]);
   });
 });
+
+describe('orders written before reservations were named', () => {
+  it('a new refund names the refunds the order already held fen for, so they still settle', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const paid = await paidOrder(deps, openid);
+    // The old flow: reservation first (anonymous), then the record, then WeChat.
+    const old = newRefund({
+      outRefundNo: newOutRefundNo(new Date()),
+      order: paid,
+      amountFen: 1000,
+      requestedBy: 'o-admin',
+      now: new Date(),
+    });
+    const _ = bench.db.command;
+    await bench.db
+      .collection('orders')
+      .where({ _id: paid._id })
+      .update({ refundingFen: 1000, reservedRefundNos: _.remove() });
+    delete old.namedReservation; // as the old flow recorded it
+    await deps.refunds.insert(old);
+    await deps.gateway.refund({
+      outTradeNo: paid._id,
+      outRefundNo: old._id,
+      refundFen: 1000,
+      totalFen: 2400,
+    });
+    const legacy = await deps.orders.get(paid._id);
+    assert.equal(legacy?.reservedRefundNos, undefined, 'a legacy order');
+
+    const r = await requestRefund(deps, {
+      orderId: paid._id,
+      amountFen: 500,
+      requester: { openid: 'o-admin', isAdmin: true },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    assert.deepEqual((await deps.orders.get(paid._id))?.reservedRefundNos, [old._id, r.refundId]);
+    for (const no of [old._id, r.refundId])
+      assert.equal(
+        (await applyRefundReport(deps, no, deps.gateway.finishRefund(no), new Date())).outcome,
+        'applied',
+      );
+    const o = await deps.orders.get(paid._id);
+    assert.deepEqual([o?.refundedFen, o?.refundingFen, o?.reservedRefundNos], [1500, 0, []]);
+  });
+});

@@ -12,6 +12,7 @@ import {
   markAppliedToOrder,
   newRefund,
   orderEffect,
+  NOT_RESERVED,
   type RefundDoc,
   type RefundFacts,
   type RefundRequester,
@@ -116,8 +117,9 @@ async function insertRefund(deps: RefundDeps, refund: RefundDoc): Promise<void> 
  * rules refuse it (another refund won a race) the refund is abandoned: it was never sent to WeChat.
  */
 async function reserveFor(deps: RefundDeps, refund: RefundDoc, req: RefundRequest): Promise<void> {
+  const inherited = await legacyReservations(deps, refund);
   const decide = (doc: OrderDoc): Decision<OrderDoc> => {
-    if (holdsReservation(doc, refund._id)) return { kind: 'already' };
+    if (holdsReservation(doc, refund)) return { kind: 'already' };
     // The rules are checked again on the fresh document at every attempt of the conditional update.
     const amount = decideRefundAmount({
       order: doc,
@@ -128,7 +130,7 @@ async function reserveFor(deps: RefundDeps, refund: RefundDoc, req: RefundReques
     });
     return {
       kind: 'apply',
-      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: amount }, req.now),
+      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: amount }, req.now, inherited),
     };
   };
   let reserved;
@@ -151,13 +153,27 @@ async function reserveFor(deps: RefundDeps, refund: RefundDoc, req: RefundReques
 }
 
 /**
+ * The refunds an order written before reservations were named still holds fen for: those the old
+ * flow recorded (it reserved before it recorded) and that are not settled yet.
+ */
+async function legacyReservations(deps: RefundDeps, refund: RefundDoc): Promise<string[]> {
+  const order = await deps.orders.get(refund.outTradeNo);
+  if (!order || order.reservedRefundNos !== undefined) return [];
+  const settled = new Set(order.settledRefundNos ?? []);
+  return (await deps.refunds.listOfOrder(refund.outTradeNo))
+    .filter((r) => r._id !== refund._id && !settled.has(r._id) && !r.appliedToOrder)
+    .filter((r) => r.namedReservation !== true && r.failCode !== NOT_RESERVED)
+    .map((r) => r._id);
+}
+
+/**
  * A PROCESSING refund a crash left behind (reconcile): finished when its amount is held on the order
  * (sent, or resent with the same outRefundNo, to WeChat), abandoned when it never was.
  */
 export async function finishInterrupted(deps: RefundDeps, refund: RefundDoc, now: Date): Promise<RefundDoc> {
   if (refund.status !== 'PROCESSING') return refund;
   const order = await deps.orders.get(refund.outTradeNo);
-  if (order && holdsReservation(order, refund._id)) return confirmRefund(deps, refund, now);
+  if (order && holdsReservation(order, refund)) return confirmRefund(deps, refund, now);
   const r = await ambiguousOnce(() => deps.refunds.apply(refund._id, (doc) => abandonRefund(doc, now)));
   deps.log.warn(`refund ${refund._id} was never reserved on its order; abandoned`);
   return r.outcome === 'missing' ? refund : r.doc;
@@ -262,7 +278,7 @@ export async function confirmRefund(deps: RefundDeps, refund: RefundDoc, now: Da
   if (seen.status === 'NOT_FOUND') {
     // Only a reserved refund is ever sent; an unreserved one is reconcile's to abandon (finishInterrupted).
     const order = await deps.orders.get(refund.outTradeNo);
-    if (order && holdsReservation(order, refund._id))
+    if (order && holdsReservation(order, refund))
       await submitRefund(deps, refund, order.amountFen, now).catch(() => undefined);
   } else {
     await applyRefundReport(deps, refund._id, seen, now);

@@ -28,6 +28,8 @@ export function memoryLogger(): MemoryLogger {
 
 export interface Bench {
   repos: Repositories;
+  /** The database handle itself, for shaping documents the way older code wrote them. */
+  db: ReturnType<typeof openLocalDatabase>;
   /** Fresh dependencies for one test: the shared database, a new fake WeChat and logger. */
   deps(): UseCaseDeps & { gateway: FakeWechat; log: MemoryLogger };
   /** Arms an emulator fault (`POST /emu/faults`, e.g. `{action:'insert', collection, lostResponse:true}`). */
@@ -52,6 +54,7 @@ export async function startBench(): Promise<Bench> {
   const repos = repositoriesOf(db);
   return {
     repos,
+    db,
     deps: () => ({ ...repos, gateway: new FakeWechat(), log: memoryLogger() }),
     fault: async (spec) => {
       const res = await fetch(`${emu.url}/emu/faults`, {
