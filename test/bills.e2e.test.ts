@@ -133,6 +133,11 @@ describe('billReconcile', () => {
   it('refuses callers who are not admins, and malformed dates', async () => {
     const r = await billReconcile(date, user);
     assert.equal(!r.ok && r.error.code, 'PERMISSION_DENIED');
+    // No openid is not the timer: an anonymous caller, even sending the timer's event as data, is refused.
+    for (const data of [{ date }, { Type: 'Timer', TriggerName: 'billReconcileTimer', Time: date }]) {
+      const anonymous = await e.call<ReconciliationDoc>('billReconcile', data);
+      assert.equal(!anonymous.ok && anonymous.error.code, 'PERMISSION_DENIED', JSON.stringify(anonymous));
+    }
     const bad = await billReconcile('2026-02-30');
     assert.equal(!bad.ok && bad.error.code, 'INVALID_ARGUMENT');
     assert.match(!bad.ok ? bad.error.message : '', /YYYY-MM-DD/);

@@ -219,6 +219,10 @@ describe('login, identity and the other actions (v3)', () => {
     assert.ok(adminPeek.ok && adminPeek.data.orderId === ids[0]);
     const otherClose = await e.call('orders', { action: 'close', orderId: ids[0] }, { openid: other.openid });
     assert.equal(!otherClose.ok && otherClose.error.code, 'NOT_FOUND');
+    // Admins may read any order but close only their own.
+    const adminClose = await e.call('orders', { action: 'close', orderId: ids[0] }, { openid: admin.openid });
+    assert.equal(!adminClose.ok && adminClose.error.code, 'NOT_FOUND', JSON.stringify(adminClose));
+    assert.equal((await e.getOrder(user, ids[0])).status, 'NOTPAY', "an admin's close changed nothing");
 
     const closed = await e.call<OrderView>(
       'orders',

@@ -81,7 +81,11 @@ describe('refunds', () => {
     assert.equal(o.refundingFen, acceptedFen);
     assert.ok(o.refundingFen + (o.refundedFen as number) <= CART_FEN);
     const stored = await docs('refunds', (d) => d.outTradeNo === order.orderId);
-    assert.equal(stored.length, ok.length, 'one refund document per accepted request');
+    // A request that lost the reservation race leaves its refund abandoned: never sent, holding nothing.
+    const live = stored.filter((d) => d.failCode !== 'NOT_RESERVED');
+    assert.equal(live.length, ok.length, 'one live refund document per accepted request');
+    for (const d of stored.filter((x) => x.failCode === 'NOT_RESERVED'))
+      assert.deepEqual([d.status, d.appliedToOrder], ['FAILED', true]);
     const atWeChat = await e.sim<unknown[]>('GET', `/sim/refunds?outTradeNo=${order.orderId}`);
     assert.equal(atWeChat.length, ok.length);
 
@@ -103,7 +107,8 @@ describe('refunds', () => {
     const ownIds = new Set(owners.flatMap((r) => (r.ok ? [r.data.refundId] : [])));
     assert.equal(ownIds.size, 1, JSON.stringify(owners.filter((r) => !r.ok).slice(0, 2)));
     assert.ok(owners.every((r) => r.ok || r.error.code === 'CONFLICT'));
-    assert.equal((await docs('refunds', (d) => d.outTradeNo === own.orderId)).length, 1);
+    const ownDocs = await docs('refunds', (d) => d.outTradeNo === own.orderId);
+    assert.equal(ownDocs.filter((d) => d.failCode !== 'NOT_RESERVED').length, 1);
     const ownOrder = (await docs('orders', (d) => d._id === own.orderId))[0];
     assert.equal(ownOrder.refundingFen, CART_FEN);
   });
@@ -373,5 +378,94 @@ describe('refunds', () => {
     assert.equal(o.refundedFen, 1234, 'applied exactly once');
     await e.sim('DELETE', '/sim/faults');
     figures.reconcileHeal = healed;
+  });
+
+  it('reconcile refuses anyone but its timer and admins, before any WeChat call', async () => {
+    const before = JSON.stringify(await e.sim('GET', '/sim/refunds'));
+    const stranger = await e.callRaw('reconcile', { minAgeSeconds: 0 }, { openid: user.openid });
+    const anonymous = await e.callRaw('reconcile', { minAgeSeconds: 0 });
+    const forged = await e.callRaw('reconcile', {
+      Type: 'Timer',
+      TriggerName: 'reconcileTimer',
+      Time: new Date().toISOString(),
+      minAgeSeconds: 0,
+    });
+    for (const r of [stranger, anonymous, forged]) {
+      const result = (r.json as { result: { code?: string; ordersChecked?: number } }).result;
+      assert.equal(result.code, 'PERMISSION_DENIED', JSON.stringify(r.json));
+      assert.equal(result.ordersChecked, undefined);
+    }
+    assert.equal(JSON.stringify(await e.sim('GET', '/sim/refunds')), before, 'nothing sent to WeChat');
+    const asAdmin = await e.reconcile(0);
+    assert.equal(typeof asAdmin.ordersChecked, 'number', 'an admin may run it');
+  });
+
+  it('instances killed mid-refund and lost refund inserts: every refund WeChat completes lands once', async () => {
+    const hostFault = async (body?: unknown) => {
+      const res = await fetch(`${e.stack.hostUrl}/host/faults`, {
+        method: body === undefined ? 'DELETE' : 'POST',
+        ...(body === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      });
+      assert.ok(res.ok, `host faults → ${res.status}`);
+    };
+    const orders = [];
+    for (let i = 0; i < 6; i++) orders.push(await paidOrder());
+    let crashes = 0;
+    let lost = 0;
+    for (const [i, o] of orders.entries()) {
+      if (i % 2 === 0) {
+        // Killed at a random point of the call: before, between or after the refund's writes.
+        await hostFault({ function: 'refund', kind: 'crash', count: 1 });
+        crashes++;
+      } else {
+        await e.emu('POST', '/emu/faults', {
+          action: 'insert',
+          collection: 'refunds',
+          lostResponse: true,
+          count: 1,
+        });
+        lost++;
+      }
+      // The call's own answer is whatever the crash or the lost write makes of it.
+      await refund(user, o.orderId).catch(() => undefined);
+      await hostFault();
+      await e.emu('DELETE', '/emu/faults');
+      // The owner tries again; a CONFLICT (already in progress) is fine.
+      const retry = await refund(user, o.orderId);
+      assert.ok(retry.ok || retry.error.code === 'CONFLICT', JSON.stringify(retry));
+    }
+    await e.reconcile(0);
+    for (const o of orders) {
+      const atWeChat = await e.sim<{ outRefundNo: string; status: string; amount: number }[]>(
+        'GET',
+        `/sim/refunds?outTradeNo=${o.orderId}`,
+      );
+      for (const r of atWeChat.filter((x) => x.status === 'PROCESSING'))
+        await e.sim('POST', `/sim/refunds/${r.outRefundNo}/complete`, { status: 'SUCCESS' });
+    }
+    await e.reconcile(0);
+    for (const o of orders) {
+      const atWeChat = await e.sim<{ outRefundNo: string; status: string; amount: number }[]>(
+        'GET',
+        `/sim/refunds?outTradeNo=${o.orderId}`,
+      );
+      const paidBack = atWeChat.filter((r) => r.status === 'SUCCESS').reduce((n, r) => n + r.amount, 0);
+      assert.ok(paidBack <= CART_FEN, `WeChat refunded ${paidBack} of ${CART_FEN} on ${o.orderId}`);
+      const local = await e.waitFor(
+        async () => (await docs('orders', (d) => d._id === o.orderId))[0],
+        (d) => d.refundingFen === 0 && d.refundedFen === paidBack,
+        `order ${o.orderId} to record the ${paidBack} fen WeChat refunded`,
+        30_000,
+      );
+      assert.equal(local.refundedFen, paidBack, 'every fen WeChat refunded is recorded, once');
+      const recorded = await docs('refunds', (d) => d.outTradeNo === o.orderId);
+      for (const r of atWeChat)
+        assert.equal(recorded.filter((d) => d._id === r.outRefundNo).length, 1, 'recorded once');
+      for (const d of recorded.filter((x) => x.failCode === 'NOT_RESERVED'))
+        assert.ok(!atWeChat.some((r) => r.outRefundNo === d._id), 'an abandoned refund never reached WeChat');
+    }
+    figures.crashRefunds = { orders: orders.length, crashes, lostInserts: lost };
   });
 });

@@ -10,21 +10,17 @@ import { reconcileDay } from '../../shared/ledger/reconcile-day';
 import { dayBounds, previousCstDay, type ReconciliationDoc } from '../../shared/ledger/reconciliation';
 import { applyPayment, outcomeOf } from '../../shared/usecases/payments';
 
-function isTimerEvent(event: unknown): boolean {
-  return typeof event === 'object' && event !== null && (event as { Type?: unknown }).Type === 'Timer';
-}
-
 export const main = publicCallable<ReconciliationDoc>(
   'billReconcile',
-  async ({ fields, identity, config, log, now }) => {
+  async ({ fields, identity, timer, config, log, now }) => {
     const openid = identity.openid;
-    if (openid !== undefined && !config.adminOpenids().has(openid))
+    // Only the platform's timer and admins: a caller without an openid (web client, HTTP access) is not the timer.
+    if (!timer && (openid === undefined || !config.adminOpenids().has(openid)))
       throw permissionDenied('billReconcile is for admins (ADMIN_OPENIDS); it also runs on its daily timer');
     let date: string;
     if (fields.date === undefined) {
       // The timer, or a server-side call without a date: yesterday in China time, as the bill is dated.
-      if (openid !== undefined)
-        throw invalidArgument('date is required: the China-time day to reconcile, YYYY-MM-DD');
+      if (!timer) throw invalidArgument('date is required: the China-time day to reconcile, YYYY-MM-DD');
       date = previousCstDay(now);
     } else {
       if (typeof fields.date !== 'string' || !dayBounds(fields.date))
@@ -36,20 +32,23 @@ export const main = publicCallable<ReconciliationDoc>(
     const doc = await reconcileDay(
       {
         bills: deps.gateway.bills(),
-        paymentsOfDay: ledger.paymentsOfDay,
-        refundsOfDay: ledger.refundsOfDay,
+        paymentsOfDay: (from, to) => ledger.paymentsOfDay(from, to),
+        refundsOfDay: (from, to) => ledger.refundsOfDay(from, to),
         findOrder: (outTradeNo) => deps.orders.get(outTradeNo),
         findRefund: (outRefundNo) => deps.refunds.get(outRefundNo),
         repairPayment: async (outTradeNo, facts, at) =>
           outcomeOf(await applyPayment(deps, outTradeNo, facts, at)),
-        reconciliations: { get: ledger.getReconciliation, put: ledger.putReconciliation },
+        reconciliations: {
+          get: (day) => ledger.getReconciliation(day),
+          put: (doc) => ledger.putReconciliation(doc),
+        },
         clock: () => new Date(),
       },
       date,
     );
     const count = (kind: string) => doc.discrepancies.filter((d) => d.kind === kind).length;
     log.info(
-      `${date} ${doc.status}${isTimerEvent(fields) ? ' (timer)' : ''}: local ${doc.local.payments}/${doc.local.refunds}, wechat ${doc.wechat.payments}/${doc.wechat.refunds}` +
+      `${date} ${doc.status}${timer ? ' (timer)' : ''}: local ${doc.local.payments}/${doc.local.refunds}, wechat ${doc.wechat.payments}/${doc.wechat.refunds}` +
         (doc.unavailable ? `, ${doc.unavailable.code}` : '') +
         ['missing-local', 'missing-in-bill', 'amount-mismatch', 'state-mismatch', 'repaired']
           .map((k) => (count(k) ? `, ${k} ${count(k)}` : ''))

@@ -1,10 +1,11 @@
 // reconcile: the 5-minute timer (cloudbaserc.json). Bounded, idempotent; returns what it did.
-// Mini-program users may not run it; the timer, the console and admins may. Callers without a user
-// identity (timer, server-side invocation) may shorten the minimum age, which tests and operators
-// use to finish work without waiting five minutes.
+// Only its timer trigger (the platform's timer event) and admins may run it, and only they may shorten
+// the minimum age with minAgeSeconds (operators and tests finish work without waiting five minutes).
+// Anyone else, with or without an openid, gets PERMISSION_DENIED before any WeChat call.
 import { getConfig } from '../../shared/config/config';
 import { platformIdentity } from '../../shared/http/context';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
+import { isTimerInvocation } from '../../shared/http/timer-event';
 import { consoleLogger } from '../../shared/log';
 import { RECONCILE_MIN_AGE_MS, reconcile, type ReconcileReport } from '../../shared/usecases/reconcile';
 
@@ -17,18 +18,23 @@ function minAgeMs(event: unknown): number {
     : RECONCILE_MIN_AGE_MS;
 }
 
-export async function main(event: unknown, context?: unknown): Promise<ReconcileReport | { error: string }> {
+export async function main(
+  event: unknown,
+  context?: unknown,
+): Promise<ReconcileReport | { error: string; code?: 'PERMISSION_DENIED' }> {
   try {
     const config = getConfig();
     config.validateFor('reconcile');
     const { openid } = platformIdentity(context);
-    if (openid && !config.adminOpenids().has(openid))
-      return { error: 'reconcile runs on its timer; it is not callable from the mini-program' };
-    const report = await reconcile(
-      payingFunctionDeps(config, log),
-      new Date(),
-      openid ? RECONCILE_MIN_AGE_MS : minAgeMs(event),
-    );
+    const admin = openid !== undefined && config.adminOpenids().has(openid);
+    if (!admin && !isTimerInvocation(event, context, openid)) {
+      log.warn('refused a caller that is neither the timer nor an admin', { openid: openid ?? 'none' });
+      return {
+        code: 'PERMISSION_DENIED',
+        error: 'reconcile runs on its timer; only admins (ADMIN_OPENIDS) may call it',
+      };
+    }
+    const report = await reconcile(payingFunctionDeps(config, log), new Date(), minAgeMs(event));
     log.info(JSON.stringify(report));
     return report;
   } catch (err) {

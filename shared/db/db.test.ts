@@ -67,8 +67,11 @@ describe('shared/db on the emulator', () => {
     };
     await db.orders.insert(o);
     const attempts = await Promise.allSettled(
-      Array.from({ length: 30 }, () =>
-        db.orders.apply(o._id, (doc) => ({ kind: 'apply', transition: reserveRefund(doc, 100, new Date()) })),
+      Array.from({ length: 30 }, (_, i) =>
+        db.orders.apply(o._id, (doc) => ({
+          kind: 'apply',
+          transition: reserveRefund(doc, { outRefundNo: `R${i}`, amountFen: 100 }, new Date()),
+        })),
       ),
     );
     const applied = attempts.filter((a) => a.status === 'fulfilled' && a.value.outcome === 'applied').length;

@@ -264,26 +264,27 @@ describe('order state machine', () => {
   });
   it('never reserves more than is refundable', () => {
     let o = paidOrder();
-    const t1 = reserveRefund(o, 1000, now);
+    const t1 = reserveRefund(o, { outRefundNo: 'R1', amountFen: 1000 }, now);
     assert.deepEqual(t1.where, { _id: o._id, status: 'SUCCESS', version: 1 });
     o = { ...o, ...t1.set };
     assert.equal(o.refundingFen, 1000);
+    assert.deepEqual(o.reservedRefundNos, ['R1'], 'the reservation names its refund');
     assert.equal(refundableFen(o), 2000);
     assert.equal(
-      code(() => reserveRefund(o, 2001, now)),
+      code(() => reserveRefund(o, { outRefundNo: 'R2', amountFen: 2001 }, now)),
       'CONFLICT',
     );
     assert.equal(
-      code(() => reserveRefund(o, 0, now)),
+      code(() => reserveRefund(o, { outRefundNo: 'R2', amountFen: 0 }, now)),
       'INVALID_ARGUMENT',
     );
     assert.equal(
-      code(() => reserveRefund({ ...o, status: 'NOTPAY' }, 1, now)),
+      code(() => reserveRefund({ ...o, status: 'NOTPAY' }, { outRefundNo: 'R2', amountFen: 1 }, now)),
       'CONFLICT',
     );
   });
   it('settles each refund exactly once, reaching REFUNDED when all is refunded', () => {
-    let o = paidOrder({ refundingFen: 3000 });
+    let o = paidOrder({ refundingFen: 3000, reservedRefundNos: ['R1', 'R2', 'R3'] });
     const a = settleRefund(o, { outRefundNo: 'R1', amountFen: 1000 }, 'SUCCESS', now);
     assert.equal(a.kind, 'apply');
     if (a.kind !== 'apply') return;
@@ -302,8 +303,14 @@ describe('order state machine', () => {
       kind: 'anomaly',
       reason: 'reservation-missing',
     });
+    assert.deepEqual(o.reservedRefundNos, [], 'each settlement frees its named reservation');
+    assert.deepEqual(
+      settleRefund({ ...o, refundingFen: 500 }, { outRefundNo: 'R9', amountFen: 500 }, 'RELEASE', now),
+      { kind: 'anomaly', reason: 'reservation-missing' },
+      'a reservation held for another refund is not released',
+    );
     const full = settleRefund(
-      { ...o, refundingFen: 500 },
+      { ...o, refundingFen: 500, reservedRefundNos: ['R5'] },
       { outRefundNo: 'R5', amountFen: 500 },
       'SUCCESS',
       now,

@@ -26,6 +26,12 @@ export interface OrderDoc {
   refundingFen: number;
   /** outRefundNos whose final outcome has been moved onto refundedFen/refundingFen (exactly once). */
   settledRefundNos: string[];
+  /**
+   * outRefundNos whose amount is held in refundingFen: every reservation names its refund document,
+   * which is written first, so reconcile can always find and finish or release it. Absent on orders
+   * written before reservations were named (their PROCESSING refunds are taken as reserved).
+   */
+  reservedRefundNos?: string[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -84,6 +90,7 @@ export function newOrder(input: NewOrderInput): OrderDoc {
     refundedFen: 0,
     refundingFen: 0,
     settledRefundNos: [],
+    reservedRefundNos: [],
     version: 0,
     createdAt: input.now,
     updatedAt: input.now,
@@ -159,10 +166,35 @@ export function refundableFen(order: Pick<OrderDoc, 'amountFen' | 'refundedFen' 
 }
 
 /**
- * Reserves `amountFen` for a refund about to be requested at WeChat, under a version check so that
- * concurrent reservations can never add up to more than was paid. Throws CONFLICT when it does not fit.
+ * Whether the order holds (or held, and settled) `refund`'s amount. An order written before
+ * reservations were named has no list: there, a refund recorded by the old flow (which reserved before
+ * it recorded) is held, and one recorded by the new flow (`namedReservation`) is not yet.
  */
-export function reserveRefund(order: OrderDoc, amountFen: number, now: Date): Transition<OrderDoc> {
+export function holdsReservation(
+  order: OrderDoc,
+  refund: { _id: string; namedReservation?: boolean },
+): boolean {
+  if ((order.settledRefundNos ?? []).includes(refund._id)) return true;
+  if (order.reservedRefundNos === undefined) return refund.namedReservation !== true;
+  return order.reservedRefundNos.includes(refund._id);
+}
+
+/**
+ * Reserves `amountFen` for the already recorded refund `outRefundNo`, under a version check so that
+ * concurrent reservations can never add up to more than was paid, naming the refund so that the
+ * reservation is never anonymous. Throws CONFLICT when it does not fit.
+ */
+export function reserveRefund(
+  order: OrderDoc,
+  refund: { outRefundNo: string; amountFen: number },
+  now: Date,
+  /**
+   * On an order written before reservations were named: the refunds its refundingFen already holds,
+   * named now so that they still settle once the list exists.
+   */
+  inherited: string[] = [],
+): Transition<OrderDoc> {
+  const { amountFen } = refund;
   if (!Number.isSafeInteger(amountFen) || amountFen <= 0)
     throw invalidArgument('amountFen must be a positive integer number of fen');
   if (order.status !== 'SUCCESS')
@@ -172,7 +204,14 @@ export function reserveRefund(order: OrderDoc, amountFen: number, now: Date): Tr
     throw conflict(
       `amountFen ${amountFen} exceeds what is left to refund (${rest} fen) on order ${order._id}`,
     );
-  return guarded(order, { refundingFen: order.refundingFen + amountFen }, now);
+  return guarded(
+    order,
+    {
+      refundingFen: order.refundingFen + amountFen,
+      reservedRefundNos: [...(order.reservedRefundNos ?? inherited), refund.outRefundNo],
+    },
+    now,
+  );
 }
 
 /**
@@ -188,11 +227,14 @@ export function settleRefund(
 ): Decision<OrderDoc> {
   const settled = order.settledRefundNos ?? [];
   if (settled.includes(refund.outRefundNo)) return { kind: 'already' };
-  if (order.refundingFen < refund.amountFen) return { kind: 'anomaly', reason: 'reservation-missing' };
+  const reserved = order.reservedRefundNos;
+  if (order.refundingFen < refund.amountFen || (reserved && !reserved.includes(refund.outRefundNo)))
+    return { kind: 'anomaly', reason: 'reservation-missing' };
   const set: Partial<OrderDoc> = {
     refundingFen: order.refundingFen - refund.amountFen,
     settledRefundNos: [...settled, refund.outRefundNo],
   };
+  if (reserved) set.reservedRefundNos = reserved.filter((no) => no !== refund.outRefundNo);
   if (outcome === 'SUCCESS') {
     set.refundedFen = order.refundedFen + refund.amountFen;
     if (set.refundedFen === order.amountFen) set.status = 'REFUNDED';

@@ -23,8 +23,13 @@ export interface RefundDoc {
   successAt?: Date;
   /** True once the order reflects this refund's outcome (refunded fen moved, or reservation released). */
   appliedToOrder: boolean;
-  /** WeChat's code when it refused the request (FAILED). */
+  /** WeChat's code when it refused the request (FAILED); NOT_RESERVED when it never was sent. */
   failCode?: string;
+  /**
+   * Recorded before its reservation, which names it on the order (`reservedRefundNos`). Absent on
+   * refunds of the old flow, which reserved anonymously before recording.
+   */
+  namedReservation?: boolean;
   apiVersion: ApiVersion;
 }
 
@@ -103,6 +108,7 @@ export function newRefund(input: NewRefundInput): RefundDoc {
     createdAt: input.now,
     updatedAt: input.now,
     appliedToOrder: false,
+    namedReservation: true,
     apiVersion: input.order.apiVersion,
   };
   if (input.reason) doc.reason = input.reason;
@@ -151,6 +157,24 @@ export function failRefund(refund: RefundDoc, failCode: string, now: Date): Deci
     transition: guarded(refund, { status: 'FAILED', failCode, appliedToOrder: false }, now),
   };
 }
+
+/**
+ * PROCESSING → FAILED for a refund whose reservation never landed on its order (refused by the rules
+ * after a race, or the instance died between the two writes). It was never sent to WeChat and holds
+ * no fen, so there is nothing to move on the order: it is applied as it stands.
+ */
+export function abandonRefund(refund: RefundDoc, now: Date): Decision<RefundDoc> {
+  if (refund.status === 'FAILED' && refund.failCode === NOT_RESERVED) return { kind: 'already' };
+  if (refund.status !== 'PROCESSING')
+    return { kind: 'anomaly', reason: `refund-${refund.status.toLowerCase()}` };
+  return {
+    kind: 'apply',
+    transition: guarded(refund, { status: 'FAILED', failCode: NOT_RESERVED, appliedToOrder: true }, now),
+  };
+}
+
+/** failCode of a refund abandoned before its amount was reserved (never sent to WeChat). */
+export const NOT_RESERVED = 'NOT_RESERVED';
 
 /**
  * What the order must do for this refund's current status: SUCCESS moves reserved fen to refunded,

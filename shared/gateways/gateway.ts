@@ -89,9 +89,17 @@ export interface PayGateway extends NotificationGateway {
   bills(): BillSource;
 }
 
+/** The only reasons a refused sender (WeChat, or a stranger) is told. */
+export const REFUSAL_REASONS = {
+  400: 'malformed notification',
+  401: 'signature verification failed',
+} as const;
+
 /** The refusal a verification error asks for (400 malformed, 401 not authentic), if it asks for one. */
 export function refusalOf(err: unknown): { status: 400 | 401; message: string } | undefined {
   if (!(err instanceof WxpayError)) return undefined;
   const status = (err as { httpStatus?: unknown }).httpStatus;
-  return status === 400 || status === 401 ? { status, message: err.message.slice(0, 500) } : undefined;
+  // The error's own message can name the configured key id, whether this function holds a merchant
+  // key, or the expected sign type: it goes to the function log, the sender gets a fixed reason.
+  return status === 400 || status === 401 ? { status, message: REFUSAL_REASONS[status] } : undefined;
 }

@@ -130,6 +130,63 @@ describe('v3 notifications: verified and answered by the gateway', () => {
     );
   });
 
+  it('pays only on a decrypted trade_state SUCCESS, whatever the event type says', async () => {
+    for (const tradeState of ['NOTPAY', 'PAYERROR', 'CLOSED', 'USERPAYING'] as const) {
+      const n = buildTestNotification({
+        privateKey: wechat.privateKey,
+        serial: keyId,
+        apiV3Key,
+        id: `EV-pay-${tradeState}`,
+        eventType: 'TRANSACTION.SUCCESS',
+        resource: {
+          ...MERCHANT,
+          out_trade_no: 'T20261126000002',
+          transaction_id: '4200000002',
+          trade_type: 'JSAPI',
+          trade_state: tradeState,
+          trade_state_desc: 'x',
+          bank_type: 'OTHERS',
+          success_time: '2026-11-26T00:30:05+08:00',
+          payer: { openid: 'o-payer' },
+          amount: { total: 100, payer_total: 100, currency: 'CNY', payer_currency: 'CNY' },
+        },
+      });
+      const facts = await gateway.verifyNotification('pay', post(n.body, n.headers));
+      assert.equal(facts.payment, undefined, `trade_state ${tradeState} pays nothing`);
+      assert.deepEqual([facts.id, facts.outTradeNo], [`EV-pay-${tradeState}`, 'T20261126000002']);
+    }
+  });
+
+  it('tells the sender a fixed reason; what to configure is only in the error for the log', async () => {
+    const n = buildTestNotification({
+      privateKey: wechat.privateKey,
+      serial: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1', // a platform certificate serial
+      apiV3Key,
+      eventType: 'TRANSACTION.SUCCESS',
+      resource: {
+        ...MERCHANT,
+        out_trade_no: 'T3',
+        transaction_id: '4200000003',
+        trade_type: 'JSAPI',
+        trade_state: 'SUCCESS',
+        trade_state_desc: 'x',
+        bank_type: 'OTHERS',
+        success_time: '2026-11-26T00:30:05+08:00',
+        payer: { openid: 'o-payer' },
+        amount: { total: 1, payer_total: 1, currency: 'CNY', payer_currency: 'CNY' },
+      },
+    });
+    const err = await gateway.verifyNotification('pay', post(n.body, n.headers)).then(
+      () => assert.fail('a certificate-signed notification verified without certificates'),
+      (e: unknown) => e,
+    );
+    assert.match((err as Error).message, /WXPAY_SERIAL_NO and WXPAY_PRIVATE_KEY/, 'the fix, for the log');
+    const refusal = refusalOf(err);
+    assert.deepEqual(refusal, { status: 401, message: 'signature verification failed' });
+    const answer = gateway.acknowledge({ received: false, ...refusal });
+    assert.doesNotMatch(answer.body, /WXPAY|PUB_KEY_ID|merchant key|certificate/i);
+  });
+
   it('refuses a tampered body with 401 and answers 204 / JSON FAIL', async () => {
     const n = buildTestNotification({
       privateKey: wechat.privateKey,
@@ -152,6 +209,7 @@ describe('v3 notifications: verified and answered by the gateway', () => {
       (e: unknown) => e,
     );
     assert.equal(refusalOf(err)?.status, 401);
+    assert.equal(refusalOf(err)?.message, 'signature verification failed', 'a fixed reason for the sender');
     assert.deepEqual(gateway.acknowledge({ received: true }), {
       statusCode: 204,
       headers: {},

@@ -95,14 +95,17 @@ export class V3Notifications implements NotificationGateway {
     if (kind === 'pay') {
       const n = await this.parser.parseTransaction(req.headers, req.rawBody);
       const t = n.resource;
-      return {
+      const facts: NotificationFacts = {
         id: n.envelope.id,
         eventType: n.envelope.event_type,
         outTradeNo: t.out_trade_no,
         appid: t.appid,
         mchid: t.mchid,
-        payment: paymentFactsOf(t),
       };
+      // The event type is on the unencrypted envelope; only the decrypted, authenticated trade_state
+      // says the money moved. Anything but SUCCESS is recorded by the use case and pays nothing.
+      if (t.trade_state === 'SUCCESS') facts.payment = paymentFactsOf(t);
+      return facts;
     }
     const n = await this.parser.parseRefund(req.headers, req.rawBody);
     const r = n.resource;

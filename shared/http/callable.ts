@@ -1,6 +1,7 @@
 // The frame of every callable function: validate the configuration on first use, find the caller
 // (platform identity, else a Bearer token on HTTP access), hand the handler the event's fields, and
 // turn whatever happens into docs/product.md#the-result-envelope. Handlers throw typed errors, return data.
+import { isTimerInvocation } from './timer-event';
 import type { ApiResult } from '../contracts/api';
 import { AuthError } from '../auth/errors';
 import { resolveCaller, type Caller } from '../auth/caller';
@@ -20,6 +21,8 @@ export interface CallableInput {
   identity: PlatformIdentity;
   /** Headers of an HTTP-access call (lower-cased), empty for callFunction. */
   headers: Record<string, string>;
+  /** The platform's own timer invocation (shared/http/timer-event.ts); never true for a client's call. */
+  timer: boolean;
   config: AppConfig;
   /** This function's log (`[name] …` lines). */
   log: Logger;
@@ -35,11 +38,12 @@ function parseInput(event: unknown, context: unknown, config: AppConfig, log: Lo
   const now = new Date();
   // HTTP access: no context identity at all, so only a Bearer token can name the caller.
   if (isHttpApiRequest(event))
-    return { fields: event.fields, identity: {}, headers: event.headers, config, log, now };
+    return { fields: event.fields, identity: {}, headers: event.headers, timer: false, config, log, now };
   const identity = platformIdentity(context);
+  const timer = isTimerInvocation(event, context, identity.openid);
   const fields = { ...readObject(event ?? {}, 'the call data') };
   delete fields.userInfo; // the platform's echo of the caller; identity comes from the context only
-  return { fields, identity, headers: {}, config, log, now };
+  return { fields, identity, headers: {}, timer, config, log, now };
 }
 
 function respond<T>(

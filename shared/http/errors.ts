@@ -13,6 +13,9 @@ import {
   WxpayUpstreamError,
 } from '../wxpay/errors';
 
+/** What a caller hears about a misconfigured function; the log line names the variable and the fix. */
+export const SERVER_CONFIGURATION_ERROR = 'server configuration error, see the function log';
+
 export interface MappedError {
   error: ApiError;
   /** Worth a log line at error level (the caller did nothing wrong). */
@@ -26,9 +29,10 @@ export function mapError(err: unknown): MappedError {
     return { error, serverSide: err.code === 'INTERNAL' || err.code === 'UPSTREAM_UNAVAILABLE' };
   }
   if (isConfigError(err) || err instanceof WxpayConfigError) {
-    // A wrong key or variable: retrying cannot help, and the message names the variable to fix.
+    // A wrong key or variable: retrying cannot help. Which variable, and how to fix it, is for the
+    // operator (the function log line), not for every caller of the function.
     return {
-      error: { code: 'INTERNAL', message: `the function is misconfigured: ${err.message}` },
+      error: { code: 'INTERNAL', message: SERVER_CONFIGURATION_ERROR },
       serverSide: true,
     };
   }

@@ -180,10 +180,24 @@ describe('HTTP API adapter', () => {
       assert.ok(!p.ok, bad);
       assert.match(p.problem, /HTTP_API_CORS_ORIGINS/);
     }
-    const { res, seen, body } = await serve(event(), ok(1), 'https://x.example.com/path');
+    const logged: string[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(' '));
+    let served;
+    try {
+      served = await serve(event(), ok(1), 'https://x.example.com/path');
+    } finally {
+      console.error = consoleError;
+    }
+    const { res, seen, body } = served;
     assert.equal(res.statusCode, 500);
     assert.equal(seen.length, 0);
-    assert.match(body && !body.ok ? body.error.message : '', /misconfigured: HTTP_API_CORS_ORIGINS/);
+    // The caller hears that the server is misconfigured; the variable and the fix are in the function log.
+    assert.equal(
+      body && !body.ok ? body.error.message : '',
+      'server configuration error, see the function log',
+    );
+    assert.match(logged.join('\n'), /\[orders\] INTERNAL: .*HTTP_API_CORS_ORIGINS/);
   });
 
   it('401 names the Bearer scheme (WWW-Authenticate)', async () => {

@@ -4,6 +4,7 @@
 // CORS, the JSON body, and the envelope's HTTP status. Who is calling is decided in callable.ts, and
 // over HTTP only from the Bearer token: neither the invocation context nor any header (x-wx-openid)
 // is identity here, because an HTTP client can set any header it likes.
+import { SERVER_CONFIGURATION_ERROR } from './errors';
 import { isUtf8 } from 'node:buffer';
 import type { ApiResult, ErrorCode } from '../contracts/api';
 import { isPlainObject, type Fields } from '../domain/validate';
@@ -168,7 +169,7 @@ export async function serveHttpApi<T>(
   const cors = parseCorsOrigins(corsOrigins);
   if (!cors.ok) {
     console.error(`[${name}] INTERNAL: ${cors.problem}`);
-    return answer(500, fail('INTERNAL', `the function is misconfigured: ${cors.problem}`), {});
+    return answer(500, fail('INTERNAL', SERVER_CONFIGURATION_ERROR), {});
   }
   const corsOn = cors.origins.size > 0;
   const origin = req.headers.origin;

@@ -70,7 +70,9 @@ describe('error mapping', () => {
       new WxpayConfigError('WXPAY_APIV3_KEY must be exactly 32 bytes (it is 31)', 'WXPAY_APIV3_KEY'),
     );
     assert.equal(keyProblem.error.code, 'INTERNAL');
-    assert.match(keyProblem.error.message, /misconfigured: WXPAY_APIV3_KEY must be exactly 32 bytes/);
+    assert.equal(keyProblem.error.message, 'server configuration error, see the function log');
+    assert.doesNotMatch(keyProblem.error.message, /WXPAY_APIV3_KEY/, 'the variable is for the log only');
+    assert.equal(keyProblem.serverSide, true, 'logged with its detail by the callable');
   });
   it('never passes unknown or storage details to the caller', () => {
     const secret = 'sk-very-secret-value';

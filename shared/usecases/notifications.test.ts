@@ -108,10 +108,11 @@ describe('payment notifications', () => {
     const facts = paid(deps, order._id);
     const forged = await deliver(deps, 'pay', facts, { forged: true });
     assert.equal(forged.statusCode, 401);
-    assert.match(forged.body, /signature does not verify/);
+    // The sender hears a fixed reason; why it did not verify is in the function log only.
+    assert.equal(JSON.parse(forged.body).message, 'signature verification failed');
     assert.match(
       deps.log.lines.join('\n'),
-      /^warn refused \(401\) error="FakeSignatureError \[WXPAY_VERIFICATION\]/m,
+      /^warn refused \(401\) error="FakeSignatureError \[WXPAY_VERIFICATION\]: .*signature does not verify/m,
     );
     assert.equal(await deps.notifications.get(facts.id), undefined);
     assert.equal((await deps.orders.get(order._id))?.status, 'NOTPAY');
@@ -166,5 +167,31 @@ describe('refund notifications', () => {
     await deliver(deps, 'refund', { ...facts, id: 'EV-other-order', outTradeNo: 'T_other_0001' });
     assert.equal((await deps.notifications.get('EV-other-order'))?.outcome, 'anomaly:order-mismatch');
     assert.equal((await deps.orders.get(order._id))?.refundedFen, 2550);
+  });
+
+  it('a refund report naming another order is an anomaly even while the refund is in flight', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await unpaidOrder(deps, openid);
+    await deliver(deps, 'pay', paid(deps, order._id));
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: 168,
+      now: new Date(),
+    });
+    const facts: NotificationFacts = {
+      id: `EV-${r.refundId}-mismatch`,
+      eventType: 'REFUND.SUCCESS',
+      outTradeNo: 'T_other_order_0002',
+      outRefundNo: r.refundId,
+      mchid: FAKE_MERCHANT.mchid,
+      refund: deps.gateway.finishRefund(r.refundId),
+    };
+    assert.equal((await deliver(deps, 'refund', facts)).statusCode, 204);
+    assert.equal((await deps.notifications.get(facts.id))?.outcome, 'anomaly:order-mismatch');
+    assert.equal((await deps.refunds.get(r.refundId))?.status, 'PROCESSING', 'the refund is untouched');
+    const o = await deps.orders.get(order._id);
+    assert.deepEqual([o?.status, o?.refundedFen, o?.refundingFen], ['SUCCESS', 0, 2550], 'no money moved');
   });
 });

@@ -101,6 +101,15 @@ describe('createPayment', () => {
     );
     assert.deepEqual(await deps.orders.get(first.orderId), before);
     assert.equal(deps.gateway.callsOf('prepay').length, 1);
+    // The same products in another quantity, or one more line, are a different cart too.
+    for (const items of [[{ productId: 'tea', quantity: 3 }], [...TEA, { productId: 'cake', quantity: 1 }]]) {
+      assert.match(
+        await codeOf(createPayment(deps, { openid, items, idempotencyKey: 'key-other-cart', now })),
+        /^CONFLICT: idempotencyKey was already used for a different cart/,
+        JSON.stringify(items),
+      );
+    }
+    assert.deepEqual(await deps.orders.get(first.orderId), before);
   });
 
   it('a keyed order is payable until its prepay expires, then CONFLICT (no renewal)', async () => {

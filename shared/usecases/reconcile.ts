@@ -3,7 +3,7 @@
 import type { UseCaseDeps } from './deps';
 import { retryVirtualUploads } from './fulfilment';
 import { confirmOrder } from './payments';
-import { confirmRefund, settleOnOrder } from './refunds';
+import { finishInterrupted, settleOnOrder } from './refunds';
 
 export type ReconcileDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment'>;
 
@@ -59,7 +59,7 @@ export async function reconcile(
   for (const refund of await deps.refunds.findProcessing(cutoff, RECONCILE_LIMITS.refunds)) {
     report.refundsChecked++;
     try {
-      const after = await confirmRefund(deps, refund, now);
+      const after = await finishInterrupted(deps, refund, now);
       if (after.status !== 'PROCESSING') report.refundsFinished++;
     } catch (err) {
       failed(`refund ${refund._id}`, err);

@@ -2,9 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../domain/errors';
-import type { OrderDoc } from '../domain/order';
+import { newOutRefundNo } from '../domain/ids';
+import { reserveRefund, type OrderDoc } from '../domain/order';
+import { newRefund } from '../domain/refund';
 import { WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
 import { confirmOrder, createPayment } from './payments';
+import { reconcile } from './reconcile';
 import { applyRefundReport, confirmRefund, requestRefund, type RefundDeps } from './refunds';
 import type { FakeWechat } from './testing/fake-wechat';
 import { newOpenid, startBench, type Bench } from './testing/harness';
@@ -16,6 +19,7 @@ before(async () => {
 after(() => bench.close());
 
 const WINDOW = 168;
+type Deps = ReturnType<Bench['deps']>;
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -191,5 +195,201 @@ describe('applyRefundReport and confirmRefund', () => {
     const done = await confirmRefund(deps, resubmitted, new Date());
     assert.deepEqual([done.status, done.appliedToOrder], ['SUCCESS', true]);
     assert.equal((await deps.orders.get(order._id))?.status, 'REFUNDED');
+  });
+});
+
+describe('refunds under lost database answers and crashes', () => {
+  /** WeChat finishes every refund it holds for the order; each report is applied once. */
+  async function wechatFinishesAll(deps: Deps, outTradeNo: string): Promise<number> {
+    let sum = 0;
+    for (const [no, r] of deps.gateway.refundsByNo) {
+      if (r.outTradeNo !== outTradeNo) continue;
+      await applyRefundReport(deps, no, deps.gateway.finishRefund(no), new Date());
+      sum += r.refundFen;
+    }
+    return sum;
+  }
+
+  it('an insert applied but whose answer is lost: the refund WeChat completes lands on the order once', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    await bench.fault({ action: 'insert', collection: 'refunds', lostResponse: true, count: 1 });
+    const req = { orderId: order._id, requester: { openid, isAdmin: false }, windowHours: WINDOW };
+    await requestRefund(deps, { ...req, now: new Date() }).catch(() => undefined);
+    await bench.clearFaults();
+    // The owner retries and reconcile runs; whatever reached WeChat must be recorded.
+    await requestRefund(deps, { ...req, now: new Date() }).catch(() => undefined);
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    const paidOut = await wechatFinishesAll(deps, order._id);
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+
+    const after = await deps.orders.get(order._id);
+    assert.equal(paidOut, 2400, 'WeChat refunded the order once');
+    assert.deepEqual(
+      [after?.status, after?.refundedFen, after?.refundingFen],
+      ['REFUNDED', 2400, 0],
+      'every fen WeChat paid back is recorded, nothing is still reserved',
+    );
+    assert.match(
+      await codeOf(requestRefund(deps, { ...req, now: new Date() })),
+      /^CONFLICT: order .* is already fully refunded/,
+    );
+  });
+
+  it('a refund whose record cannot be written reserves nothing, so no reservation is orphaned', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    // The refund record fails and so would any later write to the order: nothing may be left to give back.
+    await bench.fault({ action: 'insert', collection: 'refunds', count: 1, error: { code: 'INJECTED' } });
+    await bench.fault({ action: 'update', collection: 'orders', count: 5, error: { code: 'INJECTED' } });
+    const req = { orderId: order._id, requester: { openid, isAdmin: false }, windowHours: WINDOW };
+    await assert.rejects(requestRefund(deps, { ...req, now: new Date() }));
+    await bench.clearFaults();
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, 0, 'nothing held without a refund');
+    const r = await requestRefund(deps, { ...req, now: new Date() });
+    assert.deepEqual([r.status, r.amountFen], ['PROCESSING', 2400], 'the owner can refund again');
+  });
+
+  it('reconcile abandons a refund a crash left unreserved and finishes one left reserved but unsent', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const unreservedOrder = await paidOrder(deps, openid);
+    const reservedOrder = await paidOrder(deps, openid);
+    const old = new Date(Date.now() - 3600_000);
+    // Crash right after the refund record was written: nothing reserved, nothing sent.
+    const unreserved = newRefund({
+      outRefundNo: newOutRefundNo(old),
+      order: unreservedOrder,
+      amountFen: 2400,
+      requestedBy: openid,
+      now: old,
+    });
+    await deps.refunds.insert(unreserved);
+    // Crash right after the reservation: the refund never reached WeChat.
+    const reserved = newRefund({
+      outRefundNo: newOutRefundNo(old),
+      order: reservedOrder,
+      amountFen: 2400,
+      requestedBy: openid,
+      now: old,
+    });
+    await deps.refunds.insert(reserved);
+    await deps.orders.apply(reservedOrder._id, (doc) => ({
+      kind: 'apply',
+      transition: reserveRefund(doc, { outRefundNo: reserved._id, amountFen: 2400 }, old),
+    }));
+
+    await reconcile(deps, new Date(), 0);
+    const abandoned = await deps.refunds.get(unreserved._id);
+    assert.deepEqual(
+      [abandoned?.status, abandoned?.failCode, abandoned?.appliedToOrder],
+      ['FAILED', 'NOT_RESERVED', true],
+    );
+    assert.equal(deps.gateway.refundsByNo.has(unreserved._id), false, 'an unreserved refund is never sent');
+    assert.equal((await deps.orders.get(unreservedOrder._id))?.refundingFen, 0);
+    assert.equal(deps.gateway.refundsByNo.get(reserved._id)?.refundFen, 2400, 'the reserved one is sent');
+
+    await applyRefundReport(deps, reserved._id, deps.gateway.finishRefund(reserved._id), new Date());
+    const done = await deps.orders.get(reservedOrder._id);
+    assert.deepEqual([done?.status, done?.refundedFen, done?.refundingFen], ['REFUNDED', 2400, 0]);
+    // The owner of the abandoned one can ask again.
+    const again = await requestRefund(deps, {
+      orderId: unreservedOrder._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    assert.equal(again.amountFen, 2400);
+  });
+});
+
+describe('how a refund ends decides its reservation, once', () => {
+  async function adminRefund(deps: Deps, amountFen: number) {
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      amountFen,
+      requester: { openid: 'o-admin', isAdmin: true },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    return { order, r };
+  }
+
+  it('CLOSED frees the reservation and refunds nothing; a replay changes nothing', async () => {
+    const deps = bench.deps();
+    const { order, r } = await adminRefund(deps, 1000);
+    const closed = deps.gateway.finishRefund(r.refundId, 'CLOSED');
+    assert.equal((await applyRefundReport(deps, r.refundId, closed, new Date())).outcome, 'applied');
+    assert.equal((await applyRefundReport(deps, r.refundId, closed, new Date())).outcome, 'already');
+    const o = await deps.orders.get(order._id);
+    assert.deepEqual([o?.status, o?.refundedFen, o?.refundingFen], ['SUCCESS', 0, 0]);
+    assert.deepEqual(o?.reservedRefundNos, []);
+  });
+
+  it('ABNORMAL keeps the reservation; SUCCESS afterwards refunds it exactly once', async () => {
+    const deps = bench.deps();
+    const { order, r } = await adminRefund(deps, 1000);
+    const abnormal = deps.gateway.finishRefund(r.refundId, 'ABNORMAL');
+    await applyRefundReport(deps, r.refundId, abnormal, new Date());
+    let o = await deps.orders.get(order._id);
+    assert.deepEqual([o?.refundedFen, o?.refundingFen], [0, 1000], 'money may still move: still reserved');
+    const success = deps.gateway.finishRefund(r.refundId, 'SUCCESS');
+    assert.equal((await applyRefundReport(deps, r.refundId, success, new Date())).outcome, 'applied');
+    await applyRefundReport(deps, r.refundId, success, new Date());
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    o = await deps.orders.get(order._id);
+    assert.deepEqual([o?.status, o?.refundedFen, o?.refundingFen], ['SUCCESS', 1000, 0]);
+  });
+});
+
+describe('orders written before reservations were named', () => {
+  it('a new refund names the refunds the order already held fen for, so they still settle', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const paid = await paidOrder(deps, openid);
+    // The old flow: reservation first (anonymous), then the record, then WeChat.
+    const old = newRefund({
+      outRefundNo: newOutRefundNo(new Date()),
+      order: paid,
+      amountFen: 1000,
+      requestedBy: 'o-admin',
+      now: new Date(),
+    });
+    const _ = bench.db.command;
+    await bench.db
+      .collection('orders')
+      .where({ _id: paid._id })
+      .update({ refundingFen: 1000, reservedRefundNos: _.remove() });
+    delete old.namedReservation; // as the old flow recorded it
+    await deps.refunds.insert(old);
+    await deps.gateway.refund({
+      outTradeNo: paid._id,
+      outRefundNo: old._id,
+      refundFen: 1000,
+      totalFen: 2400,
+    });
+    const legacy = await deps.orders.get(paid._id);
+    assert.equal(legacy?.reservedRefundNos, undefined, 'a legacy order');
+
+    const r = await requestRefund(deps, {
+      orderId: paid._id,
+      amountFen: 500,
+      requester: { openid: 'o-admin', isAdmin: true },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    assert.deepEqual((await deps.orders.get(paid._id))?.reservedRefundNos, [old._id, r.refundId]);
+    for (const no of [old._id, r.refundId])
+      assert.equal(
+        (await applyRefundReport(deps, no, deps.gateway.finishRefund(no), new Date())).outcome,
+        'applied',
+      );
+    const o = await deps.orders.get(paid._id);
+    assert.deepEqual([o?.refundedFen, o?.refundingFen, o?.reservedRefundNos], [1500, 0, []]);
   });
 });

@@ -1,16 +1,18 @@
 // Refund use cases: request (reserve → record → ask WeChat), apply WeChat's answer (notification,
 // query, reconcile) to the refund and then, exactly once, to the order.
 import type { RefundResponse } from '../contracts/api';
-import { conflict, notFound } from '../domain/errors';
+import { conflict, isAppError, notFound } from '../domain/errors';
 import { newOutRefundNo } from '../domain/ids';
-import { reserveRefund, settleRefund, type OrderDoc } from '../domain/order';
+import { holdsReservation, reserveRefund, settleRefund, type Decision, type OrderDoc } from '../domain/order';
 import {
+  abandonRefund,
   decideRefundAmount,
   failRefund,
   finishRefund,
   markAppliedToOrder,
   newRefund,
   orderEffect,
+  NOT_RESERVED,
   type RefundDoc,
   type RefundFacts,
   type RefundRequester,
@@ -69,41 +71,112 @@ export async function requestRefund(deps: RefundDeps, req: RefundRequest): Promi
       windowHours: req.windowHours,
       amountFen: req.amountFen,
     });
-    // The rules are checked again on the fresh document at every attempt of the conditional update.
-    const reserved = await orders.apply(order._id, (doc) => {
-      const amount = decideRefundAmount({
-        order: doc,
-        requester: req.requester,
-        now: req.now,
-        windowHours: req.windowHours,
-        amountFen,
-      });
-      return { kind: 'apply', transition: reserveRefund(doc, amount, req.now) };
-    });
-    if (reserved.outcome !== 'applied') throw conflict('the order changed while reserving the refund; retry');
+    // The refund document comes first, so that every reservation on the order names a refund that
+    // exists: a crash after this point leaves a PROCESSING refund reconcile finishes or abandons.
     refund = newRefund({
       outRefundNo: newOutRefundNo(req.now),
-      order: reserved.doc,
+      order,
       amountFen,
       requestedBy: req.requester.openid,
       now: req.now,
       reason: req.reason,
     });
-    try {
-      await deps.refunds.insert(refund);
-    } catch (err) {
-      // Without its refund record the reservation would be orphaned: give it back.
-      await releaseOrphan(deps, refund, req.now).catch(() => undefined);
-      throw err;
-    }
+    await insertRefund(deps, refund);
   }
+  await reserveFor(deps, refund, req);
   return submitRefund(deps, refund, order.amountFen, req.now);
 }
 
-async function releaseOrphan(deps: RefundDeps, refund: RefundDoc, now: Date): Promise<void> {
-  await deps.orders.apply(refund.outTradeNo, (doc) =>
-    settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, 'RELEASE', now),
-  );
+/**
+ * Runs a conditional write again when its answer was lost: the operation may have been applied, so
+ * the re-read inside `apply` decides (an applied change answers "already"). A rule's refusal
+ * (AppError) is final and not retried.
+ */
+async function ambiguousOnce<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isAppError(err)) throw err;
+    return write();
+  }
+}
+
+/** Inserts a refund; an insert whose answer is lost is re-read rather than taken as not written. */
+async function insertRefund(deps: RefundDeps, refund: RefundDoc): Promise<void> {
+  try {
+    await deps.refunds.insert(refund);
+  } catch (err) {
+    const stored = await deps.refunds.get(refund._id);
+    if (!stored) throw err;
+    deps.log.warn(`insert of refund ${refund._id} was applied but its answer lost; continuing`);
+  }
+}
+
+/**
+ * Holds the refund's amount on its order under the refund's name (already held on a retry). When the
+ * rules refuse it (another refund won a race) the refund is abandoned: it was never sent to WeChat.
+ */
+async function reserveFor(deps: RefundDeps, refund: RefundDoc, req: RefundRequest): Promise<void> {
+  const inherited = await legacyReservations(deps, refund);
+  const decide = (doc: OrderDoc): Decision<OrderDoc> => {
+    if (holdsReservation(doc, refund)) return { kind: 'already' };
+    // The rules are checked again on the fresh document at every attempt of the conditional update.
+    const amount = decideRefundAmount({
+      order: doc,
+      requester: req.requester,
+      now: req.now,
+      windowHours: req.windowHours,
+      amountFen: refund.amountFen,
+    });
+    return {
+      kind: 'apply',
+      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: amount }, req.now, inherited),
+    };
+  };
+  let reserved;
+  try {
+    reserved = await ambiguousOnce(() => deps.orders.apply(refund.outTradeNo, decide));
+  } catch (err) {
+    if (isAppError(err))
+      await ambiguousOnce(() => deps.refunds.apply(refund._id, (doc) => abandonRefund(doc, req.now)));
+    throw err;
+  }
+  if (reserved.outcome === 'missing' || reserved.outcome === 'anomaly')
+    throw conflict('the order changed while reserving the refund; retry');
+  // Reconcile abandons an unreserved refund only once it is old; if it raced this request anyway,
+  // give the reservation back rather than send an abandoned refund to WeChat.
+  const latest = await deps.refunds.get(refund._id);
+  if (latest?.status === 'FAILED') {
+    await settleOnOrder(deps, refund._id, req.now, { release: true });
+    throw conflict('the refund was abandoned while it was being reserved; request it again');
+  }
+}
+
+/**
+ * The refunds an order written before reservations were named still holds fen for: those the old
+ * flow recorded (it reserved before it recorded) and that are not settled yet.
+ */
+async function legacyReservations(deps: RefundDeps, refund: RefundDoc): Promise<string[]> {
+  const order = await deps.orders.get(refund.outTradeNo);
+  if (!order || order.reservedRefundNos !== undefined) return [];
+  const settled = new Set(order.settledRefundNos ?? []);
+  return (await deps.refunds.listOfOrder(refund.outTradeNo))
+    .filter((r) => r._id !== refund._id && !settled.has(r._id) && !r.appliedToOrder)
+    .filter((r) => r.namedReservation !== true && r.failCode !== NOT_RESERVED)
+    .map((r) => r._id);
+}
+
+/**
+ * A PROCESSING refund a crash left behind (reconcile): finished when its amount is held on the order
+ * (sent, or resent with the same outRefundNo, to WeChat), abandoned when it never was.
+ */
+export async function finishInterrupted(deps: RefundDeps, refund: RefundDoc, now: Date): Promise<RefundDoc> {
+  if (refund.status !== 'PROCESSING') return refund;
+  const order = await deps.orders.get(refund.outTradeNo);
+  if (order && holdsReservation(order, refund)) return confirmRefund(deps, refund, now);
+  const r = await ambiguousOnce(() => deps.refunds.apply(refund._id, (doc) => abandonRefund(doc, now)));
+  deps.log.warn(`refund ${refund._id} was never reserved on its order; abandoned`);
+  return r.outcome === 'missing' ? refund : r.doc;
 }
 
 /**
@@ -172,9 +245,17 @@ export async function settleOnOrder(
   deps: RefundRecordDeps,
   outRefundNo: string,
   now: Date,
+  /** Give back a reservation taken for a refund already abandoned (reserveFor's race). */
+  opts: { release?: boolean } = {},
 ): Promise<RefundDoc | undefined> {
   const refund = await deps.refunds.get(outRefundNo);
   if (!refund) return undefined;
+  if (opts.release) {
+    await deps.orders.apply(refund.outTradeNo, (doc) =>
+      settleRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, 'RELEASE', now),
+    );
+    return refund;
+  }
   const effect = orderEffect(refund);
   if (!effect || refund.appliedToOrder) return refund;
   const o = await deps.orders.apply(refund.outTradeNo, (doc) =>
@@ -195,8 +276,10 @@ export async function confirmRefund(deps: RefundDeps, refund: RefundDoc, now: Da
   if (refund.status !== 'PROCESSING') return refund;
   const seen = await deps.gateway.queryRefund(refund._id, refund.outTradeNo);
   if (seen.status === 'NOT_FOUND') {
+    // Only a reserved refund is ever sent; an unreserved one is reconcile's to abandon (finishInterrupted).
     const order = await deps.orders.get(refund.outTradeNo);
-    if (order) await submitRefund(deps, refund, order.amountFen, now).catch(() => undefined);
+    if (order && holdsReservation(order, refund))
+      await submitRefund(deps, refund, order.amountFen, now).catch(() => undefined);
   } else {
     await applyRefundReport(deps, refund._id, seen, now);
   }

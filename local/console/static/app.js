@@ -429,12 +429,18 @@ async function loadReconciliations() {
   renderReconciliations();
 }
 
-/** Runs billReconcile for a day as a server-side call (no user identity), like an operator would. */
+/**
+ * Runs billReconcile for a day as the console's user, who must be an admin (ADMIN_OPENIDS): only the
+ * platform's timer and admins may run it, never an anonymous caller.
+ */
 async function runReconciliation() {
   const date = $('recon-date').value;
+  const identity = session.user
+    ? { 'x-wx-openid': session.user.openid, 'x-wx-appid': session.user.appid }
+    : {};
   const res = await fetch('/functions/billReconcile', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...identity },
     body: JSON.stringify(date ? { date } : {}),
   });
   const body = await res.json();

@@ -36,6 +36,9 @@ export interface Bench {
   db: Database;
   /** Fresh dependencies for one test: the shared database, a new fake WeChat and logger. */
   deps(): UseCaseDeps & { gateway: FakeWechat; log: MemoryLogger };
+  /** Arms an emulator fault (`POST /emu/faults`, e.g. `{action:'insert', collection, lostResponse:true}`). */
+  fault(spec: Record<string, unknown>): Promise<void>;
+  clearFaults(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,18 @@ export async function startBench(): Promise<Bench> {
     repos,
     db,
     deps: () => ({ ...repos, gateway: new FakeWechat(), log: memoryLogger() }),
+    fault: async (spec) => {
+      const res = await fetch(`${emu.url}/emu/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(spec),
+      });
+      if (!res.ok) throw new Error(`POST /emu/faults answered ${res.status}: ${await res.text()}`);
+    },
+    clearFaults: async () => {
+      const res = await fetch(`${emu.url}/emu/faults`, { method: 'DELETE' });
+      if (!res.ok) throw new Error(`DELETE /emu/faults answered ${res.status}`);
+    },
     close: () => emu.close(),
   };
 }
