@@ -68,10 +68,16 @@ async function payAndRefund(version: 'v3' | 'v2'): Promise<void> {
   assert.equal(refundNote?.outcome, 'applied');
 
   // Every notification reached its function base64-encoded, and was answered without an error.
-  const notified = e.stack.host.invocations
-    .recent()
-    .slice(recordsBefore)
-    .filter((r) => r.trigger === 'http');
+  // The host records an invocation once its answer is sent, a moment after the function's own writes.
+  const notified = await e.waitFor(
+    async () =>
+      e.stack.host.invocations
+        .recent()
+        .slice(recordsBefore)
+        .filter((r) => r.trigger === 'http'),
+    (records) => new Set(records.map((r) => r.functionName)).size >= 2,
+    `${version} notification invocations recorded`,
+  );
   assert.deepEqual([...new Set(notified.map((r) => r.functionName))].sort(), ['payNotify', 'refundNotify']);
   assert.ok(
     notified.every((r) => r.base64Body === true && r.outcome === 'ok' && r.status < 300),
