@@ -80,6 +80,11 @@ test(
       await page.click('#refund-complete');
       await expectText(page, '#order-status', /^REFUNDED$/);
       await expectText(page, '#t-refunds', /SUCCESS/);
+      // the phone says how the refund ended, not that it is still waiting
+      await expectText(page, '#phone-msg', /^Refund \S+: SUCCESS; the order is REFUNDED\.$/);
+      // the order header keeps its label apart from the id
+      await expectText(page, '#order-head', /^Order no\.\s+\S+$/);
+      assert.ok(await page.locator('#confirm-receipt').isHidden(), 'a refunded order offers no 确认收货');
 
       // the database fails the next notification write: payNotify answers 5xx, WeChat retries, the log shows it
       await page.click('#back-catalog');
@@ -93,6 +98,70 @@ test(
         `[...document.querySelectorAll('#t-deliveries tr')].some((tr) => tr.querySelectorAll('.attempt.bad').length > 0 && tr.querySelectorAll('.attempt.ok').length > 0)`,
         undefined,
         { timeout: 30_000 },
+      );
+
+      // fulfilment: the paid express order waits for shipping, in the table and on the phone
+      const orderId = (await page.textContent('#order-id')) ?? '';
+      assert.match(orderId, /\S/);
+      await expectText(page, '#order-fulfilment', /^express · PENDING$/);
+      const row = `#t-orders tr:has(code:text-is("${orderId}"))`;
+      await expectText(page, row, /express · PENDING/);
+      assert.ok(await page.locator('#confirm-receipt').isHidden(), 'nothing to confirm before shipping');
+
+      // a caller who is not an admin is refused, and the form says so instead of throwing
+      await page.click(`${row} [data-ship]`);
+      await page.fill('#ship-tracking', 'ZT0001');
+      await page.selectOption('#ship-company', 'ZTO');
+      await page.click('#ship-submit');
+      await expectText(page, '#ship-msg', /PERMISSION_DENIED: .*ADMIN_OPENIDS/);
+      const unshipped = (await (
+        await fetch(`${stack.simUrl}/sim/shipping?outTradeNo=${orderId}`)
+      ).json()) as {
+        uploads: unknown[];
+      };
+      assert.deepEqual(unshipped.uploads, [], 'a refused ship uploads nothing');
+
+      // an admin (listed in ADMIN_OPENIDS) ships it; the phone follows
+      const admin = (await (
+        await fetch(`${stack.simUrl}/sim/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).json()) as {
+        openid: string;
+      };
+      stack.env.ADMIN_OPENIDS = admin.openid;
+      stack.host.recycle();
+      await page.fill('#ship-admin', admin.openid);
+      await page.click('#ship-submit');
+      await expectText(page, '#ship-msg', /^Shipped \S+: SHIPPED\.$/);
+      await expectText(page, '#order-fulfilment', /^express · SHIPPED ZTO ZT0001$/);
+      await expectText(page, row, /express · SHIPPED/);
+      const shipped = (await (await fetch(`${stack.simUrl}/sim/shipping?outTradeNo=${orderId}`)).json()) as {
+        orderState: number;
+        uploads: Array<{ shippingList: Array<{ trackingNo: string; expressCompany: string }> }>;
+      };
+      assert.equal(shipped.orderState, 2);
+      assert.deepEqual(
+        shipped.uploads.map((u) => u.shippingList.map((s) => [s.expressCompany, s.trackingNo])),
+        [[['ZTO', 'ZT0001']]],
+      );
+
+      // the buyer confirms receipt; WeChat's event reaches wxMessage and the order is CONFIRMED
+      await page.click('#confirm-receipt');
+      await expectText(page, '#order-fulfilment', /^express · CONFIRMED/);
+      await expectText(page, '#phone-msg', /^Receipt confirmed: the order is CONFIRMED\.$/);
+      await expectText(page, row, /express · CONFIRMED/);
+      await expectText(page, '#t-notifications', /trade_manage_order_settlement/);
+      assert.ok(
+        await page.locator('#confirm-receipt').isHidden(),
+        'a confirmed order is not confirmed twice',
+      );
+      assert.equal(
+        await page.locator(`${row} [data-ship]`).count(),
+        0,
+        'a confirmed order is not shipped again',
       );
 
       // the lost-answer toggle arms the simulator's lostResponse fault; "clear" removes it

@@ -64,6 +64,23 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/**
+ * An order's fulfilment as the page shows it: the state and the packages, never the upload counters
+ * or the automatic upload's claim (they are bookkeeping, not something a person acts on).
+ */
+function projectFulfilment(value: unknown): Record<string, unknown> | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const f = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['type', 'status', 'shippedAt', 'confirmedAt', 'settledAt'])
+    if (f[k] !== undefined) out[k] = plain(f[k]);
+  if (Array.isArray(f.shipments))
+    out.shipments = f.shipments
+      .filter((s): s is Record<string, unknown> => !!s && typeof s === 'object')
+      .map((s) => ({ trackingNo: s.trackingNo, expressCompany: s.expressCompany }));
+  return out;
+}
+
 /** A bound phone number is personal data: the console only ever shows it masked (138****0000). */
 function maskedPhone(doc: Record<string, unknown>): string | undefined {
   const phone = doc.phone as { purePhoneNumber?: unknown } | undefined;
@@ -79,6 +96,8 @@ export function project(collection: string, docs: unknown[]): Array<Record<strin
       for (const f of fields) if (d[f] !== undefined) out[f] = plain(d[f]);
       const phone = collection === 'users' ? maskedPhone(d) : undefined;
       if (phone) out.phone = phone;
+      const fulfilment = collection === 'orders' ? projectFulfilment(d.fulfilment) : undefined;
+      if (fulfilment) out.fulfilment = fulfilment;
       return out;
     });
 }

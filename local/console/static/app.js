@@ -184,6 +184,25 @@ function renderOrder() {
     .join('');
   $('refund').hidden = o.status !== 'SUCCESS' || o.refundedFen + o.refundingFen >= o.amountFen;
   $('refund-complete').hidden = !(o.refunds || []).some((r) => r.status === 'PROCESSING');
+  const f = o.fulfilment;
+  $('order-fulfilment').innerHTML = f ? fulfilmentLabel(f) : '';
+  $('confirm-receipt').hidden = !f || f.status !== 'SHIPPED';
+}
+
+/** "express · SHIPPED" and the packages, as the orders table and the phone show it. */
+function fulfilmentLabel(f) {
+  const packages = (f.shipments || []).map((s) => `${s.expressCompany} ${s.trackingNo}`).join(', ');
+  return (
+    `${esc(f.type)} · ${status(f.status)}` +
+    (packages ? ` <span class="muted small">${esc(packages)}</span>` : '')
+  );
+}
+
+/** Re-reads the phone's order (as its buyer) when something outside the phone changed it. */
+async function refreshOrder(orderId) {
+  if (!session.order || session.order.orderId !== orderId || !session.user) return;
+  session.order = await call('orders', { action: 'get', orderId });
+  renderOrder();
 }
 
 async function refund() {
@@ -205,6 +224,80 @@ async function completeRefund() {
     if (!(session.order.refunds || []).some((r) => r.status === 'PROCESSING')) break;
   }
   renderOrder();
+  const done = (session.order.refunds || []).find((r) => r.refundId === pending.refundId);
+  // The waiting message must not outlive the wait: say how it ended.
+  say(
+    done && done.status !== 'PROCESSING'
+      ? `Refund ${done.refundId}: ${done.status}; the order is ${session.order.status}.`
+      : `Refund ${pending.refundId} is still PROCESSING: the notification has not arrived yet (see Notification deliveries).`,
+  );
+}
+
+/**
+ * The buyer confirms receipt in WeChat's 确认收货 component (wx.openBusinessView 'weappOrderConfirm');
+ * here the simulator plays that part, then WeChat pushes the event to wxMessage, which updates the order.
+ */
+async function confirmReceipt() {
+  const orderId = session.order.orderId;
+  await http('POST', `/console/sim/shipping/${encodeURIComponent(orderId)}/confirm`);
+  say('确认收货 done in WeChat; waiting for the event to reach wxMessage…');
+  for (let i = 0; i < 20; i++) {
+    await sleep(300);
+    session.order = await call('orders', { action: 'get', orderId });
+    if (session.order.fulfilment && session.order.fulfilment.status !== 'SHIPPED') break;
+  }
+  renderOrder();
+  const now = session.order.fulfilment ? session.order.fulfilment.status : 'unknown';
+  say(
+    now === 'SHIPPED'
+      ? 'Receipt confirmed in WeChat, but the event has not reached wxMessage yet (see Notification log).'
+      : `Receipt confirmed: the order is ${now}.`,
+  );
+}
+
+// ---------- admin: ship a paid physical order ----------
+function openShipForm(orderId) {
+  $('ship-order').textContent = orderId;
+  $('ship-form').hidden = false;
+  $('ship-msg').textContent = '';
+  $('ship-tracking').focus();
+}
+
+/**
+ * Calls the admin-only `ship` as the openid in the form, else the signed-in user; either must be in
+ * ADMIN_OPENIDS. Every failure (not an admin, unpaid, bad tracking number…) is shown under the form.
+ */
+async function shipOrder() {
+  const orderId = $('ship-order').textContent;
+  const appid = (session.user && session.user.appid) || (state.users[0] && state.users[0].appid);
+  const openid = $('ship-admin').value.trim() || (session.user && session.user.openid);
+  const msg = $('ship-msg');
+  if (!openid || !appid) {
+    msg.textContent = 'Sign in on the phone (or enter an admin openid) first: ship runs as an admin.';
+    return;
+  }
+  const shipment = { trackingNo: $('ship-tracking').value.trim(), expressCompany: $('ship-company').value };
+  const contact = $('ship-contact').value.trim();
+  if (contact) shipment.consignorContact = contact;
+  msg.textContent = 'Shipping…';
+  try {
+    const res = await fetch('/functions/ship', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-wx-openid': openid, 'x-wx-appid': appid },
+      body: JSON.stringify({ orderId, shipments: [shipment] }),
+    });
+    const body = await res.json();
+    const result = body.result;
+    if (!res.ok || !result) msg.textContent = `ship failed: ${body.errMsg || body.error || res.status}`;
+    else if (!result.ok) msg.textContent = `ship: ${result.error.code}: ${result.error.message}`;
+    else {
+      msg.textContent = `Shipped ${orderId}: ${result.data.fulfilment.status}.`;
+      $('ship-form').hidden = true;
+      await refreshOrder(orderId);
+    }
+  } catch (err) {
+    msg.textContent = `ship failed: ${err.message}`;
+  }
 }
 
 async function listOrders(more) {
@@ -276,6 +369,13 @@ function table(id, columns, rows) {
 }
 const status = (s) => `<span class="st-${esc(String(s).split(':')[0])}">${esc(s)}</span>`;
 
+/** A paid express order not yet confirmed: the first shipment, or its one allowed change. */
+const shippable = (o) =>
+  o.status === 'SUCCESS' &&
+  o.fulfilment &&
+  o.fulfilment.type === 'express' &&
+  (o.fulfilment.status === 'PENDING' || o.fulfilment.status === 'SHIPPED');
+
 function renderTables() {
   table(
     't-deliveries',
@@ -305,7 +405,9 @@ function renderTables() {
       ['status', (o) => status(o.status)],
       ['amount', (o) => yuan(o.amountFen)],
       ['refunded', (o) => yuan(o.refundedFen) + (o.refundingFen ? ` +${yuan(o.refundingFen)}` : '')],
+      ['fulfilment', (o) => (o.fulfilment ? fulfilmentLabel(o.fulfilment) : '')],
       ['created', (o) => esc(time(o.createdAt))],
+      ['', (o) => (shippable(o) ? `<button class="secondary" data-ship="${esc(o._id)}">ship</button>` : '')],
     ],
     state.orders,
   );
@@ -465,6 +567,7 @@ document.addEventListener('click', (e) => {
     guarded(() => http('POST', `/console/sim/deliveries/${encodeURIComponent(t.dataset.replay)}/replay`));
   else if (t.dataset.fault) guarded(() => fault(t.dataset.fault));
   else if (t.dataset.open) guarded(() => openOrder(t.dataset.open, false));
+  else if (t.dataset.ship) openShipForm(t.dataset.ship);
   else if (t.dataset.recon) {
     reconSelected = t.dataset.recon;
     renderReconciliations();
@@ -480,6 +583,14 @@ $('pay-cancel').onclick = () => guarded(() => pay('cancel'));
 $('pay-fail').onclick = () => guarded(() => pay('fail'));
 $('refund').onclick = () => guarded(refund);
 $('refund-complete').onclick = () => guarded(completeRefund);
+$('confirm-receipt').onclick = () => guarded(confirmReceipt);
+$('ship-form').onsubmit = (e) => {
+  e.preventDefault();
+  void shipOrder();
+};
+$('ship-cancel').onclick = () => {
+  $('ship-form').hidden = true;
+};
 $('back-catalog').onclick = () => {
   renderCatalog();
   show('catalog', 'Catalog');
