@@ -104,7 +104,7 @@ test(
       const orderId = (await page.textContent('#order-id')) ?? '';
       assert.match(orderId, /\S/);
       await expectText(page, '#order-fulfilment', /^express · PENDING$/);
-      const row = `#t-orders tr:has(code:text-is("${orderId}"))`;
+      const row = `#t-orders tr:has(code[data-order="${orderId}"])`;
       await expectText(page, row, /express · PENDING/);
       assert.ok(await page.locator('#confirm-receipt').isHidden(), 'nothing to confirm before shipping');
 

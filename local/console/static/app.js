@@ -401,7 +401,7 @@ function renderTables() {
   table(
     't-orders',
     [
-      ['order', (o) => `<code>${esc(o._id)}</code>`],
+      ['order', (o) => `<code data-order="${esc(o._id)}">${esc(o._id)}</code>`],
       ['status', (o) => status(o.status)],
       ['amount', (o) => yuan(o.amountFen)],
       ['refunded', (o) => yuan(o.refundedFen) + (o.refundingFen ? ` +${yuan(o.refundingFen)}` : '')],
