@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NotificationFacts } from '../gateways/gateway';
 import { markClosed } from '../domain/order';
+import { WxpayUpstreamError } from '../wxpay/errors';
 import { handleNotification } from './notifications';
 import { confirmOrder, createPayment } from './payments';
 import { autoRefundNo, PAID_AFTER_CLOSE_REASON, requestRefund } from './refunds';
@@ -210,6 +211,23 @@ describe('a payment on an order we closed', () => {
     assert.equal((await deliver(deps, 'pay', { ...facts, id: `${facts.id}-2` })).statusCode, 204);
     assert.equal(deps.gateway.refundsByNo.get(no)?.refundFen, order.amountFen);
     assert.equal((await deps.orders.get(order._id))?.refundingFen, order.amountFen);
+  });
+
+  it('an automatic refund WeChat refused is never reserved again; the log says to refund it by hand', async () => {
+    const deps = bench.deps();
+    const { order, facts } = await closedButPaid(deps);
+    deps.gateway.failNext('refund', new WxpayUpstreamError('refused', 400, 'NOT_ENOUGH'));
+    assert.equal((await deliver(deps, 'pay', facts)).statusCode, 204);
+    const no = autoRefundNo(order._id);
+    assert.equal((await deps.refunds.get(no))?.status, 'FAILED');
+    const released = await deps.orders.get(order._id);
+    assert.equal(released?.refundingFen, 0);
+    assert.equal((await deliver(deps, 'pay', { ...facts, id: `${facts.id}-2` })).statusCode, 204);
+    assert.equal((await deps.orders.get(order._id))?.version, released?.version, 'nothing reserved again');
+    assert.equal(deps.gateway.callsOf('refund').length, 1);
+    assert.ok(
+      deps.log.lines.some((l) => l.includes(`${no} of ${order._id} ended FAILED; refund it by hand`)),
+    );
   });
 });
 

@@ -336,6 +336,12 @@ export async function refundPaidAfterClose(
     await insertRefund(deps, refund);
   }
   const stored = refund;
+  if (stored.status === 'FAILED' || stored.status === 'CLOSED') {
+    // Abandoned before it was reserved (a crash), refused or closed by WeChat: a final refund is never
+    // reserved or sent again, and its number is taken, so a person has to return this payment.
+    log.error(`automatic refund ${outRefundNo} of ${outTradeNo} ended ${stored.status}; refund it by hand`);
+    return stored;
+  }
   const reserved = await ambiguousOnce(() =>
     deps.orders.apply(outTradeNo, (doc) =>
       reserveAutoRefund(doc, { outRefundNo: stored._id, amountFen: stored.amountFen }, now),
