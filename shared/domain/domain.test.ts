@@ -8,8 +8,10 @@ import {
   markClosed,
   markPaid,
   newOrder,
+  recordPaidAfterClose,
   recordPrepay,
   refundableFen,
+  reserveAutoRefund,
   reserveRefund,
   reusablePrepayId,
   settleRefund,
@@ -316,6 +318,74 @@ describe('order state machine', () => {
       now,
     );
     assert.equal(full.kind === 'apply' && full.transition.set.status, 'REFUNDED');
+  });
+});
+
+describe('paid after close', () => {
+  const closed = (): OrderDoc => ({
+    ...newOrder({
+      outTradeNo: 'T7654321',
+      openid: 'o-user',
+      items: [],
+      amountFen: 900,
+      description: 'd',
+      apiVersion: 'v3',
+      now,
+    }),
+    status: 'CLOSED',
+    closedAt: now,
+  });
+  const facts = { transactionId: 'tx9', amountTotalFen: 900, payerTotalFen: 900, paidAt: now };
+
+  it('records the payment on the CLOSED order once; another transaction or amount is an anomaly', () => {
+    const o = closed();
+    assert.deepEqual(markPaid(o, facts, now), { kind: 'anomaly', reason: 'paid-after-close' });
+    const d = recordPaidAfterClose(o, facts, now);
+    if (d.kind !== 'apply') return assert.fail('apply');
+    assert.deepEqual(d.transition.where, { _id: 'T7654321', status: 'CLOSED', version: 0 });
+    assert.equal(d.transition.set.status, undefined, 'stays CLOSED');
+    const after = { ...o, ...d.transition.set };
+    assert.equal(after.transactionId, 'tx9');
+    assert.equal(recordPaidAfterClose(after, facts, now).kind, 'already');
+    assert.deepEqual(recordPaidAfterClose(after, { ...facts, transactionId: 'tx8' }, now), {
+      kind: 'anomaly',
+      reason: 'second-transaction',
+    });
+    assert.deepEqual(recordPaidAfterClose(o, { ...facts, amountTotalFen: 1 }, now), {
+      kind: 'anomaly',
+      reason: 'amount-mismatch',
+    });
+    assert.deepEqual(recordPaidAfterClose({ ...o, status: 'NOTPAY' }, facts, now), {
+      kind: 'anomaly',
+      reason: 'order-notpay',
+    });
+  });
+
+  it('reserves the automatic refund once, only on a paid CLOSED order, and settles it keeping CLOSED', () => {
+    const refund = { outRefundNo: 'ART7654321', amountFen: 900 };
+    assert.deepEqual(reserveAutoRefund(closed(), refund, now), {
+      kind: 'anomaly',
+      reason: 'not-paid-after-close',
+    });
+    let o: OrderDoc = { ...closed(), transactionId: 'tx9' };
+    const r = reserveAutoRefund(o, refund, now);
+    if (r.kind !== 'apply') return assert.fail('reserve');
+    o = { ...o, ...r.transition.set };
+    assert.deepEqual([o.refundingFen, o.reservedRefundNos], [900, ['ART7654321']]);
+    assert.equal(reserveAutoRefund(o, refund, now).kind, 'already');
+    assert.deepEqual(reserveAutoRefund(o, { outRefundNo: 'AR2', amountFen: 1 }, now), {
+      kind: 'anomaly',
+      reason: 'refund-exceeds-rest',
+    });
+    const s = settleRefund(o, refund, 'SUCCESS', now);
+    if (s.kind !== 'apply') return assert.fail('settle');
+    o = { ...o, ...s.transition.set };
+    assert.deepEqual([o.status, o.refundedFen, o.refundingFen], ['CLOSED', 900, 0]);
+    assert.equal(
+      reserveAutoRefund(o, refund, now).kind,
+      'already',
+      'a settled refund is never reserved again',
+    );
   });
 });
 

@@ -153,6 +153,50 @@ export function markPaid(order: OrderDoc, facts: PaymentFacts, now: Date): Decis
   }
 }
 
+/**
+ * A payment WeChat confirms for an order we had already closed (a close raced its prepay): the order
+ * stays CLOSED — nothing is delivered — but records the payment so that the money can be refunded
+ * automatically against it. A second, different transaction is an anomaly.
+ */
+export function recordPaidAfterClose(order: OrderDoc, facts: PaymentFacts, now: Date): Decision<OrderDoc> {
+  if (order.status !== 'CLOSED') return { kind: 'anomaly', reason: `order-${order.status.toLowerCase()}` };
+  if (facts.amountTotalFen !== order.amountFen) return { kind: 'anomaly', reason: 'amount-mismatch' };
+  if (order.transactionId !== undefined)
+    return order.transactionId === facts.transactionId
+      ? { kind: 'already' }
+      : { kind: 'anomaly', reason: 'second-transaction' };
+  const set: Partial<OrderDoc> = { transactionId: facts.transactionId, paidAt: facts.paidAt };
+  if (facts.payerTotalFen !== undefined) set.payerTotalFen = facts.payerTotalFen;
+  return { kind: 'apply', transition: guarded(order, set, now) };
+}
+
+/**
+ * Reserves the automatic refund of a payment made after the order was closed (see
+ * recordPaidAfterClose), under the refund's name like any reservation; "already" when it holds it.
+ */
+export function reserveAutoRefund(
+  order: OrderDoc,
+  refund: { outRefundNo: string; amountFen: number },
+  now: Date,
+): Decision<OrderDoc> {
+  if (holdsReservation(order, { _id: refund.outRefundNo, namedReservation: true }))
+    return { kind: 'already' };
+  if (order.status !== 'CLOSED' || order.transactionId === undefined)
+    return { kind: 'anomaly', reason: 'not-paid-after-close' };
+  if (refund.amountFen > refundableFen(order)) return { kind: 'anomaly', reason: 'refund-exceeds-rest' };
+  return {
+    kind: 'apply',
+    transition: guarded(
+      order,
+      {
+        refundingFen: order.refundingFen + refund.amountFen,
+        reservedRefundNos: [...(order.reservedRefundNos ?? []), refund.outRefundNo],
+      },
+      now,
+    ),
+  };
+}
+
 /** NOTPAY → CLOSED (after WeChat closed it, or when WeChat says it is closed/expired). */
 export function markClosed(order: OrderDoc, now: Date): Decision<OrderDoc> {
   if (order.status === 'CLOSED') return { kind: 'already' };
@@ -237,7 +281,8 @@ export function settleRefund(
   if (reserved) set.reservedRefundNos = reserved.filter((no) => no !== refund.outRefundNo);
   if (outcome === 'SUCCESS') {
     set.refundedFen = order.refundedFen + refund.amountFen;
-    if (set.refundedFen === order.amountFen) set.status = 'REFUNDED';
+    // A closed order refunded automatically (paid after close) stays CLOSED: it never was sold.
+    if (set.refundedFen === order.amountFen && order.status === 'SUCCESS') set.status = 'REFUNDED';
   }
   return { kind: 'apply', transition: guarded(order, set, now) };
 }

@@ -38,6 +38,8 @@ after(async () => {
   await emu?.close();
 });
 
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
 function deps(bills: BillSource = v3.bills()): ReconcileDayDeps {
   return {
     bills,
@@ -45,7 +47,8 @@ function deps(bills: BillSource = v3.bills()): ReconcileDayDeps {
     refundsOfDay: ledger.refundsOfDay,
     findOrder: (no) => repos.orders.get(no),
     findRefund: (no) => repos.refunds.get(no),
-    repairPayment: async (no, facts, now) => outcomeOf(await applyPayment(repos, no, facts, now)),
+    repairPayment: async (no, facts, now) =>
+      outcomeOf(await applyPayment({ ...repos, gateway: v3, log: quiet }, no, facts, now)),
     reconciliations: { get: ledger.getReconciliation, put: ledger.putReconciliation },
     clock: () => new Date(),
   };

@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NotificationFacts } from '../gateways/gateway';
+import { markClosed } from '../domain/order';
+import { WxpayUpstreamError } from '../wxpay/errors';
 import { handleNotification } from './notifications';
 import { confirmOrder, createPayment } from './payments';
-import { requestRefund } from './refunds';
+import { autoRefundNo, PAID_AFTER_CLOSE_REASON, requestRefund } from './refunds';
 import { FAKE_MERCHANT } from './testing/fake-wechat';
 import { newOpenid, startBench, type Bench } from './testing/harness';
 
@@ -131,6 +133,101 @@ describe('payment notifications', () => {
     assert.equal((await deliver(deps, 'pay', n)).statusCode, 204);
     assert.equal((await deps.notifications.get(n.id))?.outcome, 'rejected:payment-failed');
     assert.equal((await deps.orders.get(order._id))?.status, 'NOTPAY');
+  });
+});
+
+describe('a payment on an order we closed', () => {
+  /** The race of issue 17: closed here while WeChat still took the payment. */
+  async function closedButPaid(deps: Deps) {
+    const order = await unpaidOrder(deps);
+    await deps.orders.apply(order._id, (doc) => markClosed(doc, new Date()));
+    return { order, facts: paid(deps, order._id) };
+  }
+
+  it('is refunded in full automatically, once, and the order stays CLOSED', async () => {
+    const deps = bench.deps();
+    const { order, facts } = await closedButPaid(deps);
+    assert.equal((await deliver(deps, 'pay', facts)).statusCode, 204);
+    assert.equal((await deps.notifications.get(facts.id))?.outcome, 'anomaly:paid-after-close');
+
+    const no = autoRefundNo(order._id);
+    assert.ok(no.length <= 32);
+    const refund = await deps.refunds.get(no);
+    assert.deepEqual(
+      [refund?.amountFen, refund?.requestedBy, refund?.reason, refund?.status],
+      [order.amountFen, 'system', PAID_AFTER_CLOSE_REASON, 'PROCESSING'],
+    );
+    assert.equal(deps.gateway.refundsByNo.get(no)?.refundFen, order.amountFen, 'sent to WeChat');
+    const held = await deps.orders.get(order._id);
+    assert.deepEqual(
+      [held?.status, held?.transactionId, held?.refundingFen, held?.reservedRefundNos],
+      ['CLOSED', facts.payment?.transactionId, order.amountFen, [no]],
+    );
+
+    // WeChat resends the payment notification: the same refund, nothing sent or reserved twice
+    const again = { ...facts, id: `${facts.id}-resent` };
+    assert.equal((await deliver(deps, 'pay', again)).statusCode, 204);
+    assert.equal((await deps.notifications.get(again.id))?.outcome, 'anomaly:paid-after-close');
+    assert.equal(deps.gateway.refundsByNo.size, 1);
+    assert.equal((await deps.refunds.listOfOrder(order._id)).length, 1);
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, order.amountFen);
+
+    // WeChat finishes the refund: its notification settles it on the order, which stays CLOSED
+    const done = deps.gateway.finishRefund(no);
+    const report = { id: `EV-${no}`, eventType: 'REFUND.SUCCESS', outTradeNo: order._id, outRefundNo: no };
+    assert.equal(
+      (await deliver(deps, 'refund', { ...report, ...FAKE_MERCHANT, refund: done })).statusCode,
+      204,
+    );
+    const settled = await deps.orders.get(order._id);
+    assert.deepEqual(
+      [settled?.status, settled?.refundedFen, settled?.refundingFen, settled?.transactionId],
+      ['CLOSED', order.amountFen, 0, facts.payment?.transactionId],
+    );
+    assert.equal((await deps.refunds.get(no))?.status, 'SUCCESS');
+  });
+
+  it('found by an active query is refunded the same way', async () => {
+    const deps = bench.deps();
+    const order = await unpaidOrder(deps);
+    deps.gateway.pay(order._id);
+    // The query began on the unpaid order; the close landed before its answer was applied.
+    await deps.orders.apply(order._id, (doc) => markClosed(doc, new Date()));
+    assert.equal((await confirmOrder(deps, order, new Date())).status, 'CLOSED');
+    const no = autoRefundNo(order._id);
+    assert.equal((await deps.refunds.get(no))?.requestedBy, 'system');
+    assert.equal(deps.gateway.refundsByNo.get(no)?.refundFen, order.amountFen);
+  });
+
+  it('a refund that does not reach WeChat stays recorded and reserved; the next notification sends it', async () => {
+    const deps = bench.deps();
+    const { order, facts } = await closedButPaid(deps);
+    deps.gateway.failNext('refund', new Error('connection reset'));
+    assert.equal((await deliver(deps, 'pay', facts)).statusCode, 204);
+    const no = autoRefundNo(order._id);
+    assert.equal((await deps.refunds.get(no))?.status, 'PROCESSING');
+    assert.equal(deps.gateway.refundsByNo.size, 0);
+    // the next notification sends it
+    assert.equal((await deliver(deps, 'pay', { ...facts, id: `${facts.id}-2` })).statusCode, 204);
+    assert.equal(deps.gateway.refundsByNo.get(no)?.refundFen, order.amountFen);
+    assert.equal((await deps.orders.get(order._id))?.refundingFen, order.amountFen);
+  });
+
+  it('an automatic refund WeChat refused is never reserved again; the log says to refund it by hand', async () => {
+    const deps = bench.deps();
+    const { order, facts } = await closedButPaid(deps);
+    deps.gateway.failNext('refund', new WxpayUpstreamError('refused', 400, 'NOT_ENOUGH'));
+    assert.equal((await deliver(deps, 'pay', facts)).statusCode, 204);
+    const no = autoRefundNo(order._id);
+    assert.equal((await deps.refunds.get(no))?.status, 'FAILED');
+    const released = await deps.orders.get(order._id);
+    assert.equal(released?.refundingFen, 0);
+    assert.equal((await deliver(deps, 'pay', { ...facts, id: `${facts.id}-2` })).statusCode, 204);
+    assert.equal((await deps.orders.get(order._id))?.version, released?.version, 'nothing reserved again');
+    assert.equal(deps.gateway.callsOf('refund').length, 1);
+    assert.ok(
+      deps.log.lines.some((l) => l.includes(`${no} of ${order._id} ended FAILED; refund it by hand`)),
+    );
   });
 });
 

@@ -177,6 +177,28 @@ describe('createPayment', () => {
     assert.equal((await deps.orders.get(id))?.prepayId, deps.gateway.trades.get(id)?.prepayId);
   });
 
+  it('an order closed while its prepay is in flight gets no payment parameters; the prepay is closed', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const now = new Date();
+    const prepay = deps.gateway.prepay.bind(deps.gateway);
+    // orders.close runs between our insert and WeChat's prepay: WeChat has nothing to close yet.
+    deps.gateway.prepay = async (input) => {
+      const order = (await deps.orders.get(input.outTradeNo))!;
+      assert.equal((await closeOrder(deps, order, now)).status, 'CLOSED');
+      return prepay(input);
+    };
+    const id = idempotentOrderId(openid, 'key-close-race');
+    assert.match(
+      await codeOf(createPayment(deps, { openid, items: TEA, idempotencyKey: 'key-close-race', now })),
+      /^CONFLICT: order .* was closed while its payment was being prepared; start a new purchase/,
+    );
+    const stored = await deps.orders.get(id);
+    assert.equal(stored?.status, 'CLOSED');
+    assert.equal(stored?.prepayId, undefined);
+    assert.equal(deps.gateway.trades.get(id)?.state, 'CLOSED', 'the just-created prepay is closed');
+  });
+
   it('rejects a product that is not on sale, before anything is written', async () => {
     const deps = bench.deps();
     const openid = newOpenid();

@@ -19,14 +19,19 @@ import {
 } from '../domain/order';
 import type { ApplyOutcome } from '../db/conditional';
 import { isDuplicateKey } from '../db/errors';
-import type { TradeView } from '../gateways/gateway';
+import type { NotificationGateway, TradeView } from '../gateways/gateway';
 import { WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
 import { uploadVirtualShipping } from './fulfilment';
+import { refundPaidAfterClose } from './refunds';
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
-export type PaymentDeps = Pick<UseCaseDeps, 'orders' | 'gateway' | 'log' | 'fulfilment'>;
+export type PaymentDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment'>;
+/** Applying a payment WeChat confirmed: a notification endpoint may hold no merchant key. */
+export type ApplyPaymentDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'log' | 'fulfilment'> & {
+  gateway: NotificationGateway;
+};
 
 export interface CreatePaymentInput {
   openid: string;
@@ -135,7 +140,19 @@ export async function createPayment(
       throw err;
     }
     const stored = prepayId;
-    await orders.apply(order._id, (doc) => recordPrepay(doc, stored, input.now));
+    const recorded = await orders.apply(order._id, (doc) => recordPrepay(doc, stored, input.now));
+    if (recorded.outcome === 'anomaly' || recorded.outcome === 'missing') {
+      // The order was closed while WeChat created the prepay (orders.close found nothing to close
+      // there): never hand out parameters for it, and close the trade WeChat just opened.
+      await gateway
+        .closeTrade(order._id)
+        .catch((err: unknown) =>
+          deps.log.warn(`could not close the prepay of closed order ${order._id}`, { error: err }),
+        );
+      throw conflict(
+        `order ${order._id} was closed while its payment was being prepared; start a new purchase`,
+      );
+    }
   }
   return { orderId: order._id, amountFen: order.amountFen, payment: gateway.paymentParams(prepayId) };
 }
@@ -150,15 +167,18 @@ export function outcomeOf<T>(r: ApplyOutcome<T>): PaymentOutcome {
  * The one way a confirmed payment (notification or query) reaches an order. The invocation whose
  * update made the order SUCCESS also uploads the shipping info of virtual goods: WeChat keeps the
  * money frozen until it has them. That upload never throws; a failed one is left to reconcile.
+ * A payment on an order we closed stays an anomaly, and its money goes back automatically.
  */
 export async function applyPayment(
-  deps: Pick<UseCaseDeps, 'orders' | 'fulfilment'>,
+  deps: ApplyPaymentDeps,
   outTradeNo: string,
   facts: PaymentFacts,
   now: Date,
 ): Promise<ApplyOutcome<OrderDoc>> {
   const r = await deps.orders.apply(outTradeNo, (doc) => markPaid(doc, facts, now));
   if (r.outcome === 'applied' && deps.fulfilment) await uploadVirtualShipping(deps.fulfilment, r.doc, now);
+  if (r.outcome === 'anomaly' && r.reason === 'paid-after-close')
+    await refundPaidAfterClose(deps, outTradeNo, facts, now);
   return r;
 }
 

@@ -3,7 +3,18 @@
 import type { RefundResponse } from '../contracts/api';
 import { conflict, isAppError, notFound } from '../domain/errors';
 import { newOutRefundNo } from '../domain/ids';
-import { holdsReservation, reserveRefund, settleRefund, type Decision, type OrderDoc } from '../domain/order';
+import {
+  holdsReservation,
+  recordPaidAfterClose,
+  refundableFen,
+  reserveAutoRefund,
+  reserveRefund,
+  settleRefund,
+  type Decision,
+  type OrderDoc,
+  type PaymentFacts,
+} from '../domain/order';
+import type { NotificationGateway, PayGateway } from '../gateways/gateway';
 import {
   abandonRefund,
   decideRefundAmount,
@@ -102,7 +113,7 @@ async function ambiguousOnce<T>(write: () => Promise<T>): Promise<T> {
 }
 
 /** Inserts a refund; an insert whose answer is lost is re-read rather than taken as not written. */
-async function insertRefund(deps: RefundDeps, refund: RefundDoc): Promise<void> {
+async function insertRefund(deps: RefundRecordDeps, refund: RefundDoc): Promise<void> {
   try {
     await deps.refunds.insert(refund);
   } catch (err) {
@@ -269,6 +280,92 @@ export async function settleOnOrder(
   }
   const marked = await deps.refunds.apply(refund._id, (doc) => markAppliedToOrder(doc, now));
   return marked.outcome === 'missing' ? refund : marked.doc;
+}
+
+/** Who requests the automatic refund of a payment made after its order was closed. */
+export const SYSTEM_REQUESTER = 'system';
+export const PAID_AFTER_CLOSE_REASON = 'paid after the order was closed: refunded automatically';
+
+/**
+ * The outRefundNo of the automatic refund of order `outTradeNo`: derived from the order (`AR` + its
+ * number, at most 32 characters, WeChat's limit) so that a replayed notification finds it.
+ */
+export function autoRefundNo(outTradeNo: string): string {
+  return `AR${outTradeNo}`.slice(0, 32);
+}
+
+function canPay(gateway: NotificationGateway): gateway is PayGateway {
+  return typeof (gateway as Partial<PayGateway>).refund === 'function';
+}
+
+/**
+ * A payment WeChat confirmed for an order we had closed is never kept: the order records the payment
+ * (staying CLOSED), and the whole amount is refunded through the ordinary path — the refund document
+ * first, then its reservation, then WeChat, whose notification settles it. Every step is idempotent,
+ * so duplicate notifications, queries and reconcile runs end on the one refund. A notification
+ * endpoint that holds no merchant key records and reserves it; reconcile then sends it.
+ */
+export async function refundPaidAfterClose(
+  deps: RefundRecordDeps & { gateway: NotificationGateway },
+  outTradeNo: string,
+  facts: PaymentFacts,
+  now: Date,
+): Promise<RefundDoc | undefined> {
+  const { log } = deps;
+  const paid = await deps.orders.apply(outTradeNo, (doc) => recordPaidAfterClose(doc, facts, now));
+  if (paid.outcome === 'missing' || paid.outcome === 'anomaly') {
+    log.error(`payment after close of ${outTradeNo} cannot be refunded automatically; refund it by hand`, {
+      reason: paid.outcome === 'anomaly' ? paid.reason : 'order missing',
+    });
+    return undefined;
+  }
+  const order = paid.doc;
+  const outRefundNo = autoRefundNo(outTradeNo);
+  let refund = await deps.refunds.get(outRefundNo);
+  if (!refund) {
+    const amountFen = refundableFen(order);
+    if (amountFen === 0) return undefined;
+    refund = newRefund({
+      outRefundNo,
+      order,
+      amountFen,
+      requestedBy: SYSTEM_REQUESTER,
+      reason: PAID_AFTER_CLOSE_REASON,
+      now,
+    });
+    await insertRefund(deps, refund);
+  }
+  const stored = refund;
+  if (stored.status === 'FAILED' || stored.status === 'CLOSED') {
+    // Abandoned before it was reserved (a crash), refused or closed by WeChat: a final refund is never
+    // reserved or sent again, and its number is taken, so a person has to return this payment.
+    log.error(`automatic refund ${outRefundNo} of ${outTradeNo} ended ${stored.status}; refund it by hand`);
+    return stored;
+  }
+  const reserved = await ambiguousOnce(() =>
+    deps.orders.apply(outTradeNo, (doc) =>
+      reserveAutoRefund(doc, { outRefundNo: stored._id, amountFen: stored.amountFen }, now),
+    ),
+  );
+  if (reserved.outcome !== 'applied' && reserved.outcome !== 'already') {
+    log.error(`automatic refund ${outRefundNo} of ${outTradeNo} could not be reserved; refund it by hand`, {
+      reason: reserved.outcome === 'anomaly' ? reserved.reason : 'order missing',
+    });
+    return refund;
+  }
+  log.warn(`order ${outTradeNo} was paid after it was closed; refunding it automatically as ${outRefundNo}`);
+  if (refund.status !== 'PROCESSING') return refund;
+  if (!canPay(deps.gateway)) {
+    log.warn(`refund ${outRefundNo} recorded and reserved; reconcile sends it (no merchant key here)`);
+    return refund;
+  }
+  try {
+    await submitRefund({ ...deps, gateway: deps.gateway }, refund, order.amountFen, now);
+  } catch (err) {
+    // Recorded and reserved: a retry of the notification, orders.get or reconcile sends it again.
+    log.error(`automatic refund ${outRefundNo} not accepted yet; reconcile retries it`, { error: err });
+  }
+  return (await deps.refunds.get(outRefundNo)) ?? refund;
 }
 
 /** Asks WeChat about a PROCESSING refund; resubmits one WeChat never received. */
