@@ -44,9 +44,15 @@ describe('a payment on an order we closed', () => {
         `/sim/refunds?outTradeNo=${created.orderId}`,
       );
     const atWeChat = await e.waitFor(refundsAtWeChat, (rs) => rs.length > 0, 'the automatic refund');
-    const [delivery] = await e.sim<{ id: string; state: string; eventType: string }[]>(
-      'GET',
-      `/sim/deliveries?outTradeNo=${created.orderId}`,
+    // The refund reaches WeChat inside payNotify, before its answer: wait for the acknowledgement.
+    const [delivery] = await e.waitFor(
+      () =>
+        e.sim<{ id: string; state: string; eventType: string }[]>(
+          'GET',
+          `/sim/deliveries?outTradeNo=${created.orderId}`,
+        ),
+      (ds) => ds[0]?.state !== 'pending',
+      'the payment notification answered',
     );
     assert.equal(delivery?.state, 'delivered', 'the payment notification was acknowledged');
     // WeChat delivers the same payment notification again: still one refund, never two.
