@@ -90,6 +90,11 @@ describe('callFunction', () => {
     assert.equal(recs[0].cold, true);
     assert.ok(typeof recs[0].coldStartMs === 'number' && recs[0].coldStartMs > 0);
     assert.equal(recs[1].cold, false);
+    // the function's own time, reported by the instance: inside the host's arrival-to-answer span
+    for (const r of recs) {
+      assert.ok(typeof r.runMs === 'number' && r.runMs >= 0 && r.runMs <= r.durationMs, JSON.stringify(r));
+      assert.ok(typeof r.runCpuMs === 'number' && Number.isFinite(r.runCpuMs) && r.runCpuMs >= 0);
+    }
     assert.ok(logLines.some((l) => l.includes(first.body.requestId) && /cold start \d+ ms/.test(l)));
     assert.ok(logLines.some((l) => l.includes(second.body.requestId) && / warm /.test(l)));
   });

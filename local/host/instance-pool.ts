@@ -8,7 +8,7 @@
 // shared state and are easier to check read together than split across files.
 import { performance } from 'node:perf_hooks';
 import type { FunctionSpec } from './functions-config';
-import { Instance } from './instance';
+import { Instance, type RunOutput } from './instance';
 import { contextOf, type CrashPlan, type InvokeRequest, type InvokeResult } from './invocation-context';
 import { InvocationError, tagged } from './platform-errors';
 import { LoadEstimate, worthStarting } from './scaling';
@@ -79,10 +79,11 @@ export class InstancePool {
     const started = performance.now();
     const disarm =
       crash && instance.crashDuring(req.requestId, crash.afterMs ?? Math.random() * this.load.runMs);
-    let json: string;
+    let out: RunOutput;
     try {
-      json = await withTimeout(
+      out = await withTimeout(
         instance.run({
+          t: 'invoke',
           id: req.requestId,
           event: req.event,
           context: contextOf(req, spec),
@@ -115,7 +116,15 @@ export class InstancePool {
     const durationMs = performance.now() - started;
     this.load.ran(durationMs);
     this.release(instance);
-    return { json, cold, coldStartMs, queuedMs, durationMs };
+    return {
+      json: out.json,
+      cold,
+      coldStartMs,
+      queuedMs,
+      durationMs,
+      runMs: out.runMs,
+      runCpuMs: out.runCpuMs,
+    };
   }
 
   private acquire(): Promise<{ instance: Instance; cold: boolean }> {

@@ -18,12 +18,24 @@ interface ErrorInfo {
 type WorkerMessage =
   | { t: 'ready'; loadMs: number }
   | { t: 'load-error'; error: ErrorInfo }
-  | { t: 'done'; id: string; ok: true; json: string }
-  | { t: 'done'; id: string; ok: false; error: ErrorInfo; fatal?: boolean };
+  | ({ t: 'done'; id: string; ok: true; json: string } & RunTimes)
+  | ({ t: 'done'; id: string; ok: false; error: ErrorInfo; fatal?: boolean } & RunTimes);
+
+/** The function's own time inside the instance, handler called to result (no host → instance hop). */
+export interface RunTimes {
+  runMs: number;
+  /** CPU of the instance process (all its threads) over the same span. */
+  runCpuMs: number;
+}
+
+export interface RunOutput extends RunTimes {
+  /** The JSON text of what the function returned. */
+  json: string;
+}
 
 interface Pending {
   id: string;
-  resolve: (json: string) => void;
+  resolve: (out: RunOutput) => void;
   reject: (err: InvocationError) => void;
 }
 
@@ -87,7 +99,7 @@ export class Instance {
       const p = this.pending;
       this.pending = null;
       if (!msg.ok && msg.fatal) this.doomed = true;
-      if (msg.ok) p.resolve(msg.json);
+      if (msg.ok) p.resolve({ json: msg.json, runMs: msg.runMs, runCpuMs: msg.runCpuMs });
       else
         p.reject(
           new InvocationError('FUNCTION_INVOCATION_FAILED', `${msg.error.name}: ${msg.error.message}`, {
@@ -135,12 +147,13 @@ export class Instance {
     );
   }
 
-  run(msg: { id: string; [field: string]: unknown }): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
+  run(msg: { id: string; [field: string]: unknown }): Promise<RunOutput> {
+    return new Promise<RunOutput>((resolve, reject) => {
       // An instance that crashed right after its last answer may still be in the pool for a moment.
       if (this.exited || this.doomed || !this.child.connected) return reject(this.exitError());
       this.pending = { id: msg.id, resolve, reject };
-      this.child.send({ t: 'invoke', ...msg });
+      msg.t = 'invoke';
+      this.child.send(msg);
     });
   }
 

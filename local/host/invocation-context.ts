@@ -44,6 +44,10 @@ export interface InvokeResult {
   queuedMs: number;
   /** The invocation itself (after the instance was ready). */
   durationMs: number;
+  /** The function's own wall time inside the instance: handler called to result. */
+  runMs: number;
+  /** The instance's CPU over the same span. */
+  runCpuMs: number;
 }
 
 export function contextOf(req: InvokeRequest, spec: FunctionSpec): InvocationContext {

@@ -20,6 +20,10 @@ export interface InvocationRecord {
   durationMs: number;
   /** Arrival to an instance ready for the call (a free instance, or a new one loaded). */
   queuedMs?: number;
+  /** Successful calls: the function's own wall time inside the instance, handler called to result. */
+  runMs?: number;
+  /** Successful calls: the instance's CPU over the same span. */
+  runCpuMs?: number;
   outcome: InvocationOutcome;
   /** HTTP status the host answered with. */
   status: number;

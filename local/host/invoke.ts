@@ -88,7 +88,15 @@ export function createInvoker(deps: {
       );
       const http = trigger === 'http' ? toHttpAnswer(JSON.parse(r.json)) : undefined;
       const status = http?.statusCode ?? 200;
-      record({ cold: r.cold, coldStartMs: r.coldStartMs, queuedMs: r.queuedMs, outcome: 'ok', status });
+      record({
+        cold: r.cold,
+        coldStartMs: r.coldStartMs,
+        queuedMs: r.queuedMs,
+        runMs: r.runMs,
+        runCpuMs: r.runCpuMs,
+        outcome: 'ok',
+        status,
+      });
       return { ok: true, requestId, status, json: r.json, ...(http ? { http } : {}) };
     } catch (err) {
       const ie =

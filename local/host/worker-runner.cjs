@@ -6,7 +6,10 @@
 // platform, not a TypeScript loader.
 //
 // host → worker: { t: 'invoke', id, event, context, identity: { WX_OPENID?, WX_APPID?, ... }, source }
-// worker → host: { t: 'ready', loadMs } | { t: 'load-error', error } | { t: 'done', id, ok, json?, error? }
+// worker → host: { t: 'ready', loadMs } | { t: 'load-error', error }
+//                | { t: 'done', id, ok, json?, error?, runMs, runCpuMs }
+// runMs / runCpuMs: wall and CPU (process.cpuUsage, all threads) from the handler's call to its result,
+// the function's own time as the platform bills it, without the host → instance hop.
 
 const { performance } = require('node:perf_hooks');
 
@@ -31,6 +34,9 @@ const IDENTITY_KEYS = [
 
 let main = null;
 let current = null; // id of the running invocation
+// When the running invocation's handler was called (one invocation at a time).
+let wallStart = 0;
+let cpuStart = null;
 
 function describe(err) {
   if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
@@ -54,26 +60,34 @@ const CONFIGURED = Object.fromEntries(
   IDENTITY_KEYS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
 );
 
+// Writes to process.env cost a native call each; only the variables that differ from what this call
+// needs are written. Compared with process.env itself (not a cache) so that a function changing the
+// variables can never make a previous caller's identity survive into the next call.
+function setEnv(k, v) {
+  if (v === undefined) {
+    if (k in process.env) delete process.env[k];
+  } else if (process.env[k] !== v) process.env[k] = v;
+}
+
 function setIdentity(identity, source) {
+  let keys = '';
   for (const k of IDENTITY_KEYS) {
-    if (k in CONFIGURED) process.env[k] = CONFIGURED[k];
-    else delete process.env[k];
-  }
-  const keys = [];
-  for (const [k, v] of Object.entries(identity || {})) {
+    const v = identity ? identity[k] : undefined;
     if (typeof v === 'string' && v !== '') {
-      process.env[k] = v;
-      keys.push(k);
-    }
+      setEnv(k, v);
+      keys = keys === '' ? k : `${keys},${k}`;
+    } else setEnv(k, CONFIGURED[k]);
   }
-  process.env.WX_CONTEXT_KEYS = keys.join(',');
-  if (source) process.env.TCB_SOURCE = source;
-  else delete process.env.TCB_SOURCE;
+  setEnv('WX_CONTEXT_KEYS', keys);
+  setEnv('TCB_SOURCE', source || undefined);
 }
 
 function finish(id, ok, value) {
   if (current !== id) return;
   current = null;
+  const runMs = performance.now() - wallStart;
+  const cpu = process.cpuUsage(cpuStart);
+  const runCpuMs = (cpu.user + cpu.system) / 1000;
   if (ok) {
     let json;
     try {
@@ -88,12 +102,14 @@ function finish(id, ok, value) {
         error: describe(
           new TypeError(`the function's result is not JSON-serialisable: ${describe(err).message}`),
         ),
+        runMs,
+        runCpuMs,
       });
       return;
     }
-    send({ t: 'done', id, ok: true, json });
+    send({ t: 'done', id, ok: true, json, runMs, runCpuMs });
   } else {
-    send({ t: 'done', id, ok: false, error: describe(value) });
+    send({ t: 'done', id, ok: false, error: describe(value), runMs, runCpuMs });
   }
 }
 
@@ -102,6 +118,8 @@ function invoke(msg) {
   current = id;
   setIdentity(identity, source);
   const started = Date.now();
+  cpuStart = process.cpuUsage();
+  wallStart = performance.now();
   const ctx = Object.assign({}, context, {
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: () => Math.max(0, context.time_limit_in_ms - (Date.now() - started)),
