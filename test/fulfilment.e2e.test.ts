@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ApiResult, CreatePaymentResponse, RefundResponse } from '../shared/contracts/api';
 import { CART, startE2E, type E2E, type TestUser } from './support/e2e';
+import { pick, rng } from './support/fuzz';
 
 let e: E2E;
 let admin: TestUser;
@@ -73,20 +74,6 @@ function errorOf<T>(r: ApiResult<T>): { code: string; message: string } {
   assert.equal(r.ok, false, JSON.stringify(r));
   return (r as { ok: false; error: { code: string; message: string } }).error;
 }
-
-/** Small deterministic PRNG (mulberry32): a failure reproduces from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
 
 /** A message push as WeChat signs it, straight to the host's /wx/message. */
 function pushUrl(query: Record<string, string> = {}, token = e.stack.env.WX_MESSAGE_TOKEN): string {

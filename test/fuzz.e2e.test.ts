@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CART, startE2E, type CallAs, type E2E } from './support/e2e';
+import { pick, rng } from './support/fuzz';
 
 let e: E2E;
 
@@ -13,18 +14,6 @@ before(async () => {
 after(async () => {
   await e?.close();
 });
-
-/** Small deterministic PRNG (mulberry32) so a failure can be reproduced from the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values that are never a valid scalar of any kind: operators, objects, arrays, wrong types. */
 const NOT_SCALAR: unknown[] = [
@@ -62,10 +51,6 @@ const BAD_STRINGS: unknown[] = [
   '\ud83d\ude00\ud83d\ude00\ud83d\ude00',
 ];
 const BAD_NUMBERS: unknown[] = [0, -1, 1.5, 1e21, -0.5, Number.MAX_SAFE_INTEGER + 2, '12', '1e3', 1e9];
-
-function pick<T>(r: () => number, list: readonly T[]): T {
-  return list[Math.floor(r() * list.length)];
-}
 
 interface Case {
   name: string;

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ApiResult, LoginResponse } from '../shared/contracts/api';
 import { startE2E, type E2E } from './support/e2e';
+import { pick, rng } from './support/fuzz';
 
 let e: E2E;
 before(async () => {
@@ -16,19 +17,6 @@ before(async () => {
 after(async () => {
   await e?.close();
 });
-
-/** mulberry32: a failure can be reproduced from the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
 
 const NOT_SCALAR: unknown[] = [
   null,

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AccountResponse } from '../shared/contracts/api';
 import { readConsoleState } from '../local/console/state';
 import { startE2E, type E2E, type TestUser } from './support/e2e';
+import { rng } from './support/fuzz';
 
 let e: E2E;
 const lines: string[] = [];
@@ -168,18 +169,6 @@ describe('binding a phone number', () => {
     }
   });
 });
-
-/** Small deterministic PRNG (mulberry32) so a failure can be reproduced from the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BAD: unknown[] = [
   null,
