@@ -1,5 +1,6 @@
 // The platform's timer trigger event. CloudBase invokes a timer with `{Type:'Timer', TriggerName,
-// Time}`, no caller identity, and TCB_SOURCE `scf` in the context; a client's callFunction carries its
+// Time, Message?}` (the SCF timer event, Tencent Cloud 云函数 "触发器事件消息结构":
+// cloud.tencent.cn/document/product/583/31927), no caller identity, and TCB_SOURCE `scf` in the context; a client's callFunction carries its
 // own source (`wx_client`, web, HTTP access), so the event shape alone, which any caller can send as
 // data, is not enough.
 
