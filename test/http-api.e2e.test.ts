@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import type {
+  AccountResponse,
   ApiResult,
   CreatePaymentResponse,
   LoginResponse,
@@ -142,6 +143,28 @@ describe('HTTPS API: a whole purchase over wx.request-style calls', () => {
     );
     refused(await api('login', { code: 'not-a-code-from-wx-login' }), 400, 'INVALID_ARGUMENT');
     assert.equal(await e.dumpAll(), before, 'no user was created');
+  });
+  it('binds a phone number over /api/account with the Bearer token, and only for the token holder', async () => {
+    const user = await e.newUser();
+    const other = await e.newUser();
+    const auth = bearer((await httpLogin(user)).token);
+    const otherAuth = bearer((await httpLogin(other)).token);
+    refused(await api('account', { action: 'getPhone' }), 401, 'UNAUTHENTICATED');
+
+    const { code } = await e.sim<{ code: string }>('POST', '/sim/phone-codes', {
+      openid: user.openid,
+      phoneNumber: '13912345678',
+    });
+    const bound = data(await api<AccountResponse>('account', { action: 'bindPhone', code }, auth));
+    assert.equal(bound.phone?.purePhoneNumber, '13912345678');
+    assert.equal(bound.phone?.masked, '139****5678');
+    // The same code again is spent at WeChat (40029): "ask the user to tap the button again".
+    refused(await api('account', { action: 'bindPhone', code }, auth), 400, 'INVALID_ARGUMENT', /tap/);
+    // Another user's token reads its own (empty) account, never the bound number.
+    const others = data(await api<AccountResponse>('account', { action: 'getPhone' }, otherAuth));
+    assert.equal(others.phone, null);
+    const own = data(await api<AccountResponse>('account', { action: 'getPhone' }, auth));
+    assert.equal(own.phone?.purePhoneNumber, '13912345678');
   });
 });
 

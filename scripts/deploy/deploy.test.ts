@@ -536,7 +536,7 @@ test('HTTP_API: the /api/* routes deploy only when on; CORS origins reach the ca
   const derived = JSON.parse(
     readFileSync(join(on.caseDir, 'build', 'deploy', 'cloudbaserc.json'), 'utf8'),
   ) as Cloudbaserc;
-  assert.equal(derived.httpAccess?.length, 7); // the notifications, message push and the four /api routes
+  assert.equal(derived.httpAccess?.length, 8); // the notifications, message push and the five /api routes
 });
 
 test('HTTP_API checks: its value, the routes it needs, and the CORS origins', async () => {

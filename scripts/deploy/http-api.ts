@@ -1,5 +1,5 @@
 // The HTTPS API switch (README: HTTPS API): cloudbaserc.json lists the callables' HTTP access routes
-// (/api/login, /api/createPayment, /api/orders, /api/refund), and they are deployed only when .env sets
+// (/api/login, /api/createPayment, /api/orders, /api/refund, /api/account), and they are deployed only when .env sets
 // HTTP_API=on. Off (the default) leaves the callables reachable through wx.cloud.callFunction only.
 // Pure: the description and .env in, the description to deploy and the problems out.
 import { parseCorsOrigins } from '../../shared/http/http-api';
@@ -11,6 +11,7 @@ export const HTTP_API_ROUTES = [
   { name: 'createPayment', path: '/api/createPayment' },
   { name: 'orders', path: '/api/orders' },
   { name: 'refund', path: '/api/refund' },
+  { name: 'account', path: '/api/account' },
 ] as const;
 
 const API_PREFIX = '/api/';

@@ -238,7 +238,7 @@ export const VARIABLES = {
     format: { kind: 'oneOf', values: ['on', 'off'] },
     default: 'off',
     doc: [
-      'on: also deploy the HTTP access routes /api/login, /api/createPayment, /api/orders, /api/refund',
+      'on: also deploy the HTTP access routes /api/login, /api/createPayment, /api/orders, /api/refund, /api/account',
       '(callers send the login token as "Authorization: Bearer <token>"). off or empty: wx.cloud only.',
       'Read by npm run deploy only; never deployed to a function.',
     ],
@@ -493,5 +493,5 @@ export const FUNCTIONS = {
   // The mini-program's message push (settlement, confirm receipt, reminders).
   wxMessage: ['messagePush'],
   // The caller's own account: binds the phone number through 云调用 or https + stable_token.
-  account: ['verifyTokens', 'wechatOpenApi'],
+  account: ['verifyTokens', 'wechatOpenApi', 'httpApiCors'],
 } satisfies Record<string, NeedName[]>;
