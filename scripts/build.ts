@@ -1,6 +1,7 @@
 // Bundles every cloudfunctions/<name>/index.ts into build/cloudfunctions/<name>/ — the exact folder
 // that is deployed: one CommonJS file for Node 18 plus a package.json with no dependencies, so the
-// platform installs nothing (installDependency: false) and a cold start reads a single file.
+// platform installs nothing (installDependency: false) and a cold start reads a single file, and for
+// the functions that call WeChat's server APIs a config.json with their 云调用 permissions.
 // SDK modules that no function reaches are replaced by loud stubs (scripts/bundle/stubs.ts). The build
 // fails on anything esbuild could not resolve — including a require() inside a try/catch, which esbuild
 // would otherwise leave to fail at run time — and on a stub rule that no longer matches anything.
@@ -8,6 +9,7 @@ import { build, type Metafile } from 'esbuild';
 import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { functionConfig } from './bundle/function-config';
 import { staleStubs } from './bundle/stubs';
 import { trimPlugin } from './bundle/trim';
 
@@ -109,6 +111,8 @@ export async function buildFunctions(
         JSON.stringify({ name, version: '1.0.0', private: true, main: 'index.js', license: 'MIT' }, null, 2) +
           '\n',
       );
+      const config = functionConfig(name);
+      if (config) writeFileSync(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
       return { name, ...built };
     }),
   );
