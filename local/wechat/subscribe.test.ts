@@ -267,9 +267,24 @@ test('faults on target subscribe answer transient errors and spend nothing; stat
   );
   assert.equal(hung, 'TimeoutError', 'a timeout fault never answers');
   assert.equal(await remaining(openid, PAID), 1);
+  assert.deepEqual(await messages(openid), [], 'a timeout fault sends nothing');
   assert.equal((await cloudSend(body)).errcode, 0);
+  await subscribe(openid, PAID);
+  await h.sim('POST', '/sim/faults', { target: 'subscribe', kind: 'lostResponse' });
+  const lost = await fetch(`${h.url}/cgi-bin/message/subscribe/send?access_token=${t}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(300),
+  }).then(
+    () => 'answered',
+    (err: Error) => err.name,
+  );
+  assert.equal(lost, 'TimeoutError', 'the answer of a lostResponse send never arrives');
+  assert.equal((await messages(openid)).length, 2, 'but WeChat sent the message');
+  assert.equal(await remaining(openid, PAID), 0, 'and spent the subscription');
   const stats = await h.sim('GET', '/sim/stats');
-  assert.deepEqual((stats.json as { openapi: unknown }).openapi, { subscribeSend: { cloud: 1, https: 3 } });
+  assert.deepEqual((stats.json as { openapi: unknown }).openapi, { subscribeSend: { cloud: 1, https: 4 } });
 });
 
 test('control: 404 for an unknown user, 400 for a bad template or body; reset clears everything', async () => {
