@@ -14,6 +14,7 @@ import { authedCallable, type CallerContext } from '../../shared/http/callable';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import type { UseCaseDeps } from '../../shared/usecases/deps';
 import { closeOrder, confirmOrder } from '../../shared/usecases/payments';
+import { mayQueryOrder } from '../../shared/usecases/rate-limit';
 import { confirmRefund } from '../../shared/usecases/refunds';
 import { orderView, refundView } from '../../shared/usecases/views';
 
@@ -38,15 +39,21 @@ async function ownOrder(ctx: Context, fields: Fields, forAction: 'read' | 'write
 
 async function get(ctx: Context): Promise<OrdersGetResponse> {
   const { deps } = ctx;
-  const order = await confirmOrder(deps, await ownOrder(ctx, ctx.fields, 'read'), ctx.now);
+  let order = await ownOrder(ctx, ctx.fields, 'read');
   let refunds = await deps.refunds.listOfOrder(order._id);
   const pending = refunds.filter((r) => r.status === 'PROCESSING').slice(0, MAX_REFUND_QUERIES);
-  if (pending.length > 0) {
-    await Promise.all(pending.map((r) => confirmRefund(deps, r, ctx.now).catch(() => undefined)));
-    refunds = await deps.refunds.listOfOrder(order._id);
+  // Each query spends the merchant's WeChat quota: at most one per order every 5 s, whoever asks;
+  // otherwise the stored order (kept current by the notifications) is the answer.
+  const wanted = order.status === 'NOTPAY' || pending.length > 0;
+  if (wanted && (await mayQueryOrder(deps, order._id, ctx.now))) {
+    order = await confirmOrder(deps, order, ctx.now);
+    if (pending.length > 0) {
+      await Promise.all(pending.map((r) => confirmRefund(deps, r, ctx.now).catch(() => undefined)));
+      refunds = await deps.refunds.listOfOrder(order._id);
+      order = (await deps.orders.get(order._id)) ?? order;
+    }
   }
-  const fresh = pending.length > 0 ? ((await deps.orders.get(order._id)) ?? order) : order;
-  return { ...orderView(fresh), refunds: refunds.map(refundView) };
+  return { ...orderView(order), refunds: refunds.map(refundView) };
 }
 
 async function list(ctx: Context): Promise<OrdersListResponse> {
