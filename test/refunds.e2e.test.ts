@@ -106,7 +106,8 @@ describe('refunds', () => {
     // Concurrent identical requests collapse into one refund (a retry resubmits the unacknowledged one).
     const ownIds = new Set(owners.flatMap((r) => (r.ok ? [r.data.refundId] : [])));
     assert.equal(ownIds.size, 1, JSON.stringify(owners.filter((r) => !r.ok).slice(0, 2)));
-    assert.ok(owners.every((r) => r.ok || r.error.code === 'CONFLICT'));
+    // RATE_LIMITED: one owner's 20 requests in a second are beyond the refund limit (5 per minute).
+    assert.ok(owners.every((r) => r.ok || r.error.code === 'CONFLICT' || r.error.code === 'RATE_LIMITED'));
     const ownDocs = await docs('refunds', (d) => d.outTradeNo === own.orderId);
     assert.equal(ownDocs.filter((d) => d.failCode !== 'NOT_RESERVED').length, 1);
     const ownOrder = (await docs('orders', (d) => d._id === own.orderId))[0];

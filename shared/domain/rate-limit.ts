@@ -12,7 +12,7 @@ export interface WindowLimit {
 export const RATE_LIMITS = {
   /** New prepays per openid (a keyed retry that reuses a live prepay costs nothing). Admins included. */
   prepay: { limit: 10, windowMs: 60_000 },
-  /** Refund requests per requesting openid (owner or admin) that reach WeChat. */
+  /** Refund requests per owner that reach WeChat (admins are not limited: shared/usecases/rate-limit.ts). */
   refund: { limit: 5, windowMs: 60_000 },
 } as const satisfies Record<string, WindowLimit>;
 

@@ -144,6 +144,27 @@ describe('the refund limit (5 per minute per requester)', () => {
     assert.equal((await refund(ids[5], 60_000)).status, 'PROCESSING', 'the next window has room');
   });
 
+  it("admins refunding on the merchant's behalf are not limited", async () => {
+    const deps = bench.deps();
+    const owner = newOpenid();
+    const admin = { openid: newOpenid(), isAdmin: true };
+    const users = [owner, newOpenid()];
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await createPayment(deps, { openid: users[i % 2], items: TEA, now: at(i) });
+      deps.gateway.pay(r.orderId, at(i));
+      await confirmOrder(deps, (await deps.orders.get(r.orderId))!, at(i));
+      ids.push(r.orderId);
+    }
+    for (const id of ids)
+      assert.equal(
+        (await requestRefund(deps, { orderId: id, requester: admin, windowHours: 168, now: at(20_000) }))
+          .status,
+        'PROCESSING',
+      );
+    assert.equal(deps.gateway.callsOf('refund').length, 12);
+  });
+
   it('a refusal by the refund rules costs nothing', async () => {
     const deps = bench.deps();
     const openid = newOpenid();

@@ -30,6 +30,19 @@ export async function chargeCall(
 }
 
 /**
+ * A refund request that will reach WeChat. Admins (ADMIN_OPENIDS) are operators refunding on the
+ * merchant's behalf, e.g. every order of a cancelled event: they are not limited here (they are on
+ * the prepay limit like anyone).
+ */
+export function chargeRefund(
+  deps: RateLimitDeps,
+  requester: { openid: string; isAdmin: boolean },
+  now: Date,
+): Promise<void> {
+  return requester.isAdmin ? Promise.resolve() : chargeCall(deps, 'refund', requester.openid, now);
+}
+
+/**
  * Whether this caller may ask WeChat about the order now: at most once per ORDER_QUERY_INTERVAL_MS
  * per order across all instances. When not, the stored order is the answer (not an error).
  */

@@ -30,7 +30,7 @@ import {
 } from '../domain/refund';
 import { WxpayRateLimitedError, WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
-import { chargeCall } from './rate-limit';
+import { chargeRefund } from './rate-limit';
 
 export type RefundDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log'>;
 /** Applying a report WeChat already made needs no gateway. */
@@ -86,7 +86,7 @@ export async function requestRefund(
       windowHours: req.windowHours,
       amountFen: req.amountFen,
     });
-    await chargeCall(deps, 'refund', req.requester.openid, req.now); // a refusal above costs nothing
+    await chargeRefund(deps, req.requester, req.now); // a refusal above costs nothing
     // The refund document comes first, so that every reservation on the order names a refund that
     // exists: a crash after this point leaves a PROCESSING refund reconcile finishes or abandons.
     refund = newRefund({
@@ -98,7 +98,7 @@ export async function requestRefund(
       reason: req.reason,
     });
     await insertRefund(deps, refund);
-  } else await chargeCall(deps, 'refund', req.requester.openid, req.now); // resubmitted to WeChat
+  } else await chargeRefund(deps, req.requester, req.now); // resubmitted to WeChat
   await reserveFor(deps, refund, req);
   return submitRefund(deps, refund, order.amountFen, req.now);
 }
