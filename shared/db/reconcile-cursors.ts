@@ -20,9 +20,12 @@ export interface ReconcileCursorRepository {
   save(list: ReconcileList, after: PageCursor | undefined, now: Date): Promise<void>;
 }
 
-function isCursor(v: unknown): v is PageCursor {
-  const c = v as Partial<PageCursor> | null | undefined;
-  return typeof c?.id === 'string' && c.createdAt instanceof Date && Number.isFinite(c.createdAt.getTime());
+/** The stored position, or undefined when it is absent or unreadable (a date the SDK gave as text too). */
+function cursorOf(v: unknown): PageCursor | undefined {
+  const c = v as { createdAt?: unknown; id?: unknown } | null | undefined;
+  if (typeof c?.id !== 'string' || !c.id) return undefined;
+  const at = c.createdAt instanceof Date ? c.createdAt : new Date(c.createdAt as string);
+  return Number.isFinite(at.getTime()) ? { createdAt: at, id: c.id } : undefined;
 }
 
 export function reconcileCursorRepository(db: Database): ReconcileCursorRepository {
@@ -32,7 +35,7 @@ export function reconcileCursorRepository(db: Database): ReconcileCursorReposito
       const res = await run('get reconcileCursors', () => cursors().where({ _id: list }).limit(1).get());
       const doc = res.data[0] as Partial<ReconcileCursorDoc> | undefined;
       // A hand-edited or unreadable position starts over at the oldest item: nothing is skipped.
-      return isCursor(doc?.after) ? { createdAt: doc.after.createdAt, id: doc.after.id } : undefined;
+      return cursorOf(doc?.after);
     },
     async save(list, after, now) {
       const fields: Omit<ReconcileCursorDoc, '_id'> = {
