@@ -63,61 +63,49 @@ export interface ReconcileReport {
   };
 }
 
-interface Pager<T> {
-  list: ReconcileList;
-  fetch: (after: PageCursor | undefined, limit: number) => Promise<T[]>;
-  check: (item: T) => Promise<void>;
-  after: PageCursor | undefined;
-  done: boolean;
+/** One list reconcile pages through: where it stands, and one more page. */
+interface ListPager {
   report: ListPaging;
+  done: boolean;
+  /** Checks the next page, then saves where it stopped; false when the budget ran out inside it. */
+  nextPage(): Promise<boolean>;
 }
 
-async function pager<T extends { _id: string; createdAt: Date }>(
+async function listPager<T extends { _id: string; createdAt: Date }>(
   deps: ReconcileDeps,
   list: ReconcileList,
-  fetch: Pager<T>['fetch'],
-  check: Pager<T>['check'],
-): Promise<Pager<T>> {
-  const after = await deps.reconcileCursors.get(list);
-  return {
-    list,
-    fetch,
-    check,
-    after,
-    done: false,
-    report: { resumed: !!after, pages: 0, reachedEnd: false },
-  };
-}
-
-/**
- * One page of a list: checks its items in order until the budget runs out, then saves where it
- * stopped. Returns false when the budget ran out inside the page.
- */
-async function runPage<T extends { _id: string; createdAt: Date }>(
-  deps: ReconcileDeps,
-  p: Pager<T>,
   paging: ReconcilePaging,
   overBudget: () => boolean,
   now: Date,
-): Promise<boolean> {
-  const items = await p.fetch(p.after, paging.pageSize);
-  p.report.pages++;
-  let inBudget = true;
-  for (const item of items) {
-    if (overBudget()) {
-      inBudget = false;
-      break;
-    }
-    await p.check(item);
-    p.after = { createdAt: new Date(item.createdAt), id: item._id };
-  }
-  if (inBudget && items.length < paging.pageSize) {
-    p.done = true;
-    p.report.reachedEnd = true;
-    p.after = undefined;
-  }
-  await deps.reconcileCursors.save(p.list, p.after, now);
-  return inBudget;
+  fetch: (after: PageCursor | undefined, limit: number) => Promise<T[]>,
+  check: (item: T) => Promise<void>,
+): Promise<ListPager> {
+  let after = await deps.reconcileCursors.get(list);
+  const pager: ListPager = {
+    report: { resumed: !!after, pages: 0, reachedEnd: false },
+    done: false,
+    async nextPage() {
+      const items = await fetch(after, paging.pageSize);
+      pager.report.pages++;
+      let inBudget = true;
+      for (const item of items) {
+        if (overBudget()) {
+          inBudget = false;
+          break;
+        }
+        await check(item);
+        after = { createdAt: new Date(item.createdAt), id: item._id };
+      }
+      if (inBudget && items.length < paging.pageSize) {
+        pager.done = true;
+        pager.report.reachedEnd = true;
+        after = undefined;
+      }
+      await deps.reconcileCursors.save(list, after, now);
+      return inBudget;
+    },
+  };
+  return pager;
 }
 
 export async function reconcile(
@@ -153,9 +141,12 @@ export async function reconcile(
     deps.log.error(what, { error: err });
   };
 
-  const orders = await pager<OrderDoc>(
+  const orders = await listPager<OrderDoc>(
     deps,
     'orders',
+    paging,
+    overBudget,
+    now,
     (after, limit) => deps.orders.findStaleUnpaid(cutoff, limit, after),
     async (order) => {
       report.ordersChecked++;
@@ -168,9 +159,12 @@ export async function reconcile(
       }
     },
   );
-  const refunds = await pager<RefundDoc>(
+  const refunds = await listPager<RefundDoc>(
     deps,
     'refunds',
+    paging,
+    overBudget,
+    now,
     (after, limit) => deps.refunds.findProcessing(cutoff, limit, after),
     async (refund) => {
       report.refundsChecked++;
@@ -186,12 +180,12 @@ export async function reconcile(
   report.paging.refunds = refunds.report;
   // Pages of the two lists alternate, so that a flood of one cannot starve the other; each list
   // continues where the last run stopped, so that a flood of new items cannot starve older ones.
-  paging: for (let page = 0; page < paging.maxPages; page++) {
-    for (const p of [orders, refunds] as Pager<OrderDoc | RefundDoc>[]) {
+  pages: for (let page = 0; page < paging.maxPages; page++) {
+    for (const p of [orders, refunds]) {
       if (p.done) continue;
-      if (overBudget() || !(await runPage(deps, p, paging, overBudget, now))) {
+      if (overBudget() || !(await p.nextPage())) {
         report.paging.stoppedBy = 'budget';
-        break paging;
+        break pages;
       }
     }
     if (orders.done && refunds.done) break;
