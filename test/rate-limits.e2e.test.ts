@@ -161,5 +161,17 @@ describe('reconcile paging', () => {
     assert.ok(runs + 1 >= Math.ceil(due / 40), `${runs + 1} runs`);
     const next = await run();
     assert.equal(next.ordersChecked, 40, 'the next pass starts at the oldest again');
+
+    // Paging values that are not integers in 1–100 keep the defaults (50 a page, 20 pages).
+    const junk = await e.callRaw(
+      'reconcile',
+      { minAgeSeconds: 0, pageSize: 'all', maxPages: 1e9 },
+      { openid: RECONCILE_OPERATOR },
+    );
+    const report = (
+      junk.json as { result: { ordersChecked?: number; paging?: { orders: { pages: number } } } }
+    ).result;
+    assert.equal(report.ordersChecked, due - 40, 'the rest of the pass, in pages of 50');
+    assert.equal(report.paging?.orders.pages, Math.floor((due - 40) / 50) + 1);
   });
 });
