@@ -3,7 +3,7 @@
 // the same order / refund; synchronous rejections release the reservation; a crash between the
 // refund's two writes is finished by reconcile.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ApiResult, CreatePaymentResponse, RefundResponse } from '../shared/contracts/api';
 import { CART, CART_FEN, startE2E, type E2E, type TestUser } from './support/e2e';
 
@@ -18,6 +18,11 @@ before(async () => {
   admin = await e.newUser();
   user = await e.newUser();
   e.setEnv({ ADMIN_OPENIDS: admin.openid });
+});
+// A buyer per test: one buyer for the whole file would meet the per-user limits (10 payments, 5
+// refund requests a minute; docs/numbers.md#per-user-limits).
+beforeEach(async () => {
+  user = await e.newUser();
 });
 after(async () => {
   console.log(`[refunds] figures ${JSON.stringify(figures)}`);

@@ -15,7 +15,7 @@ import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import type { UseCaseDeps } from '../../shared/usecases/deps';
 import { closeOrder, confirmOrder } from '../../shared/usecases/payments';
 import { mayQueryOrder } from '../../shared/usecases/rate-limit';
-import { confirmRefund } from '../../shared/usecases/refunds';
+import { confirmRefund, settleOnOrder } from '../../shared/usecases/refunds';
 import { orderView, refundView } from '../../shared/usecases/views';
 
 const ORDER_ID = {
@@ -50,9 +50,17 @@ async function get(ctx: Context): Promise<OrdersGetResponse> {
     if (pending.length > 0) {
       await Promise.all(pending.map((r) => confirmRefund(deps, r, ctx.now).catch(() => undefined)));
       refunds = await deps.refunds.listOfOrder(order._id);
-      order = (await deps.orders.get(order._id)) ?? order;
     }
   }
+  // A refund that ended while its order was not yet updated (the notification between its two writes,
+  // or a crash there): settle it now, so the order never shows less refunded than its refunds say.
+  const unsettled = refunds.filter((r) => r.status !== 'PROCESSING' && r.appliedToOrder === false);
+  if (unsettled.length > 0) {
+    await Promise.all(unsettled.map((r) => settleOnOrder(deps, r._id, ctx.now).catch(() => undefined)));
+    refunds = await deps.refunds.listOfOrder(order._id);
+  }
+  // Read after the refunds, so the order shown is at least as current as the refunds shown with it.
+  if (refunds.length > 0) order = (await deps.orders.get(order._id)) ?? order;
   return { ...orderView(order), refunds: refunds.map(refundView) };
 }
 
