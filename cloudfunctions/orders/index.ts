@@ -1,4 +1,5 @@
-// orders: get (confirming an unpaid order at WeChat), list (own, newest first), close (own unpaid).
+// orders: get (confirming an unpaid order at WeChat, at most once every 5 s), list (own, newest
+// first), close (own unpaid).
 import type { OrdersCloseResponse, OrdersGetResponse, OrdersListResponse } from '../../shared/contracts/api';
 import { notFound } from '../../shared/domain/errors';
 import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
@@ -13,9 +14,8 @@ import {
 import { authedCallable, type CallerContext } from '../../shared/http/callable';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import type { UseCaseDeps } from '../../shared/usecases/deps';
-import { closeOrder, confirmOrder } from '../../shared/usecases/payments';
-import { mayQueryOrder } from '../../shared/usecases/rate-limit';
-import { confirmRefund, settleOnOrder } from '../../shared/usecases/refunds';
+import { readOrder } from '../../shared/usecases/order-read';
+import { closeOrder } from '../../shared/usecases/payments';
 import { orderView, refundView } from '../../shared/usecases/views';
 
 const ORDER_ID = {
@@ -24,7 +24,6 @@ const ORDER_ID = {
   pattern: MERCHANT_NO_PATTERN,
   patternHint: 'the orderId returned by createPayment',
 };
-const MAX_REFUND_QUERIES = 5;
 
 type Context = CallerContext & { deps: UseCaseDeps };
 
@@ -38,29 +37,7 @@ async function ownOrder(ctx: Context, fields: Fields, forAction: 'read' | 'write
 }
 
 async function get(ctx: Context): Promise<OrdersGetResponse> {
-  const { deps } = ctx;
-  let order = await ownOrder(ctx, ctx.fields, 'read');
-  let refunds = await deps.refunds.listOfOrder(order._id);
-  const pending = refunds.filter((r) => r.status === 'PROCESSING').slice(0, MAX_REFUND_QUERIES);
-  // Each query spends the merchant's WeChat quota: at most one per order every 5 s, whoever asks;
-  // otherwise the stored order (kept current by the notifications) is the answer.
-  const wanted = order.status === 'NOTPAY' || pending.length > 0;
-  if (wanted && (await mayQueryOrder(deps, order._id, ctx.now))) {
-    order = await confirmOrder(deps, order, ctx.now);
-    if (pending.length > 0) {
-      await Promise.all(pending.map((r) => confirmRefund(deps, r, ctx.now).catch(() => undefined)));
-      refunds = await deps.refunds.listOfOrder(order._id);
-    }
-  }
-  // A refund that ended while its order was not yet updated (the notification between its two writes,
-  // or a crash there): settle it now, so the order never shows less refunded than its refunds say.
-  const unsettled = refunds.filter((r) => r.status !== 'PROCESSING' && r.appliedToOrder === false);
-  if (unsettled.length > 0) {
-    await Promise.all(unsettled.map((r) => settleOnOrder(deps, r._id, ctx.now).catch(() => undefined)));
-    refunds = await deps.refunds.listOfOrder(order._id);
-  }
-  // Read after the refunds, so the order shown is at least as current as the refunds shown with it.
-  if (refunds.length > 0) order = (await deps.orders.get(order._id)) ?? order;
+  const { order, refunds } = await readOrder(ctx.deps, await ownOrder(ctx, ctx.fields, 'read'), ctx.now);
   return { ...orderView(order), refunds: refunds.map(refundView) };
 }
 
