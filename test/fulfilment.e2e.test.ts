@@ -4,7 +4,7 @@
 // functions answered with clear errors while nothing changes.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ApiResult, CreatePaymentResponse, RefundResponse } from '../shared/contracts/api';
 import { CART, startE2E, type E2E, type TestUser } from './support/e2e';
 import { pick, rng } from './support/fuzz';
@@ -18,6 +18,10 @@ before(async () => {
   admin = await e.newUser();
   user = await e.newUser();
   e.setEnv({ ADMIN_OPENIDS: admin.openid });
+});
+// A buyer per test: one buyer for the whole file would meet the limit of 10 payments a minute.
+beforeEach(async () => {
+  user = await e.newUser();
 });
 after(async () => {
   await e?.close();
@@ -59,11 +63,11 @@ const fulfilmentState = async () =>
 const orderDoc = async (no: string) =>
   (await e.dump('orders')).find((d) => d._id === no) as { fulfilment?: Fulfilment; status: string };
 
-async function paidOrder(): Promise<CreatePaymentResponse> {
-  const created = await e.createPayment(user, CART);
-  assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+async function paidOrder(buyer: TestUser = user): Promise<CreatePaymentResponse> {
+  const created = await e.createPayment(buyer, CART);
+  assert.equal(await e.pay(buyer, created.payment), 'requestPayment:ok');
   await e.waitFor(
-    () => e.getOrder(user, created.orderId),
+    () => e.getOrder(buyer, created.orderId),
     (o) => o.status === 'SUCCESS',
     'paid',
   );

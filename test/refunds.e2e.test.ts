@@ -3,7 +3,7 @@
 // the same order / refund; synchronous rejections release the reservation; a crash between the
 // refund's two writes is finished by reconcile.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ApiResult, CreatePaymentResponse, RefundResponse } from '../shared/contracts/api';
 import { CART, CART_FEN, startE2E, type E2E, type TestUser } from './support/e2e';
 
@@ -19,6 +19,11 @@ before(async () => {
   user = await e.newUser();
   e.setEnv({ ADMIN_OPENIDS: admin.openid });
 });
+// A buyer per test: one buyer for the whole file would meet the per-user limits (10 payments, 5
+// refund requests a minute; docs/numbers.md#per-user-limits).
+beforeEach(async () => {
+  user = await e.newUser();
+});
 after(async () => {
   console.log(`[refunds] figures ${JSON.stringify(figures)}`);
   await e?.close();
@@ -33,11 +38,11 @@ async function docs(collection: string, filter: (d: Doc) => boolean): Promise<Do
   return ((await e.dump(collection)) as Doc[]).filter(filter);
 }
 
-async function paidOrder(): Promise<CreatePaymentResponse> {
-  const created = await e.createPayment(user, CART);
-  assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+async function paidOrder(owner: TestUser = user): Promise<CreatePaymentResponse> {
+  const created = await e.createPayment(owner, CART);
+  assert.equal(await e.pay(owner, created.payment), 'requestPayment:ok');
   await e.waitFor(
-    () => e.getOrder(user, created.orderId),
+    () => e.getOrder(owner, created.orderId),
     (o) => o.status === 'SUCCESS',
     'paid',
   );
@@ -106,7 +111,8 @@ describe('refunds', () => {
     // Concurrent identical requests collapse into one refund (a retry resubmits the unacknowledged one).
     const ownIds = new Set(owners.flatMap((r) => (r.ok ? [r.data.refundId] : [])));
     assert.equal(ownIds.size, 1, JSON.stringify(owners.filter((r) => !r.ok).slice(0, 2)));
-    assert.ok(owners.every((r) => r.ok || r.error.code === 'CONFLICT'));
+    // RATE_LIMITED: one owner's 20 requests in a second are beyond the refund limit (5 per minute).
+    assert.ok(owners.every((r) => r.ok || r.error.code === 'CONFLICT' || r.error.code === 'RATE_LIMITED'));
     const ownDocs = await docs('refunds', (d) => d.outTradeNo === own.orderId);
     assert.equal(ownDocs.filter((d) => d.failCode !== 'NOT_RESERVED').length, 1);
     const ownOrder = (await docs('orders', (d) => d._id === own.orderId))[0];
@@ -410,8 +416,10 @@ describe('refunds', () => {
       });
       assert.ok(res.ok, `host faults → ${res.status}`);
     };
+    // An owner per order: twelve refund calls by one user in a minute would meet the refund limit.
+    const owners = await Promise.all(Array.from({ length: 6 }, () => e.newUser()));
     const orders = [];
-    for (let i = 0; i < 6; i++) orders.push(await paidOrder());
+    for (const owner of owners) orders.push(await paidOrder(owner));
     let crashes = 0;
     let lost = 0;
     for (const [i, o] of orders.entries()) {
@@ -429,11 +437,11 @@ describe('refunds', () => {
         lost++;
       }
       // The call's own answer is whatever the crash or the lost write makes of it.
-      await refund(user, o.orderId).catch(() => undefined);
+      await refund(owners[i], o.orderId).catch(() => undefined);
       await hostFault();
       await e.emu('DELETE', '/emu/faults');
       // The owner tries again; a CONFLICT (already in progress) is fine.
-      const retry = await refund(user, o.orderId);
+      const retry = await refund(owners[i], o.orderId);
       assert.ok(retry.ok || retry.error.code === 'CONFLICT', JSON.stringify(retry));
     }
     await e.reconcile(0);

@@ -1,4 +1,5 @@
-// orders: get (confirming an unpaid order at WeChat), list (own, newest first), close (own unpaid).
+// orders: get (confirming an unpaid order at WeChat, at most once every 5 s), list (own, newest
+// first), close (own unpaid).
 import type { OrdersCloseResponse, OrdersGetResponse, OrdersListResponse } from '../../shared/contracts/api';
 import { notFound } from '../../shared/domain/errors';
 import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
@@ -13,8 +14,8 @@ import {
 import { authedCallable, type CallerContext } from '../../shared/http/callable';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import type { UseCaseDeps } from '../../shared/usecases/deps';
-import { closeOrder, confirmOrder } from '../../shared/usecases/payments';
-import { confirmRefund } from '../../shared/usecases/refunds';
+import { readOrder } from '../../shared/usecases/order-read';
+import { closeOrder } from '../../shared/usecases/payments';
 import { orderView, refundView } from '../../shared/usecases/views';
 
 const ORDER_ID = {
@@ -23,7 +24,6 @@ const ORDER_ID = {
   pattern: MERCHANT_NO_PATTERN,
   patternHint: 'the orderId returned by createPayment',
 };
-const MAX_REFUND_QUERIES = 5;
 
 type Context = CallerContext & { deps: UseCaseDeps };
 
@@ -37,16 +37,8 @@ async function ownOrder(ctx: Context, fields: Fields, forAction: 'read' | 'write
 }
 
 async function get(ctx: Context): Promise<OrdersGetResponse> {
-  const { deps } = ctx;
-  const order = await confirmOrder(deps, await ownOrder(ctx, ctx.fields, 'read'), ctx.now);
-  let refunds = await deps.refunds.listOfOrder(order._id);
-  const pending = refunds.filter((r) => r.status === 'PROCESSING').slice(0, MAX_REFUND_QUERIES);
-  if (pending.length > 0) {
-    await Promise.all(pending.map((r) => confirmRefund(deps, r, ctx.now).catch(() => undefined)));
-    refunds = await deps.refunds.listOfOrder(order._id);
-  }
-  const fresh = pending.length > 0 ? ((await deps.orders.get(order._id)) ?? order) : order;
-  return { ...orderView(fresh), refunds: refunds.map(refundView) };
+  const { order, refunds } = await readOrder(ctx.deps, await ownOrder(ctx, ctx.fields, 'read'), ctx.now);
+  return { ...orderView(order), refunds: refunds.map(refundView) };
 }
 
 async function list(ctx: Context): Promise<OrdersListResponse> {

@@ -1,13 +1,19 @@
 // reconcile: the 5-minute timer (cloudbaserc.json). Bounded, idempotent; returns what it did.
 // Only its timer trigger (the platform's timer event) and admins may run it, and only they may shorten
-// the minimum age with minAgeSeconds (operators and tests finish work without waiting five minutes).
+// the minimum age with minAgeSeconds (operators and tests finish work without waiting five minutes), or
+// page differently with pageSize / maxPages (1–100 each; e.g. to walk a backlog in small steps).
 // Anyone else, with or without an openid, gets PERMISSION_DENIED before any WeChat call.
 import { getConfig } from '../../shared/config/config';
 import { platformIdentity } from '../../shared/http/context';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import { isTimerInvocation } from '../../shared/http/timer-event';
 import { consoleLogger } from '../../shared/log';
-import { RECONCILE_MIN_AGE_MS, reconcile, type ReconcileReport } from '../../shared/usecases/reconcile';
+import {
+  RECONCILE_MIN_AGE_MS,
+  reconcile,
+  type ReconcilePaging,
+  type ReconcileReport,
+} from '../../shared/usecases/reconcile';
 
 const log = consoleLogger('reconcile');
 
@@ -16,6 +22,17 @@ function minAgeMs(event: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 86_400
     ? v * 1000
     : RECONCILE_MIN_AGE_MS;
+}
+
+/** The paging an operator asked for; anything but an integer in 1–100 keeps the default. */
+function pagingOf(event: unknown): Partial<ReconcilePaging> {
+  const e = (event ?? {}) as { pageSize?: unknown; maxPages?: unknown };
+  const valid = (v: unknown): v is number =>
+    typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 100;
+  const paging: Partial<ReconcilePaging> = {};
+  if (valid(e.pageSize)) paging.pageSize = e.pageSize;
+  if (valid(e.maxPages)) paging.maxPages = e.maxPages;
+  return paging;
 }
 
 export async function main(
@@ -34,7 +51,12 @@ export async function main(
         error: 'reconcile runs on its timer; only admins (ADMIN_OPENIDS) may call it',
       };
     }
-    const report = await reconcile(payingFunctionDeps(config, log), new Date(), minAgeMs(event));
+    const report = await reconcile(
+      payingFunctionDeps(config, log),
+      new Date(),
+      minAgeMs(event),
+      pagingOf(event),
+    );
     log.info(JSON.stringify(report));
     return report;
   } catch (err) {

@@ -5,6 +5,7 @@ import { openLocalDatabase } from '../cloudbase/sdk-env';
 import { SEED_PRODUCTS, type SeedProduct } from './products';
 
 // wechatTokens: the access_token shared by all instances in WECHAT_OPENAPI_MODE=https (admin-only).
+// rateLimits and reconcileCursors: per-user call counters and reconcile's paging position (admin-only).
 export const COLLECTIONS = [
   'users',
   'products',
@@ -14,6 +15,8 @@ export const COLLECTIONS = [
   'platformCertificates',
   'reconciliations',
   'wechatTokens',
+  'rateLimits',
+  'reconcileCursors',
 ] as const;
 
 export interface SeedReport {

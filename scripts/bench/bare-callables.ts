@@ -1,8 +1,9 @@
 // The baseline of the warm-invocation bench for createPayment and orders.get: the same work written by
 // hand in a plain process — the same reads, insert and conditional update through @cloudbase/node-sdk
 // against the same emulator, the same signed WeChat Pay v3 calls (RSA-SHA256 Authorization, response
-// signature verified) over a kept-alive node:http agent, the same wx.requestPayment signature — with
-// none of our framework: no validation layer, no configuration object, no error mapping.
+// signature verified) over a kept-alive node:http agent, the same wx.requestPayment signature, the same
+// per-user prepay counter and order query lease (docs/numbers.md#per-user-limits) — with none of our
+// framework: no validation layer, no configuration object, no error mapping.
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import type { LocalDatabase } from '../../local/cloudbase/sdk-env';
@@ -117,6 +118,28 @@ export function bareCallables(env: Record<string, string>, db: LocalDatabase) {
     return (await db.collection('orders').where({ _id: id }).limit(1).get()).data[0] as Order | undefined;
   }
 
+  /** The prepay counter: one conditional increment; a read and an insert or reset on a window's first call. */
+  async function countPrepay(openid: string, now: Date): Promise<void> {
+    const _ = db.command;
+    const limits = db.collection('rateLimits');
+    const id = `prepay:${openid}`;
+    const windowStartMs = Math.floor(now.getTime() / 60_000) * 60_000;
+    const inc = (await limits
+      .where({ _id: id, windowStartMs, count: _.lt(10) })
+      .update({ count: _.inc(1), updatedAt: now })) as { updated?: number };
+    if (inc.updated === 1) return;
+    const doc = (await limits.where({ _id: id }).limit(1).get()).data[0] as
+      { windowStartMs: number; count: number } | undefined;
+    if (!doc) return void (await limits.add({ _id: id, windowStartMs, count: 1, updatedAt: now }));
+    if (doc.windowStartMs + 60_000 <= now.getTime()) {
+      await limits
+        .where({ _id: id, windowStartMs: doc.windowStartMs })
+        .update({ windowStartMs, count: 1, updatedAt: now });
+      return;
+    }
+    throw new Error(`the bench made more than 10 payments a minute for ${openid}`);
+  }
+
   async function createPayment(
     openid: string,
     data: { items: Array<{ productId: string; quantity: number }> },
@@ -136,6 +159,7 @@ export function bareCallables(env: Record<string, string>, db: LocalDatabase) {
     });
     const amountFen = items.reduce((s, i) => s + i.priceFen * i.quantity, 0);
     const now = new Date();
+    await countPrepay(openid, now);
     const order: Order & Record<string, unknown> = {
       _id: `T${stamp(now)}${randomBytes(7).toString('hex').toUpperCase()}`,
       openid,
@@ -195,7 +219,18 @@ export function bareCallables(env: Record<string, string>, db: LocalDatabase) {
   async function ordersGet(openid: string, data: { orderId: string }) {
     let order = await readOrder(data.orderId);
     if (!order || order.openid !== openid) return { error: 'NOT_FOUND' };
-    if (order.status === 'NOTPAY') {
+    const now = new Date();
+    const _ = db.command;
+    const lease = (await db
+      .collection('orders')
+      .where(
+        _.or([
+          { _id: order._id, lastQueriedAt: _.lte(new Date(now.getTime() - 5000)) },
+          { _id: order._id, lastQueriedAt: _.exists(false) },
+        ]),
+      )
+      .update({ lastQueriedAt: now })) as { updated?: number };
+    if (order.status === 'NOTPAY' && lease.updated === 1) {
       const r = await wxpay(
         'GET',
         `/v3/pay/transactions/out-trade-no/${encodeURIComponent(order._id)}?mchid=${k.mchid}`,

@@ -124,24 +124,28 @@ function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
     memory_limit_in_mb: 256,
     namespace: stack.env.TCB_ENV ?? '',
   });
-  /** An order paid at the simulator; its notification is returned, not yet applied anywhere. */
+  /**
+   * An order paid at the simulator; its notification is returned, not yet applied anywhere. A buyer of
+   * its own each time: one buyer would meet the per-user limits (docs/numbers.md#per-user-limits).
+   */
   const paidNote = async () => {
-    const orderId = await hostOrder(stack, await user());
+    const buyer = await newUser(stack);
+    const orderId = await hostOrder(stack, buyer);
     const r = await postJson(`${stack.sim.url}/sim/pay-order`, { outTradeNo: orderId });
     if (r.status !== 200) throw new Error(`bench: /sim/pay-order answered ${r.status}`);
     await stack.inbox.waitFor('pay', ++paySeen);
-    return { orderId, note: stack.inbox.pay[paySeen - 1] };
+    return { orderId, buyer, note: stack.inbox.pay[paySeen - 1] };
   };
   /** An order paid and recorded as SUCCESS (its notification applied through the host). */
   const paidOrder = async () => {
-    const { orderId, note } = await paidNote();
+    const { orderId, buyer, note } = await paidNote();
     const r = await fetch(`${stack.host.url}/pay/notify`, {
       method: 'POST',
       body: note.body,
       headers: note.headers,
     });
     if (r.status >= 300) throw new Error(`bench: applying a payment through the host answered ${r.status}`);
-    return orderId;
+    return { orderId, buyer };
   };
   return {
     login: async () => {
@@ -155,7 +159,7 @@ function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
     createPayment: async () => ({
       spec: {
         event: { items: [{ productId: 'coffee-latte', quantity: 1 }] },
-        identity: as(await user()),
+        identity: as(await newUser(stack)),
         source: 'wx_client',
         context: context('createPayment'),
       },
@@ -186,11 +190,11 @@ function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
       };
     },
     refund: async () => {
-      const orderId = await paidOrder();
+      const { orderId, buyer } = await paidOrder();
       return {
         spec: {
           event: { orderId },
-          identity: as(await user()),
+          identity: as(buyer),
           source: 'wx_client',
           context: context('refund'),
         },
@@ -198,11 +202,11 @@ function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
       };
     },
     refundNotify: async () => {
-      const orderId = await paidOrder();
+      const { orderId, buyer } = await paidOrder();
       const r = await postJson(
         `${stack.host.url}/functions/refund`,
         { orderId },
-        { 'x-wx-openid': await user(), 'x-wx-appid': appid },
+        { 'x-wx-openid': buyer, 'x-wx-appid': appid },
       );
       if (r.status !== 200) throw new Error(`bench: refund through the host answered ${r.status}`);
       // the cold refund probes send theirs here too: take the next one in order, whichever refund it is

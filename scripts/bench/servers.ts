@@ -26,7 +26,15 @@ import { startWechatSimulator } from '../../local/wechat/server';
 import { bareCallables } from './bare-callables';
 
 const root = resolve(__dirname, '..', '..');
-export const BENCH_COLLECTIONS = ['users', 'products', 'orders', 'refunds', 'notifications'];
+export const BENCH_COLLECTIONS = [
+  'users',
+  'products',
+  'orders',
+  'refunds',
+  'notifications',
+  'rateLimits',
+  'reconcileCursors',
+];
 
 interface Keys {
   publicKey: KeyObject;

@@ -50,7 +50,7 @@ export const DATABASE_PLAN: CollectionSpec[] = [
           { field: 'createdAt', direction: 1 },
         ],
         unique: false,
-        serves: 'reconcile: NOTPAY orders older than 5 minutes',
+        serves: 'reconcile: NOTPAY orders older than 5 minutes, paged on (createdAt, _id)',
       },
       {
         name: 'paidAt__id',
@@ -83,7 +83,7 @@ export const DATABASE_PLAN: CollectionSpec[] = [
           { field: 'createdAt', direction: 1 },
         ],
         unique: false,
-        serves: 'reconcile: PROCESSING refunds',
+        serves: 'reconcile: PROCESSING refunds, paged on (createdAt, _id)',
       },
       {
         name: 'appliedToOrder_status_updatedAt',
@@ -136,6 +136,9 @@ export const DATABASE_PLAN: CollectionSpec[] = [
   { name: COLLECTIONS.platformCertificates, rule: ADMIN_ONLY, indexes: [] },
   { name: COLLECTIONS.reconciliations, rule: ADMIN_ONLY, indexes: [] },
   { name: COLLECTIONS.wechatTokens, rule: ADMIN_ONLY, indexes: [] },
+  // Counters and paging positions are read and written by _id only: no index beyond _id.
+  { name: COLLECTIONS.rateLimits, rule: ADMIN_ONLY, indexes: [] },
+  { name: COLLECTIONS.reconcileCursors, rule: ADMIN_ONLY, indexes: [] },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */

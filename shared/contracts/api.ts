@@ -18,6 +18,11 @@ export interface ApiError {
   message: string;
   /** WeChat's own code when WeChat said no (UPSTREAM_ERROR), e.g. `ORDERPAID` or `40029`. */
   upstream?: string;
+  /**
+   * RATE_LIMITED by a per-user limit (docs/numbers.md#per-user-limits): whole seconds, at least 1,
+   * until the same call can succeed. The HTTPS API also sends it as `Retry-After` with status 429.
+   */
+  retryAfterSeconds?: number;
 }
 
 export type ApiResult<T> = { ok: true; data: T } | { ok: false; error: ApiError };

@@ -11,6 +11,10 @@ export const COLLECTIONS = {
   reconciliations: 'reconciliations',
   /** The stable_token shared by all instances in WECHAT_OPENAPI_MODE=https (a secret: functions only). */
   wechatTokens: 'wechatTokens',
+  /** Per-user call counters (shared/db/rate-limits.ts): one document per action and openid. */
+  rateLimits: 'rateLimits',
+  /** Where reconcile's last run stopped paging (one document per list it pages through). */
+  reconcileCursors: 'reconcileCursors',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];

@@ -6,6 +6,20 @@ import { COLLECTIONS } from './collections';
 import { applyDecision, type ApplyOutcome } from './conditional';
 import { run, type Database } from './database';
 
+/** A position in a list ordered by (createdAt, _id) ascending: the last document a page held. */
+export interface PageCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** `where` for the documents after `cursor` in (createdAt, _id) order: ties in createdAt are not skipped. */
+export function afterCursor(db: Database, where: object, cursor: PageCursor | undefined): object {
+  if (!cursor) return where;
+  const _ = db.command;
+  const at = new Date(cursor.createdAt);
+  return _.and([where, _.or([{ createdAt: _.gt(at) }, { createdAt: _.eq(at), _id: _.gt(cursor.id) }])]);
+}
+
 export interface OrderPage {
   orders: OrderDoc[];
   nextBefore?: string;
@@ -19,8 +33,16 @@ export interface OrderRepository {
    * previous page; its createdAt and id bound the next page, so ties in createdAt are not skipped.
    */
   list(openid: string, pageSize: number, before?: string): Promise<OrderPage>;
-  /** Unpaid orders created before `createdBefore`, oldest first (reconcile). */
-  findStaleUnpaid(createdBefore: Date, limit: number): Promise<OrderDoc[]>;
+  /**
+   * Unpaid orders created before `createdBefore`, oldest first in (createdAt, _id) order, after
+   * `after` when given (reconcile pages through all of them).
+   */
+  findStaleUnpaid(createdBefore: Date, limit: number, after?: PageCursor): Promise<OrderDoc[]>;
+  /**
+   * Claims the right to ask WeChat about an order now: true for exactly one caller per `intervalMs`
+   * (a conditional update of `lastQueriedAt`, which no transition reads, so it never races one).
+   */
+  claimQuery(outTradeNo: string, now: Date, intervalMs: number): Promise<boolean>;
   apply(outTradeNo: string, decide: (order: OrderDoc) => Decision<OrderDoc>): Promise<ApplyOutcome<OrderDoc>>;
 }
 
@@ -62,16 +84,33 @@ export function orderRepository(db: Database): OrderRepository {
         ? { orders: page, nextBefore: page[page.length - 1]._id }
         : { orders: page };
     },
-    async findStaleUnpaid(createdBefore, limit) {
+    async findStaleUnpaid(createdBefore, limit, after) {
       const _ = db.command;
+      const due = { status: 'NOTPAY', createdAt: _.lt(createdBefore) };
       const res = await run('get orders', () =>
         orders()
-          .where({ status: 'NOTPAY', createdAt: _.lt(createdBefore) })
+          .where(afterCursor(db, due, after))
           .orderBy('createdAt', 'asc')
+          .orderBy('_id', 'asc')
           .limit(limit)
           .get(),
       );
       return res.data as OrderDoc[];
+    },
+    async claimQuery(outTradeNo, now, intervalMs) {
+      const _ = db.command;
+      const before = new Date(now.getTime() - intervalMs);
+      const res = (await run('update orders', () =>
+        orders()
+          .where(
+            _.or([
+              { _id: outTradeNo, lastQueriedAt: _.lte(before) },
+              { _id: outTradeNo, lastQueriedAt: _.exists(false) },
+            ]),
+          )
+          .update({ lastQueriedAt: now }),
+      )) as { updated?: number };
+      return res?.updated === 1;
     },
     apply(outTradeNo, decide) {
       return applyDecision({ db, collection: COLLECTIONS.orders, read: () => get(outTradeNo), decide });

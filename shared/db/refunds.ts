@@ -4,14 +4,18 @@ import type { RefundDoc } from '../domain/refund';
 import { COLLECTIONS } from './collections';
 import { applyDecision, type ApplyOutcome } from './conditional';
 import { run, type Database } from './database';
+import { afterCursor, type PageCursor } from './orders';
 
 export interface RefundRepository {
   get(outRefundNo: string): Promise<RefundDoc | undefined>;
   insert(doc: RefundDoc): Promise<void>;
   /** An order's refunds, oldest first. */
   listOfOrder(outTradeNo: string): Promise<RefundDoc[]>;
-  /** Refunds still PROCESSING that were requested before `createdBefore` (reconcile). */
-  findProcessing(createdBefore: Date, limit: number): Promise<RefundDoc[]>;
+  /**
+   * Refunds still PROCESSING that were requested before `createdBefore`, oldest first in
+   * (createdAt, _id) order, after `after` when given (reconcile pages through all of them).
+   */
+  findProcessing(createdBefore: Date, limit: number, after?: PageCursor): Promise<RefundDoc[]>;
   /** Final refunds whose effect on the order has not been recorded yet (crash between two writes). */
   findUnapplied(limit: number): Promise<RefundDoc[]>;
   apply(
@@ -37,12 +41,14 @@ export function refundRepository(db: Database): RefundRepository {
       );
       return res.data as RefundDoc[];
     },
-    async findProcessing(createdBefore, limit) {
+    async findProcessing(createdBefore, limit, after) {
       const _ = db.command;
+      const due = { status: 'PROCESSING', createdAt: _.lt(createdBefore) };
       const res = await run('get refunds', () =>
         refunds()
-          .where({ status: 'PROCESSING', createdAt: _.lt(createdBefore) })
+          .where(afterCursor(db, due, after))
           .orderBy('createdAt', 'asc')
+          .orderBy('_id', 'asc')
           .limit(limit)
           .get(),
       );

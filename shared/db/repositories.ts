@@ -5,6 +5,8 @@ import { getDatabase, type Database } from './database';
 import { notificationRepository, type NotificationRepository } from './notifications';
 import { orderRepository, type OrderRepository } from './orders';
 import { productRepository, type ProductRepository } from './products';
+import { rateLimitRepository, type RateLimitRepository } from './rate-limits';
+import { reconcileCursorRepository, type ReconcileCursorRepository } from './reconcile-cursors';
 import { refundRepository, type RefundRepository } from './refunds';
 import { userRepository, type UserRepository } from './users';
 
@@ -14,6 +16,8 @@ export interface Repositories {
   notifications: NotificationRepository;
   products: ProductRepository;
   users: UserRepository;
+  rateLimits: RateLimitRepository;
+  reconcileCursors: ReconcileCursorRepository;
 }
 
 export function repositoriesOf(db: Database): Repositories {
@@ -23,6 +27,8 @@ export function repositoriesOf(db: Database): Repositories {
     notifications: notificationRepository(db),
     products: productRepository(db),
     users: userRepository(db),
+    rateLimits: rateLimitRepository(db),
+    reconcileCursors: reconcileCursorRepository(db),
   };
 }
 

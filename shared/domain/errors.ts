@@ -10,6 +10,8 @@ export class AppError extends Error {
     message: string,
     /** WeChat's own code when WeChat said no (UPSTREAM_ERROR). */
     readonly upstream?: string,
+    /** RATE_LIMITED by a limit of ours: whole seconds (≥ 1) until the same call can succeed. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -19,6 +21,8 @@ export const invalidArgument = (message: string) => new AppError('INVALID_ARGUME
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const permissionDenied = (message: string) => new AppError('PERMISSION_DENIED', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new AppError('RATE_LIMITED', message, undefined, Math.max(1, Math.ceil(retryAfterSeconds)));
 export const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', message);
 
 export function isAppError(err: unknown): err is AppError {

@@ -37,6 +37,8 @@ export interface OrderDoc {
   updatedAt: Date;
   closedAt?: Date;
   apiVersion: ApiVersion;
+  /** When orders.get last asked WeChat about this order (its lease; see shared/db/orders.ts claimQuery). */
+  lastQueriedAt?: Date;
 }
 
 /** A conditional update: apply `set` to the document matching `where`, expecting exactly one match. */

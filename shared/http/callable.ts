@@ -58,7 +58,7 @@ function respond<T>(
       if (err instanceof AuthError) return fail('UNAUTHENTICATED', err.message);
       const mapped = mapError(err);
       if (mapped.serverSide) log.error(mapped.error.code, { error: err });
-      return fail(mapped.error.code, mapped.error.message, mapped.error.upstream);
+      return { ok: false, error: mapped.error };
     },
   );
 }

@@ -26,6 +26,7 @@ export function mapError(err: unknown): MappedError {
   if (isAppError(err)) {
     const error: ApiError = { code: err.code, message: err.message };
     if (err.upstream !== undefined) error.upstream = err.upstream;
+    if (err.retryAfterSeconds !== undefined) error.retryAfterSeconds = err.retryAfterSeconds;
     return { error, serverSide: err.code === 'INTERNAL' || err.code === 'UPSTREAM_UNAVAILABLE' };
   }
   if (isConfigError(err) || err instanceof WxpayConfigError) {

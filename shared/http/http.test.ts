@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../config/errors';
 import { StorageError } from '../db/errors';
-import { AppError } from '../domain/errors';
+import { AppError, rateLimited } from '../domain/errors';
 import {
   WxpayConfigError,
   WxpayRateLimitedError,
@@ -73,6 +73,17 @@ describe('error mapping', () => {
     assert.equal(keyProblem.error.message, 'server configuration error, see the function log');
     assert.doesNotMatch(keyProblem.error.message, /WXPAY_APIV3_KEY/, 'the variable is for the log only');
     assert.equal(keyProblem.serverSide, true, 'logged with its detail by the callable');
+  });
+  it("carries a per-user limit's wait in whole seconds, and is not a server-side error", () => {
+    const mapped = mapError(rateLimited('too many payments; retry in 12 s', 11.2));
+    assert.deepEqual(mapped.error, {
+      code: 'RATE_LIMITED',
+      message: 'too many payments; retry in 12 s',
+      retryAfterSeconds: 12,
+    });
+    assert.equal(mapped.serverSide, false, 'the caller went too fast: no error log line');
+    assert.equal(mapError(rateLimited('x', 0)).error.retryAfterSeconds, 1, 'never 0');
+    assert.equal('retryAfterSeconds' in mapError(new AppError('CONFLICT', 'c')).error, false);
   });
   it('never passes unknown or storage details to the caller', () => {
     const secret = 'sk-very-secret-value';

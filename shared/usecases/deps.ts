@@ -5,6 +5,8 @@
 import type { NotificationRepository } from '../db/notifications';
 import type { OrderRepository } from '../db/orders';
 import type { ProductRepository } from '../db/products';
+import type { RateLimitRepository } from '../db/rate-limits';
+import type { ReconcileCursorRepository } from '../db/reconcile-cursors';
 import type { RefundRepository } from '../db/refunds';
 import type { PayGateway } from '../gateways/gateway';
 import type { Logger } from '../log';
@@ -15,6 +17,10 @@ export interface UseCaseDeps {
   refunds: RefundRepository;
   notifications: NotificationRepository;
   products: ProductRepository;
+  /** Per-user call counters shared by all instances (shared/usecases/rate-limit.ts). */
+  rateLimits: RateLimitRepository;
+  /** Where reconcile stopped paging. */
+  reconcileCursors: ReconcileCursorRepository;
   gateway: PayGateway;
   log: Logger;
   /**

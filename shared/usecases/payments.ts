@@ -23,6 +23,7 @@ import type { NotificationGateway, TradeView } from '../gateways/gateway';
 import { WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
 import { uploadVirtualShipping } from './fulfilment';
+import { chargeCall } from './rate-limit';
 import { refundPaidAfterClose } from './refunds';
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
@@ -80,7 +81,7 @@ function checkReusable(
 }
 
 export async function createPayment(
-  deps: PaymentDeps & Pick<UseCaseDeps, 'products'>,
+  deps: PaymentDeps & Pick<UseCaseDeps, 'products' | 'rateLimits'>,
   input: CreatePaymentInput,
 ): Promise<CreatePaymentResponse> {
   const { orders, gateway } = deps;
@@ -88,6 +89,9 @@ export async function createPayment(
   const keyedId = input.idempotencyKey ? idempotentOrderId(input.openid, input.idempotencyKey) : undefined;
   const existing = keyedId ? await orders.get(keyedId) : undefined;
   let order = existing ? checkReusable(existing, lines, input.now) : undefined;
+  // Every new prepay counts against the user's limit before anything is written; a keyed retry that
+  // reuses a live prepay sends nothing to WeChat and costs nothing.
+  let charged = false;
   if (!order) {
     const catalog = await deps.products.getMany(lines.map((l) => l.productId));
     const priced = priceCart(lines, catalog);
@@ -107,6 +111,8 @@ export async function createPayment(
       }),
       fulfilment: newFulfilment(type),
     };
+    await chargeCall(deps, 'prepay', input.openid, input.now);
+    charged = true;
     // Written before WeChat is called: a notification can always find its order.
     try {
       await orders.insert(doc);
@@ -123,6 +129,7 @@ export async function createPayment(
 
   let prepayId = reusablePrepayId(order, input.now);
   if (!prepayId) {
+    if (!charged) await chargeCall(deps, 'prepay', input.openid, input.now);
     const expiresAt = payableUntil(order);
     try {
       ({ prepayId } = await gateway.prepay({

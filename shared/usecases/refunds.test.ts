@@ -35,7 +35,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 async function paidOrder(deps: RefundDeps & { gateway: FakeWechat }, openid: string): Promise<OrderDoc> {
   const now = new Date();
   const r = await createPayment(
-    { ...deps, products: bench.repos.products },
+    { ...deps, products: bench.repos.products, rateLimits: bench.repos.rateLimits },
     { openid, items: [{ productId: 'tea', quantity: 2 }], now },
   );
   deps.gateway.pay(r.orderId);

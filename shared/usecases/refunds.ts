@@ -30,6 +30,7 @@ import {
 } from '../domain/refund';
 import { WxpayRateLimitedError, WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
+import { chargeRefund } from './rate-limit';
 
 export type RefundDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log'>;
 /** Applying a report WeChat already made needs no gateway. */
@@ -67,7 +68,10 @@ async function unacknowledged(
   );
 }
 
-export async function requestRefund(deps: RefundDeps, req: RefundRequest): Promise<RefundResponse> {
+export async function requestRefund(
+  deps: RefundDeps & Pick<UseCaseDeps, 'rateLimits'>,
+  req: RefundRequest,
+): Promise<RefundResponse> {
   const { orders } = deps;
   const order = await orders.get(req.orderId);
   if (!order || (order.openid !== req.requester.openid && !req.requester.isAdmin))
@@ -82,6 +86,7 @@ export async function requestRefund(deps: RefundDeps, req: RefundRequest): Promi
       windowHours: req.windowHours,
       amountFen: req.amountFen,
     });
+    await chargeRefund(deps, req.requester, req.now); // a refusal above costs nothing
     // The refund document comes first, so that every reservation on the order names a refund that
     // exists: a crash after this point leaves a PROCESSING refund reconcile finishes or abandons.
     refund = newRefund({
@@ -93,7 +98,7 @@ export async function requestRefund(deps: RefundDeps, req: RefundRequest): Promi
       reason: req.reason,
     });
     await insertRefund(deps, refund);
-  }
+  } else await chargeRefund(deps, req.requester, req.now); // resubmitted to WeChat
   await reserveFor(deps, refund, req);
   return submitRefund(deps, refund, order.amountFen, req.now);
 }

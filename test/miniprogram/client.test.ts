@@ -128,6 +128,34 @@ describe('retries', () => {
     assert.equal(host.callsTo('orders').length, DEFAULT_RETRY.attempts);
   });
 
+  test('a per-user limit with a long wait is shown at once, with the seconds to wait', async () => {
+    host.script('createPayment', () => ({
+      ok: false,
+      error: { code: 'RATE_LIMITED', message: 'too many payments', retryAfterSeconds: 37 },
+    }));
+    const { api } = services();
+    const error = await api.createPayment({ items: [{ productId: 'p', quantity: 1 }] }).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ApiCallError);
+    assert.deepEqual([error.code, error.retryAfterSeconds, error.attempts], ['RATE_LIMITED', 37, 1]);
+    assert.equal(error.userMessage, '操作太频繁，请 37 秒后再试');
+    assert.equal(host.callsTo('createPayment').length, 1, 'a retry before the wait would be refused again');
+    assert.deepEqual(slept, []);
+  });
+
+  test('a per-user limit with a short wait is waited out, then retried', async () => {
+    host.script('orders', (_body, i) =>
+      i === 0
+        ? { ok: false, error: { code: 'RATE_LIMITED', message: 'slow down', retryAfterSeconds: 3 } }
+        : ok({ orderId: 'o1' }),
+    );
+    const { api } = services();
+    assert.equal((await api.getOrder('o1')).orderId, 'o1');
+    assert.deepEqual(slept, [3000]);
+  });
+
   test('non-retryable codes are not retried', async () => {
     host.script('orders', () => fail('CONFLICT'));
     const { api } = services();

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { add, emptyCart, totalFen } from '../../miniprogram/miniprogram/logic/cart';
+import { ORDER_QUERY_INTERVAL_MS } from '../../shared/domain/rate-limit';
 import { type MiniprogramStack, checkout, eventually, startMiniprogramStack } from './phone';
 
 let stack: MiniprogramStack;
@@ -58,6 +59,25 @@ describe('checkout', () => {
     if (first.step === 'paid' && again.step === 'paid')
       assert.equal(again.order.orderId, first.order.orderId);
     assert.equal((await phone.services.api.listOrders()).orders.length, 1);
+  });
+
+  test('too many checkouts in a minute: the page says how many seconds to wait, and no order is written', async () => {
+    const phone = await stack.newPhone();
+    phone.adapter.payOutcome = 'cancel';
+    // 10 prepays a minute per user; 21 checkouts cannot all fit, even across a minute boundary.
+    let limited: { code: string; message: string } | undefined;
+    let started = 0;
+    for (; started < 21 && !limited; started++) {
+      const state = await checkout(phone, [stack.catalog[0]]).pay();
+      if (state.step === 'failed') limited = state;
+      else assert.equal(state.step, 'cancelled', JSON.stringify(state));
+    }
+    assert.ok(limited, 'a checkout was refused');
+    assert.equal(limited.code, 'RATE_LIMITED');
+    assert.match(limited.message, /^操作太频繁，请 \d+ 秒后再试$/);
+    assert.ok(started >= 11, `refused after ${started - 1} checkouts`);
+    const orders = (await phone.services.api.listOrders({ pageSize: 50 })).orders;
+    assert.equal(orders.length, started - 1, 'the refused checkout wrote no order');
   });
 
   test('cancel then give up: the unpaid order is closed', async () => {
@@ -145,6 +165,9 @@ describe('checkout', () => {
     } finally {
       await stack.sim('DELETE', '/sim/faults');
     }
+    // WeChat is asked about an order at most once every 5 s; the check inside that interval above got
+    // the stored order. The later check comes after it.
+    await new Promise((r) => setTimeout(r, ORDER_QUERY_INTERVAL_MS));
     const later = await flow.confirm();
     assert.equal(later.step, 'paid', JSON.stringify(later));
   });

@@ -45,13 +45,22 @@ export class ApiCallError extends Error {
   readonly upstream: string | undefined;
   /** Attempts made before giving up (1 when not retried). */
   readonly attempts: number;
+  /** RATE_LIMITED by a per-user limit: whole seconds before the same call can succeed. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ClientErrorCode, detail: string, attempts: number, upstream?: string) {
+  constructor(
+    code: ClientErrorCode,
+    detail: string,
+    attempts: number,
+    upstream?: string,
+    retryAfterSeconds?: number,
+  ) {
     super(`${code}: ${detail}`);
     this.name = 'ApiCallError';
     this.code = code;
     this.upstream = upstream;
-    this.userMessage = userMessageFor(code, upstream);
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.userMessage = userMessageFor(code, upstream, retryAfterSeconds);
     this.attempts = attempts;
   }
 }
@@ -163,7 +172,11 @@ export class ApiClient {
       const retryable =
         RETRYABLE_CODES.has(failure.code) || (failure.code === 'NETWORK' && mode === 'idempotent');
       if (!retryable || attempt >= this.policy.attempts) throw failure;
-      await this.sleep(backoffDelay(this.policy, attempt, this.random));
+      // A limit that names its wait is waited out when that is short, else shown to the user at once:
+      // an earlier retry is refused again.
+      const waitMs = (failure.retryAfterSeconds ?? 0) * 1000;
+      if (waitMs > this.policy.maxDelayMs) throw failure;
+      await this.sleep(Math.max(waitMs, backoffDelay(this.policy, attempt, this.random)));
     }
   }
 
@@ -187,11 +200,21 @@ export function unwrapEnvelope<T>(result: unknown, attempts = 1): T {
   const error = isRecord(result.error) ? (result.error as Partial<ApiError>) : {};
   const code = ERROR_CODES.includes(error.code as ErrorCode) ? (error.code as ErrorCode) : 'INTERNAL';
   const upstream = typeof error.upstream === 'string' ? error.upstream : undefined;
+  const wait = error.retryAfterSeconds;
+  const retryAfterSeconds =
+    code === 'RATE_LIMITED' &&
+    typeof wait === 'number' &&
+    Number.isInteger(wait) &&
+    wait >= 1 &&
+    wait <= 86_400
+      ? wait
+      : undefined;
   throw new ApiCallError(
     code,
     typeof error.message === 'string' ? error.message : 'no message',
     attempts,
     upstream,
+    retryAfterSeconds,
   );
 }
 

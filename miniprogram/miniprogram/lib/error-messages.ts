@@ -34,6 +34,13 @@ const UPSTREAM_MESSAGES: Record<string, string> = {
   '40163': '登录凭证已使用，请重新登录',
 };
 
-export function userMessageFor(code: ClientErrorCode, upstream?: string): string {
+/** A per-user limit of ours says how long to wait: the page says it too. */
+export function rateLimitedMessage(retryAfterSeconds: number): string {
+  return `操作太频繁，请 ${retryAfterSeconds} 秒后再试`;
+}
+
+export function userMessageFor(code: ClientErrorCode, upstream?: string, retryAfterSeconds?: number): string {
+  if (code === 'RATE_LIMITED' && retryAfterSeconds !== undefined)
+    return rateLimitedMessage(retryAfterSeconds);
   return (upstream !== undefined && UPSTREAM_MESSAGES[upstream]) || userMessage(code);
 }
