@@ -17,7 +17,10 @@ const USERS = 16;
 const ORDERS_PER_USER = 3;
 /** Users whose flows run at the same time (calls of one user are sequential, as on a phone). */
 const PARALLEL_USERS = 6;
-/** Attempts a client makes at a call that failed for a reason worth retrying. */
+/**
+ * Attempts a persistent client makes at a call that failed for a reason worth retrying; the others
+ * give up after the first failure (the user closed the app), leaving reconcile to finish their work.
+ */
 const CLIENT_ATTEMPTS = 4;
 /** Bound on the quiet phase: reconcile rounds until nothing changes. */
 const MAX_SETTLE_ROUNDS = 60;
@@ -41,6 +44,8 @@ interface OrderPlan {
   refunds: RefundPlan;
   /** Share of the amount an admin's partial refund takes. */
   partialShare: number;
+  /** Whether the client retries a failed refund call (createPayment is always retried). */
+  persistent: boolean;
   /** Per-step fault choices, drawn from this order's own stream so concurrency cannot reorder them. */
   r: () => number;
 }
@@ -65,6 +70,7 @@ function plan(seed: number): OrderPlan[] {
         refunds:
           q < 0.2 ? 'none' : q < 0.45 ? 'owner' : q < 0.7 ? 'partial' : q < 0.9 ? 'partialThenRest' : 'race',
         partialShare: 0.1 + r() * 0.6,
+        persistent: r() < 0.6,
         r: rng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0),
       });
     }
@@ -118,10 +124,13 @@ async function hostFaults(body?: unknown): Promise<unknown> {
   return JSON.parse(text) as unknown;
 }
 
-/** Kills the next invocation of `fn` at a point of the call the order's stream chooses. */
-async function crash(o: OrderPlan, fn: CrashTarget): Promise<void> {
+/**
+ * Kills the next invocation of `fn`, at a random point of the call (the host draws it over the
+ * function's usual run time: before, between or after its writes).
+ */
+async function crash(fn: CrashTarget): Promise<void> {
   counts.crashesArmed++;
-  await hostFaults({ function: fn, kind: 'crash', count: 1, afterMs: Math.floor(o.r() * 60) });
+  await hostFaults({ function: fn, kind: 'crash', count: 1 });
 }
 
 /** The next insert/update of `collection` is applied and its answer lost. */
@@ -141,9 +150,14 @@ const RETRYABLE = new Set(['UPSTREAM_UNAVAILABLE', 'INTERNAL', 'RATE_LIMITED']);
  * A call as a client makes it: a platform error (the instance died) or a retryable error code is
  * tried again, a few times; anything else is the answer.
  */
-async function clientCall<T>(name: string, data: unknown, as: TestUser): Promise<ApiResult<T> | undefined> {
+async function clientCall<T>(
+  name: string,
+  data: unknown,
+  as: TestUser,
+  attempts = CLIENT_ATTEMPTS,
+): Promise<ApiResult<T> | undefined> {
   let last: ApiResult<T> | undefined;
-  for (let attempt = 1; attempt <= CLIENT_ATTEMPTS; attempt++) {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) {
       counts.clientRetries++;
       await new Promise((res) => setTimeout(res, 50 * attempt));
@@ -175,12 +189,17 @@ async function paidHere(user: TestUser, orderId: string): Promise<boolean> {
   return false;
 }
 
-const refund = (who: TestUser, orderId: string, amountFen?: number) =>
-  clientCall<RefundResponse>('refund', { orderId, ...(amountFen !== undefined ? { amountFen } : {}) }, who);
+const refund = (o: OrderPlan, who: TestUser, orderId: string, amountFen?: number) =>
+  clientCall<RefundResponse>(
+    'refund',
+    { orderId, ...(amountFen !== undefined ? { amountFen } : {}) },
+    who,
+    o.persistent ? CLIENT_ATTEMPTS : 1,
+  );
 
 async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
   const createFaults = [
-    () => crash(o, 'createPayment'),
+    () => crash('createPayment'),
     () => loseAnswer('insert', 'orders'),
     () => loseAnswer('update', 'orders'),
   ];
@@ -198,7 +217,7 @@ async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
     return;
   }
   await maybeFault(o, 0.5, [
-    () => crash(o, 'payNotify'),
+    () => crash('payNotify'),
     () => loseAnswer('update', 'orders'),
     () => loseAnswer('insert', 'notifications'),
   ]);
@@ -206,8 +225,9 @@ async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
   if (o.refunds === 'none' || !(await paidHere(user, orderId))) return;
 
   const refundFaults = [
-    () => crash(o, 'refund'),
-    () => crash(o, 'refundNotify'),
+    () => crash('refund'),
+    () => crash('refund'),
+    () => crash('refundNotify'),
     () => loseAnswer('insert', 'refunds'),
     () => loseAnswer('update', 'refunds'),
     () => loseAnswer('update', 'orders'),
@@ -217,20 +237,20 @@ async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
   await maybeFault(o, 0.6, refundFaults);
   switch (o.refunds) {
     case 'owner':
-      await refund(user, orderId);
+      await refund(o, user, orderId);
       break;
     case 'partial':
-      await refund(admin, orderId, partial);
+      await refund(o, admin, orderId, partial);
       break;
     case 'partialThenRest':
-      await refund(admin, orderId, partial);
+      await refund(o, admin, orderId, partial);
       await maybeFault(o, 0.6, refundFaults);
       // Everything that is left: the admin omits amountFen.
-      await refund(admin, orderId);
+      await refund(o, admin, orderId);
       break;
     case 'race':
       // The owner's full refund and an admin's partial one at the same moment: at most one wins.
-      await Promise.all([refund(user, orderId), refund(admin, orderId, partial)]);
+      await Promise.all([refund(o, user, orderId), refund(o, admin, orderId, partial)]);
       break;
   }
 }
@@ -241,7 +261,7 @@ async function reconcileWhileBusy(stop: () => boolean, r: () => number): Promise
     await new Promise((res) => setTimeout(res, 400 + Math.floor(r() * 400)));
     if (r() < 0.4) {
       counts.crashesArmed++;
-      await hostFaults({ function: 'reconcile', kind: 'crash', count: 1, afterMs: Math.floor(r() * 80) });
+      await crash('reconcile');
     }
     counts.reconcileRuns++;
     await e.reconcile(0).catch(() => undefined);
