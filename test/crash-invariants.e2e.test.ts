@@ -39,8 +39,8 @@ interface OrderPlan {
   user: number;
   items: { productId: string; quantity: number }[];
   idempotencyKey: string;
-  /** Pay it, leave it unpaid, or close it unpaid. */
-  payment: 'pay' | 'abandon' | 'close';
+  /** Pay it, leave it unpaid, close it unpaid, or close it while the payer is paying. */
+  payment: 'pay' | 'abandon' | 'close' | 'closeWhilePaying';
   refunds: RefundPlan;
   /** Share of the amount an admin's partial refund takes. */
   partialShare: number;
@@ -66,7 +66,7 @@ function plan(seed: number): OrderPlan[] {
         user: u,
         items: [...lines].map(([productId, quantity]) => ({ productId, quantity })),
         idempotencyKey: `crash-${seed}-${index}`,
-        payment: p < 0.8 ? 'pay' : p < 0.9 ? 'abandon' : 'close',
+        payment: p < 0.78 ? 'pay' : p < 0.86 ? 'abandon' : p < 0.93 ? 'close' : 'closeWhilePaying',
         refunds:
           q < 0.2 ? 'none' : q < 0.45 ? 'owner' : q < 0.7 ? 'partial' : q < 0.9 ? 'partialThenRest' : 'race',
         partialShare: 0.1 + r() * 0.6,
@@ -82,6 +82,7 @@ interface Counts {
   crashes: Record<string, number>;
   lostArmed: number;
   lostTaken: number;
+  notifyFaults: number;
   clientRetries: number;
   reconcileRuns: number;
   settleRounds: number;
@@ -94,6 +95,7 @@ const counts: Counts = {
   crashes: {},
   lostArmed: 0,
   lostTaken: 0,
+  notifyFaults: 0,
   clientRetries: 0,
   reconcileRuns: 0,
   settleRounds: 0,
@@ -137,6 +139,12 @@ async function crash(fn: CrashTarget): Promise<void> {
 async function loseAnswer(action: LostAction, collection: LostCollection): Promise<void> {
   counts.lostArmed++;
   await e.emu('POST', '/emu/faults', { action, collection, lostResponse: true, count: 1 });
+}
+
+/** WeChat drops its next notification attempt (it retries on its schedule) or sends it twice at once. */
+async function wechatNotifyFault(kind: 'drop' | 'duplicate'): Promise<void> {
+  counts.notifyFaults++;
+  await e.sim('POST', '/sim/faults', { target: 'notify', kind, count: 1 });
 }
 
 /** With probability `p`, one fault among `choices` (each arms one crash or one lost answer). */
@@ -220,7 +228,14 @@ async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
     () => crash('payNotify'),
     () => loseAnswer('update', 'orders'),
     () => loseAnswer('insert', 'notifications'),
+    () => wechatNotifyFault('drop'),
+    () => wechatNotifyFault('duplicate'),
   ]);
+  if (o.payment === 'closeWhilePaying') {
+    // Whichever reaches WeChat first wins: a paid order is not closed, a closed one is not paid.
+    await Promise.all([e.pay(user, payment), clientCall('orders', { action: 'close', orderId }, user)]);
+    return;
+  }
   assert.equal(await e.pay(user, payment), 'requestPayment:ok', `the payer pays ${orderId}`);
   if (o.refunds === 'none' || !(await paidHere(user, orderId))) return;
 
@@ -232,6 +247,7 @@ async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
     () => loseAnswer('update', 'refunds'),
     () => loseAnswer('update', 'orders'),
     () => loseAnswer('insert', 'notifications'),
+    () => wechatNotifyFault('duplicate'),
   ];
   const partial = Math.max(1, Math.floor(amountFen * o.partialShare));
   await maybeFault(o, 0.6, refundFaults);
@@ -354,6 +370,7 @@ describe('money under crashes and lost database answers', () => {
     counts.lostTaken = counts.lostArmed - sum(stillArmed.map((f) => f.remaining));
     await hostFaults();
     await e.emu('DELETE', '/emu/faults');
+    await e.sim('DELETE', '/sim/faults');
     const busyMs = Date.now() - started;
     const lastRound = await settle();
 
@@ -383,6 +400,7 @@ describe('money under crashes and lost database answers', () => {
       crashesByFunction: counts.crashes,
       lostAnswersArmed: counts.lostArmed,
       lostAnswers: counts.lostTaken,
+      wechatNotifyFaults: counts.notifyFaults,
       clientRetries: counts.clientRetries,
       reconcileRunsWhileBusy: counts.reconcileRuns,
       settleRounds: counts.settleRounds,
