@@ -8,7 +8,13 @@ import { newRefund } from '../domain/refund';
 import { WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
 import { confirmOrder, createPayment } from './payments';
 import { reconcile } from './reconcile';
-import { applyRefundReport, confirmRefund, requestRefund, type RefundDeps } from './refunds';
+import {
+  applyRefundReport,
+  confirmRefund,
+  finishInterrupted,
+  requestRefund,
+  type RefundDeps,
+} from './refunds';
 import type { FakeWechat } from './testing/fake-wechat';
 import { newOpenid, startBench, type Bench } from './testing/harness';
 
@@ -303,6 +309,33 @@ describe('refunds under lost database answers and crashes', () => {
       now: new Date(),
     });
     assert.equal(again.amountFen, 2400);
+  });
+  it('reconcile that read the order before a request reserved never abandons the refund the request sent', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    // Reconcile (minimum age 0, or a client retrying an old refund) read the order before the
+    // reservation landed; the request then reserved, checked its refund and sent it to WeChat.
+    const before = (await deps.orders.get(order._id))!;
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    const staleOrders = { ...deps.orders, get: async () => Promise.resolve(before) };
+    const seenByReconcile = (await deps.refunds.get(r.refundId))!;
+    const after = await finishInterrupted({ ...deps, orders: staleOrders }, seenByReconcile, new Date());
+    assert.notEqual(after.status, 'FAILED', 'a refund sent to WeChat is never abandoned');
+
+    await applyRefundReport(deps, r.refundId, deps.gateway.finishRefund(r.refundId), new Date());
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    const done = await deps.orders.get(order._id);
+    assert.deepEqual(
+      [done?.status, done?.refundedFen, done?.refundingFen],
+      ['REFUNDED', 2400, 0],
+      'the refund WeChat paid lands on the order',
+    );
   });
 });
 
