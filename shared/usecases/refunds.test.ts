@@ -337,6 +337,36 @@ describe('refunds under lost database answers and crashes', () => {
       'the refund WeChat paid lands on the order',
     );
   });
+  it('a refund resent by orders.get while reconcile abandons it from a stale read is never lost', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const before = (await deps.orders.get(order._id))!;
+    // A request recorded and reserved its refund, then stalled before confirming and sending it.
+    const refund = newRefund({
+      outRefundNo: newOutRefundNo(new Date()),
+      order,
+      amountFen: 2400,
+      requestedBy: openid,
+      now: new Date(),
+    });
+    await deps.refunds.insert(refund);
+    await deps.orders.apply(order._id, (doc) => ({
+      kind: 'apply',
+      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: 2400 }, new Date()),
+    }));
+    // orders.get finds it PROCESSING, unknown to WeChat and held by the order: it sends it.
+    await confirmRefund(deps, refund, new Date());
+    assert.ok(deps.gateway.refundsByNo.has(refund._id), 'sent by orders.get');
+    // Reconcile had read the order before the reservation landed.
+    const staleOrders = { ...deps.orders, get: async () => Promise.resolve(before) };
+    const after = await finishInterrupted({ ...deps, orders: staleOrders }, refund, new Date());
+    assert.notEqual(after.status, 'FAILED', 'a refund sent to WeChat is never abandoned');
+
+    await applyRefundReport(deps, refund._id, deps.gateway.finishRefund(refund._id), new Date());
+    const done = await deps.orders.get(order._id);
+    assert.deepEqual([done?.status, done?.refundedFen, done?.refundingFen], ['REFUNDED', 2400, 0]);
+  });
 });
 
 describe('how a refund ends decides its reservation, once', () => {

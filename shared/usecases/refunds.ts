@@ -393,9 +393,10 @@ export async function confirmRefund(deps: RefundDeps, refund: RefundDoc, now: Da
   if (refund.status !== 'PROCESSING') return refund;
   const seen = await deps.gateway.queryRefund(refund._id, refund.outTradeNo);
   if (seen.status === 'NOT_FOUND') {
-    // Only a reserved refund is ever sent; an unreserved one is reconcile's to abandon (finishInterrupted).
+    // Only a reserved refund is ever sent, and only once confirmed (the handshake with reconcile's
+    // abandonment); an unreserved one is reconcile's to abandon (finishInterrupted).
     const order = await deps.orders.get(refund.outTradeNo);
-    if (order && holdsReservation(order, refund))
+    if (order && holdsReservation(order, refund) && (await confirmHeld(deps, refund._id, now)))
       await submitRefund(deps, refund, order.amountFen, now).catch(() => undefined);
   } else {
     await applyRefundReport(deps, refund._id, seen, now);
