@@ -21,6 +21,8 @@ export interface OrderRepository {
   list(openid: string, pageSize: number, before?: string): Promise<OrderPage>;
   /** Unpaid orders created before `createdBefore`, oldest first (reconcile). */
   findStaleUnpaid(createdBefore: Date, limit: number): Promise<OrderDoc[]>;
+  /** Orders holding fen for refunds in flight, least recently changed first (reconcile). */
+  findReserving(limit: number): Promise<OrderDoc[]>;
   apply(outTradeNo: string, decide: (order: OrderDoc) => Decision<OrderDoc>): Promise<ApplyOutcome<OrderDoc>>;
 }
 
@@ -68,6 +70,17 @@ export function orderRepository(db: Database): OrderRepository {
         orders()
           .where({ status: 'NOTPAY', createdAt: _.lt(createdBefore) })
           .orderBy('createdAt', 'asc')
+          .limit(limit)
+          .get(),
+      );
+      return res.data as OrderDoc[];
+    },
+    async findReserving(limit) {
+      const _ = db.command;
+      const res = await run('get orders', () =>
+        orders()
+          .where({ refundingFen: _.gt(0) })
+          .orderBy('updatedAt', 'asc')
           .limit(limit)
           .get(),
       );

@@ -367,6 +367,41 @@ describe('refunds under lost database answers and crashes', () => {
     const done = await deps.orders.get(order._id);
     assert.deepEqual([done?.status, done?.refundedFen, done?.refundingFen], ['REFUNDED', 2400, 0]);
   });
+  it('a reservation that landed after reconcile abandoned its refund is released by reconcile', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    // A request recorded its refund and stalled; reconcile (minimum age 0) abandoned it as unreserved;
+    // the request's reservation then landed and its instance died before it could look again.
+    const refund = newRefund({
+      outRefundNo: newOutRefundNo(new Date()),
+      order,
+      amountFen: 2400,
+      requestedBy: openid,
+      now: new Date(),
+    });
+    await deps.refunds.insert(refund);
+    assert.equal((await finishInterrupted(deps, refund, new Date())).failCode, 'NOT_RESERVED');
+    await deps.orders.apply(order._id, (doc) => ({
+      kind: 'apply',
+      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: 2400 }, new Date()),
+    }));
+
+    const report = await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    assert.ok(report.refundsSettled >= 1, JSON.stringify(report));
+    const released = await deps.orders.get(order._id);
+    assert.deepEqual([released?.refundingFen, released?.reservedRefundNos], [0, []], 'nothing held');
+    assert.equal(deps.gateway.refundsByNo.has(refund._id), false, 'the abandoned refund is never sent');
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    assert.equal((await deps.orders.get(order._id))?.version, released?.version, 'released once');
+    const again = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    assert.equal(again.amountFen, 2400, 'the owner can refund again');
+  });
 });
 
 describe('how a refund ends decides its reservation, once', () => {

@@ -207,6 +207,26 @@ export async function finishInterrupted(deps: RefundDeps, refund: RefundDoc, now
 }
 
 /**
+ * Gives back what `order` holds for refunds that were abandoned (never sent; final): a reservation
+ * can land after reconcile abandoned its refund when the request stalled in between, and the request
+ * may die before it notices. Returns how many reservations were released.
+ */
+export async function releaseAbandoned(deps: RefundRecordDeps, order: OrderDoc, now: Date): Promise<number> {
+  let released = 0;
+  for (const outRefundNo of order.reservedRefundNos ?? []) {
+    const refund = await deps.refunds.get(outRefundNo);
+    if (refund?.status !== 'FAILED' || refund.failCode !== NOT_RESERVED) continue;
+    const r = await deps.orders.apply(order._id, (doc) =>
+      settleRefund(doc, { outRefundNo, amountFen: refund.amountFen }, 'RELEASE', now),
+    );
+    if (r.outcome !== 'applied') continue;
+    released++;
+    deps.log.warn(`released the reservation of abandoned refund ${outRefundNo} on order ${order._id}`);
+  }
+  return released;
+}
+
+/**
  * Sends (or resends, same outRefundNo) a PROCESSING refund to WeChat. A refusal marks it FAILED and
  * releases the reservation; a timeout or 5xx leaves it PROCESSING for a retry, the notification,
  * orders.get or reconcile, and surfaces as a retryable error.
