@@ -26,7 +26,7 @@ const CLIENT_ATTEMPTS = 4;
 const MAX_SETTLE_ROUNDS = 60;
 
 /** Functions whose instances are killed (host crash faults). */
-type CrashTarget = 'createPayment' | 'payNotify' | 'refund' | 'refundNotify' | 'reconcile';
+type CrashTarget = 'createPayment' | 'payNotify' | 'orders' | 'refund' | 'refundNotify' | 'reconcile';
 /** Writes whose answers are lost (emulator lostResponse faults); no money path uses transactions. */
 type LostAction = 'insert' | 'update';
 type LostCollection = 'orders' | 'refunds' | 'notifications';
@@ -226,6 +226,8 @@ async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
   }
   await maybeFault(o, 0.5, [
     () => crash('payNotify'),
+    // orders.get confirms the payment at WeChat when the notification is late.
+    () => crash('orders'),
     () => loseAnswer('update', 'orders'),
     () => loseAnswer('insert', 'notifications'),
     () => wechatNotifyFault('drop'),
