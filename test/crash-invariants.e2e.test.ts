@@ -13,6 +13,8 @@ import { RECONCILE_OPERATOR, startE2E, type E2E, type TestUser } from './support
 import { pick, rng } from './support/fuzz';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261130);
+if (!Number.isSafeInteger(SEED))
+  throw new Error(`CRASH_SEED must be an integer, got ${process.env.CRASH_SEED}`);
 const USERS = 16;
 const ORDERS_PER_USER = 3;
 /** Users whose flows run at the same time (calls of one user are sequential, as on a phone). */
