@@ -89,6 +89,7 @@ interface Counts {
   lostArmed: number;
   lostTaken: number;
   notifyFaults: number;
+  slowWrites: number;
   clientRetries: number;
   reconcileRuns: number;
   settleRounds: number;
@@ -102,6 +103,7 @@ const counts: Counts = {
   lostArmed: 0,
   lostTaken: 0,
   notifyFaults: 0,
+  slowWrites: 0,
   clientRetries: 0,
   reconcileRuns: 0,
   settleRounds: 0,
@@ -145,6 +147,20 @@ async function crash(fn: CrashTarget): Promise<void> {
 async function loseAnswer(action: LostAction, collection: LostCollection): Promise<void> {
   counts.lostArmed++;
   await e.emu('POST', '/emu/faults', { action, collection, lostResponse: true, count: 1 });
+}
+
+/**
+ * The next update of `collection` is held up before it applies (a slow database): it widens the
+ * windows in which a request, a notification and reconcile interleave.
+ */
+async function slowWrite(o: OrderPlan, collection: 'orders' | 'refunds'): Promise<void> {
+  counts.slowWrites++;
+  await e.emu('POST', '/emu/faults', {
+    action: 'update',
+    collection,
+    delayMs: 100 + Math.floor(o.r() * 300),
+    count: 1,
+  });
 }
 
 /** WeChat drops its next notification attempt (it retries on its schedule) or sends it twice at once. */
@@ -256,6 +272,8 @@ async function runOrder(o: OrderPlan, user: TestUser): Promise<void> {
     () => loseAnswer('update', 'orders'),
     () => loseAnswer('insert', 'notifications'),
     () => wechatNotifyFault('duplicate'),
+    () => slowWrite(o, 'orders'),
+    () => slowWrite(o, 'refunds'),
   ];
   const partial = Math.max(1, Math.floor(amountFen * o.partialShare));
   await maybeFault(o, 0.6, refundFaults);
@@ -374,8 +392,9 @@ describe('money under crashes and lost database answers', () => {
     }
 
     // Stop injecting; count the lost answers that were taken (armed minus still armed).
-    const stillArmed = await e.emu<{ remaining: number }[]>('GET', '/emu/faults');
-    counts.lostTaken = counts.lostArmed - sum(stillArmed.map((f) => f.remaining));
+    const stillArmed = await e.emu<{ remaining: number; lostResponse?: boolean }[]>('GET', '/emu/faults');
+    counts.lostTaken =
+      counts.lostArmed - sum(stillArmed.filter((f) => f.lostResponse).map((f) => f.remaining));
     await hostFaults();
     await e.emu('DELETE', '/emu/faults');
     await e.sim('DELETE', '/sim/faults');
@@ -410,6 +429,7 @@ describe('money under crashes and lost database answers', () => {
       lostAnswersArmed: counts.lostArmed,
       lostAnswers: counts.lostTaken,
       wechatNotifyFaults: counts.notifyFaults,
+      slowWrites: counts.slowWrites,
       clientRetries: counts.clientRetries,
       reconcileRunsWhileBusy: counts.reconcileRuns,
       settleRounds: counts.settleRounds,
