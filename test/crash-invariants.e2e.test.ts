@@ -1,6 +1,7 @@
 // Money integrity under crashes and lost database answers (issue 17): many users pay, get notified
 // and refund (their own full refunds, admins' partial ones) while function instances are killed at
-// random points and database writes are applied with their answers lost. Then the faults stop,
+// random points, database writes are applied with their answers lost or held up, and WeChat drops or
+// duplicates notifications; reconcile runs alongside with a zero minimum age. Then the faults stop,
 // WeChat's retries (time-scaled) and reconcile run until nothing changes, and the local records are
 // checked against the simulator's own ledger: what WeChat took and gave back is exactly what we
 // recorded, nothing is reserved, nothing is recorded twice, every notification was acknowledged.
