@@ -7,6 +7,8 @@
 // recorded, nothing is reserved, nothing is recorded twice, every notification was acknowledged.
 // The run is randomised from a seed (CRASH_SEED overrides it; the seed and counts are printed), so a
 // failure reproduces its plan; its timing is not part of the verdict.
+// Over 250 lines because the plan, the faults along each step and the checks against the ledger are one
+// scenario: the invariants read next to what was done to them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ApiResult, CreatePaymentResponse, RefundResponse } from '../shared/contracts/api';

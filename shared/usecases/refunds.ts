@@ -1,4 +1,4 @@
-// Refund use cases: request (reserve → record → ask WeChat), apply WeChat's answer (notification,
+// Refund use cases: request (record → reserve → confirm → ask WeChat), apply WeChat's answer (notification,
 // query, reconcile) to the refund and then, exactly once, to the order.
 import type { RefundResponse } from '../contracts/api';
 import { conflict, isAppError, notFound } from '../domain/errors';
