@@ -1,5 +1,5 @@
-// Refund use cases: request (record → reserve → confirm → ask WeChat), apply WeChat's answer (notification,
-// query, reconcile) to the refund and then, exactly once, to the order.
+// Refund use cases: request (record → reserve → confirm → ask WeChat), apply WeChat's answer
+// (notification, query, reconcile) to the refund and then, exactly once, to the order.
 import type { RefundResponse } from '../contracts/api';
 import { conflict, isAppError, notFound } from '../domain/errors';
 import { newOutRefundNo } from '../domain/ids';
