@@ -53,6 +53,15 @@ export const DATABASE_PLAN: CollectionSpec[] = [
         serves: 'reconcile: NOTPAY orders older than 5 minutes, paged on (createdAt, _id)',
       },
       {
+        name: 'refundingFen_updatedAt',
+        keys: [
+          { field: 'refundingFen', direction: 1 },
+          { field: 'updatedAt', direction: 1 },
+        ],
+        unique: false,
+        serves: 'reconcile: orders holding fen for refunds in flight (abandoned ones are released)',
+      },
+      {
         name: 'paidAt__id',
         keys: [
           { field: 'paidAt', direction: 1 },

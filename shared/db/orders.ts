@@ -43,6 +43,8 @@ export interface OrderRepository {
    * (a conditional update of `lastQueriedAt`, which no transition reads, so it never races one).
    */
   claimQuery(outTradeNo: string, now: Date, intervalMs: number): Promise<boolean>;
+  /** Orders holding fen for refunds in flight, least recently changed first (reconcile). */
+  findReserving(limit: number): Promise<OrderDoc[]>;
   apply(outTradeNo: string, decide: (order: OrderDoc) => Decision<OrderDoc>): Promise<ApplyOutcome<OrderDoc>>;
 }
 
@@ -111,6 +113,17 @@ export function orderRepository(db: Database): OrderRepository {
           .update({ lastQueriedAt: now }),
       )) as { updated?: number };
       return res?.updated === 1;
+    },
+    async findReserving(limit) {
+      const _ = db.command;
+      const res = await run('get orders', () =>
+        orders()
+          .where({ refundingFen: _.gt(0) })
+          .orderBy('updatedAt', 'asc')
+          .limit(limit)
+          .get(),
+      );
+      return res.data as OrderDoc[];
     },
     apply(outTradeNo, decide) {
       return applyDecision({ db, collection: COLLECTIONS.orders, read: () => get(outTradeNo), decide });

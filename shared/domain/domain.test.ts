@@ -18,6 +18,8 @@ import {
   type OrderDoc,
 } from './order';
 import {
+  abandonRefund,
+  confirmReserved,
   decideRefundAmount,
   failRefund,
   finishRefund,
@@ -476,5 +478,31 @@ describe('refund rules', () => {
     assert.equal(failed.kind === 'apply' && failed.transition.set.status, 'FAILED');
     assert.equal(orderEffect({ status: 'FAILED' }), 'RELEASE');
     assert.equal(markAppliedToOrder({ ...done, appliedToOrder: true }, now).kind, 'already');
+  });
+  it('abandoning an unreserved refund and confirming its reservation exclude each other', () => {
+    const r = newRefund({
+      outRefundNo: 'R12345679',
+      order: paidOrder(),
+      amountFen: 100,
+      requestedBy: 'o-user',
+      now,
+    });
+    assert.equal(r.reservedOnOrder, false);
+    const abandon = abandonRefund(r, now);
+    if (abandon.kind !== 'apply') return assert.fail('apply');
+    // Conditional on the request not having confirmed meanwhile: the same document decides the race.
+    assert.deepEqual(abandon.transition.where, { _id: r._id, status: 'PROCESSING', reservedOnOrder: false });
+    const confirm = confirmReserved(r, now);
+    if (confirm.kind !== 'apply') return assert.fail('apply');
+    assert.deepEqual(confirm.transition.where, { _id: r._id, status: 'PROCESSING' });
+    const held = { ...r, ...confirm.transition.set };
+    assert.deepEqual(abandonRefund(held, now), { kind: 'anomaly', reason: 'refund-reserved' });
+    assert.equal(confirmReserved(held, now).kind, 'already');
+    const abandoned = { ...r, ...abandon.transition.set };
+    assert.deepEqual(confirmReserved(abandoned, now), { kind: 'anomaly', reason: 'refund-failed' });
+    // A refund written before the field existed keeps the old, unconditional abandonment.
+    const { reservedOnOrder: _omit, ...older } = r;
+    const old = abandonRefund(older, now);
+    assert.equal(old.kind === 'apply' && 'reservedOnOrder' in old.transition.where, false);
   });
 });

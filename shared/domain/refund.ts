@@ -30,6 +30,12 @@ export interface RefundDoc {
    * refunds of the old flow, which reserved anonymously before recording.
    */
   namedReservation?: boolean;
+  /**
+   * Set by the request once its order holds the reservation, before the refund is sent: the handshake
+   * that keeps reconcile from abandoning a refund a request is sending (both are conditional updates
+   * of this document, so exactly one of them wins). False until then; absent on older refunds.
+   */
+  reservedOnOrder?: boolean;
   apiVersion: ApiVersion;
 }
 
@@ -109,6 +115,7 @@ export function newRefund(input: NewRefundInput): RefundDoc {
     updatedAt: input.now,
     appliedToOrder: false,
     namedReservation: true,
+    reservedOnOrder: false,
     apiVersion: input.order.apiVersion,
   };
   if (input.reason) doc.reason = input.reason;
@@ -161,16 +168,29 @@ export function failRefund(refund: RefundDoc, failCode: string, now: Date): Deci
 /**
  * PROCESSING → FAILED for a refund whose reservation never landed on its order (refused by the rules
  * after a race, or the instance died between the two writes). It was never sent to WeChat and holds
- * no fen, so there is nothing to move on the order: it is applied as it stands.
+ * no fen, so there is nothing to move on the order: it is applied as it stands. Refused once its
+ * request confirmed the reservation (`confirmReserved`): that refund may be at WeChat already.
  */
 export function abandonRefund(refund: RefundDoc, now: Date): Decision<RefundDoc> {
   if (refund.status === 'FAILED' && refund.failCode === NOT_RESERVED) return { kind: 'already' };
   if (refund.status !== 'PROCESSING')
     return { kind: 'anomaly', reason: `refund-${refund.status.toLowerCase()}` };
-  return {
-    kind: 'apply',
-    transition: guarded(refund, { status: 'FAILED', failCode: NOT_RESERVED, appliedToOrder: true }, now),
-  };
+  if (refund.reservedOnOrder === true) return { kind: 'anomaly', reason: 'refund-reserved' };
+  const transition = guarded(refund, { status: 'FAILED', failCode: NOT_RESERVED, appliedToOrder: true }, now);
+  // Matches only while the request has not confirmed its reservation in the meantime.
+  if (refund.reservedOnOrder === false) transition.where.reservedOnOrder = false;
+  return { kind: 'apply', transition };
+}
+
+/**
+ * The request's side of the handshake with abandonRefund: its order holds the reservation, so the
+ * refund may be sent. An abandoned refund (reconcile got there first) is an anomaly: release, resend never.
+ */
+export function confirmReserved(refund: RefundDoc, now: Date): Decision<RefundDoc> {
+  if (refund.reservedOnOrder === true) return { kind: 'already' };
+  if (refund.status !== 'PROCESSING')
+    return { kind: 'anomaly', reason: `refund-${refund.status.toLowerCase()}` };
+  return { kind: 'apply', transition: guarded(refund, { reservedOnOrder: true }, now) };
 }
 
 /** failCode of a refund abandoned before its amount was reserved (never sent to WeChat). */

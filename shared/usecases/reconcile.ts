@@ -7,14 +7,14 @@ import type { RefundDoc } from '../domain/refund';
 import type { UseCaseDeps } from './deps';
 import { retryVirtualUploads } from './fulfilment';
 import { confirmOrder } from './payments';
-import { finishInterrupted, settleOnOrder } from './refunds';
+import { finishInterrupted, releaseAbandoned, settleOnOrder } from './refunds';
 
 export type ReconcileDeps = Pick<
   UseCaseDeps,
   'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment' | 'reconcileCursors'
 >;
 
-export const RECONCILE_LIMITS = { unapplied: 50, shipping: 20 } as const;
+export const RECONCILE_LIMITS = { unapplied: 50, reserving: 50, shipping: 20 } as const;
 /** Orders and refunds younger than this are left to the notification. */
 export const RECONCILE_MIN_AGE_MS = 5 * 60 * 1000;
 
@@ -200,6 +200,13 @@ export async function reconcile(
       if (after?.appliedToOrder) report.refundsSettled++;
     } catch (err) {
       failed(`settling refund ${refund._id}`, err);
+    }
+  }
+  for (const order of await deps.orders.findReserving(RECONCILE_LIMITS.reserving)) {
+    try {
+      report.refundsSettled += await releaseAbandoned(deps, order, now);
+    } catch (err) {
+      failed(`releasing abandoned refunds of order ${order._id}`, err);
     }
   }
   if (deps.fulfilment) {

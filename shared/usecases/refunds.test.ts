@@ -8,7 +8,13 @@ import { newRefund } from '../domain/refund';
 import { WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
 import { confirmOrder, createPayment } from './payments';
 import { reconcile } from './reconcile';
-import { applyRefundReport, confirmRefund, requestRefund, type RefundDeps } from './refunds';
+import {
+  applyRefundReport,
+  confirmRefund,
+  finishInterrupted,
+  requestRefund,
+  type RefundDeps,
+} from './refunds';
 import type { FakeWechat } from './testing/fake-wechat';
 import { newOpenid, startBench, type Bench } from './testing/harness';
 
@@ -303,6 +309,98 @@ describe('refunds under lost database answers and crashes', () => {
       now: new Date(),
     });
     assert.equal(again.amountFen, 2400);
+  });
+  it('reconcile that read the order before a request reserved never abandons the refund the request sent', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    // Reconcile (minimum age 0, or a client retrying an old refund) read the order before the
+    // reservation landed; the request then reserved, checked its refund and sent it to WeChat.
+    const before = (await deps.orders.get(order._id))!;
+    const r = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    const staleOrders = { ...deps.orders, get: async () => Promise.resolve(before) };
+    const seenByReconcile = (await deps.refunds.get(r.refundId))!;
+    const after = await finishInterrupted({ ...deps, orders: staleOrders }, seenByReconcile, new Date());
+    assert.notEqual(after.status, 'FAILED', 'a refund sent to WeChat is never abandoned');
+
+    await applyRefundReport(deps, r.refundId, deps.gateway.finishRefund(r.refundId), new Date());
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    const done = await deps.orders.get(order._id);
+    assert.deepEqual(
+      [done?.status, done?.refundedFen, done?.refundingFen],
+      ['REFUNDED', 2400, 0],
+      'the refund WeChat paid lands on the order',
+    );
+  });
+  it('a refund resent by orders.get while reconcile abandons it from a stale read is never lost', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    const before = (await deps.orders.get(order._id))!;
+    // A request recorded and reserved its refund, then stalled before confirming and sending it.
+    const refund = newRefund({
+      outRefundNo: newOutRefundNo(new Date()),
+      order,
+      amountFen: 2400,
+      requestedBy: openid,
+      now: new Date(),
+    });
+    await deps.refunds.insert(refund);
+    await deps.orders.apply(order._id, (doc) => ({
+      kind: 'apply',
+      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: 2400 }, new Date()),
+    }));
+    // orders.get finds it PROCESSING, unknown to WeChat and held by the order: it sends it.
+    await confirmRefund(deps, refund, new Date());
+    assert.ok(deps.gateway.refundsByNo.has(refund._id), 'sent by orders.get');
+    // Reconcile had read the order before the reservation landed.
+    const staleOrders = { ...deps.orders, get: async () => Promise.resolve(before) };
+    const after = await finishInterrupted({ ...deps, orders: staleOrders }, refund, new Date());
+    assert.notEqual(after.status, 'FAILED', 'a refund sent to WeChat is never abandoned');
+
+    await applyRefundReport(deps, refund._id, deps.gateway.finishRefund(refund._id), new Date());
+    const done = await deps.orders.get(order._id);
+    assert.deepEqual([done?.status, done?.refundedFen, done?.refundingFen], ['REFUNDED', 2400, 0]);
+  });
+  it('a reservation that landed after reconcile abandoned its refund is released by reconcile', async () => {
+    const deps = bench.deps();
+    const openid = newOpenid();
+    const order = await paidOrder(deps, openid);
+    // A request recorded its refund and stalled; reconcile (minimum age 0) abandoned it as unreserved;
+    // the request's reservation then landed and its instance died before it could look again.
+    const refund = newRefund({
+      outRefundNo: newOutRefundNo(new Date()),
+      order,
+      amountFen: 2400,
+      requestedBy: openid,
+      now: new Date(),
+    });
+    await deps.refunds.insert(refund);
+    assert.equal((await finishInterrupted(deps, refund, new Date())).failCode, 'NOT_RESERVED');
+    await deps.orders.apply(order._id, (doc) => ({
+      kind: 'apply',
+      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: 2400 }, new Date()),
+    }));
+
+    const report = await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    assert.ok(report.refundsSettled >= 1, JSON.stringify(report));
+    const released = await deps.orders.get(order._id);
+    assert.deepEqual([released?.refundingFen, released?.reservedRefundNos], [0, []], 'nothing held');
+    assert.equal(deps.gateway.refundsByNo.has(refund._id), false, 'the abandoned refund is never sent');
+    await reconcile(deps, new Date(Date.now() + 3600_000), 0);
+    assert.equal((await deps.orders.get(order._id))?.version, released?.version, 'released once');
+    const again = await requestRefund(deps, {
+      orderId: order._id,
+      requester: { openid, isAdmin: false },
+      windowHours: WINDOW,
+      now: new Date(),
+    });
+    assert.equal(again.amountFen, 2400, 'the owner can refund again');
   });
 });
 

@@ -1,5 +1,5 @@
-// Refund use cases: request (reserve → record → ask WeChat), apply WeChat's answer (notification,
-// query, reconcile) to the refund and then, exactly once, to the order.
+// Refund use cases: request (record → reserve → confirm → ask WeChat), apply WeChat's answer
+// (notification, query, reconcile) to the refund and then, exactly once, to the order.
 import type { RefundResponse } from '../contracts/api';
 import { conflict, isAppError, notFound } from '../domain/errors';
 import { newOutRefundNo } from '../domain/ids';
@@ -17,6 +17,7 @@ import {
 import type { NotificationGateway, PayGateway } from '../gateways/gateway';
 import {
   abandonRefund,
+  confirmReserved,
   decideRefundAmount,
   failRefund,
   finishRefund,
@@ -159,13 +160,23 @@ async function reserveFor(deps: RefundDeps, refund: RefundDoc, req: RefundReques
   }
   if (reserved.outcome === 'missing' || reserved.outcome === 'anomaly')
     throw conflict('the order changed while reserving the refund; retry');
-  // Reconcile abandons an unreserved refund only once it is old; if it raced this request anyway,
-  // give the reservation back rather than send an abandoned refund to WeChat.
-  const latest = await deps.refunds.get(refund._id);
-  if (latest?.status === 'FAILED') {
-    await settleOnOrder(deps, refund._id, req.now, { release: true });
+  if (!(await confirmHeld(deps, refund._id, req.now)))
     throw conflict('the refund was abandoned while it was being reserved; request it again');
-  }
+}
+
+/**
+ * Marks the refund as held by its order before it is sent. Reconcile abandons an unreserved refund
+ * with a conditional update of the same document, so exactly one of them wins; when reconcile won,
+ * the reservation is given back and the refund is never sent. False then.
+ */
+async function confirmHeld(deps: RefundRecordDeps, outRefundNo: string, now: Date): Promise<boolean> {
+  const held = await ambiguousOnce(() => deps.refunds.apply(outRefundNo, (doc) => confirmReserved(doc, now)));
+  // Only an abandoned refund gives its reservation back; one already finished stays as it is.
+  const abandoned =
+    held.outcome === 'missing' || (held.outcome === 'anomaly' && held.doc.failCode === NOT_RESERVED);
+  if (!abandoned) return true;
+  await settleOnOrder(deps, outRefundNo, now, { release: true });
+  return false;
 }
 
 /**
@@ -189,10 +200,35 @@ async function legacyReservations(deps: RefundDeps, refund: RefundDoc): Promise<
 export async function finishInterrupted(deps: RefundDeps, refund: RefundDoc, now: Date): Promise<RefundDoc> {
   if (refund.status !== 'PROCESSING') return refund;
   const order = await deps.orders.get(refund.outTradeNo);
-  if (order && holdsReservation(order, refund)) return confirmRefund(deps, refund, now);
+  if (refund.reservedOnOrder === true || (order && holdsReservation(order, refund)))
+    return confirmRefund(deps, refund, now);
   const r = await ambiguousOnce(() => deps.refunds.apply(refund._id, (doc) => abandonRefund(doc, now)));
-  deps.log.warn(`refund ${refund._id} was never reserved on its order; abandoned`);
-  return r.outcome === 'missing' ? refund : r.doc;
+  if (r.outcome === 'missing') return refund;
+  // Its request confirmed the reservation after the order was read here: it is sending it.
+  if (r.outcome === 'anomaly' && r.reason === 'refund-reserved') return confirmRefund(deps, r.doc, now);
+  if (r.outcome === 'applied')
+    deps.log.warn(`refund ${refund._id} was never reserved on its order; abandoned`);
+  return r.doc;
+}
+
+/**
+ * Gives back what `order` holds for refunds that were abandoned (never sent; final): a reservation
+ * can land after reconcile abandoned its refund when the request stalled in between, and the request
+ * may die before it notices. Returns how many reservations were released.
+ */
+export async function releaseAbandoned(deps: RefundRecordDeps, order: OrderDoc, now: Date): Promise<number> {
+  let released = 0;
+  for (const outRefundNo of order.reservedRefundNos ?? []) {
+    const refund = await deps.refunds.get(outRefundNo);
+    if (refund?.status !== 'FAILED' || refund.failCode !== NOT_RESERVED) continue;
+    const r = await deps.orders.apply(order._id, (doc) =>
+      settleRefund(doc, { outRefundNo, amountFen: refund.amountFen }, 'RELEASE', now),
+    );
+    if (r.outcome !== 'applied') continue;
+    released++;
+    deps.log.warn(`released the reservation of abandoned refund ${outRefundNo} on order ${order._id}`);
+  }
+  return released;
 }
 
 /**
@@ -360,6 +396,10 @@ export async function refundPaidAfterClose(
   }
   log.warn(`order ${outTradeNo} was paid after it was closed; refunding it automatically as ${outRefundNo}`);
   if (refund.status !== 'PROCESSING') return refund;
+  if (!(await confirmHeld(deps, outRefundNo, now))) {
+    log.error(`automatic refund ${outRefundNo} of ${outTradeNo} was abandoned; refund it by hand`);
+    return (await deps.refunds.get(outRefundNo)) ?? refund;
+  }
   if (!canPay(deps.gateway)) {
     log.warn(`refund ${outRefundNo} recorded and reserved; reconcile sends it (no merchant key here)`);
     return refund;
@@ -378,9 +418,10 @@ export async function confirmRefund(deps: RefundDeps, refund: RefundDoc, now: Da
   if (refund.status !== 'PROCESSING') return refund;
   const seen = await deps.gateway.queryRefund(refund._id, refund.outTradeNo);
   if (seen.status === 'NOT_FOUND') {
-    // Only a reserved refund is ever sent; an unreserved one is reconcile's to abandon (finishInterrupted).
+    // Only a reserved refund is ever sent, and only once confirmed (the handshake with reconcile's
+    // abandonment); an unreserved one is reconcile's to abandon (finishInterrupted).
     const order = await deps.orders.get(refund.outTradeNo);
-    if (order && holdsReservation(order, refund))
+    if (order && holdsReservation(order, refund) && (await confirmHeld(deps, refund._id, now)))
       await submitRefund(deps, refund, order.amountFen, now).catch(() => undefined);
   } else {
     await applyRefundReport(deps, refund._id, seen, now);
