@@ -4,7 +4,7 @@ import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
 import { MAX_ORDER_FEN } from '../../shared/domain/money';
 import { TEXT_PATTERN, optionalInt, optionalString, requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
-import { functionDeps } from '../../shared/http/deps';
+import { refundingFunctionDeps } from '../../shared/http/paying-deps';
 import { requestRefund } from '../../shared/usecases/refunds';
 
 export const main = authedCallable<RefundResponse>(
@@ -24,7 +24,7 @@ export const main = authedCallable<RefundResponse>(
       pattern: TEXT_PATTERN,
       patternHint: 'text without control characters',
     });
-    return requestRefund(functionDeps(config, log), {
+    return requestRefund(refundingFunctionDeps(config, log), {
       orderId,
       requester: { openid: caller.openid, isAdmin },
       windowHours: config.refundWindowHours(),

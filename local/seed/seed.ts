@@ -5,6 +5,7 @@ import { openLocalDatabase } from '../cloudbase/sdk-env';
 import { SEED_PRODUCTS, type SeedProduct } from './products';
 
 // wechatTokens: the access_token shared by all instances in WECHAT_OPENAPI_MODE=https (admin-only).
+// messages: the subscription message of each order and event, sent once (admin-only).
 export const COLLECTIONS = [
   'users',
   'products',
@@ -14,6 +15,7 @@ export const COLLECTIONS = [
   'platformCertificates',
   'reconciliations',
   'wechatTokens',
+  'messages',
 ] as const;
 
 export interface SeedReport {

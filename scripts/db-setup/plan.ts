@@ -136,6 +136,21 @@ export const DATABASE_PLAN: CollectionSpec[] = [
   { name: COLLECTIONS.platformCertificates, rule: ADMIN_ONLY, indexes: [] },
   { name: COLLECTIONS.reconciliations, rule: ADMIN_ONLY, indexes: [] },
   { name: COLLECTIONS.wechatTokens, rule: ADMIN_ONLY, indexes: [] },
+  {
+    name: COLLECTIONS.messages,
+    rule: ADMIN_ONLY,
+    indexes: [
+      {
+        name: 'status_updatedAt',
+        keys: [
+          { field: 'status', direction: 1 },
+          { field: 'updatedAt', direction: 1 },
+        ],
+        unique: false,
+        serves: 'reconcile: subscription messages to send again, oldest first',
+      },
+    ],
+  },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */

@@ -3,8 +3,14 @@
 // KeyObjects). What each function needs is declared in declaration.ts; `validateFor` checks exactly
 // that. The sections are read by one module per concern (wechat, tokens, merchant-keys, pay-mode).
 import type { KeyObject } from 'node:crypto';
+import {
+  parseSubscribeTemplates,
+  TemplateConfigError,
+  type SubscribeTemplates,
+} from '../domain/subscription';
 import { FUNCTIONS, NEEDS, VARIABLES, type Need, type VariableName } from './declaration';
 import { EnvReader, type Env } from './env-reader';
+import { ConfigError } from './errors';
 import {
   readApiV2Key,
   readApiV3Key,
@@ -136,6 +142,20 @@ export class AppConfig {
 
   adminOpenids(): ReadonlySet<string> {
     return this.#once('adminOpenids', () => new Set(this.list('ADMIN_OPENIDS')));
+  }
+
+  /** WX_SUBSCRIBE_TEMPLATES parsed and checked; undefined when unset (no message is sent). */
+  subscribeTemplates(): SubscribeTemplates | undefined {
+    return this.#once('subscribeTemplates', () => {
+      const raw = this.#read.optional('WX_SUBSCRIBE_TEMPLATES');
+      if (raw === undefined) return undefined;
+      try {
+        return parseSubscribeTemplates(raw);
+      } catch (err) {
+        if (err instanceof TemplateConfigError) throw new ConfigError('WX_SUBSCRIBE_TEMPLATES', err.message);
+        throw err;
+      }
+    });
   }
 
   refundWindowHours(): number {

@@ -11,6 +11,8 @@ export const COLLECTIONS = {
   reconciliations: 'reconciliations',
   /** The stable_token shared by all instances in WECHAT_OPENAPI_MODE=https (a secret: functions only). */
   wechatTokens: 'wechatTokens',
+  /** One document per order and event: the subscription message sent, or why not (functions only). */
+  messages: 'messages',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];

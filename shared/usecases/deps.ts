@@ -9,6 +9,7 @@ import type { RefundRepository } from '../db/refunds';
 import type { PayGateway } from '../gateways/gateway';
 import type { Logger } from '../log';
 import type { FulfilmentDeps } from './fulfilment';
+import type { MessageDeps } from './messages';
 
 export interface UseCaseDeps {
   orders: OrderRepository;
@@ -22,4 +23,9 @@ export interface UseCaseDeps {
    * virtual goods are uploaded in the invocation that applied their payment. Absent: no upload.
    */
   fulfilment?: FulfilmentDeps;
+  /**
+   * Subscription messages (WX_SUBSCRIBE_TEMPLATES), for the functions that apply payments, refunds
+   * and shipping: sent after the change is applied. Absent: no message.
+   */
+  messages?: MessageDeps;
 }

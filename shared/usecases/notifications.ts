@@ -19,7 +19,7 @@ import { applyRefundReport } from './refunds';
 
 export type NotificationDeps = Pick<
   UseCaseDeps,
-  'orders' | 'refunds' | 'notifications' | 'log' | 'fulfilment'
+  'orders' | 'refunds' | 'notifications' | 'log' | 'fulfilment' | 'messages'
 > & {
   gateway: NotificationGateway;
 };

@@ -2,12 +2,22 @@
 // one failure does not stop the rest.
 import type { UseCaseDeps } from './deps';
 import { retryVirtualUploads } from './fulfilment';
+import { retryMessages } from './messages';
 import { confirmOrder } from './payments';
 import { finishInterrupted, settleOnOrder } from './refunds';
 
-export type ReconcileDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment'>;
+export type ReconcileDeps = Pick<
+  UseCaseDeps,
+  'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment' | 'messages'
+>;
 
-export const RECONCILE_LIMITS = { orders: 50, refunds: 50, unapplied: 50, shipping: 20 } as const;
+export const RECONCILE_LIMITS = {
+  orders: 50,
+  refunds: 50,
+  unapplied: 50,
+  shipping: 20,
+  messages: 20,
+} as const;
 /** Orders and refunds younger than this are left to the notification. */
 export const RECONCILE_MIN_AGE_MS = 5 * 60 * 1000;
 
@@ -21,6 +31,9 @@ export interface ReconcileReport {
   /** Paid virtual orders whose shipping upload had not landed, and how many landed now. */
   shippingChecked: number;
   shippingUploaded: number;
+  /** Subscription messages due again (transient failure, or an attempt that never reported). */
+  messagesChecked: number;
+  messagesSent: number;
   errors: number;
 }
 
@@ -38,6 +51,8 @@ export async function reconcile(
     refundsSettled: 0,
     shippingChecked: 0,
     shippingUploaded: 0,
+    messagesChecked: 0,
+    messagesSent: 0,
     errors: 0,
   };
   const cutoff = new Date(now.getTime() - minAgeMs);
@@ -79,6 +94,13 @@ export async function reconcile(
     report.shippingChecked = shipping.checked;
     report.shippingUploaded = shipping.uploaded;
     report.errors += shipping.failed;
+  }
+  if (deps.messages) {
+    // Last: the payments and refunds above sent their own messages as they were applied.
+    const messages = await retryMessages(deps.messages, now, RECONCILE_LIMITS.messages);
+    report.messagesChecked = messages.checked;
+    report.messagesSent = messages.sent;
+    report.errors += messages.failed;
   }
   return report;
 }

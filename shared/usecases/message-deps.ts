@@ -1,0 +1,15 @@
+// The subscription messages' dependencies in a deployed function: WX_SUBSCRIBE_TEMPLATES, the
+// `messages` collection and the WeChat server-API client of this instance. Undefined when the
+// variable is unset, so that no message is sent and nothing else changes.
+import { getConfig, type AppConfig } from '../config/config';
+import { getDatabase } from '../db/database';
+import { messageRepository } from '../db/messages';
+import type { Logger } from '../log';
+import { callOpenApi } from '../wechat/openapi/client';
+import type { MessageDeps } from './messages';
+
+export function messageDepsFromEnv(log: Logger, config: AppConfig = getConfig()): MessageDeps | undefined {
+  const templates = config.subscribeTemplates();
+  if (!templates) return undefined;
+  return { messages: messageRepository(getDatabase()), callOpenApi, templates, log };
+}
