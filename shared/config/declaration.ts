@@ -485,6 +485,13 @@ export const NEEDS = {
     variables: () => ({ optional: ['WX_SUBSCRIBE_TEMPLATES'] }),
     read: (c) => c.subscribeTemplates(),
   },
+  /**
+   * refund and refundNotify send messages by 云调用 only: they hold no AppSecret, so in https mode
+   * they record the message for reconcile to send.
+   */
+  openApiMode: {
+    variables: () => ({ optional: ['WECHAT_OPENAPI_MODE'] }),
+  },
   refundWindow: {
     variables: () => ({ optional: ['REFUND_WINDOW_HOURS'] }),
     read: (c) => c.refundWindowHours(),
@@ -512,14 +519,14 @@ export const FUNCTIONS = {
     'payRequests',
     'v2RefundCertificate',
     'refundNotifyUrl',
-    'wechatOpenApi',
+    'openApiMode',
     'subscribeTemplates',
     'admins',
     'refundWindow',
     'httpApiCors',
   ],
   payNotify: ['payNotifications', 'merchantId', 'wechatOpenApi', 'subscribeTemplates'],
-  refundNotify: ['payNotifications', 'wechatOpenApi', 'subscribeTemplates'],
+  refundNotify: ['payNotifications', 'openApiMode', 'subscribeTemplates'],
   // Admins may run it by hand from the mini-program; everyone else is refused.
   // It also retries the shipping uploads of virtual goods and the subscription messages that failed.
   reconcile: ['payRequests', 'merchantId', 'wechatOpenApi', 'subscribeTemplates', 'admins'],

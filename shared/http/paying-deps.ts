@@ -29,10 +29,13 @@ export function payNotificationDeps(config: AppConfig, log: Logger): Notificatio
 
 /** The refund function: settles refunds WeChat answers at once, which sends `refunded`. */
 export function refundingFunctionDeps(config: AppConfig, log: Logger): UseCaseDeps {
-  return { ...functionDeps(config, log), messages: messageDepsFromEnv(log, config) };
+  return { ...functionDeps(config, log), messages: messageDepsFromEnv(log, config, { secretless: true }) };
 }
 
 /** Refund notifications never make an order paid: no shipping upload, only the `refunded` message. */
 export function refundNotificationDeps(config: AppConfig, log: Logger): NotificationDeps {
-  return { ...notificationDeps(config, log), messages: messageDepsFromEnv(log, config) };
+  return {
+    ...notificationDeps(config, log),
+    messages: messageDepsFromEnv(log, config, { secretless: true }),
+  };
 }

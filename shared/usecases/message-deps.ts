@@ -6,10 +6,19 @@ import { getDatabase } from '../db/database';
 import { messageRepository } from '../db/messages';
 import type { Logger } from '../log';
 import { callOpenApi } from '../wechat/openapi/client';
+import { readOpenApiMode } from '../wechat/openapi/config';
 import type { MessageDeps } from './messages';
 
-export function messageDepsFromEnv(log: Logger, config: AppConfig = getConfig()): MessageDeps | undefined {
+export function messageDepsFromEnv(
+  log: Logger,
+  config: AppConfig = getConfig(),
+  /** The function holds no AppSecret (refund, refundNotify): in https mode reconcile sends for it. */
+  opts: { secretless?: boolean } = {},
+): MessageDeps | undefined {
   const templates = config.subscribeTemplates();
   if (!templates) return undefined;
-  return { messages: messageRepository(getDatabase()), callOpenApi, templates, log };
+  const deps: MessageDeps = { messages: messageRepository(getDatabase()), callOpenApi, templates, log };
+  if (opts.secretless && readOpenApiMode() === 'https')
+    deps.deferred = 'recorded for reconcile: this function sends by 云调用 only and holds no AppSecret';
+  return deps;
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { messageRepository } from '../db/messages';
-import { MAX_MESSAGE_ATTEMPTS, messageId, type MessageDoc } from '../domain/message-record';
+import { MAX_MESSAGE_ATTEMPTS, messageId } from '../domain/message-record';
 import { parseSubscribeTemplates } from '../domain/subscription';
 import type { NotificationFacts } from '../gateways/gateway';
 import { shipOrder, type FulfilmentDeps } from './fulfilment';
@@ -63,8 +63,7 @@ function setup() {
 }
 type Setup = ReturnType<typeof setup>;
 
-const record = (orderId: string, event = 'paid') =>
-  messageRepository(bench.db).get(`${orderId}:${event}`) as Promise<MessageDoc | undefined>;
+const record = (orderId: string, event = 'paid') => messageRepository(bench.db).get(`${orderId}:${event}`);
 
 async function order({ deps }: Setup, openid: string, subscriptions: string[] = [PAID, REFUNDED]) {
   const r = await createPayment(deps, {
@@ -240,6 +239,25 @@ describe('paid', () => {
     assert.equal((await retryMessages(s.messages, new Date(), 500)).checked, 0, 'still claimed');
     const r = await retryMessages(s.messages, new Date(Date.now() + 61_000), 500);
     assert.equal(r.sent, 1);
+    assert.equal(s.wechat.sentTo(openid).length, 1);
+  });
+
+  it('a function without the AppSecret (https mode) records the message; reconcile sends it', async () => {
+    const s = setup();
+    const openid = newOpenid();
+    s.wechat.grant(openid, PAID);
+    const orderId = await order(s, openid);
+    await storm(
+      { ...s, deps: { ...s.deps, messages: { ...s.messages, deferred: 'no secret here' } } },
+      orderId,
+      3,
+    );
+    assert.equal(s.wechat.calls, 0);
+    assert.deepEqual(
+      [(await record(orderId))?.status, (await record(orderId))?.reason],
+      ['retry', 'no secret here'],
+    );
+    assert.equal((await retryMessages(s.messages, new Date(), 500)).sent, 1);
     assert.equal(s.wechat.sentTo(openid).length, 1);
   });
 

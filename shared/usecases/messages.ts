@@ -34,6 +34,8 @@ export interface MessageDeps {
   log: Logger;
   /** The one attempt's deadline (default SEND_DEADLINE_MS). */
   deadlineMs?: number;
+  /** Set: record the message for reconcile instead of sending it here (the reason, for the record). */
+  deferred?: string;
 }
 
 /** An order as createPayment stores it when the user accepted templates. */
@@ -89,6 +91,10 @@ export async function sendOrderMessage(
       data: fillMessageData(template, factsOf(order, extra)),
       now,
     });
+    if (deps.deferred) {
+      const recorded = await deps.messages.claim({ ...doc, status: 'retry', reason: deps.deferred });
+      return recorded ? 'retry' : 'already';
+    }
     if (!(await deps.messages.claim(doc))) return 'already';
     return await attempt(deps, doc, now);
   } catch (err) {
