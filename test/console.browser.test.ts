@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import chromium from '@sparticuz/chromium';
 import { chromium as playwright, type Page } from 'playwright-core';
-import { startLocalStack } from '../local/stack';
+import { startLocalStack, type LocalStack } from '../local/stack';
 
 async function expectText(page: Page, selector: string, pattern: RegExp, timeout = 30_000): Promise<void> {
   // A string expression: it runs in the page, where `document` exists (this file has no DOM types).
@@ -26,6 +26,58 @@ async function expectText(page: Page, selector: string, pattern: RegExp, timeout
       `${selector} never matched ${pattern}: [text, error banner, phone message] = ${JSON.stringify(seen)} (${(err as Error).message.split('\n')[0]})`,
     );
   }
+}
+
+const PAID = 'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg';
+const REFUNDED = 'Z3g6XXoOE7_L5RsPHG37FiAh4UrMU97b0td8uPVWab4';
+const SHIPPED = 'HUrrPb4M7ZPFBC9CPMJhxdkm-r5QdygvxCTzpVaL2_E';
+
+async function simPost(stack: LocalStack, path: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${stack.simUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200, path);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** One shipped message to `openid`, as a function's 云调用 would send it; returns its msgid. */
+async function sendSubscriptionMessage(stack: LocalStack, openid: string): Promise<number> {
+  await simPost(stack, '/sim/subscriptions', { openid, templateId: SHIPPED });
+  const answer = await simPost(
+    stack,
+    '/_cloudcall/subscribeMessage.send',
+    {
+      touser: openid,
+      template_id: SHIPPED,
+      data: {
+        thing1: { value: '控制台测试' },
+        character_string2: { value: 'CONSOLE1' },
+        time3: { value: '2026-11-30 15:01' },
+      },
+    },
+    { 'x-wx-cloud-appid': stack.env.WX_APPID },
+  );
+  assert.equal(answer.errcode, 0, JSON.stringify(answer));
+  return answer.msgid as number;
+}
+
+/** Per template: subscriptions granted to `openid` = unspent + messages sent. */
+async function subscriptionLedger(stack: LocalStack, openid: string): Promise<Record<string, number>> {
+  const q = `openid=${encodeURIComponent(openid)}`;
+  const { subscriptions } = (await (await fetch(`${stack.simUrl}/sim/subscriptions?${q}`)).json()) as {
+    subscriptions: Array<{ templateId: string; remaining: number }>;
+  };
+  const { messages } = (await (await fetch(`${stack.simUrl}/sim/messages?${q}`)).json()) as {
+    messages: Array<{ templateId: string }>;
+  };
+  return Object.fromEntries(
+    subscriptions.map((s) => [
+      s.templateId,
+      s.remaining + messages.filter((m) => m.templateId === s.templateId).length,
+    ]),
+  );
 }
 
 test(
@@ -60,6 +112,10 @@ test(
       await page.click('#new-user');
       await expectText(page, '#phone-title', /Catalog/);
       await expectText(page, '#t-users', /Test /);
+      const [buyer] = (await (await fetch(`${stack.simUrl}/sim/users`)).json()) as Array<{ openid: string }>;
+      await expectText(page, '#inbox', /no messages yet/);
+      // wx.requestSubscribeMessage at each checkout: the user allows every template
+      await page.check('#subscribe-notify');
 
       // buy two of the first product and pay
       const firstInc = page.locator('#catalog [data-inc]').first();
@@ -85,6 +141,14 @@ test(
       // the order header keeps its label apart from the id
       await expectText(page, '#order-head', /^Order no\.\s+\S+$/);
       assert.ok(await page.locator('#confirm-receipt').isHidden(), 'a refunded order offers no 确认收货');
+
+      // WeChat delivers a subscription message: the phone's 服务通知 shows its title and values
+      const sent = await sendSubscriptionMessage(stack, buyer.openid);
+      await expectText(
+        page,
+        `#inbox [data-msgid="${sent}"]`,
+        /^订单发货通知.*商品名称控制台测试.*订单号CONSOLE1/,
+      );
 
       // the database fails the next notification write: payNotify answers 5xx, WeChat retries, the log shows it
       await page.click('#back-catalog');
@@ -178,6 +242,14 @@ test(
       await page.click('[data-fault="clear"]');
       await expectText(page, '#fault-msg', /cleared/);
       assert.deepEqual(await (await fetch(`${stack.simUrl}/sim/faults`)).json(), []);
+
+      // each checkout with "Notify me" granted one message per template: spent ones were sent
+      const granted = await subscriptionLedger(stack, buyer.openid);
+      assert.deepEqual(
+        granted,
+        { [SHIPPED]: 3, [PAID]: 2, [REFUNDED]: 2 },
+        'two checkouts asked for every template (plus the one shipped message above)',
+      );
 
       const banner = await page.locator('#error').isHidden();
       assert.ok(banner, `the page shows an error: ${await page.textContent('#error')}`);

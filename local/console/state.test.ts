@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { InvocationRecord } from '../host/invocation-log';
-import { project, projectInvocations } from './state';
+import { project, projectInvocations, projectMessages } from './state';
 
 test('invocations reach the page newest first, with outcome and reason but never the caller', () => {
   const base: InvocationRecord = {
@@ -65,4 +65,64 @@ test("an order's fulfilment reaches the page as state and packages, without uplo
     undefined,
     'an order of the old flow has none',
   );
+});
+
+test('subscription messages reach the phone newest first, titled and labelled by their template', () => {
+  const templates = [
+    {
+      templateId: 'T-paid',
+      title: '订单支付成功通知',
+      keys: [
+        { key: 'thing1', name: '商品名称' },
+        { key: 'amount2', name: '支付金额' },
+      ],
+    },
+  ];
+  const shown = projectMessages(
+    [
+      {
+        msgid: 1,
+        openid: 'o1',
+        templateId: 'T-paid',
+        page: 'pages/order/order?id=1',
+        // sent in another order than the template's: the phone follows the template
+        data: { amount2: { value: '¥0.01' }, thing1: { value: '测试商品' } },
+        miniprogramState: 'formal',
+        lang: 'zh_CN',
+        sentAt: '2026-11-30T07:01:00.000Z',
+      },
+      {
+        msgid: 2,
+        openid: 'o1',
+        templateId: 'T-gone',
+        page: null,
+        data: { thing1: { value: 'x' } },
+        sentAt: '2026-11-30T07:02:00.000Z',
+      },
+    ],
+    templates,
+  );
+  assert.deepEqual(shown, [
+    {
+      msgid: 2,
+      openid: 'o1',
+      templateId: 'T-gone',
+      title: 'T-gone',
+      page: null,
+      lines: [{ name: 'thing1', value: 'x' }],
+      sentAt: '2026-11-30T07:02:00.000Z',
+    },
+    {
+      msgid: 1,
+      openid: 'o1',
+      templateId: 'T-paid',
+      title: '订单支付成功通知',
+      page: 'pages/order/order?id=1',
+      lines: [
+        { name: '商品名称', value: '测试商品' },
+        { name: '支付金额', value: '¥0.01' },
+      ],
+      sentAt: '2026-11-30T07:01:00.000Z',
+    },
+  ]);
 });

@@ -12,6 +12,8 @@ export interface ConsoleState {
   deliveries: Array<Record<string, unknown>>;
   /** The function host's latest invocations, newest first. */
   invocations: Array<Record<string, unknown>>;
+  /** Subscription messages WeChat delivered (服务通知), newest first; the phone shows its user's. */
+  messages: ConsoleMessage[];
   errors: string[];
 }
 
@@ -151,6 +153,60 @@ export function projectInvocations(list: readonly object[]): Array<Record<string
     .reverse();
 }
 
+export interface ConsoleMessage {
+  msgid: unknown;
+  openid: string;
+  templateId: string;
+  /** The template's title, or its id when the simulator does not list it. */
+  title: string;
+  page: string | null;
+  /** Each value beside its key's name, in the template's order. */
+  lines: Array<{ name: string; value: string }>;
+  sentAt: string;
+}
+
+interface TemplateView {
+  templateId: string;
+  title: string;
+  keys: Array<{ key: string; name: string }>;
+}
+
+/**
+ * The simulator's message log as a phone shows it: title from the template, each value under its
+ * key's name. Values are the ones the server sent; only what WeChat shows the user is kept.
+ */
+export function projectMessages(messages: unknown[], templates: unknown[]): ConsoleMessage[] {
+  const byId = new Map<string, TemplateView>();
+  for (const t of templates as TemplateView[])
+    if (t && typeof t.templateId === 'string') byId.set(t.templateId, t);
+  return messages
+    .filter((m): m is Record<string, unknown> => !!m && typeof m === 'object')
+    .map((m) => {
+      const templateId = String(m.templateId);
+      const template = byId.get(templateId);
+      const data = (m.data && typeof m.data === 'object' ? m.data : {}) as Record<
+        string,
+        { value?: unknown }
+      >;
+      const keys = template?.keys.map((k) => k.key) ?? Object.keys(data);
+      return {
+        msgid: m.msgid,
+        openid: String(m.openid),
+        templateId,
+        title: template?.title ?? templateId,
+        page: typeof m.page === 'string' ? m.page : null,
+        lines: keys
+          .filter((k) => data[k] !== undefined)
+          .map((k) => ({
+            name: template?.keys.find((x) => x.key === k)?.name ?? k,
+            value: typeof data[k].value === 'string' ? data[k].value : '',
+          })),
+        sentAt: String(m.sentAt),
+      };
+    })
+    .reverse();
+}
+
 /** Projected dates are ISO strings, which sort as text. */
 function timeOf(d: Record<string, unknown>): string {
   const t = d.createdAt ?? d.receivedAt;
@@ -202,6 +258,19 @@ export async function readConsoleState(
   } catch (err) {
     errors.push(`simulator deliveries: ${(err as Error).message}`);
   }
+  let messages: ConsoleMessage[] = [];
+  try {
+    const [log, templates] = await Promise.all([
+      getJson(`${simUrl}/sim/messages`),
+      getJson(`${simUrl}/sim/templates`),
+    ]);
+    messages = projectMessages(
+      (log as { messages?: unknown[] }).messages ?? [],
+      (templates as { templates?: unknown[] }).templates ?? [],
+    );
+  } catch (err) {
+    errors.push(`simulator messages: ${(err as Error).message}`);
+  }
   return {
     products: products,
     users: users,
@@ -210,6 +279,7 @@ export async function readConsoleState(
     notifications: notifications,
     deliveries,
     invocations: projectInvocations(invocations()),
+    messages,
     errors,
   };
 }

@@ -20,6 +20,7 @@ export const API_TARGETS = [
   'downloadbill',
   'shipping',
   'phone',
+  'subscribe',
 ] as const;
 export type ApiTarget = (typeof API_TARGETS)[number];
 export type FaultTarget = ApiTarget | 'notify';

@@ -10,6 +10,7 @@ import { PhoneCodeError } from './phone-numbers';
 import { ShippingError, type ShippingBook } from './shipping';
 import type { Simulator } from './simulator';
 import type { SimOrder } from './state';
+import { SubscribeError } from './subscriptions';
 
 export interface OpenApiDeps {
   sim: Simulator;
@@ -21,14 +22,17 @@ export interface OpenApiDeps {
 type ApiHandler = (appid: string, body: Record<string, unknown>) => Record<string, unknown>;
 
 export interface OpenApi {
-  /** The HTTPS path, and the key of `/sim/stats` (its last segment). */
+  /** The HTTPS path. */
   path: string;
+  /** The key of `/sim/stats` `openapi` (default: the path's last segment). */
+  statKey?: string;
   /** `cloud.openapi.<cloudName>` in a CloudBase function. */
   cloudName: string;
-  faultTarget?: 'shipping' | 'phone';
+  faultTarget?: 'shipping' | 'phone' | 'subscribe';
   /** What a `rateLimit` fault answers (default 45009, the daily API quota). */
   quotaErrcode?: number;
-  /** Throws an error with a numeric `errcode` (ShippingError, PhoneCodeError) for WeChat's refusals. */
+  /** Throws an error with a numeric `errcode` (ShippingError, PhoneCodeError, SubscribeError) for
+   * WeChat's refusals. */
   handler: ApiHandler;
 }
 
@@ -160,7 +164,7 @@ function getOrderList(d: OpenApiDeps, appid: string, body: Record<string, unknow
 
 async function serve(d: OpenApiDeps, api: OpenApi, ctx: Ctx, access: AccessCheck, origin: CallOrigin) {
   if ('errcode' in access) return sendJson(ctx.res, 200, errorBody(access.errcode, access.errmsg));
-  const statKey = api.path.slice(api.path.lastIndexOf('/') + 1);
+  const statKey = api.statKey ?? api.path.slice(api.path.lastIndexOf('/') + 1);
   d.access.count(statKey, origin);
   const fault = api.faultTarget
     ? d.sim.faults.take(api.faultTarget, ['timeout', 'lostResponse', '5xx', 'rateLimit'])
@@ -179,14 +183,16 @@ async function serve(d: OpenApiDeps, api: OpenApi, ctx: Ctx, access: AccessCheck
   try {
     answer = { errcode: 0, errmsg: 'ok', ...api.handler(access.appid, body) };
   } catch (err) {
-    if (!(err instanceof ShippingError || err instanceof PhoneCodeError)) throw err;
+    if (!(err instanceof ShippingError || err instanceof PhoneCodeError || err instanceof SubscribeError))
+      throw err;
     answer = errorBody(err.errcode, err.message);
   }
   if (fault?.kind === 'lostResponse') return void (await hang(ctx));
   sendJson(ctx.res, 200, answer);
 }
 
-/** `more`: APIs that live in their own module (phone numbers), served exactly like the table's. */
+/** `more`: APIs that live in their own module (phone numbers, subscription messages), served exactly
+ * like the table's. */
 export function openApiRoutes(d: OpenApiDeps, more: OpenApi[] = []): Route[] {
   const table = [...apis(d), ...more];
   const byCloudName = new Map(table.map((a) => [a.cloudName, a]));

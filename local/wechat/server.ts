@@ -23,6 +23,8 @@ import { shippingControlRoutes } from './routes-shipping-control';
 import { PhoneCodes } from './phone-numbers';
 import { phoneControlRoutes, phoneNumberApi } from './routes-phone';
 import { ShippingBook } from './shipping';
+import { subscribeControlRoutes, subscribeSendApi } from './routes-subscribe';
+import { SubscriptionBook } from './subscriptions';
 
 export type { SigningMode } from './signer';
 export type { Delivery, Attempt } from './notifier';
@@ -48,7 +50,8 @@ export interface WechatSimulatorOptions {
 
 /**
  * Live events for the console: 'order' (order snapshot with tradeState), 'refund', 'user',
- * 'delivery' (delivery snapshot), 'attempt' ({deliveryId, eventType, at, status, durationMs, …}).
+ * 'delivery' (delivery snapshot), 'attempt' ({deliveryId, eventType, at, status, durationMs, …}),
+ * 'message' (a subscription message sent to a user).
  */
 export interface WechatSimulator {
   url: string;
@@ -80,6 +83,11 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
   const pusher = new MessagePusher(clock);
   pusher.target = opts.messagePush;
   const phoneCodes = new PhoneCodes(clock);
+  const subscriptions = new SubscriptionBook({
+    appOf: (openid) => sim.state.users.get(openid)?.appid,
+    now: () => clock.now(),
+    onSent: (message) => events.emit('message', { ...message }),
+  });
   const openApi = {
     sim,
     access: new OpenApiAccess(registry, clock),
@@ -91,15 +99,17 @@ export async function startWechatSimulator(opts: WechatSimulatorOptions): Promis
     openApi.shipping.clear();
     pusher.clear();
     phoneCodes.clear();
+    subscriptions.clear();
   });
 
   const routes: Route[] = [
     ...v3Routes(sim),
     ...v2Routes(sim),
     ...snsRoutes(sim),
-    ...openApiRoutes(openApi, [phoneNumberApi(phoneCodes)]),
+    ...openApiRoutes(openApi, [phoneNumberApi(phoneCodes), subscribeSendApi(subscriptions)]),
     ...shippingControlRoutes(openApi),
     ...phoneControlRoutes(sim, phoneCodes),
+    ...subscribeControlRoutes(sim, subscriptions),
     ...controlRoutes(sim),
     ...billRoutes(sim),
   ];

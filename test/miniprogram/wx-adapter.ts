@@ -5,6 +5,8 @@
 //   wx.cloud.database()      → the emulator's database through the real node-sdk (given by the test)
 //   wx.requestPayment        → POST {simUrl}/sim/pay with the outcome the test chose
 //   wx.openBusinessView      → 确认收货: POST {simUrl}/sim/shipping/<merchant_trade_no>/confirm
+//   wx.requestSubscribeMessage → the user's choice per template (the test sets it; default 允许); each
+//                              accepted template: POST {simUrl}/sim/subscriptions (one send granted)
 //   wx.*StorageSync          → memory, JSON round-tripped like the phone's storage
 // Faults are switches on the adapter, so a test states exactly which call breaks and how.
 import type {
@@ -19,6 +21,33 @@ import type {
 } from '../../miniprogram/miniprogram/lib/wx-port';
 
 export type PayOutcome = 'success' | 'cancel' | 'fail';
+
+/** What the user taps for one template in the subscription dialog. */
+export type SubscribeChoice = 'accept' | 'reject';
+
+/** `wx.requestSubscribeMessage`'s success: `errMsg` plus one `<tmplId>: 'accept' | 'reject'` per id. */
+export type SubscribeMessageSuccess = { errMsg: string } & Record<string, string>;
+
+/** `wx.requestSubscribeMessage`'s options (callback style, as the mini-program calls it). */
+export interface RequestSubscribeMessageOption {
+  tmplIds: string[];
+  success?(res: SubscribeMessageSuccess): void;
+  /** `errCode` 10001 (no ids), 20003 (more than 3), 20001 (an id the account does not have). */
+  fail?(failure: WxFailure): void;
+  complete?(): void;
+}
+
+/** The part of `wx` the adapter adds beside WxPort: one-time subscription messages. */
+export interface SubscribePort {
+  requestSubscribeMessage(option: RequestSubscribeMessageOption): void;
+}
+
+/** One wx.requestSubscribeMessage call: the ids asked for and what the phone answered. */
+export interface SubscribeRecord {
+  tmplIds: string[];
+  result?: SubscribeMessageSuccess;
+  failure?: string;
+}
 
 /** `before`: the request never leaves the phone. `after`: the function runs, its answer is lost. */
 export type NetworkFaultTiming = 'before' | 'after';
@@ -49,11 +78,16 @@ export interface WxAdapterOptions {
 }
 
 export interface WxAdapter {
-  wx: WxPort;
+  wx: WxPort & SubscribePort;
   calls: CallRecord[];
   storage: Map<string, string>;
   /** What the next wx.requestPayment reports; stays until changed. */
   payOutcome: PayOutcome;
+  /** The user's choice in wx.requestSubscribeMessage for a template id absent from `subscribeChoices`. */
+  subscribeChoice: SubscribeChoice;
+  /** The user's choice per template id; stays until changed. */
+  subscribeChoices: Map<string, SubscribeChoice>;
+  subscribeRequests: SubscribeRecord[];
   /** The next `count` callFunction or wx.request calls lose the network. */
   failNextCalls(count: number, timing: NetworkFaultTiming): void;
   /** The next `count` calls reach the host without an invocation identity (as after a lost context);
@@ -91,6 +125,9 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
     calls,
     storage,
     payOutcome: 'success',
+    subscribeChoice: 'accept',
+    subscribeChoices: new Map(),
+    subscribeRequests: [],
     failNextCalls(count, timing) {
       for (let i = 0; i < count; i++) faults.push(timing);
     },
@@ -133,6 +170,24 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
         // Like the phone: resolve on ok, reject with the errMsg object otherwise.
         if (errMsg === 'requestPayment:ok') return { errMsg };
         throw wxFailure(errMsg);
+      },
+
+      requestSubscribeMessage(option: RequestSubscribeMessageOption) {
+        const record: SubscribeRecord = { tmplIds: [...(option.tmplIds ?? [])] };
+        adapter.subscribeRequests.push(record);
+        // Like the phone: callbacks, called later, never both.
+        subscribeDialog(option.tmplIds).then(
+          (res) => {
+            record.result = res;
+            option.success?.(res);
+            option.complete?.();
+          },
+          (failure: WxFailure) => {
+            record.failure = failure.errMsg;
+            option.fail?.(failure);
+            option.complete?.();
+          },
+        );
       },
 
       request(option: RequestOption) {
@@ -248,5 +303,37 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
       },
     },
   };
+  /**
+   * WeChat checks the ids before it shows the dialog (nothing is granted when one is wrong); then each
+   * template the user allows becomes one send at the simulator.
+   */
+  async function subscribeDialog(tmplIds: unknown): Promise<SubscribeMessageSuccess> {
+    const fail = (detail: string, errCode: number) =>
+      wxFailure(`requestSubscribeMessage:fail ${detail}`, errCode);
+    if (!Array.isArray(tmplIds) || tmplIds.length === 0) throw fail("TmplIds can't be empty", 10001);
+    if (tmplIds.length > 3) throw fail('Templates count out of max bounds', 20003);
+    const res = await fetch(`${options.simUrl}/sim/templates`);
+    if (!res.ok) throw fail(`simulator answered ${res.status}`, 10002);
+    const known = new Set(
+      ((await res.json()) as { templates: Array<{ templateId: string }> }).templates.map((t) => t.templateId),
+    );
+    if (!tmplIds.every((id) => typeof id === 'string' && known.has(id)))
+      throw fail('No template data return, verify the template id exist', 20001);
+    const answer: SubscribeMessageSuccess = { errMsg: 'requestSubscribeMessage:ok' };
+    for (const id of tmplIds as string[]) {
+      const choice = adapter.subscribeChoices.get(id) ?? adapter.subscribeChoice;
+      if (choice === 'accept') {
+        const { status, json } = await postJson(`${options.simUrl}/sim/subscriptions`, {
+          openid: options.openid,
+          templateId: id,
+        });
+        if (status !== 200)
+          throw fail(`simulator answered ${status}: ${(json as { error?: string })?.error ?? ''}`, 10002);
+      }
+      answer[id] = choice;
+    }
+    return answer;
+  }
+
   return adapter;
 }

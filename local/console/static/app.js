@@ -22,6 +22,7 @@ let state = {
   notifications: [],
   deliveries: [],
   invocations: [],
+  messages: [],
   errors: [],
 };
 
@@ -109,6 +110,7 @@ async function newUserAndLogin() {
   $('phone-user').textContent = login.user.nickName || user.openid.slice(0, 10);
   say(login.user.isNew ? 'Welcome! New account created.' : 'Welcome back.');
   renderCatalog();
+  renderInbox();
   show('catalog', 'Catalog');
 }
 
@@ -133,13 +135,30 @@ async function buy() {
     .map(([productId, quantity]) => ({ productId, quantity }));
   // One idempotency key per checkout: a retry of this button press never creates a second order.
   session.idempotencyKey = session.idempotencyKey || 'ck_' + crypto.randomUUID().replace(/-/g, '');
+  const subscriptions = $('subscribe-notify').checked ? await requestSubscribeMessage() : [];
   say('Creating the order…');
-  const created = await call('createPayment', { items, idempotencyKey: session.idempotencyKey });
+  const created = await call('createPayment', {
+    items,
+    idempotencyKey: session.idempotencyKey,
+    ...(subscriptions.length ? { subscriptions } : {}),
+  });
   session.payment = created;
   $('pay-amount').textContent = yuan(created.amountFen);
   $('pay-desc').textContent = 'Order ' + created.orderId;
   show('pay', 'Pay');
   say('');
+}
+
+/**
+ * wx.requestSubscribeMessage with the user tapping 允许 for every template of the account: WeChat
+ * grants one message each; createPayment gets the accepted ids, as the mini-program passes them.
+ */
+async function requestSubscribeMessage() {
+  const { templates } = await http('GET', '/console/sim/templates');
+  const ids = templates.map((t) => t.templateId).slice(0, 3);
+  for (const templateId of ids)
+    await http('POST', '/console/sim/subscriptions', { openid: session.user.openid, templateId });
+  return ids;
 }
 
 async function pay(outcome) {
@@ -457,6 +476,23 @@ function renderTables() {
     state.users,
   );
   if (!$('view-catalog').hidden) renderCatalog();
+  renderInbox();
+}
+
+/** The signed-in user's 服务通知: each message's title, values under their names, and when it came. */
+function renderInbox() {
+  const mine = session.user ? (state.messages || []).filter((m) => m.openid === session.user.openid) : [];
+  $('phone-inbox').hidden = !session.user;
+  $('inbox').innerHTML = mine.length
+    ? mine
+        .map(
+          (m) =>
+            `<li data-msgid="${esc(m.msgid)}"><b>${esc(m.title)}</b> <span class="muted">${esc(time(m.sentAt))}</span><dl>` +
+            m.lines.map((l) => `<dt class="muted">${esc(l.name)}</dt><dd>${esc(l.value)}</dd>`).join('') +
+            '</dl></li>',
+        )
+        .join('')
+    : '<li class="muted">no messages yet</li>';
 }
 
 function connect() {
