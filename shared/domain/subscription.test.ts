@@ -97,7 +97,7 @@ describe('parseSubscribeTemplates', () => {
     );
     assert.match(
       problem({ paid: { ...CONFIG.paid, data: { time3: 'amount' } } }),
-      /paid\.data\.time3 cannot hold amount \(a money value\) in a time key; map it to a thing or number or amount key/,
+      /paid\.data\.time3 is of type time, which cannot hold amount \(a money value\); map it to a key of type thing, number, amount/,
     );
     assert.match(
       problem({ paid: { ...CONFIG.paid, data: { bogus: 'amount' } } }),

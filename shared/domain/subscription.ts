@@ -106,7 +106,10 @@ function checkSource(event: SubscribeEvent, key: string, source: unknown): void 
   if (!spec.events.includes(event))
     fail(where, `uses ${source}, which the ${event} event does not have; it has ${sourcesOf(event)}`);
   if (!rule.accepts.includes(spec.kind))
-    fail(where, `cannot hold ${source} (a ${spec.kind} value) in a ${type} key; ${suggestion(spec.kind)}`);
+    fail(
+      where,
+      `is of type ${type}, which cannot hold ${source} (a ${spec.kind} value); ${suggestion(spec.kind)}`,
+    );
 }
 
 function sourcesOf(event: SubscribeEvent): string {
@@ -119,7 +122,7 @@ function suggestion(kind: SourceKind): string {
   const keys = (Object.keys(KEY_TYPES) as KeyType[]).filter((t) =>
     (KEY_TYPES[t].accepts as readonly SourceKind[]).includes(kind),
   );
-  return `map it to a ${keys.join(' or ')} key`;
+  return `map it to a key of type ${keys.join(', ')}`;
 }
 
 function parseTemplate(event: SubscribeEvent, raw: unknown): MessageTemplate {
