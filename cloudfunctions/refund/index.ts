@@ -4,7 +4,7 @@ import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
 import { MAX_ORDER_FEN } from '../../shared/domain/money';
 import { TEXT_PATTERN, optionalInt, optionalString, requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
-import { refundingFunctionDeps } from '../../shared/http/paying-deps';
+import { refundingFunctionDeps } from '../../shared/http/deps';
 import { requestRefund } from '../../shared/usecases/refunds';
 
 export const main = authedCallable<RefundResponse>(

@@ -485,13 +485,6 @@ export const NEEDS = {
     variables: () => ({ optional: ['WX_SUBSCRIBE_TEMPLATES'] }),
     read: (c) => c.subscribeTemplates(),
   },
-  /**
-   * refund and refundNotify send messages by 云调用 only: they hold no AppSecret, so in https mode
-   * they record the message for reconcile to send.
-   */
-  openApiMode: {
-    variables: () => ({ optional: ['WECHAT_OPENAPI_MODE'] }),
-  },
   refundWindow: {
     variables: () => ({ optional: ['REFUND_WINDOW_HOURS'] }),
     read: (c) => c.refundWindowHours(),
@@ -519,14 +512,15 @@ export const FUNCTIONS = {
     'payRequests',
     'v2RefundCertificate',
     'refundNotifyUrl',
-    'openApiMode',
+    // A refund settled here records its message; reconcile sends it (no WeChat server-API client).
     'subscribeTemplates',
     'admins',
     'refundWindow',
     'httpApiCors',
   ],
   payNotify: ['payNotifications', 'merchantId', 'wechatOpenApi', 'subscribeTemplates'],
-  refundNotify: ['payNotifications', 'openApiMode', 'subscribeTemplates'],
+  // It settles refunds and sends their `refunded` subscription message.
+  refundNotify: ['payNotifications', 'wechatOpenApi', 'subscribeTemplates'],
   // Admins may run it by hand from the mini-program; everyone else is refused.
   // It also retries the shipping uploads of virtual goods and the subscription messages that failed.
   reconcile: ['payRequests', 'merchantId', 'wechatOpenApi', 'subscribeTemplates', 'admins'],

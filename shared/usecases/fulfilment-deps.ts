@@ -6,7 +6,7 @@ import type { Logger } from '../log';
 import { callOpenApi } from '../wechat/openapi/client';
 import { readMerchantId } from '../wechat/openapi/fulfilment-config';
 import type { FulfilmentDeps, FulfilmentStore } from './fulfilment';
-import { messageDepsFromEnv } from './message-deps';
+import { messageStoreFromEnv } from './message-deps';
 
 /** This instance's database and orders (no WeChat client). */
 export function fulfilmentStore(log: Logger): FulfilmentStore {
@@ -18,5 +18,11 @@ export function fulfilmentStore(log: Logger): FulfilmentStore {
  * subscription messages when configured (the `shipped` message of ship).
  */
 export function fulfilmentDepsFromEnv(log: Logger): FulfilmentDeps {
-  return { ...fulfilmentStore(log), callOpenApi, mchid: readMerchantId(), messages: messageDepsFromEnv(log) };
+  const store = messageStoreFromEnv(log);
+  return {
+    ...fulfilmentStore(log),
+    callOpenApi,
+    mchid: readMerchantId(),
+    messages: store && { ...store, callOpenApi },
+  };
 }

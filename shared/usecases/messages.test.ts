@@ -8,7 +8,13 @@ import { MAX_MESSAGE_ATTEMPTS, messageId } from '../domain/message-record';
 import { parseSubscribeTemplates } from '../domain/subscription';
 import type { NotificationFacts } from '../gateways/gateway';
 import { shipOrder, type FulfilmentDeps } from './fulfilment';
-import { retryMessages, sendOrderMessage, type MessageDeps } from './messages';
+import {
+  LEFT_TO_RECONCILE,
+  retryMessages,
+  sendOrderMessage,
+  type MessageDeps,
+  type SendingMessageDeps,
+} from './messages';
 import { handleNotification } from './notifications';
 import { createPayment } from './payments';
 import { reconcile } from './reconcile';
@@ -52,7 +58,7 @@ after(() => bench.close());
 function setup() {
   const wechat = new FakeSubscribeMessages([PAID, REFUNDED, SHIPPED]);
   const base = bench.deps();
-  const messages: MessageDeps = {
+  const messages: SendingMessageDeps = {
     messages: messageRepository(bench.db),
     callOpenApi: wechat.callOpenApi,
     templates: TEMPLATES,
@@ -75,7 +81,11 @@ async function order({ deps }: Setup, openid: string, subscriptions: string[] = 
   return r.orderId;
 }
 
-function paidNotification({ deps }: Setup, outTradeNo: string, copy: number): NotificationFacts {
+function paidNotification(
+  { deps }: { deps: Pick<Setup['deps'], 'gateway'> },
+  outTradeNo: string,
+  copy: number,
+): NotificationFacts {
   const payment = deps.gateway.pay(outTradeNo);
   return {
     id: `EV-${outTradeNo}-${copy}`,
@@ -87,7 +97,11 @@ function paidNotification({ deps }: Setup, outTradeNo: string, copy: number): No
 }
 
 /** `copies` deliveries of the payment notification at once (WeChat's retries, concurrent instances). */
-async function storm(s: Setup, orderId: string, copies: number) {
+async function storm(
+  s: Omit<Setup, 'deps'> & { deps: Omit<Setup['deps'], 'messages'> & { messages?: MessageDeps } },
+  orderId: string,
+  copies: number,
+) {
   const facts = paidNotification(s, orderId, 0);
   const answers = await Promise.all(
     Array.from({ length: copies }, (_, i) =>
@@ -242,20 +256,20 @@ describe('paid', () => {
     assert.equal(s.wechat.sentTo(openid).length, 1);
   });
 
-  it('a function without the AppSecret (https mode) records the message; reconcile sends it', async () => {
+  it('a function without the WeChat client (refund) records the message; reconcile sends it', async () => {
     const s = setup();
     const openid = newOpenid();
     s.wechat.grant(openid, PAID);
     const orderId = await order(s, openid);
     await storm(
-      { ...s, deps: { ...s.deps, messages: { ...s.messages, deferred: 'no secret here' } } },
+      { ...s, deps: { ...s.deps, messages: { ...s.messages, callOpenApi: undefined } } },
       orderId,
       3,
     );
     assert.equal(s.wechat.calls, 0);
     assert.deepEqual(
       [(await record(orderId))?.status, (await record(orderId))?.reason],
-      ['retry', 'no secret here'],
+      ['retry', LEFT_TO_RECONCILE],
     );
     assert.equal((await retryMessages(s.messages, new Date(), 500)).sent, 1);
     assert.equal(s.wechat.sentTo(openid).length, 1);

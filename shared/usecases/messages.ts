@@ -29,14 +29,21 @@ import { OpenApiError, unavailable } from '../wechat/openapi/errors';
 
 export interface MessageDeps {
   messages: MessageRepository;
-  callOpenApi: CallOpenApi;
+  /**
+   * WeChat's server API. Absent (the refund function, which does not bundle the client): the message
+   * is recorded as `retry` and reconcile sends it.
+   */
+  callOpenApi?: CallOpenApi | undefined;
   templates: SubscribeTemplates;
   log: Logger;
   /** The one attempt's deadline (default SEND_DEADLINE_MS). */
   deadlineMs?: number;
-  /** Set: record the message for reconcile instead of sending it here (the reason, for the record). */
-  deferred?: string;
 }
+
+/** What sends: reconcile, and every function that holds the client. */
+export type SendingMessageDeps = MessageDeps & { callOpenApi: CallOpenApi };
+
+export const LEFT_TO_RECONCILE = 'recorded for reconcile: this function does not call WeChat';
 
 /** An order as createPayment stores it when the user accepted templates. */
 export type SubscribedOrder = OrderDoc & { subscriptions?: string[] };
@@ -91,12 +98,13 @@ export async function sendOrderMessage(
       data: fillMessageData(template, factsOf(order, extra)),
       now,
     });
-    if (deps.deferred) {
-      const recorded = await deps.messages.claim({ ...doc, status: 'retry', reason: deps.deferred });
+    const { callOpenApi } = deps;
+    if (!callOpenApi) {
+      const recorded = await deps.messages.claim({ ...doc, status: 'retry', reason: LEFT_TO_RECONCILE });
       return recorded ? 'retry' : 'already';
     }
     if (!(await deps.messages.claim(doc))) return 'already';
-    return await attempt(deps, doc, now);
+    return await attempt({ ...deps, callOpenApi }, doc, now);
   } catch (err) {
     deps.log.error(`${event} message of ${order._id} not sent; reconcile retries it if it was recorded`, {
       error: err,
@@ -106,7 +114,7 @@ export async function sendOrderMessage(
 }
 
 /** One send of a claimed record, and its result recorded. */
-async function attempt(deps: MessageDeps, doc: MessageDoc, now: Date): Promise<MessageOutcome> {
+async function attempt(deps: SendingMessageDeps, doc: MessageDoc, now: Date): Promise<MessageOutcome> {
   // The attempts of a record are bounded by claimRetry, which ends it `failed` once they are used up.
   const result = await send(deps, doc);
   const { kind } = result;
@@ -122,7 +130,7 @@ async function attempt(deps: MessageDeps, doc: MessageDoc, now: Date): Promise<M
   return kind;
 }
 
-async function send(deps: MessageDeps, doc: MessageDoc): Promise<SendResult> {
+async function send(deps: SendingMessageDeps, doc: MessageDoc): Promise<SendResult> {
   const body: Record<string, unknown> = {
     touser: doc.openid,
     template_id: doc.templateId,
@@ -179,7 +187,7 @@ export interface MessageRetryReport {
  * (oldest first, at most `limit`), each claimed first so concurrent runs send it once. Never throws.
  */
 export async function retryMessages(
-  deps: MessageDeps,
+  deps: SendingMessageDeps,
   now: Date,
   limit: number,
 ): Promise<MessageRetryReport> {

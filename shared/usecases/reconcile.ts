@@ -95,9 +95,10 @@ export async function reconcile(
     report.shippingUploaded = shipping.uploaded;
     report.errors += shipping.failed;
   }
-  if (deps.messages) {
+  const callOpenApi = deps.messages?.callOpenApi;
+  if (deps.messages && callOpenApi) {
     // Last: the payments and refunds above sent their own messages as they were applied.
-    const messages = await retryMessages(deps.messages, now, RECONCILE_LIMITS.messages);
+    const messages = await retryMessages({ ...deps.messages, callOpenApi }, now, RECONCILE_LIMITS.messages);
     report.messagesChecked = messages.checked;
     report.messagesSent = messages.sent;
     report.errors += messages.failed;

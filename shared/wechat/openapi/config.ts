@@ -21,19 +21,13 @@ function insideCloudBase(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.SCF_NAMESPACE || env.TCB_ENV || env.TCB_CONTEXT_CNFG);
 }
 
-/** The mode alone, without reading the https mode's secret (a function may hold none). */
-export function readOpenApiMode(env: NodeJS.ProcessEnv = process.env): OpenApiMode {
+export function readOpenApiConfig(env: NodeJS.ProcessEnv = process.env): OpenApiConfig {
   const config: AppConfig = env === process.env ? getConfig() : createConfig(env);
-  return env.WECHAT_OPENAPI_MODE?.trim()
+  const mode: OpenApiMode = env.WECHAT_OPENAPI_MODE?.trim()
     ? config.choice<OpenApiMode>('WECHAT_OPENAPI_MODE')
     : insideCloudBase(env)
       ? 'cloud'
       : 'https';
-}
-
-export function readOpenApiConfig(env: NodeJS.ProcessEnv = process.env): OpenApiConfig {
-  const config: AppConfig = env === process.env ? getConfig() : createConfig(env);
-  const mode = readOpenApiMode(env);
   if (mode === 'cloud') return { mode, baseUrl: '', appid: '' };
   const { appid, appSecret, baseUrl } = config.wechatApi();
   return { mode, baseUrl, appid, appSecret };
