@@ -1,5 +1,6 @@
 // createPayment: validated cart → order priced from the catalog → JSAPI prepay → wx.requestPayment params.
 // `subscriptions` (optional): the template ids the user accepted in wx.requestSubscribeMessage.
+import '../../shared/config/subscribe-templates';
 import type { CreatePaymentResponse } from '../../shared/contracts/api';
 import { parseSubscriptions } from '../../shared/domain/subscription';
 import { optionalString } from '../../shared/domain/validate';

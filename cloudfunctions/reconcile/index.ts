@@ -7,7 +7,9 @@ import { platformIdentity } from '../../shared/http/context';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import { isTimerInvocation } from '../../shared/http/timer-event';
 import { consoleLogger } from '../../shared/log';
+import { messengerFromEnv } from '../../shared/usecases/message-deps';
 import { RECONCILE_MIN_AGE_MS, reconcile, type ReconcileReport } from '../../shared/usecases/reconcile';
+import { callOpenApi } from '../../shared/wechat/openapi/client';
 
 const log = consoleLogger('reconcile');
 
@@ -34,7 +36,8 @@ export async function main(
         error: 'reconcile runs on its timer; only admins (ADMIN_OPENIDS) may call it',
       };
     }
-    const report = await reconcile(payingFunctionDeps(config, log), new Date(), minAgeMs(event));
+    const deps = { ...payingFunctionDeps(config, log), messages: messengerFromEnv(log, callOpenApi, config) };
+    const report = await reconcile(deps, new Date(), minAgeMs(event));
     log.info(JSON.stringify(report));
     return report;
   } catch (err) {

@@ -4,7 +4,8 @@ import { MERCHANT_NO_PATTERN } from '../../shared/domain/ids';
 import { MAX_ORDER_FEN } from '../../shared/domain/money';
 import { TEXT_PATTERN, optionalInt, optionalString, requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
-import { refundingFunctionDeps } from '../../shared/http/deps';
+import { functionDeps } from '../../shared/http/deps';
+import { messengerFromEnv } from '../../shared/usecases/message-deps';
 import { requestRefund } from '../../shared/usecases/refunds';
 
 export const main = authedCallable<RefundResponse>(
@@ -24,13 +25,19 @@ export const main = authedCallable<RefundResponse>(
       pattern: TEXT_PATTERN,
       patternHint: 'text without control characters',
     });
-    return requestRefund(refundingFunctionDeps(config, log), {
-      orderId,
-      requester: { openid: caller.openid, isAdmin },
-      windowHours: config.refundWindowHours(),
-      now,
-      amountFen,
-      reason,
-    });
+    // A refund WeChat settles at once records its `refunded` message; reconcile sends it (this
+    // function does not bundle the WeChat server-API client; refundNotify sends the usual ones).
+    const messages = messengerFromEnv(log, undefined, config);
+    return requestRefund(
+      { ...functionDeps(config, log), messages },
+      {
+        orderId,
+        requester: { openid: caller.openid, isAdmin },
+        windowHours: config.refundWindowHours(),
+        now,
+        amountFen,
+        reason,
+      },
+    );
   },
 );

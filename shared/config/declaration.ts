@@ -497,16 +497,9 @@ export type NeedName = keyof typeof NEEDS;
 export const FUNCTIONS = {
   login: ['wechatApi', 'issueTokens', 'httpApiCors'],
   createPayment: ['verifyTokens', 'payRequests', 'payNotifyUrl', 'subscribeTemplates', 'httpApiCors'],
-  // orders.get confirms payments and refunds, and uploads virtual goods' shipping when it does.
-  orders: [
-    'verifyTokens',
-    'payRequests',
-    'merchantId',
-    'wechatOpenApi',
-    'subscribeTemplates',
-    'admins',
-    'httpApiCors',
-  ],
+  // orders.get confirms payments, and uploads virtual goods' shipping when it does. Subscription
+  // messages of what it confirms go out with WeChat's notification (its bundle is at the size budget).
+  orders: ['verifyTokens', 'payRequests', 'merchantId', 'wechatOpenApi', 'admins', 'httpApiCors'],
   refund: [
     'verifyTokens',
     'payRequests',

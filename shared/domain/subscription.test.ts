@@ -1,6 +1,7 @@
 // WX_SUBSCRIBE_TEMPLATES, createPayment's `subscriptions` and the filling of message data: pure.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import '../config/subscribe-templates';
 import { createConfig } from '../config/config';
 import { FUNCTIONS, NEEDS } from '../config/declaration';
 import { ConfigError } from '../config/errors';
@@ -118,7 +119,6 @@ describe('parseSubscribeTemplates', () => {
     // What validateFor runs for each function that sends or checks subscriptions.
     for (const name of [
       'createPayment',
-      'orders',
       'refund',
       'payNotify',
       'refundNotify',

@@ -6,19 +6,10 @@ import { getRepositories } from '../db/repositories';
 import { getGateway, getNotificationGateway } from '../gateways/select';
 import type { Logger } from '../log';
 import type { UseCaseDeps } from '../usecases/deps';
-import { messageStoreFromEnv } from '../usecases/message-deps';
 import type { NotificationDeps } from '../usecases/notifications';
 
 export function functionDeps(config: AppConfig, log: Logger): UseCaseDeps {
   return { ...getRepositories(), gateway: getGateway(config), log };
-}
-
-/**
- * The refund function: a refund WeChat settles at once records its `refunded` message, which
- * reconcile sends (the function does not bundle the WeChat server-API client; refundNotify sends).
- */
-export function refundingFunctionDeps(config: AppConfig, log: Logger): UseCaseDeps {
-  return { ...functionDeps(config, log), messages: messageStoreFromEnv(log, config) };
 }
 
 export function notificationDeps(config: AppConfig, log: Logger): NotificationDeps {

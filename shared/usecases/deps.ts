@@ -9,7 +9,7 @@ import type { RefundRepository } from '../db/refunds';
 import type { PayGateway } from '../gateways/gateway';
 import type { Logger } from '../log';
 import type { FulfilmentDeps } from './fulfilment';
-import type { MessageDeps } from './messages';
+import type { OrderMessenger } from './messages';
 
 export interface UseCaseDeps {
   orders: OrderRepository;
@@ -27,5 +27,5 @@ export interface UseCaseDeps {
    * Subscription messages (WX_SUBSCRIBE_TEMPLATES), for the functions that apply payments, refunds
    * and shipping: sent after the change is applied. Absent: no message.
    */
-  messages?: MessageDeps;
+  messages?: OrderMessenger | undefined;
 }

@@ -6,23 +6,13 @@ import type { Logger } from '../log';
 import { callOpenApi } from '../wechat/openapi/client';
 import { readMerchantId } from '../wechat/openapi/fulfilment-config';
 import type { FulfilmentDeps, FulfilmentStore } from './fulfilment';
-import { messageStoreFromEnv } from './message-deps';
 
 /** This instance's database and orders (no WeChat client). */
 export function fulfilmentStore(log: Logger): FulfilmentStore {
   return { db: getDatabase(), orders: getRepositories().orders, log };
 }
 
-/**
- * WXPAY_MCHID + the openapi layer of this instance (read on first call, never at import), and the
- * subscription messages when configured (the `shipped` message of ship).
- */
+/** WXPAY_MCHID + the openapi layer of this instance (read on first call, never at import). */
 export function fulfilmentDepsFromEnv(log: Logger): FulfilmentDeps {
-  const store = messageStoreFromEnv(log);
-  return {
-    ...fulfilmentStore(log),
-    callOpenApi,
-    mchid: readMerchantId(),
-    messages: store && { ...store, callOpenApi },
-  };
+  return { ...fulfilmentStore(log), callOpenApi, mchid: readMerchantId() };
 }

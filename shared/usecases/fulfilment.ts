@@ -26,7 +26,7 @@ import type { Decision } from '../domain/order';
 import type { CallOpenApi } from '../wechat/openapi/client';
 import { OpenApiError } from '../wechat/openapi/errors';
 import type { Logger } from '../log';
-import { sendOrderMessage, type MessageDeps } from './messages';
+import type { OrderMessenger } from './messages';
 
 /** The orders the fulfilment state lives on: the repository for reads, the handle for its own queries. */
 export interface FulfilmentStore {
@@ -40,7 +40,7 @@ export interface FulfilmentDeps extends FulfilmentStore {
   /** The merchant id of the orders (order_key.mchid). */
   mchid: string;
   /** The `shipped` subscription message after the admin's upload is recorded. */
-  messages?: MessageDeps | undefined;
+  messages?: OrderMessenger | undefined;
 }
 
 const readOrder = (store: FulfilmentStore, id: string) =>
@@ -102,8 +102,7 @@ export async function shipOrder(
   if (applied.outcome === 'missing') throw notFound(`order ${order._id} does not exist`);
   const shipped = fulfilmentOf(applied.doc);
   if (applied.outcome === 'applied')
-    await sendOrderMessage(
-      deps.messages,
+    await deps.messages?.send(
       'shipped',
       applied.doc,
       { shippedAt: new Date(shipped.shippedAt ?? input.now), trackingNo: shipments[0]?.trackingNo },

@@ -12,13 +12,13 @@ import {
   LEFT_TO_RECONCILE,
   retryMessages,
   sendOrderMessage,
-  type MessageDeps,
+  orderMessenger,
   type SendingMessageDeps,
 } from './messages';
 import { handleNotification } from './notifications';
-import { createPayment } from './payments';
+import { confirmOrder, createPayment } from './payments';
 import { reconcile } from './reconcile';
-import { requestRefund } from './refunds';
+import { applyRefundReport, requestRefund } from './refunds';
 import { FakeSubscribeMessages } from './testing/fake-subscribe';
 import { FAKE_MERCHANT } from './testing/fake-wechat';
 import { newOpenid, startBench, type Bench } from './testing/harness';
@@ -65,7 +65,7 @@ function setup() {
     log: base.log,
     deadlineMs: 200,
   };
-  return { deps: { ...base, messages }, wechat, messages };
+  return { deps: { ...base, messages: orderMessenger(messages) }, wechat, messages };
 }
 type Setup = ReturnType<typeof setup>;
 
@@ -97,11 +97,7 @@ function paidNotification(
 }
 
 /** `copies` deliveries of the payment notification at once (WeChat's retries, concurrent instances). */
-async function storm(
-  s: Omit<Setup, 'deps'> & { deps: Omit<Setup['deps'], 'messages'> & { messages?: MessageDeps } },
-  orderId: string,
-  copies: number,
-) {
+async function storm(s: { deps: Setup['deps'] }, orderId: string, copies: number) {
   const facts = paidNotification(s, orderId, 0);
   const answers = await Promise.all(
     Array.from({ length: copies }, (_, i) =>
@@ -262,7 +258,7 @@ describe('paid', () => {
     s.wechat.grant(openid, PAID);
     const orderId = await order(s, openid);
     await storm(
-      { ...s, deps: { ...s.deps, messages: { ...s.messages, callOpenApi: undefined } } },
+      { deps: { ...s.deps, messages: orderMessenger({ ...s.messages, callOpenApi: undefined }) } },
       orderId,
       3,
     );
@@ -273,6 +269,25 @@ describe('paid', () => {
     );
     assert.equal((await retryMessages(s.messages, new Date(), 500)).sent, 1);
     assert.equal(s.wechat.sentTo(openid).length, 1);
+  });
+
+  it('a payment orders.get applied (no messenger there) gets its message from the first notification', async () => {
+    const s = setup();
+    const openid = newOpenid();
+    s.wechat.grant(openid, PAID);
+    s.wechat.grant(openid, PAID);
+    const orderId = await order(s, openid);
+    s.deps.gateway.pay(orderId);
+    const confirmed = await confirmOrder(
+      { ...s.deps, messages: undefined },
+      (await s.deps.orders.get(orderId))!,
+      new Date(),
+    );
+    assert.equal(confirmed.status, 'SUCCESS');
+    assert.equal(s.wechat.calls, 0, 'orders.get sends nothing');
+    await storm(s, orderId, 10);
+    assert.equal(s.wechat.sentTo(openid).length, 1);
+    assert.equal((await record(orderId))?.status, 'sent');
   });
 
   it('reconcile reports the messages it sent', async () => {
@@ -352,6 +367,48 @@ describe('refunded and shipped', () => {
     assert.equal((await record(orderId, 'refunded'))?.status, 'sent');
   });
 
+  it('a refund settled where no messenger runs (orders.get) gets its message from the first refund notification', async () => {
+    const s = setup();
+    const openid = newOpenid();
+    s.wechat.grant(openid, REFUNDED);
+    const orderId = await order(s, openid, [REFUNDED]);
+    await storm(s, orderId, 1);
+    const quiet = { ...s.deps, messages: undefined };
+    const refund = await requestRefund(quiet, {
+      orderId,
+      requester: { openid, isAdmin: true },
+      windowHours: 168,
+      now: new Date(),
+    });
+    const facts = s.deps.gateway.finishRefund(refund.refundId);
+    await applyRefundReport(quiet, refund.refundId, facts, new Date());
+    assert.equal((await s.deps.refunds.get(refund.refundId))?.appliedToOrder, true);
+    assert.equal(s.wechat.calls, 0);
+    const notification: NotificationFacts = {
+      id: `RF-${refund.refundId}`,
+      eventType: 'REFUND.SUCCESS',
+      outTradeNo: orderId,
+      outRefundNo: refund.refundId,
+      ...FAKE_MERCHANT,
+      refund: facts,
+    };
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        handleNotification(
+          s.deps,
+          'refund',
+          s.deps.gateway.notification({ ...notification, id: `${notification.id}-${i}` }),
+          new Date(),
+        ),
+      ),
+    );
+    const sent = s.wechat.sentTo(openid);
+    assert.deepEqual(
+      sent.map((m) => [m.templateId, m.data.amount2.value]),
+      [[REFUNDED, '¥51.00']],
+    );
+  });
+
   it('the first shipping upload sends one `shipped` message with the tracking number; the change none', async () => {
     const s = setup();
     const openid = newOpenid();
@@ -366,7 +423,7 @@ describe('refunded and shipped', () => {
       mchid: FAKE_MERCHANT.mchid,
       callOpenApi: async (name, body) =>
         name === 'uploadShippingInfo' ? {} : s.wechat.callOpenApi(name, body),
-      messages: s.messages,
+      messages: s.deps.messages,
     };
     const ship = (trackingNo: string) =>
       shipOrder(fulfilment, {

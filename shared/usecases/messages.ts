@@ -6,6 +6,8 @@
 // refund or shipping answer never waits longer or fails because of a message. Transient failures
 // are left to reconcile (retryMessages); refusals (43101) and invalid data are final.
 // Logs carry ids and errcodes only, never the message data.
+// The use cases that change orders reach this through the OrderMessenger port in their deps (type
+// imports only), so a function without messages (orders, login…) does not bundle any of it.
 import { isConfigError } from '../config/errors';
 import type { MessageRepository } from '../db/messages';
 import {
@@ -45,14 +47,42 @@ export type SendingMessageDeps = MessageDeps & { callOpenApi: CallOpenApi };
 
 export const LEFT_TO_RECONCILE = 'recorded for reconcile: this function does not call WeChat';
 
+/** What payments, refunds, fulfilment and reconcile are given (UseCaseDeps.messages). */
+export interface OrderMessenger {
+  /** Sends `event`'s message of `order` once, after its change is applied. Never throws. */
+  send(event: SubscribeEvent, order: SubscribedOrder, extra: EventFacts, now: Date): Promise<MessageOutcome>;
+  /** Reconcile: sends the due messages again (none without the WeChat client). Never throws. */
+  retry(now: Date, limit: number): Promise<MessageRetryReport>;
+}
+
+export function orderMessenger(deps: MessageDeps): OrderMessenger {
+  const { callOpenApi } = deps;
+  return {
+    send: (event, order, extra, now) => sendOrderMessage(deps, event, order, extra, now),
+    retry: (now, limit) =>
+      callOpenApi
+        ? retryMessages({ ...deps, callOpenApi }, now, limit)
+        : Promise.resolve({ checked: 0, sent: 0, failed: 0 }),
+  };
+}
+
 /** An order as createPayment stores it when the user accepted templates. */
 export type SubscribedOrder = OrderDoc & { subscriptions?: string[] };
 
 export const SEND_DEADLINE_MS = 4_000;
 
-/** WeChat's answers that another attempt cannot change. */
-const REFUSED = new Set([43101]);
-const INVALID = new Set([47003, 40037, 40003, 41030]);
+/**
+ * WeChat's answers that another attempt cannot change, and what they mean for the record (kept here,
+ * not in the openapi layer's table, so that bundles without messages do not carry them).
+ */
+const FINAL: Record<number, string> = {
+  43101: 'the user has no unspent subscription to this template (43101): refused, never accepted, or used',
+  47003: "a value breaks its template key's rule (47003); fix the key's source in WX_SUBSCRIBE_TEMPLATES",
+  40037: "template_id is not one of the mini-program's templates (40037); fix WX_SUBSCRIBE_TEMPLATES",
+  40003: 'WeChat does not know this openid for the mini-program (40003)',
+  41030:
+    "page is not a page of the mini-program's released version (41030); fix page in WX_SUBSCRIBE_TEMPLATES",
+};
 
 export type MessageOutcome =
   'sent' | 'refused' | 'failed' | 'retry' | 'already' | 'not-subscribed' | 'not-configured' | 'error';
@@ -157,8 +187,10 @@ export function classify(err: unknown): SendResult {
   if (err instanceof OpenApiError) {
     const { errcode } = err;
     const reason = err.message;
-    if (errcode !== undefined && REFUSED.has(errcode)) return { kind: 'refused', errcode, reason };
-    if (errcode !== undefined && INVALID.has(errcode)) return { kind: 'failed', errcode, reason };
+    const final = errcode === undefined ? undefined : FINAL[errcode];
+    // WeChat's errmsg (in err.message) names the key at fault for 47003; it never holds the values.
+    if (final !== undefined)
+      return { kind: errcode === 43101 ? 'refused' : 'failed', errcode, reason: `${final}: ${reason}` };
     if (err.retryable)
       return errcode === undefined ? { kind: 'retry', reason } : { kind: 'retry', errcode, reason };
     return errcode === undefined ? { kind: 'failed', reason } : { kind: 'failed', errcode, reason };

@@ -23,7 +23,7 @@ import type { NotificationGateway, TradeView } from '../gateways/gateway';
 import { WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
 import { uploadVirtualShipping } from './fulfilment';
-import { sendOrderMessage, type SubscribedOrder } from './messages';
+import type { SubscribedOrder } from './messages';
 import { refundPaidAfterClose } from './refunds';
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
@@ -184,7 +184,7 @@ export async function applyPayment(
 ): Promise<ApplyOutcome<OrderDoc>> {
   const r = await deps.orders.apply(outTradeNo, (doc) => markPaid(doc, facts, now));
   if (r.outcome === 'applied' && deps.fulfilment) await uploadVirtualShipping(deps.fulfilment, r.doc, now);
-  if (r.outcome === 'applied') await sendOrderMessage(deps.messages, 'paid', r.doc, {}, now);
+  if (r.outcome === 'applied') await deps.messages?.send('paid', r.doc, {}, now);
   if (r.outcome === 'anomaly' && r.reason === 'paid-after-close')
     await refundPaidAfterClose(deps, outTradeNo, facts, now);
   return r;

@@ -2,7 +2,6 @@
 // one failure does not stop the rest.
 import type { UseCaseDeps } from './deps';
 import { retryVirtualUploads } from './fulfilment';
-import { retryMessages } from './messages';
 import { confirmOrder } from './payments';
 import { finishInterrupted, settleOnOrder } from './refunds';
 
@@ -95,10 +94,9 @@ export async function reconcile(
     report.shippingUploaded = shipping.uploaded;
     report.errors += shipping.failed;
   }
-  const callOpenApi = deps.messages?.callOpenApi;
-  if (deps.messages && callOpenApi) {
+  if (deps.messages) {
     // Last: the payments and refunds above sent their own messages as they were applied.
-    const messages = await retryMessages({ ...deps.messages, callOpenApi }, now, RECONCILE_LIMITS.messages);
+    const messages = await deps.messages.retry(now, RECONCILE_LIMITS.messages);
     report.messagesChecked = messages.checked;
     report.messagesSent = messages.sent;
     report.errors += messages.failed;

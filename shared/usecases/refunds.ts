@@ -30,7 +30,6 @@ import {
 } from '../domain/refund';
 import { WxpayRateLimitedError, WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
-import { sendOrderMessage } from './messages';
 
 export type RefundDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log' | 'messages'>;
 /** Applying a report WeChat already made needs no gateway. */
@@ -281,8 +280,7 @@ export async function settleOnOrder(
   }
   const marked = await deps.refunds.apply(refund._id, (doc) => markAppliedToOrder(doc, now));
   if (marked.outcome === 'applied' && refund.status === 'SUCCESS')
-    await sendOrderMessage(
-      deps.messages,
+    await deps.messages?.send(
       'refunded',
       o.doc,
       { refundAmountFen: refund.amountFen, refundedAt: refund.successAt ?? now },

@@ -77,28 +77,7 @@ const KNOWN: Record<number, [ErrorCode, string]> = {
     'upload_time 格式错误 (268485216): the kit sent a time that is not RFC 3339 with an offset (e.g. 2026-01-02T03:04:05+08:00); report this bug',
   ],
   268485224: ['INVALID_ARGUMENT', '发货模式非法 (268485224): delivery_mode must be 1 unified or 2 split'],
-  // subscribeMessage.send: final answers, never retried (docs/product.md#subscription-messages).
-  43101: [
-    'CONFLICT',
-    'the user has no unspent subscription to this template (43101): they refused it, never accepted it, or it was used',
-  ],
-  47003: [
-    'INVALID_ARGUMENT',
-    "a message value breaks its template key's rule (47003); fix the key's source in WX_SUBSCRIBE_TEMPLATES",
-  ],
-  40037: [
-    'INVALID_ARGUMENT',
-    "template_id is not one of the mini-program's templates (40037); copy the ids from 微信公众平台 → 订阅消息 → 我的模板 into WX_SUBSCRIBE_TEMPLATES",
-  ],
-  40003: ['INVALID_ARGUMENT', 'WeChat does not know this openid for the mini-program (40003)'],
-  41030: [
-    'INVALID_ARGUMENT',
-    "page is not a page of the mini-program's released version (41030); fix page in WX_SUBSCRIBE_TEMPLATES",
-  ],
 };
-
-/** Errcodes whose WeChat errmsg names the parameter at fault: it is appended to our message. */
-const WITH_DETAIL = new Set([10060014, 47003]);
 
 /** A WeChat errcode answer of `api` as the error a caller gets. */
 export function openApiError(api: string, errcode: number, errmsg: unknown): OpenApiError | ConfigError {
@@ -127,8 +106,7 @@ export function openApiError(api: string, errcode: number, errmsg: unknown): Ope
   const known = KNOWN[errcode];
   // WeChat's own errmsg (Chinese, with a rid for support) helps with parameter errors; it holds no secret.
   const detail = typeof errmsg === 'string' && errmsg ? ` — WeChat says: ${errmsg.slice(0, 200)}` : '';
-  if (known)
-    return new OpenApiError(known[0], `${known[1]}${WITH_DETAIL.has(errcode) ? detail : ''}`, errcode);
+  if (known) return new OpenApiError(known[0], `${known[1]}${errcode === 10060014 ? detail : ''}`, errcode);
   return new OpenApiError('UPSTREAM_ERROR', `WeChat refused ${api} (errcode ${errcode})${detail}`, errcode);
 }
 

@@ -189,7 +189,7 @@ describe('subscribeMessage.send (sendSubscribeMessage)', () => {
     character_string4: { value: 'K123' },
   });
 
-  it('https mode: sends with a granted subscription; 43101, 47003 and 40037 map to final errors that say why', async () => {
+  it('https mode: sends with a granted subscription; 43101, 47003 and 40037 keep their errcode, -1 is retryable', async () => {
     const call = createOpenApiClient({ store: databaseTokenStore(() => db), config: https });
     const openid = await h.user();
     const body = { touser: openid, template_id: PAID, data: data('乌龙茶') };
@@ -197,8 +197,8 @@ describe('subscribeMessage.send (sendSubscribeMessage)', () => {
       call('sendSubscribeMessage', body),
       (err: Error & { code: string; upstream: string }) => {
         assert.equal(err.upstream, '43101');
-        assert.equal(err.code, 'CONFLICT');
-        assert.match(err.message, /no unspent subscription/);
+        assert.equal(err.code, 'UPSTREAM_ERROR');
+        assert.match(err.message, /WeChat refused sendSubscribeMessage \(errcode 43101\)/);
         return true;
       },
     );
@@ -207,12 +207,11 @@ describe('subscribeMessage.send (sendSubscribeMessage)', () => {
       call('sendSubscribeMessage', { ...body, data: data('x'.repeat(21)) }),
       (err: Error & { code: string; upstream: string }) => {
         assert.equal(err.upstream, '47003');
-        assert.match(err.message, /WX_SUBSCRIBE_TEMPLATES — WeChat says: .*thing1/);
+        assert.match(err.message, /WeChat says: .*thing1/, 'the key at fault');
         return true;
       },
     );
     await assert.rejects(call('sendSubscribeMessage', { ...body, template_id: 'A'.repeat(43) }), {
-      code: 'INVALID_ARGUMENT',
       upstream: '40037',
     });
     const sent = await call('sendSubscribeMessage', body);
