@@ -3,6 +3,7 @@
 // faults on target `subscribe`, the `/sim/stats` key `subscribeSend` and the message log.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
+import { rng, pick } from '../../test/support/fuzz';
 import { startHarness, type SimHarness } from './testing';
 
 const PAID = 'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg';
@@ -266,9 +267,24 @@ test('faults on target subscribe answer transient errors and spend nothing; stat
   );
   assert.equal(hung, 'TimeoutError', 'a timeout fault never answers');
   assert.equal(await remaining(openid, PAID), 1);
+  assert.deepEqual(await messages(openid), [], 'a timeout fault sends nothing');
   assert.equal((await cloudSend(body)).errcode, 0);
+  await subscribe(openid, PAID);
+  await h.sim('POST', '/sim/faults', { target: 'subscribe', kind: 'lostResponse' });
+  const lost = await fetch(`${h.url}/cgi-bin/message/subscribe/send?access_token=${t}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(300),
+  }).then(
+    () => 'answered',
+    (err: Error) => err.name,
+  );
+  assert.equal(lost, 'TimeoutError', 'the answer of a lostResponse send never arrives');
+  assert.equal((await messages(openid)).length, 2, 'but WeChat sent the message');
+  assert.equal(await remaining(openid, PAID), 0, 'and spent the subscription');
   const stats = await h.sim('GET', '/sim/stats');
-  assert.deepEqual((stats.json as { openapi: unknown }).openapi, { subscribeSend: { cloud: 1, https: 3 } });
+  assert.deepEqual((stats.json as { openapi: unknown }).openapi, { subscribeSend: { cloud: 1, https: 4 } });
 });
 
 test('control: 404 for an unknown user, 400 for a bad template or body; reset clears everything', async () => {
@@ -297,4 +313,78 @@ test('control: 404 for an unknown user, 400 for a bad template or body; reset cl
   assert.deepEqual(await messages(), []);
   const again = await h.user();
   assert.equal(await subscribe(again, PAID), 1);
+});
+
+test('fuzz: any body gets a WeChat answer; only a valid one is sent, and it spends exactly one', async () => {
+  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+  const r = rng(seed);
+  const t = await token();
+  const openid = await h.user();
+  let left = 0;
+  const texts = [
+    '',
+    ' ',
+    '测试商品',
+    '商'.repeat(20),
+    '商'.repeat(21),
+    '¥0.01',
+    '¥0.001',
+    '2026-11-30 15:01',
+    '15:01',
+    'WX1',
+    'WX 1',
+    '😀'.repeat(20),
+    'a'.repeat(32),
+    'a'.repeat(33),
+    '\u0000',
+    '<script>',
+    '1e3',
+  ];
+  const junk = [undefined, null, 42, true, [], {}, ['x'], { value: 1 }, 'text'];
+  const anything = () => (r() < 0.7 ? pick(r, texts) : pick(r, junk));
+  const keys = ['thing1', 'amount2', 'time3', 'character_string4', 'thing9', 'character_string2'];
+  // Each case is a valid send with 0–2 mutations, so sends, refusals and spent subscriptions all occur.
+  const mutations: Array<(b: Record<string, any>) => void> = [
+    (b) => {
+      if (b.data && typeof b.data === 'object')
+        b.data[pick(r, keys)] = r() < 0.8 ? { value: anything() } : anything();
+    },
+    (b) => {
+      if (b.data && typeof b.data === 'object') delete b.data[pick(r, keys)];
+    },
+    (b) => (b.data = pick(r, junk)),
+    (b) => (b.touser = pick(r, [...junk, 'o_nobody'])),
+    (b) => (b.template_id = pick(r, [REFUNDED, SHIPPED, '', PAID.toLowerCase(), ...junk])),
+    (b) => (b.page = pick(r, ['pages/index/index', '/pages/order/order?id=1', 'http://x', '', ...junk])),
+    (b) => (b.miniprogram_state = pick(r, ['developer', 'trial', 'formal', 'prod', ...junk])),
+    (b) => (b.lang = pick(r, ['zh_CN', 'en_US', 'de', ...junk])),
+  ];
+  const codes = new Set<number>();
+  for (let i = 0; i < 150; i++) {
+    if (r() < 0.3) {
+      await subscribe(openid, PAID);
+      left += 1;
+    }
+    const body: Record<string, any> = { touser: openid, template_id: PAID, data: structuredClone(paidData) };
+    for (let m = Math.floor(r() * 3); m > 0; m--) pick(r, mutations)(body);
+    const answer = await send(body, t);
+    const where = `seed ${seed}, case ${i}: ${JSON.stringify(body)} → ${JSON.stringify(answer)}`;
+    assert.ok([0, 40003, 40037, 41030, 43101, 47003].includes(answer.errcode), where);
+    codes.add(answer.errcode);
+    if (answer.errcode === 0) {
+      left -= 1;
+      const sent = (await messages(openid)).at(-1)!;
+      assert.equal(sent.msgid, answer.msgid, where);
+      assert.equal(sent.templateId, PAID, where);
+      assert.deepEqual(sent.data, body.data, where);
+      for (const [key, entry] of Object.entries(sent.data as Record<string, { value: string }>)) {
+        assert.ok(typeof entry.value === 'string' && entry.value.trim() !== '', where);
+        if (key === 'thing1') assert.ok([...entry.value].length <= 20, where);
+        if (key === 'amount2') assert.match(entry.value, /^¥\d+(\.\d\d?)?$/, where);
+      }
+    }
+    if (answer.errcode === 43101 && body.template_id === PAID) assert.equal(left, 0, where);
+    assert.equal(await remaining(openid, PAID), left, where);
+  }
+  assert.ok(codes.has(0) && codes.has(47003), `seed ${seed}: the cases reach both sends and refusals`);
 });

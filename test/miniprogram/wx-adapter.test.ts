@@ -99,7 +99,7 @@ test('a granted send reaches the user; the next one is refused (43101)', async (
   assert.equal((await h.sim('POST', path, body)).json.errcode, 43101);
 });
 
-test('no ids, more than 3, or an unknown id fail as on the phone and grant nothing', async () => {
+test('no ids, more than 3, an unknown id or messages turned off fail as on the phone and grant nothing', async () => {
   const { adapter, openid } = await phone();
   const cases: Array<[string[], number, RegExp]> = [
     [[], 10001, /TmplIds can't be empty/],
@@ -113,6 +113,9 @@ test('no ids, more than 3, or an unknown id fail as on the phone and grant nothi
     assert.match(answer.fail.errMsg, /^requestSubscribeMessage:fail /);
     assert.match(answer.fail.errMsg, message);
   }
+  adapter.subscribeMessagesOff = true;
+  const off = await ask(adapter, [PAID]);
+  assert.ok('fail' in off && off.fail.errCode === 20004, JSON.stringify(off));
   assert.deepEqual(await remaining(openid), { [PAID]: 0, [REFUNDED]: 0, [SHIPPED]: 0 });
-  assert.equal(adapter.subscribeRequests.filter((r) => r.failure).length, 3);
+  assert.equal(adapter.subscribeRequests.filter((r) => r.failure).length, 4);
 });

@@ -32,7 +32,8 @@ export type SubscribeMessageSuccess = { errMsg: string } & Record<string, string
 export interface RequestSubscribeMessageOption {
   tmplIds: string[];
   success?(res: SubscribeMessageSuccess): void;
-  /** `errCode` 10001 (no ids), 20003 (more than 3), 20001 (an id the account does not have). */
+  /** `errCode` 10001 (no ids), 20003 (more than 3), 20001 (an id the account does not have), 20004
+   * (the user turned subscription messages off). */
   fail?(failure: WxFailure): void;
   complete?(): void;
 }
@@ -87,6 +88,8 @@ export interface WxAdapter {
   subscribeChoice: SubscribeChoice;
   /** The user's choice per template id; stays until changed. */
   subscribeChoices: Map<string, SubscribeChoice>;
+  /** The user turned 订阅消息 off in the mini-program's settings: every request fails with 20004. */
+  subscribeMessagesOff: boolean;
   subscribeRequests: SubscribeRecord[];
   /** The next `count` callFunction or wx.request calls lose the network. */
   failNextCalls(count: number, timing: NetworkFaultTiming): void;
@@ -127,6 +130,7 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
     payOutcome: 'success',
     subscribeChoice: 'accept',
     subscribeChoices: new Map(),
+    subscribeMessagesOff: false,
     subscribeRequests: [],
     failNextCalls(count, timing) {
       for (let i = 0; i < count; i++) faults.push(timing);
@@ -312,6 +316,7 @@ export function createWxAdapter(options: WxAdapterOptions): WxAdapter {
       wxFailure(`requestSubscribeMessage:fail ${detail}`, errCode);
     if (!Array.isArray(tmplIds) || tmplIds.length === 0) throw fail("TmplIds can't be empty", 10001);
     if (tmplIds.length > 3) throw fail('Templates count out of max bounds', 20003);
+    if (adapter.subscribeMessagesOff) throw fail('The main switch is switched off', 20004);
     const res = await fetch(`${options.simUrl}/sim/templates`);
     if (!res.ok) throw fail(`simulator answered ${res.status}`, 10002);
     const known = new Set(
