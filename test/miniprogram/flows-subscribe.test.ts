@@ -78,6 +78,15 @@ describe('subscribing at checkout', () => {
     assert.deepEqual(await messagesOf(phone), [], 'no paid message without the paid template accepted');
   });
 
+  test('messages switched off in WeChat (20004): the payment goes on without ids', async () => {
+    const phone = await stack.newPhone();
+    phone.adapter.subscribeMessagesOff = true;
+    const state = await checkout(phone, [stack.catalog[0]]).pay();
+    assert.equal(state.step, 'paid', JSON.stringify(state));
+    assert.match(phone.adapter.subscribeRequests[0]?.failure ?? '', /20004|switched off/);
+    assert.equal('subscriptions' in (createCalls(phone)[0]?.data ?? {}), false);
+  });
+
   test('a dialog that fails (an id the account lacks) never blocks the payment', async () => {
     const phone = await stack.newPhone();
     const flow = flowWith(phone, ['NotATemplateOfThisAccount000000000000000000']);
