@@ -117,14 +117,7 @@ describe('parseSubscribeTemplates', () => {
     assert.equal(createConfig({ ...base, WX_SUBSCRIBE_TEMPLATES: '  ' }).subscribeTemplates(), undefined);
     const bad = createConfig({ ...base, WX_SUBSCRIBE_TEMPLATES: '{"paid":{}}' });
     // What validateFor runs for each function that sends or checks subscriptions.
-    for (const name of [
-      'createPayment',
-      'refund',
-      'payNotify',
-      'refundNotify',
-      'reconcile',
-      'ship',
-    ] as const)
+    for (const name of ['createPayment', 'refund', 'payNotify', 'refundNotify', 'reconcile', 'ship'] as const)
       assert.ok((FUNCTIONS[name] as readonly string[]).includes('subscribeTemplates'), name);
     assert.throws(
       () => NEEDS.subscribeTemplates.read(bad),
