@@ -84,9 +84,14 @@ async function messageOfConfirmed(
   now: Date,
 ): Promise<void> {
   if (!deps.messages) return;
-  const order = await deps.orders.get(outTradeNo);
-  if (order && (order.status === 'SUCCESS' || order.status === 'REFUNDED'))
-    await deps.messages.send(event, order, extra, now);
+  try {
+    const order = await deps.orders.get(outTradeNo);
+    if (order && (order.status === 'SUCCESS' || order.status === 'REFUNDED'))
+      await deps.messages.send(event, order, extra, now);
+  } catch (err) {
+    // The change is applied and acknowledged either way; the message is not worth a redelivery.
+    deps.log.error(`${event} message of ${outTradeNo} not sent`, { error: err });
+  }
 }
 
 export async function handleNotification(
