@@ -11,6 +11,7 @@ import { CART, CART_FEN, startE2E, type E2E, type TestUser } from './support/e2e
 
 const PAID = LOCAL_SUBSCRIBE_TEMPLATES.paid.templateId;
 const REFUNDED = LOCAL_SUBSCRIBE_TEMPLATES.refunded.templateId;
+const SHIPPED = LOCAL_SUBSCRIBE_TEMPLATES.shipped.templateId;
 
 interface SimMessage {
   msgid: number;
@@ -154,6 +155,33 @@ describe('subscription messages', () => {
     const refunded = messages.find((m) => m.templateId === REFUNDED)!;
     assert.equal(refunded.data.amount2.value, `¥${(CART_FEN / 100).toFixed(2)}`);
     assert.equal((await recordOf(created.orderId, 'refunded'))?.status, 'sent');
+  });
+
+  it("shipped: the admin's first upload sends one message with the tracking number; the one change sends none", async () => {
+    const admin = await e.newUser();
+    const admins = (e.stack.env.ADMIN_OPENIDS ?? '').split(',').filter(Boolean);
+    e.setEnv({ ADMIN_OPENIDS: [...admins, admin.openid].join(',') });
+    const user = await e.newUser();
+    await grant(user, SHIPPED);
+    await grant(user, SHIPPED);
+    const created = await buy(user, [SHIPPED]);
+    await paid(user, created);
+    const ship = (trackingNo: string) =>
+      e.call(
+        'ship',
+        { orderId: created.orderId, shipments: [{ trackingNo, expressCompany: 'YTO' }] },
+        { openid: admin.openid },
+      );
+    const first = await ship('YT1234567890');
+    assert.ok(first.ok, JSON.stringify(first));
+    const changed = await ship('YT0000000002');
+    assert.ok(changed.ok, JSON.stringify(changed));
+    const messages = await messagesOf(user);
+    assert.deepEqual(
+      messages.map((m) => [m.templateId, m.data.character_string2.value]),
+      [[SHIPPED, 'YT1234567890']],
+    );
+    assert.match(messages[0].data.time3.value, /^\d{4}-\d\d-\d\d \d\d:\d\d$/);
   });
 
   it('no subscription at WeChat: nothing sent, 43101 recorded, the payment fine; no ids: no attempt', async () => {
