@@ -27,17 +27,14 @@ export const main = authedCallable<RefundResponse>(
     });
     // A refund WeChat settles at once records its `refunded` message; reconcile sends it (this
     // function does not bundle the WeChat server-API client; refundNotify sends the usual ones).
-    const messages = messengerFromEnv(log, undefined, config);
-    return requestRefund(
-      { ...functionDeps(config, log), messages },
-      {
-        orderId,
-        requester: { openid: caller.openid, isAdmin },
-        windowHours: config.refundWindowHours(),
-        now,
-        amountFen,
-        reason,
-      },
-    );
+    const deps = { ...functionDeps(config, log), messages: messengerFromEnv(log, undefined, config) };
+    return requestRefund(deps, {
+      orderId,
+      requester: { openid: caller.openid, isAdmin },
+      windowHours: config.refundWindowHours(),
+      now,
+      amountFen,
+      reason,
+    });
   },
 );
