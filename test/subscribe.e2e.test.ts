@@ -184,6 +184,31 @@ describe('subscription messages', () => {
     assert.match(messages[0].data.time3.value, /^\d{4}-\d\d-\d\d \d\d:\d\d$/);
   });
 
+  it('paid confirmed first by orders.get (which sends nothing): the late notification sends the one message', async () => {
+    const user = await e.newUser();
+    await grant(user, PAID);
+    await grant(user, PAID);
+    const created = await buy(user, [PAID]);
+    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'delay', delayMs: 4000 });
+    assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
+    assert.equal((await e.getOrder(user, created.orderId)).status, 'SUCCESS', 'orders.get applied it');
+    assert.deepEqual(await messagesOf(user), [], 'orders.get sends no message');
+    await e.waitFor(
+      () => e.sim<Delivery[]>('GET', `/sim/deliveries?outTradeNo=${created.orderId}`),
+      (ds) => ds.length > 0 && ds.every((d) => d.state === 'delivered'),
+      'the delayed notification answered',
+    );
+    const messages = await messagesOf(user);
+    assert.equal(messages.length, 1, JSON.stringify(messages));
+    assert.equal(messages[0].data.character_string4.value, created.orderId);
+    const notes = (await e.dump('notifications')).filter((n) => n.outTradeNo === created.orderId);
+    assert.deepEqual(
+      notes.map((n) => n.outcome),
+      ['applied'],
+      'the notification confirming it is the applied one',
+    );
+  });
+
   it('no subscription at WeChat: nothing sent, 43101 recorded, the payment fine; no ids: no attempt', async () => {
     const user = await e.newUser();
     const created = await buy(user, [PAID]);
