@@ -24,6 +24,33 @@ const root = resolve(__dirname, '..');
 /** How many of the latest function invocations the console lists. */
 const CONSOLE_INVOCATIONS = 50;
 
+/**
+ * WX_SUBSCRIBE_TEMPLATES of the local stack: the simulator's three templates (docs/local-stack.md),
+ * filled as a shop would. `.local/env` may override it; an empty value there turns messages off.
+ */
+export const LOCAL_SUBSCRIBE_TEMPLATES = {
+  paid: {
+    templateId: 'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg',
+    page: 'pages/order-detail/order-detail?orderId={orderId}',
+    data: { thing1: 'productNames', amount2: 'amount', time3: 'paidAt', character_string4: 'orderId' },
+  },
+  refunded: {
+    templateId: 'Z3g6XXoOE7_L5RsPHG37FiAh4UrMU97b0td8uPVWab4',
+    page: 'pages/order-detail/order-detail?orderId={orderId}',
+    data: {
+      thing1: 'productNames',
+      amount2: 'refundAmount',
+      time3: 'refundedAt',
+      character_string4: 'orderId',
+    },
+  },
+  shipped: {
+    templateId: 'HUrrPb4M7ZPFBC9CPMJhxdkm-r5QdygvxCTzpVaL2_E',
+    page: 'pages/order-detail/order-detail?orderId={orderId}',
+    data: { thing1: 'productNames', character_string2: 'trackingNo', time3: 'shippedAt' },
+  },
+} as const;
+
 /** HOST_BASE64_SHARE: the share (0..1) of HTTP-trigger bodies the host hands over base64-encoded. */
 export function base64ShareFromEnv(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 0;
@@ -99,6 +126,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const buildDir = opts.buildDir ?? DEFAULT_BUILD_DIR;
   // wxMessage checks WeChat's message-push signature with this Token; the simulator signs with it.
   localData.env.WX_MESSAGE_TOKEN ||= randomBytes(12).toString('hex');
+  // Subscription messages go to the simulator's templates unless .local/env says otherwise.
+  localData.env.WX_SUBSCRIBE_TEMPLATES ??= JSON.stringify(LOCAL_SUBSCRIBE_TEMPLATES);
 
   if (opts.buildDir === undefined && opts.build !== false) {
     const built = await buildIfNeeded(opts.build === true);

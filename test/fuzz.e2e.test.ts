@@ -7,6 +7,8 @@ import { CART, startE2E, type CallAs, type E2E } from './support/e2e';
 import { pick, rng } from './support/fuzz';
 
 let e: E2E;
+/** The local stack's `paid` template (WX_SUBSCRIBE_TEMPLATES): valid alone, refused repeated. */
+const PAID_TEMPLATE = 'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg';
 
 before(async () => {
   e = await startE2E();
@@ -154,6 +156,35 @@ function generate(openid: string, count: number, seed: number): Case[] {
                 NOT_SCALAR.filter((v) => v !== null),
               )
             : pick(r, ['', 'short', 'x'.repeat(65), 'has space 123', 'ключ-ключ-ключ']),
+      },
+      as: user,
+    }),
+    () => ({
+      name: 'createPayment.subscriptions',
+      data: {
+        items: CART,
+        subscriptions:
+          r() < 0.4
+            ? pick(
+                r,
+                // [] is a valid answer (the user accepted nothing)
+                NOT_SCALAR.filter((v) => !(Array.isArray(v) && v.length === 0)),
+              )
+            : r() < 0.5
+              ? [pick(r, [...NOT_SCALAR, ...BAD_STRINGS])]
+              : pick(r, [
+                  [PAID_TEMPLATE, PAID_TEMPLATE],
+                  [
+                    PAID_TEMPLATE,
+                    'Z3g6XXoOE7_L5RsPHG37FiAh4UrMU97b0td8uPVWab4',
+                    'a'.repeat(43),
+                    PAID_TEMPLATE,
+                  ],
+                  ['A'.repeat(43)],
+                  [`${PAID_TEMPLATE} `],
+                  ['BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHl'],
+                  'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg',
+                ]),
       },
       as: user,
     }),

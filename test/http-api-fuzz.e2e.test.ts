@@ -105,6 +105,15 @@ function generate(count: number, seed: number, token: string): Case[] {
       () => ({ items: pick(r, NOT_SCALAR) }),
       () => ({ items: [{ productId: pick(r, NOT_SCALAR), quantity: 1 }] }),
       () => ({ items: [{ productId: 'coffee-latte', quantity: pick(r, [0, -1, 1.5, 1e9, '1', null]) }] }),
+      () => ({
+        items: [{ productId: 'coffee-latte', quantity: 1 }],
+        subscriptions: pick(r, [
+          ...NOT_SCALAR.filter((v) => !(Array.isArray(v) && v.length === 0)),
+          ['x'],
+          ['A'.repeat(43)],
+          Array(4).fill('A'.repeat(43)),
+        ]),
+      }),
     ],
     orders: [
       () => ({ action: pick(r, NOT_SCALAR) }),

@@ -1,5 +1,8 @@
 // createPayment: validated cart → order priced from the catalog → JSAPI prepay → wx.requestPayment params.
+// `subscriptions` (optional): the template ids the user accepted in wx.requestSubscribeMessage.
+import '../../shared/config/subscribe-templates';
 import type { CreatePaymentResponse } from '../../shared/contracts/api';
+import { parseSubscriptions } from '../../shared/domain/subscription';
 import { optionalString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
 import { functionDeps } from '../../shared/http/deps';
@@ -14,12 +17,14 @@ export const main = authedCallable<CreatePaymentResponse>(
       pattern: IDEMPOTENCY_KEY_PATTERN,
       patternHint: '8–64 characters of [A-Za-z0-9_-], e.g. a UUID without braces',
     });
+    const subscriptions = parseSubscriptions(fields.subscriptions, config.subscribeTemplates());
     return createPayment(functionDeps(config, log), {
       openid: caller.openid,
       items: fields.items,
       now,
       appid: identity.appid,
       idempotencyKey,
+      subscriptions,
     });
   },
 );

@@ -14,6 +14,8 @@ import {
   type ReconcilePaging,
   type ReconcileReport,
 } from '../../shared/usecases/reconcile';
+import { messengerFromEnv } from '../../shared/usecases/message-deps';
+import { callOpenApi } from '../../shared/wechat/openapi/client';
 
 const log = consoleLogger('reconcile');
 
@@ -51,12 +53,8 @@ export async function main(
         error: 'reconcile runs on its timer; only admins (ADMIN_OPENIDS) may call it',
       };
     }
-    const report = await reconcile(
-      payingFunctionDeps(config, log),
-      new Date(),
-      minAgeMs(event),
-      pagingOf(event),
-    );
+    const deps = { ...payingFunctionDeps(config, log), messages: messengerFromEnv(log, callOpenApi, config) };
+    const report = await reconcile(deps, new Date(), minAgeMs(event), pagingOf(event));
     log.info(JSON.stringify(report));
     return report;
   } catch (err) {

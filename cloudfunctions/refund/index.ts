@@ -5,6 +5,7 @@ import { MAX_ORDER_FEN } from '../../shared/domain/money';
 import { TEXT_PATTERN, optionalInt, optionalString, requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
 import { functionDeps } from '../../shared/http/deps';
+import { messengerFromEnv } from '../../shared/usecases/message-deps';
 import { requestRefund } from '../../shared/usecases/refunds';
 
 export const main = authedCallable<RefundResponse>(
@@ -24,7 +25,10 @@ export const main = authedCallable<RefundResponse>(
       pattern: TEXT_PATTERN,
       patternHint: 'text without control characters',
     });
-    return requestRefund(functionDeps(config, log), {
+    // A refund WeChat settles at once records its `refunded` message; reconcile sends it (this
+    // function does not bundle the WeChat server-API client; refundNotify sends the usual ones).
+    const deps = { ...functionDeps(config, log), messages: messengerFromEnv(log, undefined, config) };
+    return requestRefund(deps, {
       orderId,
       requester: { openid: caller.openid, isAdmin },
       windowHours: config.refundWindowHours(),

@@ -8,13 +8,15 @@ import { requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
 import { shipOrder } from '../../shared/usecases/fulfilment';
 import { fulfilmentDepsFromEnv } from '../../shared/usecases/fulfilment-deps';
+import { messengerFromEnv } from '../../shared/usecases/message-deps';
+import { callOpenApi } from '../../shared/wechat/openapi/client';
 
 export interface ShipResponse {
   orderId: string;
   fulfilment: Fulfilment;
 }
 
-export const main = authedCallable<ShipResponse>('ship', async ({ fields, isAdmin, log, now }) => {
+export const main = authedCallable<ShipResponse>('ship', async ({ fields, isAdmin, config, log, now }) => {
   if (!isAdmin) throw permissionDenied('only admins (ADMIN_OPENIDS) may ship orders');
   const orderId = requireString(fields, 'orderId', {
     min: 6,
@@ -22,5 +24,7 @@ export const main = authedCallable<ShipResponse>('ship', async ({ fields, isAdmi
     pattern: MERCHANT_NO_PATTERN,
     patternHint: 'the orderId returned by createPayment',
   });
-  return shipOrder(fulfilmentDepsFromEnv(log), { orderId, shipments: fields.shipments, isAdmin, now });
+  // The first accepted upload sends the `shipped` subscription message when configured.
+  const deps = { ...fulfilmentDepsFromEnv(log), messages: messengerFromEnv(log, callOpenApi, config) };
+  return shipOrder(deps, { orderId, shipments: fields.shipments, isAdmin, now });
 });

@@ -6,6 +6,7 @@ import { SEED_PRODUCTS, type SeedProduct } from './products';
 
 // wechatTokens: the access_token shared by all instances in WECHAT_OPENAPI_MODE=https (admin-only).
 // rateLimits and reconcileCursors: per-user call counters and reconcile's paging position (admin-only).
+// messages: the subscription message of each order and event, sent once (admin-only).
 export const COLLECTIONS = [
   'users',
   'products',
@@ -17,6 +18,7 @@ export const COLLECTIONS = [
   'wechatTokens',
   'rateLimits',
   'reconcileCursors',
+  'messages',
 ] as const;
 
 export interface SeedReport {

@@ -14,3 +14,15 @@ export const API_BASE_URL = '';
 // Your WeChat Pay merchant id (商户号), passed to WeChat's confirm-receipt component (确认收货) with
 // the order's ids. Optional there: the transaction id alone identifies the order.
 export const MERCHANT_ID = '';
+
+// Subscription messages (订阅消息, README: Subscription messages): the one-time templates checkout
+// asks the user to accept before paying (at most 3), in this order: paid, refunded, shipped. They must
+// be the templateIds of the server's WX_SUBSCRIBE_TEMPLATES (createPayment refuses other ids). They
+// are here, not fetched, because wx.requestSubscribeMessage must run inside the tap on "pay", before
+// any network call. These are the local simulator's three templates (the local stack's default);
+// replace them with yours from 微信公众平台 → 订阅消息 → 我的模板, or set [] to never ask.
+export const SUBSCRIBE_TEMPLATE_IDS: readonly string[] = [
+  'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg',
+  'Z3g6XXoOE7_L5RsPHG37FiAh4UrMU97b0td8uPVWab4',
+  'HUrrPb4M7ZPFBC9CPMJhxdkm-r5QdygvxCTzpVaL2_E',
+];

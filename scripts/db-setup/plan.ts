@@ -148,6 +148,21 @@ export const DATABASE_PLAN: CollectionSpec[] = [
   // Counters and paging positions are read and written by _id only: no index beyond _id.
   { name: COLLECTIONS.rateLimits, rule: ADMIN_ONLY, indexes: [] },
   { name: COLLECTIONS.reconcileCursors, rule: ADMIN_ONLY, indexes: [] },
+  {
+    name: COLLECTIONS.messages,
+    rule: ADMIN_ONLY,
+    indexes: [
+      {
+        name: 'status_updatedAt',
+        keys: [
+          { field: 'status', direction: 1 },
+          { field: 'updatedAt', direction: 1 },
+        ],
+        unique: false,
+        serves: 'reconcile: subscription messages to send again, oldest first',
+      },
+    ],
+  },
 ];
 
 /** The rule as the console's 安全规则 editor and the ModifySafeRule API take it. */

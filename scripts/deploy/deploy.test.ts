@@ -339,6 +339,18 @@ const CASES: Array<{
     expect: /^WXPAY_BASE_URL is set to a non-HTTPS URL .*remove it/,
   },
   {
+    what: 'subscription templates that do not fit their keys',
+    setup: {
+      env: {
+        WX_SUBSCRIBE_TEMPLATES: JSON.stringify({
+          paid: { templateId: 'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg', data: { amount2: 'paidAt' } },
+        }),
+      },
+    },
+    expect:
+      /^createPayment: WX_SUBSCRIBE_TEMPLATES paid\.data\.amount2 is of type amount, which cannot hold paidAt \(a time value\); map it to a key of type thing, time, date/,
+  },
+  {
     what: 'over the 4 KB variable limit',
     setup: { env: { ADMIN_OPENIDS: Array.from({ length: 90 }, (_, i) => OPENID(i)).join(',') } },
     expect:

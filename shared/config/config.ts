@@ -3,8 +3,10 @@
 // KeyObjects). What each function needs is declared in declaration.ts; `validateFor` checks exactly
 // that. The sections are read by one module per concern (wechat, tokens, merchant-keys, pay-mode).
 import type { KeyObject } from 'node:crypto';
+import type { SubscribeTemplates } from '../domain/subscription';
 import { FUNCTIONS, NEEDS, VARIABLES, type Need, type VariableName } from './declaration';
 import { EnvReader, type Env } from './env-reader';
+import { ConfigError } from './errors';
 import {
   readApiV2Key,
   readApiV3Key,
@@ -48,6 +50,17 @@ export const DEFAULT_JWT_TTL_SECONDS = Number(VARIABLES.JWT_TTL_SECONDS.default)
 export const DEFAULT_REFUND_WINDOW_HOURS = Number(VARIABLES.REFUND_WINDOW_HOURS.default);
 export const DEFAULT_WXPAY_BASE_URL = VARIABLES.WXPAY_BASE_URL.default;
 export const DEFAULT_WECHAT_API_BASE_URL = VARIABLES.WECHAT_API_BASE_URL.default;
+
+type TemplateParser = (raw: string) => SubscribeTemplates;
+let templateParser: TemplateParser | undefined;
+
+/**
+ * WX_SUBSCRIBE_TEMPLATES' parser, installed by ./subscribe-templates.ts where it is needed. It throws
+ * an Error whose message names the variable and the fix (wrapped here as a ConfigError).
+ */
+export function installSubscribeTemplateParser(parse: TemplateParser): void {
+  templateParser = parse;
+}
 
 export class AppConfig {
   readonly #env: Env;
@@ -136,6 +149,24 @@ export class AppConfig {
 
   adminOpenids(): ReadonlySet<string> {
     return this.#once('adminOpenids', () => new Set(this.list('ADMIN_OPENIDS')));
+  }
+
+  /** WX_SUBSCRIBE_TEMPLATES parsed and checked; undefined when unset (no message is sent). */
+  subscribeTemplates(): SubscribeTemplates | undefined {
+    return this.#once('subscribeTemplates', () => {
+      const raw = this.#read.optional('WX_SUBSCRIBE_TEMPLATES');
+      if (raw === undefined) return undefined;
+      if (!templateParser)
+        throw new Error(
+          'WX_SUBSCRIBE_TEMPLATES read without its parser: import shared/config/subscribe-templates',
+        );
+      try {
+        return templateParser(raw);
+      } catch (err) {
+        if ((err as Error).name !== 'TemplateConfigError') throw err;
+        throw new ConfigError('WX_SUBSCRIBE_TEMPLATES', (err as Error).message);
+      }
+    });
   }
 
   refundWindowHours(): number {

@@ -6,12 +6,12 @@
 // because it is the table: one entry per variable, per need and per function, and nothing else.
 //
 // Adding a variable for a new function is a change here only (then run the sync script), e.g.:
-//   VARIABLES:  WX_SUBSCRIBE_TEMPLATES: { group: 'miniprogram', secret: false,
-//                 format: { kind: 'list', item: /^[\w-]{10,64}$/, rule: 'a template id' },
-//                 fix: 'copy the ids from 微信公众平台 → 订阅消息', doc: ['Subscribe-message template ids.'] },
-//   NEEDS:      subscribeTemplates: { variables: () => ({ required: ['WX_SUBSCRIBE_TEMPLATES'] }) },
-//   FUNCTIONS:  wxMessage: ['wechatApi', 'subscribeTemplates'],
-// and the function reads it with config.list('WX_SUBSCRIBE_TEMPLATES'). A need without `read` is
+//   VARIABLES:  SHOP_NOTICE_IDS: { group: 'business', secret: false,
+//                 format: { kind: 'list', item: /^[\w-]{10,64}$/, rule: 'a notice id' },
+//                 fix: 'copy the ids from …', doc: ['Notice ids.'] },
+//   NEEDS:      shopNotices: { variables: () => ({ required: ['SHOP_NOTICE_IDS'] }) },
+//   FUNCTIONS:  wxMessage: ['messagePush', 'shopNotices'],
+// and the function reads it with config.list('SHOP_NOTICE_IDS'). A need without `read` is
 // checked by each variable's declared format (EnvReader.check); give it a `read` when the function
 // parses the value into something richer (a key, a mode, a section of several variables).
 import type { AppConfig } from './config';
@@ -38,6 +38,7 @@ export type Group =
   | 'business'
   | 'httpApi'
   | 'wechatServer'
+  | 'subscribe'
   | 'endpoints'
   | 'dbSetup';
 
@@ -279,6 +280,22 @@ export const VARIABLES = {
       'Token (3–32 letters or digits) = this value, 消息加密方式 明文模式, 数据格式 JSON. Read by wxMessage.',
     ],
   },
+  WX_SUBSCRIBE_TEMPLATES: {
+    group: 'subscribe',
+    secret: false,
+    // JSON, read and checked by AppConfig.subscribeTemplates (shared/domain/subscription.ts).
+    format: { kind: 'text' },
+    example: '',
+    fix: 'see README: Subscription messages',
+    doc: [
+      'Optional. JSON on one line: event (paid, refunded, shipped) → {templateId, page?, data}, where data',
+      'maps each key of the template (微信公众平台 → 订阅消息 → 我的模板 → 详情) to a source: productNames,',
+      'orderId, amount, paidAt, refundAmount, refundedAt, shippedAt, trackingNo or "text:<literal>", e.g.',
+      '{"paid":{"templateId":"<id>","page":"pages/order-detail/order-detail?orderId={orderId}","data":',
+      '{"thing1":"productNames","amount2":"amount","time3":"paidAt","character_string4":"orderId"}}}',
+      'Empty: no subscription message is sent. The mini-program asks for the same ids (config.ts).',
+    ],
+  },
   WXPAY_BASE_URL: {
     group: 'endpoints',
     secret: false,
@@ -329,6 +346,7 @@ export const GROUPS: Record<Group, string> = {
   business: 'Business rules',
   httpApi: 'HTTPS API (optional; README: HTTPS API)',
   wechatServer: 'Fulfilment: WeChat server APIs and message push (发货信息管理)',
+  subscribe: 'Subscription messages (订阅消息, optional; README: Subscription messages)',
   endpoints: 'API endpoints',
   dbSetup: 'Database setup (optional, scripts/db-setup.ts against the cloud)',
 };
@@ -458,6 +476,15 @@ export const NEEDS = {
   httpApiCors: {
     variables: () => ({ optional: ['HTTP_API_CORS_ORIGINS'] }),
   },
+  /**
+   * Subscription messages (optional): which template each event sends and how its data is filled.
+   * A function that sends also lists wechatOpenApi (how it reaches subscribeMessage.send);
+   * createPayment only checks the template ids a caller accepted against these.
+   */
+  subscribeTemplates: {
+    variables: () => ({ optional: ['WX_SUBSCRIBE_TEMPLATES'] }),
+    read: (c) => c.subscribeTemplates(),
+  },
   refundWindow: {
     variables: () => ({ optional: ['REFUND_WINDOW_HOURS'] }),
     read: (c) => c.refundWindowHours(),
@@ -469,27 +496,31 @@ export type NeedName = keyof typeof NEEDS;
 /** Every cloud function and what it needs, in the order its first invocation checks them. */
 export const FUNCTIONS = {
   login: ['wechatApi', 'issueTokens', 'httpApiCors'],
-  createPayment: ['verifyTokens', 'payRequests', 'payNotifyUrl', 'httpApiCors'],
-  // orders.get confirms payments, and uploads virtual goods' shipping when it does.
+  createPayment: ['verifyTokens', 'payRequests', 'payNotifyUrl', 'subscribeTemplates', 'httpApiCors'],
+  // orders.get confirms payments, and uploads virtual goods' shipping when it does. Subscription
+  // messages of what it confirms go out with WeChat's notification (its bundle is at the size budget).
   orders: ['verifyTokens', 'payRequests', 'merchantId', 'wechatOpenApi', 'admins', 'httpApiCors'],
   refund: [
     'verifyTokens',
     'payRequests',
     'v2RefundCertificate',
     'refundNotifyUrl',
+    // A refund settled here records its message; reconcile sends it (no WeChat server-API client).
+    'subscribeTemplates',
     'admins',
     'refundWindow',
     'httpApiCors',
   ],
-  payNotify: ['payNotifications', 'merchantId', 'wechatOpenApi'],
-  refundNotify: ['payNotifications'],
+  payNotify: ['payNotifications', 'merchantId', 'wechatOpenApi', 'subscribeTemplates'],
+  // It settles refunds and sends their `refunded` subscription message.
+  refundNotify: ['payNotifications', 'wechatOpenApi', 'subscribeTemplates'],
   // Admins may run it by hand from the mini-program; everyone else is refused.
-  // It also retries the shipping uploads of virtual goods that failed.
-  reconcile: ['payRequests', 'merchantId', 'wechatOpenApi', 'admins'],
+  // It also retries the shipping uploads of virtual goods and the subscription messages that failed.
+  reconcile: ['payRequests', 'merchantId', 'wechatOpenApi', 'subscribeTemplates', 'admins'],
   // The daily timer reconciles yesterday; admins may run any date from the mini-program.
   billReconcile: ['payRequests', 'admins'],
   // Admin-only; uploads shipping info through 云调用 or https + stable_token.
-  ship: ['verifyTokens', 'merchantId', 'wechatOpenApi', 'admins'],
+  ship: ['verifyTokens', 'merchantId', 'wechatOpenApi', 'subscribeTemplates', 'admins'],
   // The mini-program's message push (settlement, confirm receipt, reminders).
   wxMessage: ['messagePush'],
   // The caller's own account: binds the phone number through 云调用 or https + stable_token.

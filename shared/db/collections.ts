@@ -15,6 +15,8 @@ export const COLLECTIONS = {
   rateLimits: 'rateLimits',
   /** Where reconcile's last run stopped paging (one document per list it pages through). */
   reconcileCursors: 'reconcileCursors',
+  /** One document per order and event: the subscription message sent, or why not (functions only). */
+  messages: 'messages',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];

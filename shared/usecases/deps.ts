@@ -11,6 +11,7 @@ import type { RefundRepository } from '../db/refunds';
 import type { PayGateway } from '../gateways/gateway';
 import type { Logger } from '../log';
 import type { FulfilmentDeps } from './fulfilment';
+import type { OrderMessenger } from './messages';
 
 export interface UseCaseDeps {
   orders: OrderRepository;
@@ -28,4 +29,9 @@ export interface UseCaseDeps {
    * virtual goods are uploaded in the invocation that applied their payment. Absent: no upload.
    */
   fulfilment?: FulfilmentDeps;
+  /**
+   * Subscription messages (WX_SUBSCRIBE_TEMPLATES), for the functions that apply payments, refunds
+   * and shipping: sent after the change is applied. Absent: no message.
+   */
+  messages?: OrderMessenger | undefined;
 }

@@ -26,6 +26,7 @@ import type { Decision } from '../domain/order';
 import type { CallOpenApi } from '../wechat/openapi/client';
 import { OpenApiError } from '../wechat/openapi/errors';
 import type { Logger } from '../log';
+import type { OrderMessenger } from './messages';
 
 /** The orders the fulfilment state lives on: the repository for reads, the handle for its own queries. */
 export interface FulfilmentStore {
@@ -38,6 +39,8 @@ export interface FulfilmentDeps extends FulfilmentStore {
   callOpenApi: CallOpenApi;
   /** The merchant id of the orders (order_key.mchid). */
   mchid: string;
+  /** The `shipped` subscription message after the admin's upload is recorded. */
+  messages?: OrderMessenger | undefined;
 }
 
 const readOrder = (store: FulfilmentStore, id: string) =>
@@ -97,7 +100,15 @@ export async function shipOrder(
   }
   const applied = await applyToFulfilledOrder(deps, order._id, (o) => recordUpload(o, shipments, input.now));
   if (applied.outcome === 'missing') throw notFound(`order ${order._id} does not exist`);
-  return { orderId: order._id, fulfilment: fulfilmentOf(applied.doc) };
+  const shipped = fulfilmentOf(applied.doc);
+  if (applied.outcome === 'applied')
+    await deps.messages?.send(
+      'shipped',
+      applied.doc,
+      { shippedAt: new Date(shipped.shippedAt ?? input.now), trackingNo: shipments[0]?.trackingNo },
+      input.now,
+    );
+  return { orderId: order._id, fulfilment: shipped };
 }
 
 // ---- virtual goods ----

@@ -14,12 +14,13 @@ import {
 } from '../gateways/gateway';
 import type { TriggerRequest, TriggerResponse } from '../http/trigger';
 import type { UseCaseDeps } from './deps';
+import type { EventFacts } from './messages';
 import { applyPayment, outcomeOf } from './payments';
 import { applyRefundReport } from './refunds';
 
 export type NotificationDeps = Pick<
   UseCaseDeps,
-  'orders' | 'refunds' | 'notifications' | 'log' | 'fulfilment'
+  'orders' | 'refunds' | 'notifications' | 'log' | 'fulfilment' | 'messages'
 > & {
   gateway: NotificationGateway;
 };
@@ -45,7 +46,10 @@ async function apply(
   if (kind === 'pay') {
     if (!n.payment || !n.outTradeNo) return 'rejected:payment-failed';
     const o = outcomeOf(await applyPayment(deps, n.outTradeNo, n.payment, now));
-    return o === 'missing' ? 'anomaly:unknown-order' : o === 'already' ? alreadyOutcome(deps, n) : o;
+    if (o !== 'already') return o === 'missing' ? 'anomaly:unknown-order' : o;
+    const first = await alreadyOutcome(deps, n);
+    if (first === 'applied') await messageOfConfirmed(deps, 'paid', n.outTradeNo, {}, now);
+    return first;
   }
   if (!n.refund || !n.outRefundNo) return 'rejected:no-refund';
   const stored = await deps.refunds.get(n.outRefundNo);
@@ -54,7 +58,40 @@ async function apply(
   const r = await applyRefundReport(deps, n.outRefundNo, n.refund, now);
   if (r.outcome === 'missing') return 'anomaly:unknown-refund';
   if (r.outcome === 'anomaly') return `anomaly:${r.reason ?? 'contradiction'}`;
-  return r.outcome === 'applied' ? 'applied' : alreadyOutcome(deps, n);
+  if (r.outcome === 'applied') return 'applied';
+  const first = await alreadyOutcome(deps, n);
+  const refund = r.refund;
+  if (first === 'applied' && refund?.status === 'SUCCESS' && refund.appliedToOrder)
+    await messageOfConfirmed(
+      deps,
+      'refunded',
+      refund.outTradeNo,
+      { refundAmountFen: refund.amountFen, refundedAt: new Date(refund.successAt ?? now) },
+      now,
+    );
+  return first;
+}
+
+/**
+ * The first notification of a change another path applied (orders.get, which sends no messages)
+ * sends its subscription message; the `messages` claim keeps it to one.
+ */
+async function messageOfConfirmed(
+  deps: NotificationDeps,
+  event: 'paid' | 'refunded',
+  outTradeNo: string,
+  extra: EventFacts,
+  now: Date,
+): Promise<void> {
+  if (!deps.messages) return;
+  try {
+    const order = await deps.orders.get(outTradeNo);
+    if (order && (order.status === 'SUCCESS' || order.status === 'REFUNDED'))
+      await deps.messages.send(event, order, extra, now);
+  } catch (err) {
+    // The change is applied and acknowledged either way; the message is not worth a redelivery.
+    deps.log.error(`${event} message of ${outTradeNo} not sent`, { error: err });
+  }
 }
 
 export async function handleNotification(

@@ -24,13 +24,17 @@ import { WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
 import { uploadVirtualShipping } from './fulfilment';
 import { chargeCall } from './rate-limit';
+import type { SubscribedOrder } from './messages';
 import { refundPaidAfterClose } from './refunds';
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
-export type PaymentDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment'>;
+export type PaymentDeps = Pick<
+  UseCaseDeps,
+  'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment' | 'messages'
+>;
 /** Applying a payment WeChat confirmed: a notification endpoint may hold no merchant key. */
-export type ApplyPaymentDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'log' | 'fulfilment'> & {
+export type ApplyPaymentDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'log' | 'fulfilment' | 'messages'> & {
   gateway: NotificationGateway;
 };
 
@@ -39,6 +43,8 @@ export interface CreatePaymentInput {
   appid?: string | undefined;
   items: unknown;
   idempotencyKey?: string | undefined;
+  /** Template ids the user accepted (checked by parseSubscriptions); stored for the messages. */
+  subscriptions?: string[] | undefined;
   now: Date;
 }
 
@@ -97,7 +103,7 @@ export async function createPayment(
     const priced = priceCart(lines, catalog);
     // Refuses a cart WeChat could not ship as one order before anything is written.
     const type = cartFulfilmentType(lines.map((l) => catalog.get(l.productId) ?? { _id: l.productId }));
-    const doc: FulfilledOrder = {
+    const doc: FulfilledOrder & SubscribedOrder = {
       ...newOrder({
         outTradeNo: keyedId ?? newOutTradeNo(input.now),
         openid: input.openid,
@@ -110,6 +116,7 @@ export async function createPayment(
         idempotencyKey: input.idempotencyKey,
       }),
       fulfilment: newFulfilment(type),
+      ...(input.subscriptions?.length ? { subscriptions: input.subscriptions } : {}),
     };
     await chargeCall(deps, 'prepay', input.openid, input.now);
     charged = true;
@@ -184,6 +191,7 @@ export async function applyPayment(
 ): Promise<ApplyOutcome<OrderDoc>> {
   const r = await deps.orders.apply(outTradeNo, (doc) => markPaid(doc, facts, now));
   if (r.outcome === 'applied' && deps.fulfilment) await uploadVirtualShipping(deps.fulfilment, r.doc, now);
+  if (r.outcome === 'applied') await deps.messages?.send('paid', r.doc, {}, now);
   if (r.outcome === 'anomaly' && r.reason === 'paid-after-close')
     await refundPaidAfterClose(deps, outTradeNo, facts, now);
   return r;

@@ -11,10 +11,10 @@ import { finishInterrupted, releaseAbandoned, settleOnOrder } from './refunds';
 
 export type ReconcileDeps = Pick<
   UseCaseDeps,
-  'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment' | 'reconcileCursors'
+  'orders' | 'refunds' | 'gateway' | 'log' | 'fulfilment' | 'reconcileCursors' | 'messages'
 >;
 
-export const RECONCILE_LIMITS = { unapplied: 50, reserving: 50, shipping: 20 } as const;
+export const RECONCILE_LIMITS = { unapplied: 50, reserving: 50, shipping: 20, messages: 20 } as const;
 /** Orders and refunds younger than this are left to the notification. */
 export const RECONCILE_MIN_AGE_MS = 5 * 60 * 1000;
 
@@ -53,6 +53,9 @@ export interface ReconcileReport {
   /** Paid virtual orders whose shipping upload had not landed, and how many landed now. */
   shippingChecked: number;
   shippingUploaded: number;
+  /** Subscription messages due again (transient failure, or an attempt that never reported). */
+  messagesChecked: number;
+  messagesSent: number;
   errors: number;
   paging: {
     orders: ListPaging;
@@ -127,6 +130,8 @@ export async function reconcile(
     refundsSettled: 0,
     shippingChecked: 0,
     shippingUploaded: 0,
+    messagesChecked: 0,
+    messagesSent: 0,
     errors: 0,
     paging: {
       orders: { resumed: false, pages: 0, reachedEnd: false },
@@ -215,6 +220,13 @@ export async function reconcile(
     report.shippingChecked = shipping.checked;
     report.shippingUploaded = shipping.uploaded;
     report.errors += shipping.failed;
+  }
+  if (deps.messages) {
+    // Last: the payments and refunds above sent their own messages as they were applied.
+    const messages = await deps.messages.retry(now, RECONCILE_LIMITS.messages);
+    report.messagesChecked = messages.checked;
+    report.messagesSent = messages.sent;
+    report.errors += messages.failed;
   }
   return report;
 }

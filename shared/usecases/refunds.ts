@@ -33,9 +33,9 @@ import { WxpayRateLimitedError, WxpayUpstreamError } from '../wxpay/errors';
 import type { UseCaseDeps } from './deps';
 import { chargeRefund } from './rate-limit';
 
-export type RefundDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log'>;
+export type RefundDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'gateway' | 'log' | 'messages'>;
 /** Applying a report WeChat already made needs no gateway. */
-export type RefundRecordDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'log'>;
+export type RefundRecordDeps = Pick<UseCaseDeps, 'orders' | 'refunds' | 'log' | 'messages'>;
 
 export interface RefundRequest {
   orderId: string;
@@ -320,6 +320,13 @@ export async function settleOnOrder(
     return refund;
   }
   const marked = await deps.refunds.apply(refund._id, (doc) => markAppliedToOrder(doc, now));
+  if (marked.outcome === 'applied' && refund.status === 'SUCCESS')
+    await deps.messages?.send(
+      'refunded',
+      o.doc,
+      { refundAmountFen: refund.amountFen, refundedAt: refund.successAt ?? now },
+      now,
+    );
   return marked.outcome === 'missing' ? refund : marked.doc;
 }
 

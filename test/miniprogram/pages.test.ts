@@ -171,6 +171,34 @@ describe('pages rendered against the local stack', () => {
     await detail.close();
   });
 
+  test('checkout asks for subscription messages inside the tap on pay; the page says so, a refusal changes nothing', async () => {
+    const d = await device();
+    const product = stack.catalog[0];
+    const catalog = await d.open('index');
+    await catalog.tap(`#add-${product.id}`);
+    const checkout = await d.open('checkout');
+    assert.equal(checkout.exists('#subscribed'), false);
+    await checkout.tap('#pay');
+    assert.equal(d.phone.adapter.subscribeRequests.length, 1, 'the dialog opened from the tap');
+    assert.equal(checkout.text('#message'), `支付成功 ${formatPrice(product.priceFen)}`);
+    assert.match(checkout.text('#subscribed'), /服务通知/);
+    const orderId = String(checkout.instance.data.orderId);
+    await eventually('the paid message at WeChat', 10_000, async () => {
+      const { messages } = (await stack.sim('GET', `/sim/messages?openid=${d.phone.openid}`)) as {
+        messages: { data: Record<string, { value: string }> }[];
+      };
+      return messages.some((m) => m.data.character_string4?.value === orderId) ? true : undefined;
+    });
+
+    d.phone.adapter.subscribeChoice = 'reject';
+    await catalog.tap(`#add-${product.id}`);
+    const again = await d.open('checkout');
+    await again.tap('#pay');
+    assert.equal(again.text('#message'), `支付成功 ${formatPrice(product.priceFen)}`);
+    assert.equal(again.exists('#subscribed'), false, 'nothing accepted, nothing promised');
+    await catalog.close();
+  });
+
   test("virtual goods: the order page shows them shipped; 确认收货 opens WeChat's component and the page follows the order to confirmed", async () => {
     const d = await device();
     const stickers = stack.catalog.find((p) => p.id === 'sticker-pack');

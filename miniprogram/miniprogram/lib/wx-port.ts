@@ -72,6 +72,18 @@ export interface BusinessViewResult {
   extraData?: { status?: string; [key: string]: unknown };
 }
 
+/** `wx.requestSubscribeMessage`'s success: errMsg plus `<tmplId>: 'accept' | 'reject' | 'ban' | 'filter'`. */
+export type SubscribeMessageResult = { errMsg: string } & Record<string, string>;
+
+/** The options of `wx.requestSubscribeMessage` the checkout uses (callback style). */
+export interface SubscribeMessageOption {
+  /** At most 3 one-time templates per call. */
+  tmplIds: string[];
+  success?(res: SubscribeMessageResult): void;
+  /** e.g. errCode 20004 (the user turned messages off), 20001 (an unknown template id). */
+  fail?(failure: WxFailure): void;
+}
+
 export interface WxPort {
   cloud: CloudPort;
   /** `wx.request`: callback style (it returns a RequestTask, not a promise). */
@@ -79,6 +91,11 @@ export interface WxPort {
   login(): Promise<{ code: string; errMsg: string }>;
   /** Resolves with `requestPayment:ok`; rejects with `requestPayment:fail cancel` or another failure. */
   requestPayment(param: RequestPaymentParam): Promise<{ errMsg: string }>;
+  /**
+   * `wx.requestSubscribeMessage`: WeChat's dialog asking the user to accept one-time messages. It must
+   * be called inside the tap handler (before any await), or WeChat refuses it.
+   */
+  requestSubscribeMessage(option: SubscribeMessageOption): unknown;
   /** `wx.openBusinessView`: opens a WeChat business component such as 确认收货. */
   openBusinessView(param: BusinessViewParam): Promise<BusinessViewResult>;
   getStorageSync(key: string): unknown;

@@ -1,4 +1,6 @@
-// Checkout: createPayment → wx.requestPayment → confirm with orders.get.
+// Checkout: (ask for subscription messages) → createPayment → wx.requestPayment → confirm with orders.get.
+// The subscription dialog opens on the first tap on "pay" of a checkout; the ids the user accepted go
+// to createPayment, and nothing about it (refusal, failure) ever stops the payment.
 // The phone's "requestPayment:ok" only means the user finished paying; the order becomes paid on
 // the server when the notification lands or when orders.get asks WeChat. Until then the page says
 // "confirming", never "paid".
@@ -9,6 +11,8 @@ import { type ClientErrorCode, userMessage } from '../lib/error-messages';
 import { newIdempotencyKey } from '../lib/idempotency';
 import { sleep as realSleep } from '../lib/retry';
 import { type WxPort, failureMessage } from '../lib/wx-port';
+import { SUBSCRIBE_TEMPLATE_IDS } from '../config';
+import { askSubscriptions } from './subscribe';
 
 export type CheckoutFailure = ClientErrorCode | 'PAYMENT_FAILED' | 'ORDER_CLOSED';
 
@@ -29,7 +33,9 @@ export interface ConfirmPolicy {
 export const DEFAULT_CONFIRM: ConfirmPolicy = { attempts: 5, intervalMs: 1000 };
 
 export interface CheckoutDeps {
-  wx: Pick<WxPort, 'requestPayment'>;
+  wx: Pick<WxPort, 'requestPayment' | 'requestSubscribeMessage'>;
+  /** The templates to ask for before the first payment (default: config.ts SUBSCRIBE_TEMPLATE_IDS). */
+  subscribeTemplateIds?: readonly string[];
   api: ApiClient;
   auth: Auth;
   confirm?: Partial<ConfirmPolicy>;
@@ -49,6 +55,8 @@ export class CheckoutFlow {
   readonly idempotencyKey: string;
   private state: CheckoutState = { step: 'ready' };
   private orderId: string | undefined;
+  /** The dialog's answer, asked once per checkout: a second tap must not ask (and grant) again. */
+  private subscriptions: Promise<string[]> | undefined;
   private readonly confirmPolicy: ConfirmPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -65,13 +73,37 @@ export class CheckoutFlow {
     return this.state;
   }
 
+  /** The template ids the user accepted in this checkout (empty until asked, or when refused). */
+  async accepted(): Promise<string[]> {
+    return this.subscriptions ?? [];
+  }
+
   async pay(): Promise<CheckoutState> {
     const { api, auth, wx } = this.deps;
+    // Synchronously, before the first await: WeChat opens the dialog only inside the user's tap.
+    this.subscriptions ??= askSubscriptions(wx, this.deps.subscribeTemplateIds ?? SUBSCRIBE_TEMPLATE_IDS);
+    let subscriptions = await this.subscriptions;
+    const create = () =>
+      auth.withSession(() =>
+        api.createPayment({
+          items: this.items,
+          idempotencyKey: this.idempotencyKey,
+          ...(subscriptions.length > 0 ? { subscriptions } : {}),
+        }),
+      );
     let created: CreatePaymentResponse;
     try {
-      created = await auth.withSession(() =>
-        api.createPayment({ items: this.items, idempotencyKey: this.idempotencyKey }),
-      );
+      try {
+        created = await create();
+      } catch (error) {
+        // Ids the server does not send (config.ts and WX_SUBSCRIBE_TEMPLATES differ): pay without
+        // messages rather than not at all, and say so to the developer.
+        if (!isSubscriptionRefusal(error) || subscriptions.length === 0) throw error;
+        console.warn('createPayment refused the subscriptions; paying without messages', error);
+        subscriptions = [];
+        this.subscriptions = Promise.resolve([]);
+        created = await create();
+      }
     } catch (error) {
       // CONFLICT for a checkout that already has an order: most likely it was paid meanwhile.
       const paid =
@@ -146,6 +178,14 @@ export class CheckoutFlow {
     this.state = state;
     return state;
   }
+}
+
+function isSubscriptionRefusal(error: unknown): boolean {
+  return (
+    error instanceof ApiCallError &&
+    error.code === 'INVALID_ARGUMENT' &&
+    /\bsubscriptions\b/.test(error.message)
+  );
 }
 
 /** Every failure becomes a state the page can show; an unexpected one is reported as INTERNAL. */

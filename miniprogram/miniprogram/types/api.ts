@@ -50,6 +50,8 @@ export interface CartItem {
 export interface CreatePaymentRequest {
   items: CartItem[];
   idempotencyKey?: string;
+  /** Template ids the user accepted in wx.requestSubscribeMessage (at most 3; README: Subscription messages). */
+  subscriptions?: string[];
 }
 /** Exactly the object `wx.requestPayment` takes (v3: signType 'RSA'; v2: 'MD5' | 'HMAC-SHA256'). */
 export interface RequestPaymentParams {

@@ -17,6 +17,7 @@ export const OPEN_APIS = {
     path: '/wxa/sec/order/notify_confirm_receive',
   },
   getPhoneNumber: { cloud: 'phonenumber.getPhoneNumber', path: '/wxa/business/getuserphonenumber' },
+  sendSubscribeMessage: { cloud: 'subscribeMessage.send', path: '/cgi-bin/message/subscribe/send' },
 } as const satisfies Record<string, OpenApiRoute>;
 
 export interface OpenApiRoute {

@@ -180,6 +180,57 @@ describe('https mode with a stable_token shared through the database', () => {
   });
 });
 
+describe('subscribeMessage.send (sendSubscribeMessage)', () => {
+  const PAID = 'BIfXasvkpY0zokQFR1Zoa0WgqHNhJP1wm2LMBT2lHlg';
+  const data = (thing1: string) => ({
+    thing1: { value: thing1 },
+    amount2: { value: '¥0.01' },
+    time3: { value: '2026-11-30 15:01' },
+    character_string4: { value: 'K123' },
+  });
+
+  it('https mode: sends with a granted subscription; 43101, 47003 and 40037 keep their errcode, -1 is retryable', async () => {
+    const call = createOpenApiClient({ store: databaseTokenStore(() => db), config: https });
+    const openid = await h.user();
+    const body = { touser: openid, template_id: PAID, data: data('乌龙茶') };
+    await assert.rejects(
+      call('sendSubscribeMessage', body),
+      (err: Error & { code: string; upstream: string }) => {
+        assert.equal(err.upstream, '43101');
+        assert.equal(err.code, 'UPSTREAM_ERROR');
+        assert.match(err.message, /WeChat refused sendSubscribeMessage \(errcode 43101\)/);
+        return true;
+      },
+    );
+    await h.sim('POST', '/sim/subscriptions', { openid, templateId: PAID });
+    await assert.rejects(
+      call('sendSubscribeMessage', { ...body, data: data('x'.repeat(21)) }),
+      (err: Error & { code: string; upstream: string }) => {
+        assert.equal(err.upstream, '47003');
+        assert.match(err.message, /WeChat says: .*thing1/, 'the key at fault');
+        return true;
+      },
+    );
+    await assert.rejects(call('sendSubscribeMessage', { ...body, template_id: 'A'.repeat(43) }), {
+      upstream: '40037',
+    });
+    const sent = await call('sendSubscribeMessage', body);
+    assert.ok(sent.msgid !== undefined);
+    const { messages } = (await h.sim('GET', `/sim/messages?openid=${openid}`)).json as {
+      messages: { templateId: string }[];
+    };
+    assert.deepEqual(
+      messages.map((m) => m.templateId),
+      [PAID],
+    );
+    await h.sim('POST', '/sim/faults', { target: 'subscribe', kind: '5xx' });
+    await assert.rejects(call('sendSubscribeMessage', body), (err: Error & { retryable: boolean }) => {
+      assert.equal(err.retryable, true);
+      return true;
+    });
+  });
+});
+
 describe('云调用 mode through wx-server-sdk and the emulator', () => {
   it('calls WeChat without any token; errcodes map the same way', async () => {
     const saved = { ...process.env };

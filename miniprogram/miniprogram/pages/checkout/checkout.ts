@@ -1,10 +1,13 @@
 // Checkout page: one CheckoutFlow per visit, so every tap on "pay" reuses the same idempotency key.
+// The first tap also opens WeChat's subscription dialog (logic/subscribe.ts), inside the tap.
 import type { AppOption } from '../../app';
 import { formatPrice } from '../../lib/money';
 import { emptyCart, toCartItems, totalFen } from '../../logic/cart';
 import { CheckoutFlow, type CheckoutState } from '../../logic/checkout';
 
 const app = getApp<AppOption>();
+
+const SUBSCRIBED_NOTE = '支付、退款和发货的结果会通过服务通知告诉你';
 
 function view(state: CheckoutState) {
   switch (state.step) {
@@ -32,6 +35,8 @@ Page({
     step: 'ready' as CheckoutState['step'],
     message: '',
     orderId: '',
+    /** Shown once the user accepted messages in the subscription dialog. */
+    subscribed: '',
   },
   flow: null as CheckoutFlow | null,
 
@@ -57,7 +62,12 @@ Page({
     this.setData({ busy: true, message: '' });
     const state = await this.flow.pay();
     if (state.step === 'paid') app.cart = emptyCart();
-    this.setData({ busy: false, ...view(state) });
+    const accepted = await this.flow.accepted();
+    this.setData({
+      busy: false,
+      ...view(state),
+      subscribed: accepted.length > 0 ? SUBSCRIBED_NOTE : '',
+    });
   },
 
   async onRecheck() {
