@@ -30,7 +30,7 @@ const PRELUDE = [
 ].join('\n');
 
 /** What the host's instance runner does for one invocation, in a fresh process; then it exits. */
-const PROBE = `
+export const PROBE = `
 const t0 = performance.now();
 const spec = JSON.parse(process.argv[2]);
 for (const [k, v] of Object.entries(spec.identity)) process.env[k] = v;
@@ -66,7 +66,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function runProcess(
+export function runProcess(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ wallMs: number; stdout: string }> {
@@ -109,7 +109,7 @@ const trigger = (path: string, note: { body: string; headers: Record<string, str
 });
 
 /** Fixtures for each function: each call prepares what one fresh process will consume. */
-function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
+export function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
   const appid = stack.env.WX_APPID;
   let buyer = '';
   let unpaid = '';

@@ -2,10 +2,12 @@
 // resolves to the stub's source instead of the package; everything else resolves normally. It records
 // which stubs it applied so that the build can refuse a rule that no longer matches anything (an SDK
 // update moved the import) instead of silently shipping the module again. It also cuts the unused
-// helpers of wx-server-sdk's generated protobuf code (scripts/bundle/protobuf-helpers.ts).
+// helpers of wx-server-sdk's generated protobuf code (scripts/bundle/protobuf-helpers.ts) and defers
+// what axios evaluates at load that loads Node's undici (scripts/bundle/axios-lazy-fetch.ts).
 import type { Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { AXIOS_NODE_ENTRY, deferAxiosWebGlobals } from './axios-lazy-fetch';
 import { stripProtobufHelpers, WX_SERVER_SDK_ENTRY } from './protobuf-helpers';
 import {
   REDIRECTS,
@@ -72,6 +74,11 @@ export function trimPlugin(
       });
       build.onLoad({ filter: WX_SERVER_SDK_ENTRY }, async (args) => ({
         contents: stripProtobufHelpers(await readFile(args.path, 'utf8')),
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: AXIOS_NODE_ENTRY }, async (args) => ({
+        contents: deferAxiosWebGlobals(await readFile(args.path, 'utf8')),
         resolveDir: dirname(args.path),
         loader: 'js',
       }));

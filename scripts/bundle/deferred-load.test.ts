@@ -1,0 +1,64 @@
+// Work the bundles no longer do at load (scripts/bundle/axios-lazy-fetch.ts): a bundled axios sends
+// a real request through its http adapter without Node loading undici, and still treats every kind
+// of form data exactly as the unpatched axios does; a changed axios stops the build.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import axios from 'axios';
+import { bundleFunction } from '../build';
+import { deferAxiosWebGlobals } from './axios-lazy-fetch';
+import { formDataAnswers } from './fixtures/form-data-answers';
+
+const run = promisify(execFile);
+let dir: string;
+let server: Server;
+let url: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'deferred-load-'));
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ echoed: JSON.parse(body) as unknown }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/echo`;
+});
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await new Promise((r) => server.close(r));
+});
+
+test('a bundled axios sends a request without loading undici and treats form data as axios does', async () => {
+  const out = join(dir, 'deferred-load.js');
+  await bundleFunction(join(__dirname, 'fixtures', 'deferred-load.ts'), out);
+  const { stdout } = await run(process.execPath, [out, url], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  const r = JSON.parse(stdout) as Record<string, unknown>;
+  assert.deepEqual(r.answer, { echoed: { a: 1 } });
+  assert.equal(r.database, 'function');
+  assert.equal(r.undiciLoaded, false, 'Node loaded undici (fetch) for an http-adapter request');
+  assert.deepEqual(r.formData, formDataAnswers(axios));
+  assert.equal(r.formData.webFormData, 'as is');
+  assert.equal(r.formData.formDataPackage, 'as is');
+});
+
+test('an axios whose code changed shape stops the build instead of shipping a half-applied edit', () => {
+  const source = readFileSync(require.resolve('axios').replace(/index\.js$/, 'dist/node/axios.cjs'), 'utf8');
+  assert.doesNotThrow(() => deferAxiosWebGlobals(source));
+  assert.throws(() => deferAxiosWebGlobals(source.replace('\ngetFetch();\n', '\n')), /axios-lazy-fetch\.ts/);
+  assert.throws(
+    () => deferAxiosWebGlobals(source + '\nconst again = FormDataCtor;\n'),
+    /reads FormDataCtor somewhere else/,
+  );
+});
