@@ -19,8 +19,10 @@ import {
 } from '../build';
 import { functionSdkEnv } from '../../local/cloudbase/sdk-env';
 import {
+  DEFERRED,
   REDIRECTS,
   STUBS,
+  deferredLabel,
   appliesTo,
   jsonBigintShimSource,
   redirectLabel,
@@ -56,6 +58,7 @@ describe('trimmed function bundles', () => {
       const expected = [
         ...stubs.map((s) => s.module),
         ...REDIRECTS.filter((r) => appliesTo(r, b.packages)).map(redirectLabel),
+        ...DEFERRED.map(deferredLabel),
         ...(JWT_FUNCTIONS.includes(b.name) ? ['semver'] : []),
         ...(b.packages['wx-server-sdk'] !== undefined ? ['json-bigint'] : []),
       ];
@@ -139,7 +142,11 @@ describe('trimmed function bundles', () => {
 });
 
 test('a stub rule that matched nothing in any function is reported as stale', () => {
-  const all = [...STUBS.map((s) => s.module), ...REDIRECTS.map(redirectLabel)];
+  const all = [
+    ...STUBS.map((s) => s.module),
+    ...REDIRECTS.map(redirectLabel),
+    ...DEFERRED.map(deferredLabel),
+  ];
   assert.deepEqual(staleStubs([{ stubbed: all }]), []);
   assert.deepEqual(
     staleStubs([{ stubbed: all.slice(1) }, { stubbed: [] }]).map((s) => s.module),

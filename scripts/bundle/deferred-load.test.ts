@@ -1,6 +1,7 @@
-// Work the bundles no longer do at load (scripts/bundle/axios-lazy-fetch.ts): a bundled axios sends
-// a real request through its http adapter without Node loading undici, and still treats every kind
-// of form data exactly as the unpatched axios does; a changed axios stops the build.
+// Work the bundles no longer do at load: a bundled axios (scripts/bundle/axios-lazy-fetch.ts) sends a
+// real request through its http adapter without Node loading undici and treats every kind of form
+// data exactly as the unpatched axios does, and a changed axios stops the build; the stand-in of a
+// module deferred to first use (DEFERRED in stubs.ts) loads it once, when touched, then behaves as it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,9 +10,11 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runInNewContext } from 'node:vm';
 import axios from 'axios';
 import { bundleFunction } from '../build';
 import { deferAxiosWebGlobals } from './axios-lazy-fetch';
+import { deferredSource } from './stubs';
 import { formDataAnswers } from './fixtures/form-data-answers';
 
 const run = promisify(execFile);
@@ -61,4 +64,33 @@ test('an axios whose code changed shape stops the build instead of shipping a ha
     () => deferAxiosWebGlobals(source + '\nconst again = FormDataCtor;\n'),
     /reads FormDataCtor somewhere else/,
   );
+});
+
+test("a deferred module's stand-in loads the module on first touch, once, and then behaves as it", () => {
+  class Agent {
+    constructor(readonly opts: unknown) {}
+  }
+  function createAgent(opts: unknown) {
+    return new Agent(opts);
+  }
+  createAgent.prototype = Agent.prototype;
+  createAgent.Agent = Agent;
+  let loads = 0;
+  const mod = { exports: {} as unknown };
+  runInNewContext(deferredSource('loadReal()'), {
+    module: mod,
+    Proxy,
+    Reflect,
+    loadReal: () => (loads++, createAgent),
+  });
+  const Stand = mod.exports as typeof createAgent & (new (o: unknown) => Agent);
+  assert.equal(loads, 0, 'loaded before anything touched it');
+  const made = new Stand({ host: 'proxy' });
+  assert.ok(made instanceof Agent && made instanceof Stand);
+  assert.deepEqual(made.opts, { host: 'proxy' });
+  assert.ok(Stand({ a: 1 }) instanceof Agent);
+  assert.equal(Stand.Agent, Agent);
+  assert.ok('Agent' in Stand);
+  assert.ok(Object.keys(Stand).includes('Agent'));
+  assert.equal(loads, 1);
 });

@@ -107,6 +107,65 @@ export const REDIRECTS: Redirect[] = [
   },
 ];
 
+/**
+ * Modules that stay in the bundle but are evaluated on first use instead of when their importer is:
+ * the import becomes a stand-in that loads the real module the first time anything touches it (a
+ * property, a call, `new`, `instanceof`), then forwards everything to it. For packages an SDK
+ * requires at its top level for a path that a payment function reaches rarely or never.
+ */
+export interface Deferred {
+  module: string;
+  importer: RegExp;
+  why: string;
+}
+
+export const DEFERRED: Deferred[] = [
+  {
+    module: 'https-proxy-agent',
+    importer:
+      /\/node_modules\/(axios\/dist\/node\/axios\.cjs|@cloudbase\/node-sdk\/dist\/utils\/request-core\.js)$/,
+    why: 'requests through an HTTP(S) proxy only; loading it costs node:assert, debug and agent-base at every cold start',
+  },
+  {
+    module: 'http-proxy-agent',
+    importer: /\/node_modules\/@cloudbase\/node-sdk\/dist\/utils\/request-core\.js$/,
+    why: 'requests through an HTTP proxy only',
+  },
+];
+
+/** How a deferred module is listed among a bundle's applied rules. */
+export function deferredLabel(d: Pick<Deferred, 'module'>): string {
+  return `${d.module} (on first use)`;
+}
+
+/**
+ * The stand-in for a deferred module. `request` is the require() call that loads the real one; the
+ * build resolves it as usual, so a missing module still stops the build.
+ */
+export function deferredSource(request: string): string {
+  return `"use strict";
+let real;
+const load = () => (real === undefined ? (real = ${request}) : real);
+// a bound function: callable and constructible, with no own \`prototype\` to contradict the real one's
+const stand = new Proxy(function () {}.bind(null), {
+  get: (_, key) => Reflect.get(load(), key),
+  set: (_, key, value) => Reflect.set(load(), key, value),
+  has: (_, key) => Reflect.has(load(), key),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, key) => {
+    const d = Reflect.getOwnPropertyDescriptor(load(), key);
+    // the proxy's own target must agree on what cannot be configured
+    if (d) d.configurable = true;
+    return d;
+  },
+  getPrototypeOf: () => Reflect.getPrototypeOf(load()),
+  apply: (_, self, args) => Reflect.apply(load(), self, args),
+  construct: (_, args, newTarget) => Reflect.construct(load(), args, newTarget === stand ? load() : newTarget),
+});
+module.exports = stand;
+`;
+}
+
 /** Whether a stub or redirect applies to a bundle with these packages. */
 export function appliesTo(rule: { via?: string }, packages: Record<string, number>): boolean {
   return rule.via === undefined || packages[rule.via] !== undefined;
@@ -189,7 +248,11 @@ module.exports = exportsProxy;
 /** Rules that no build applied: an SDK moved the import and the module would ship again unnoticed. */
 export function staleStubs(
   built: Array<{ stubbed: string[] }>,
-  stubs: Array<Pick<Stub, 'module'>> = [...STUBS, ...REDIRECTS.map((r) => ({ module: redirectLabel(r) }))],
+  stubs: Array<Pick<Stub, 'module'>> = [
+    ...STUBS,
+    ...REDIRECTS.map((r) => ({ module: redirectLabel(r) })),
+    ...DEFERRED.map((d) => ({ module: deferredLabel(d) })),
+  ],
 ): Array<Pick<Stub, 'module'>> {
   const used = new Set(built.flatMap((b) => b.stubbed));
   return stubs.filter((s) => !used.has(s.module));

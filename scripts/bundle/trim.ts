@@ -6,10 +6,13 @@
 // what axios evaluates at load that loads Node's undici (scripts/bundle/axios-lazy-fetch.ts).
 import type { Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { AXIOS_NODE_ENTRY, deferAxiosWebGlobals } from './axios-lazy-fetch';
 import { stripProtobufHelpers, WX_SERVER_SDK_ENTRY } from './protobuf-helpers';
 import {
+  DEFERRED,
+  deferredLabel,
+  deferredSource,
   REDIRECTS,
   redirectLabel,
   JSON_BIGINT_SHIM,
@@ -18,6 +21,7 @@ import {
   STUBS,
   semverShimSource,
   stubSource,
+  type Deferred,
   type Redirect,
   type Stub,
 } from './stubs';
@@ -30,11 +34,13 @@ export function trimPlugin(
   applied: Set<string>,
   stubs: Stub[] = STUBS,
   redirects: Redirect[] = REDIRECTS,
+  deferred: Deferred[] = DEFERRED,
 ): Plugin {
   const names = [
     ...new Set([
       ...stubs.map((s) => s.module),
       ...redirects.map((r) => r.module),
+      ...deferred.map((d) => d.module),
       SEMVER_SHIM.module,
       JSON_BIGINT_SHIM.module,
     ]),
@@ -62,6 +68,16 @@ export function trimPlugin(
           applied.add(stub.module);
           return { path: stub.module, namespace: 'left-out', pluginData: stub };
         }
+        const later = deferred.find((d) => d.module === args.path && d.importer.test(importer));
+        if (later) {
+          applied.add(deferredLabel(later));
+          // one stand-in per importing folder: its require() resolves from there, as the import did
+          return {
+            path: `${later.module}@${relative(root, args.resolveDir).split('\\').join('/')}`,
+            namespace: 'on-first-use',
+            pluginData: { module: later.module, resolveDir: args.resolveDir },
+          };
+        }
         if (args.path === SEMVER_SHIM.module && SEMVER_SHIM.importer.test(importer)) {
           applied.add('semver');
           return { path: 'semver', namespace: 'shim' };
@@ -82,6 +98,10 @@ export function trimPlugin(
         resolveDir: dirname(args.path),
         loader: 'js',
       }));
+      build.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => {
+        const { module, resolveDir } = args.pluginData as { module: string; resolveDir: string };
+        return { contents: deferredSource(`require(${JSON.stringify(module)})`), resolveDir, loader: 'js' };
+      });
       build.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
         contents: stubSource(args.pluginData as Stub),
         loader: 'js',
