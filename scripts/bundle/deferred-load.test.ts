@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import axios from 'axios';
 import { bundleFunction } from '../build';
 import { deferAxiosWebGlobals } from './axios-lazy-fetch';
-import { deferredSource } from './stubs';
+import { deferredSource, ON_FIRST_USE_RUNTIME, onFirstUseRuntimeSource } from './stubs';
 import { formDataAnswers } from './fixtures/form-data-answers';
 
 const run = promisify(execFile);
@@ -76,14 +76,15 @@ test("a deferred module's stand-in loads the module on first touch, once, and th
   createAgent.prototype = Agent.prototype;
   createAgent.Agent = Agent;
   let loads = 0;
-  const mod = { exports: {} as unknown };
+  const runtime = { exports: {} as unknown };
+  runInNewContext(onFirstUseRuntimeSource(), { module: runtime, Proxy, Reflect });
+  const stand = { exports: {} as unknown };
   runInNewContext(deferredSource('loadReal()'), {
-    module: mod,
-    Proxy,
-    Reflect,
+    module: stand,
+    require: (id: string) => (id === ON_FIRST_USE_RUNTIME ? runtime.exports : undefined),
     loadReal: () => (loads++, createAgent),
   });
-  const Stand = mod.exports as typeof createAgent & (new (o: unknown) => Agent);
+  const Stand = stand.exports as typeof createAgent & (new (o: unknown) => Agent);
   assert.equal(loads, 0, 'loaded before anything touched it');
   const made = new Stand({ host: 'proxy' });
   assert.ok(made instanceof Agent && made instanceof Stand);

@@ -131,6 +131,23 @@ export const DEFERRED: Deferred[] = [
     importer: /\/node_modules\/@cloudbase\/node-sdk\/dist\/utils\/request-core\.js$/,
     why: 'requests through an HTTP proxy only',
   },
+  // The parts of node-sdk's app object that the functions reach through wx-server-sdk only, if at all
+  // (the functions use app.database() and getCloudbaseContext); cloudbase.js calls them inside its
+  // methods. ./storage alone brings xml2js and sax.
+  ...[
+    './auth',
+    './functions',
+    './cloudrun',
+    './storage',
+    './wx',
+    './analytics',
+    './notification',
+    './logger',
+  ].map((module): Deferred => ({
+    module,
+    importer: new RegExp(`${NODE_SDK}cloudbase\\.js$`),
+    why: `node-sdk's ${module.slice(2)} methods of the app object`,
+  })),
 ];
 
 /** How a deferred module is listed among a bundle's applied rules. */
@@ -138,31 +155,41 @@ export function deferredLabel(d: Pick<Deferred, 'module'>): string {
   return `${d.module} (on first use)`;
 }
 
+/** The one module every stand-in uses (resolved by scripts/bundle/trim.ts). */
+export const ON_FIRST_USE_RUNTIME = 'wxcloud:on-first-use';
+
 /**
  * The stand-in for a deferred module. `request` is the require() call that loads the real one; the
  * build resolves it as usual, so a missing module still stops the build.
  */
 export function deferredSource(request: string): string {
+  return `"use strict";\nmodule.exports = require(${JSON.stringify(ON_FIRST_USE_RUNTIME)})(() => ${request});\n`;
+}
+
+/** `onFirstUse(load)`: a stand-in that calls `load` the first time it is touched, then forwards to it. */
+export function onFirstUseRuntimeSource(): string {
   return `"use strict";
-let real;
-const load = () => (real === undefined ? (real = ${request}) : real);
-// a bound function: callable and constructible, with no own \`prototype\` to contradict the real one's
-const stand = new Proxy(function () {}.bind(null), {
-  get: (_, key) => Reflect.get(load(), key),
-  set: (_, key, value) => Reflect.set(load(), key, value),
-  has: (_, key) => Reflect.has(load(), key),
-  ownKeys: () => Reflect.ownKeys(load()),
-  getOwnPropertyDescriptor: (_, key) => {
-    const d = Reflect.getOwnPropertyDescriptor(load(), key);
-    // the proxy's own target must agree on what cannot be configured
-    if (d) d.configurable = true;
-    return d;
-  },
-  getPrototypeOf: () => Reflect.getPrototypeOf(load()),
-  apply: (_, self, args) => Reflect.apply(load(), self, args),
-  construct: (_, args, newTarget) => Reflect.construct(load(), args, newTarget === stand ? load() : newTarget),
-});
-module.exports = stand;
+module.exports = function onFirstUse(loadReal) {
+  let real;
+  const load = () => (real === undefined ? (real = loadReal()) : real);
+  // a bound function: callable and constructible, with no own \`prototype\` to contradict the real one's
+  const stand = new Proxy(function () {}.bind(null), {
+    get: (_, key) => Reflect.get(load(), key),
+    set: (_, key, value) => Reflect.set(load(), key, value),
+    has: (_, key) => Reflect.has(load(), key),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), key);
+      // the proxy's own target must agree on what cannot be configured
+      if (d) d.configurable = true;
+      return d;
+    },
+    getPrototypeOf: () => Reflect.getPrototypeOf(load()),
+    apply: (_, self, args) => Reflect.apply(load(), self, args),
+    construct: (_, args, newTarget) => Reflect.construct(load(), args, newTarget === stand ? load() : newTarget),
+  });
+  return stand;
+};
 `;
 }
 

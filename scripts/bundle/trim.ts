@@ -13,6 +13,8 @@ import {
   DEFERRED,
   deferredLabel,
   deferredSource,
+  ON_FIRST_USE_RUNTIME,
+  onFirstUseRuntimeSource,
   REDIRECTS,
   redirectLabel,
   JSON_BIGINT_SHIM,
@@ -98,7 +100,15 @@ export function trimPlugin(
         resolveDir: dirname(args.path),
         loader: 'js',
       }));
-      build.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => {
+      build.onResolve({ filter: new RegExp(`^${escape(ON_FIRST_USE_RUNTIME)}$`) }, () => ({
+        path: 'runtime',
+        namespace: 'on-first-use',
+      }));
+      build.onLoad({ filter: /^runtime$/, namespace: 'on-first-use' }, () => ({
+        contents: onFirstUseRuntimeSource(),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /@/, namespace: 'on-first-use' }, (args) => {
         const { module, resolveDir } = args.pluginData as { module: string; resolveDir: string };
         return { contents: deferredSource(`require(${JSON.stringify(module)})`), resolveDir, loader: 'js' };
       });
