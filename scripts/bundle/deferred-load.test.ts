@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import axios from 'axios';
 import { bundleFunction } from '../build';
 import { deferAxiosWebGlobals } from './axios-lazy-fetch';
-import { deferredSource, ON_FIRST_USE_RUNTIME, onFirstUseRuntimeSource } from './stubs';
+import { DEFERRED, deferredSource, ON_FIRST_USE_RUNTIME, onFirstUseRuntimeSource } from './stubs';
 import { formDataAnswers } from './fixtures/form-data-answers';
 
 const run = promisify(execFile);
@@ -94,4 +94,22 @@ test("a deferred module's stand-in loads the module on first touch, once, and th
   assert.ok('Agent' in Stand);
   assert.ok(Object.keys(Stand).includes('Agent'));
   assert.equal(loads, 1);
+});
+
+test('a plain CommonJS module deferred behind an interop helper stays unloaded until really used', () => {
+  for (const d of DEFERRED.filter((x) => x.plainCommonJs))
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the real module, as the bundle gets it
+    assert.equal((require(d.module) as { __esModule?: unknown }).__esModule, undefined, d.module);
+  let loads = 0;
+  const runtime = { exports: {} as unknown };
+  runInNewContext(onFirstUseRuntimeSource(), { module: runtime, Proxy, Reflect });
+  const onFirstUse = runtime.exports as (load: () => unknown, plain: boolean) => Record<string, unknown>;
+  const real = Object.assign(() => 'called', { get: () => 'got' });
+  const stand = onFirstUse(() => (loads++, real), true);
+  // what TypeScript's __importDefault does with it
+  const imported = stand && stand.__esModule ? stand : { default: stand };
+  assert.equal(loads, 0, 'the interop helper loaded it');
+  assert.equal((imported.default as typeof real).get(), 'got');
+  assert.equal(loads, 1);
+  assert.equal(onFirstUse(() => ({ __esModule: true }), false).__esModule, true);
 });

@@ -117,6 +117,11 @@ export interface Deferred {
   module: string;
   importer: RegExp;
   why: string;
+  /**
+   * A plain CommonJS module (no `__esModule` marker; the bundle test checks): the stand-in answers
+   * `__esModule` without loading it, so an importer's `__importDefault(require(...))` stays lazy.
+   */
+  plainCommonJs?: boolean;
 }
 
 export const DEFERRED: Deferred[] = [
@@ -130,6 +135,12 @@ export const DEFERRED: Deferred[] = [
     module: 'http-proxy-agent',
     importer: /\/node_modules\/@cloudbase\/node-sdk\/dist\/utils\/request-core\.js$/,
     why: 'requests through an HTTP proxy only',
+  },
+  {
+    module: 'axios',
+    importer: new RegExp(`${NODE_SDK}(cloudbase|utils/metadata)\\.js$`),
+    why: "node-sdk's requestClient shim and the cloud metadata lookup; its database calls use node:http",
+    plainCommonJs: true,
   },
   // The parts of node-sdk's app object that the functions reach through wx-server-sdk only, if at all
   // (the functions use app.database() and getCloudbaseContext); cloudbase.js calls them inside its
@@ -162,21 +173,23 @@ export const ON_FIRST_USE_RUNTIME = 'wxcloud:on-first-use';
  * The stand-in for a deferred module. `request` is the require() call that loads the real one; the
  * build resolves it as usual, so a missing module still stops the build.
  */
-export function deferredSource(request: string): string {
-  return `"use strict";\nmodule.exports = require(${JSON.stringify(ON_FIRST_USE_RUNTIME)})(() => ${request});\n`;
+export function deferredSource(request: string, plainCommonJs = false): string {
+  return `"use strict";\nmodule.exports = require(${JSON.stringify(ON_FIRST_USE_RUNTIME)})(() => ${request}, ${plainCommonJs});\n`;
 }
 
 /** `onFirstUse(load)`: a stand-in that calls `load` the first time it is touched, then forwards to it. */
 export function onFirstUseRuntimeSource(): string {
   return `"use strict";
-module.exports = function onFirstUse(loadReal) {
+module.exports = function onFirstUse(loadReal, plainCommonJs) {
   let real;
   const load = () => (real === undefined ? (real = loadReal()) : real);
+  // what an importer's interop helper asks first, answered without loading a plain CommonJS module
+  const marker = (key) => key === "__esModule" && plainCommonJs && real === undefined;
   // a bound function: callable and constructible, with no own \`prototype\` to contradict the real one's
   const stand = new Proxy(function () {}.bind(null), {
-    get: (_, key) => Reflect.get(load(), key),
+    get: (_, key) => (marker(key) ? undefined : Reflect.get(load(), key)),
     set: (_, key, value) => Reflect.set(load(), key, value),
-    has: (_, key) => Reflect.has(load(), key),
+    has: (_, key) => (marker(key) ? false : Reflect.has(load(), key)),
     ownKeys: () => Reflect.ownKeys(load()),
     getOwnPropertyDescriptor: (_, key) => {
       const d = Reflect.getOwnPropertyDescriptor(load(), key);

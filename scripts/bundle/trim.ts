@@ -55,6 +55,19 @@ export function trimPlugin(
         if ((args.pluginData as { redirected?: boolean } | undefined)?.redirected) return undefined;
         const importer = args.importer.split('\\').join('/');
         const redirect = redirects.find((r) => r.module === args.path && r.importer.test(importer));
+        const later = deferred.find((d) => d.module === args.path && d.importer.test(importer));
+        if (later) {
+          applied.add(deferredLabel(later));
+          if (redirect) applied.add(redirectLabel(redirect));
+          // one stand-in per importing folder: its require() resolves from there, as the import did
+          // (from the repository root when the import is also redirected there)
+          const resolveDir = redirect ? root : args.resolveDir;
+          return {
+            path: `${later.module}@${relative(root, resolveDir).split('\\').join('/') || '.'}`,
+            namespace: 'on-first-use',
+            pluginData: { module: later.module, resolveDir, plainCommonJs: later.plainCommonJs === true },
+          };
+        }
         if (redirect) {
           const found = await build.resolve(args.path, {
             kind: args.kind,
@@ -69,16 +82,6 @@ export function trimPlugin(
         if (stub) {
           applied.add(stub.module);
           return { path: stub.module, namespace: 'left-out', pluginData: stub };
-        }
-        const later = deferred.find((d) => d.module === args.path && d.importer.test(importer));
-        if (later) {
-          applied.add(deferredLabel(later));
-          // one stand-in per importing folder: its require() resolves from there, as the import did
-          return {
-            path: `${later.module}@${relative(root, args.resolveDir).split('\\').join('/')}`,
-            namespace: 'on-first-use',
-            pluginData: { module: later.module, resolveDir: args.resolveDir },
-          };
         }
         if (args.path === SEMVER_SHIM.module && SEMVER_SHIM.importer.test(importer)) {
           applied.add('semver');
@@ -109,8 +112,16 @@ export function trimPlugin(
         loader: 'js',
       }));
       build.onLoad({ filter: /@/, namespace: 'on-first-use' }, (args) => {
-        const { module, resolveDir } = args.pluginData as { module: string; resolveDir: string };
-        return { contents: deferredSource(`require(${JSON.stringify(module)})`), resolveDir, loader: 'js' };
+        const { module, resolveDir, plainCommonJs } = args.pluginData as {
+          module: string;
+          resolveDir: string;
+          plainCommonJs: boolean;
+        };
+        return {
+          contents: deferredSource(`require(${JSON.stringify(module)})`, plainCommonJs),
+          resolveDir,
+          loader: 'js',
+        };
       });
       build.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
         contents: stubSource(args.pluginData as Stub),
