@@ -142,6 +142,12 @@ export const DEFERRED: Deferred[] = [
     why: "node-sdk's requestClient shim and the cloud metadata lookup; its database calls use node:http",
     plainCommonJs: true,
   },
+  {
+    module: 'form-data',
+    importer: /\/node_modules\/@cloudbase\/node-sdk\/dist\/utils\/request-core\.js$/,
+    why: 'multipart uploads (storage); with it go its eight helper packages (get-intrinsic, es-set-tostringtag, …)',
+    plainCommonJs: true,
+  },
   // The parts of node-sdk's app object that the functions reach through wx-server-sdk only, if at all
   // (the functions use app.database() and getCloudbaseContext); cloudbase.js calls them inside its
   // methods. ./storage alone brings xml2js and sax.
