@@ -143,7 +143,7 @@ export function fixtures(stack: BenchStack): Record<string, () => Promise<Fixtur
     if (r.status >= 300) throw new Error(`bench: applying a payment through the host answered ${r.status}`);
     return orderId;
   };
-  return {
+  const made: Record<string, () => Promise<Fixture>> = {
     login: async () => {
       const openid = await newUser(stack);
       const r = await postJson<{ code: string }>(`${stack.sim.url}/sim/login-codes`, { openid });
@@ -234,6 +234,22 @@ export function fixtures(stack: BenchStack): Record<string, () => Promise<Fixtur
         check: (x: unknown) => !!x && typeof x === 'object' && !('error' in x),
       }),
   };
+  // The platform's `environ` (the caller's identity, the env, TCB_SOURCE), as the host builds it
+  // (local/host/invocation-context.ts): reconcile, for one, tells its timer by TCB_SOURCE there.
+  const env = stack.env.TCB_ENV ?? '';
+  return Object.fromEntries(
+    Object.entries(made).map(([name, make]) => [
+      name,
+      async () => {
+        const f = await make();
+        const vars = { ...f.spec.identity, TCB_ENV: env, SCF_NAMESPACE: env, TCB_SOURCE: f.spec.source };
+        f.spec.context.environ = Object.entries(vars)
+          .map(([k, v]) => `${k}=${v};`)
+          .join('');
+        return f;
+      },
+    ]),
+  );
 }
 
 async function buildUnbundled(name: string, dir: string): Promise<string> {
