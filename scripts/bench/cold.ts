@@ -30,7 +30,7 @@ const PRELUDE = [
 ].join('\n');
 
 /** What the host's instance runner does for one invocation, in a fresh process; then it exits. */
-const PROBE = `
+export const PROBE = `
 const t0 = performance.now();
 const spec = JSON.parse(process.argv[2]);
 for (const [k, v] of Object.entries(spec.identity)) process.env[k] = v;
@@ -66,7 +66,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function runProcess(
+export function runProcess(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ wallMs: number; stdout: string }> {
@@ -109,7 +109,7 @@ const trigger = (path: string, note: { body: string; headers: Record<string, str
 });
 
 /** Fixtures for each function: each call prepares what one fresh process will consume. */
-function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
+export function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
   const appid = stack.env.WX_APPID;
   let buyer = '';
   let unpaid = '';
@@ -147,7 +147,7 @@ function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
     if (r.status >= 300) throw new Error(`bench: applying a payment through the host answered ${r.status}`);
     return { orderId, buyer };
   };
-  return {
+  const made: Record<string, () => Promise<Fixture>> = {
     login: async () => {
       const openid = await newUser(stack);
       const r = await postJson<{ code: string }>(`${stack.sim.url}/sim/login-codes`, { openid });
@@ -238,6 +238,22 @@ function fixtures(stack: BenchStack): Record<string, () => Promise<Fixture>> {
         check: (x: unknown) => !!x && typeof x === 'object' && !('error' in x),
       }),
   };
+  // The platform's `environ` (the caller's identity, the env, TCB_SOURCE), as the host builds it
+  // (local/host/invocation-context.ts): reconcile, for one, tells its timer by TCB_SOURCE there.
+  const env = stack.env.TCB_ENV ?? '';
+  return Object.fromEntries(
+    Object.entries(made).map(([name, make]) => [
+      name,
+      async () => {
+        const f = await make();
+        const vars = { ...f.spec.identity, TCB_ENV: env, SCF_NAMESPACE: env, TCB_SOURCE: f.spec.source };
+        f.spec.context.environ = Object.entries(vars)
+          .map(([k, v]) => `${k}=${v};`)
+          .join('');
+        return f;
+      },
+    ]),
+  );
 }
 
 async function buildUnbundled(name: string, dir: string): Promise<string> {

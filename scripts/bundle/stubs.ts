@@ -107,6 +107,111 @@ export const REDIRECTS: Redirect[] = [
   },
 ];
 
+/**
+ * Modules that stay in the bundle but are evaluated on first use instead of when their importer is:
+ * the import becomes a stand-in that loads the real module the first time anything touches it (a
+ * property, a call, `new`, `instanceof`), then forwards everything to it. For packages an SDK
+ * requires at its top level for a path that a payment function reaches rarely or never.
+ */
+export interface Deferred {
+  module: string;
+  importer: RegExp;
+  why: string;
+  /**
+   * A plain CommonJS module (no `__esModule` marker; the bundle test checks): the stand-in answers
+   * `__esModule` without loading it, so an importer's `__importDefault(require(...))` stays lazy.
+   */
+  plainCommonJs?: boolean;
+}
+
+export const DEFERRED: Deferred[] = [
+  {
+    module: 'https-proxy-agent',
+    importer:
+      /\/node_modules\/(axios\/dist\/node\/axios\.cjs|@cloudbase\/node-sdk\/dist\/utils\/request-core\.js)$/,
+    why: 'requests through an HTTP(S) proxy only; loading it costs node:assert, debug and agent-base at every cold start',
+  },
+  {
+    module: 'http-proxy-agent',
+    importer: /\/node_modules\/@cloudbase\/node-sdk\/dist\/utils\/request-core\.js$/,
+    why: 'requests through an HTTP proxy only',
+  },
+  {
+    module: 'axios',
+    importer: new RegExp(`${NODE_SDK}(cloudbase|utils/metadata)\\.js$`),
+    why: "node-sdk's requestClient shim and the cloud metadata lookup; its database calls use node:http",
+    plainCommonJs: true,
+  },
+  {
+    module: 'form-data',
+    importer: /\/node_modules\/@cloudbase\/node-sdk\/dist\/utils\/request-core\.js$/,
+    why: 'multipart uploads (storage); with it go its eight helper packages (get-intrinsic, es-set-tostringtag, …)',
+    plainCommonJs: true,
+  },
+  // The parts of node-sdk's app object that the functions reach through wx-server-sdk only, if at all
+  // (the functions use app.database() and getCloudbaseContext); cloudbase.js calls them inside its
+  // methods. ./storage alone brings xml2js and sax.
+  ...[
+    './auth',
+    './functions',
+    './cloudrun',
+    './storage',
+    './wx',
+    './analytics',
+    './notification',
+    './logger',
+  ].map((module): Deferred => ({
+    module,
+    importer: new RegExp(`${NODE_SDK}cloudbase\\.js$`),
+    why: `node-sdk's ${module.slice(2)} methods of the app object`,
+  })),
+];
+
+/** How a deferred module is listed among a bundle's applied rules. */
+export function deferredLabel(d: Pick<Deferred, 'module'>): string {
+  return `${d.module} (on first use)`;
+}
+
+/** The one module every stand-in uses (resolved by scripts/bundle/trim.ts). */
+export const ON_FIRST_USE_RUNTIME = 'wxcloud:on-first-use';
+
+/**
+ * The stand-in for a deferred module. `request` is the require() call that loads the real one; the
+ * build resolves it as usual, so a missing module still stops the build.
+ */
+export function deferredSource(request: string, plainCommonJs = false): string {
+  return `"use strict";\nmodule.exports = require(${JSON.stringify(ON_FIRST_USE_RUNTIME)})(() => ${request}, ${plainCommonJs});\n`;
+}
+
+/** `onFirstUse(load)`: a stand-in that calls `load` the first time it is touched, then forwards to it. */
+export function onFirstUseRuntimeSource(): string {
+  return `"use strict";
+module.exports = function onFirstUse(loadReal, plainCommonJs) {
+  let real;
+  const load = () => (real === undefined ? (real = loadReal()) : real);
+  // what an importer's interop helper asks first, answered without loading a plain CommonJS module
+  const marker = (key) => key === "__esModule" && plainCommonJs && real === undefined;
+  // a bound function: callable and constructible, with no own \`prototype\` to contradict the real one's
+  const stand = new Proxy(function () {}.bind(null), {
+    get: (_, key) => (marker(key) ? undefined : Reflect.get(load(), key)),
+    set: (_, key, value) => Reflect.set(load(), key, value),
+    has: (_, key) => (marker(key) ? false : Reflect.has(load(), key)),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), key);
+      // the proxy's own target must agree on what cannot be configured
+      if (d) d.configurable = true;
+      return d;
+    },
+    getPrototypeOf: () => Reflect.getPrototypeOf(load()),
+    apply: (_, self, args) => Reflect.apply(load(), self, args),
+    construct: (_, args, newTarget) => Reflect.construct(load(), args, newTarget === stand ? load() : newTarget),
+  });
+  return stand;
+};
+`;
+}
+
 /** Whether a stub or redirect applies to a bundle with these packages. */
 export function appliesTo(rule: { via?: string }, packages: Record<string, number>): boolean {
   return rule.via === undefined || packages[rule.via] !== undefined;
@@ -189,7 +294,11 @@ module.exports = exportsProxy;
 /** Rules that no build applied: an SDK moved the import and the module would ship again unnoticed. */
 export function staleStubs(
   built: Array<{ stubbed: string[] }>,
-  stubs: Array<Pick<Stub, 'module'>> = [...STUBS, ...REDIRECTS.map((r) => ({ module: redirectLabel(r) }))],
+  stubs: Array<Pick<Stub, 'module'>> = [
+    ...STUBS,
+    ...REDIRECTS.map((r) => ({ module: redirectLabel(r) })),
+    ...DEFERRED.map((d) => ({ module: deferredLabel(d) })),
+  ],
 ): Array<Pick<Stub, 'module'>> {
   const used = new Set(built.flatMap((b) => b.stubbed));
   return stubs.filter((s) => !used.has(s.module));

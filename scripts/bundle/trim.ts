@@ -2,12 +2,19 @@
 // resolves to the stub's source instead of the package; everything else resolves normally. It records
 // which stubs it applied so that the build can refuse a rule that no longer matches anything (an SDK
 // update moved the import) instead of silently shipping the module again. It also cuts the unused
-// helpers of wx-server-sdk's generated protobuf code (scripts/bundle/protobuf-helpers.ts).
+// helpers of wx-server-sdk's generated protobuf code (scripts/bundle/protobuf-helpers.ts) and defers
+// what axios evaluates at load that loads Node's undici (scripts/bundle/axios-lazy-fetch.ts).
 import type { Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
+import { AXIOS_NODE_ENTRY, deferAxiosWebGlobals } from './axios-lazy-fetch';
 import { stripProtobufHelpers, WX_SERVER_SDK_ENTRY } from './protobuf-helpers';
 import {
+  DEFERRED,
+  deferredLabel,
+  deferredSource,
+  ON_FIRST_USE_RUNTIME,
+  onFirstUseRuntimeSource,
   REDIRECTS,
   redirectLabel,
   JSON_BIGINT_SHIM,
@@ -16,6 +23,7 @@ import {
   STUBS,
   semverShimSource,
   stubSource,
+  type Deferred,
   type Redirect,
   type Stub,
 } from './stubs';
@@ -28,11 +36,13 @@ export function trimPlugin(
   applied: Set<string>,
   stubs: Stub[] = STUBS,
   redirects: Redirect[] = REDIRECTS,
+  deferred: Deferred[] = DEFERRED,
 ): Plugin {
   const names = [
     ...new Set([
       ...stubs.map((s) => s.module),
       ...redirects.map((r) => r.module),
+      ...deferred.map((d) => d.module),
       SEMVER_SHIM.module,
       JSON_BIGINT_SHIM.module,
     ]),
@@ -45,6 +55,19 @@ export function trimPlugin(
         if ((args.pluginData as { redirected?: boolean } | undefined)?.redirected) return undefined;
         const importer = args.importer.split('\\').join('/');
         const redirect = redirects.find((r) => r.module === args.path && r.importer.test(importer));
+        const later = deferred.find((d) => d.module === args.path && d.importer.test(importer));
+        if (later) {
+          applied.add(deferredLabel(later));
+          if (redirect) applied.add(redirectLabel(redirect));
+          // one stand-in per importing folder: its require() resolves from there, as the import did
+          // (from the repository root when the import is also redirected there)
+          const resolveDir = redirect ? root : args.resolveDir;
+          return {
+            path: `${later.module}@${relative(root, resolveDir).split('\\').join('/') || '.'}`,
+            namespace: 'on-first-use',
+            pluginData: { module: later.module, resolveDir, plainCommonJs: later.plainCommonJs === true },
+          };
+        }
         if (redirect) {
           const found = await build.resolve(args.path, {
             kind: args.kind,
@@ -75,6 +98,31 @@ export function trimPlugin(
         resolveDir: dirname(args.path),
         loader: 'js',
       }));
+      build.onLoad({ filter: AXIOS_NODE_ENTRY }, async (args) => ({
+        contents: deferAxiosWebGlobals(await readFile(args.path, 'utf8')),
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
+      build.onResolve({ filter: new RegExp(`^${escape(ON_FIRST_USE_RUNTIME)}$`) }, () => ({
+        path: 'runtime',
+        namespace: 'on-first-use',
+      }));
+      build.onLoad({ filter: /^runtime$/, namespace: 'on-first-use' }, () => ({
+        contents: onFirstUseRuntimeSource(),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /@/, namespace: 'on-first-use' }, (args) => {
+        const { module, resolveDir, plainCommonJs } = args.pluginData as {
+          module: string;
+          resolveDir: string;
+          plainCommonJs: boolean;
+        };
+        return {
+          contents: deferredSource(`require(${JSON.stringify(module)})`, plainCommonJs),
+          resolveDir,
+          loader: 'js',
+        };
+      });
       build.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
         contents: stubSource(args.pluginData as Stub),
         loader: 'js',

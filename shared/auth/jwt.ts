@@ -1,6 +1,6 @@
 // Session tokens for callers without a platform identity (HTTP access): HS256 only, issuer and
 // audience pinned, expiry required. jsonwebtoken does the crypto; the policy lives here.
-import jwt from 'jsonwebtoken';
+import type * as Jwt from 'jsonwebtoken';
 import type { JwtConfig, JwtVerifyConfig } from '../config/config';
 import { AuthError } from './errors';
 
@@ -24,6 +24,15 @@ export interface VerifiedToken extends Identity {
   expiresAt: number;
 }
 
+let loaded: typeof Jwt | undefined;
+
+/** jsonwebtoken (with jws, jwa) on first use: callers with a platform identity never need it. */
+function jwt(): typeof Jwt {
+  // require (not import): esbuild keeps the CommonJS build behind a wrapper that runs on this call.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose (see the line above)
+  return (loaded ??= require('jsonwebtoken') as typeof Jwt);
+}
+
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function issueToken(config: JwtConfig, identity: Identity, now = nowSeconds()): IssuedToken {
@@ -31,7 +40,7 @@ export function issueToken(config: JwtConfig, identity: Identity, now = nowSecon
     throw new TypeError('issueToken: openid must be 6–64 characters of A-Z a-z 0-9 _ -');
   const payload: Record<string, unknown> = { iat: now };
   if (identity.unionid) payload.unionid = identity.unionid;
-  const token = jwt.sign(payload, config.secret, {
+  const token = jwt().sign(payload, config.secret, {
     algorithm: 'HS256',
     expiresIn: config.ttlSeconds,
     issuer: config.issuer,
@@ -53,9 +62,9 @@ export function verifyToken(config: JwtVerifyConfig, token: string, now = nowSec
       'The token is malformed; call login again and send its token as "Authorization: Bearer <token>"',
     );
   }
-  let claims: jwt.JwtPayload;
+  let claims: Jwt.JwtPayload;
   try {
-    const decoded = jwt.verify(token, config.secret, {
+    const decoded = jwt().verify(token, config.secret, {
       algorithms: ['HS256'],
       issuer: config.issuer,
       audience: config.audience,
@@ -65,7 +74,7 @@ export function verifyToken(config: JwtVerifyConfig, token: string, now = nowSec
     if (typeof decoded === 'string') throw new Error('string payload');
     claims = decoded;
   } catch (err) {
-    if (err instanceof jwt.TokenExpiredError)
+    if (err instanceof jwt().TokenExpiredError)
       throw new AuthError('expired', 'The token has expired; call login again');
     throw new AuthError('invalid', 'The token is not valid for this app; call login again');
   }

@@ -126,6 +126,9 @@ export async function uploadVirtualShipping(
   now: Date,
 ): Promise<VirtualUploadOutcome> {
   const id = typeof orderOrId === 'string' ? orderOrId : orderOrId._id;
+  // An order's type of goods is fixed when it is created: an order at hand that is not virtual needs
+  // no fresh read (the payment paths hand over the order they have just written).
+  if (typeof orderOrId !== 'string' && fulfilmentOf(orderOrId).type !== 'virtual') return 'not-virtual';
   try {
     const order = await readOrder(deps, id);
     if (!order) return 'not-shippable';
