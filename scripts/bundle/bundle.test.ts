@@ -76,6 +76,10 @@ describe('trimmed function bundles', () => {
           assert.equal(b.packages[pkg], undefined, `${b.name} still contains ${pkg}`);
       }
       assert.equal(b.packages.semver, undefined, `${b.name} contains the real semver`);
+      assert.ok(
+        source.includes('"_-0123456789abcdefghijklmnopqrstuvwxyz"'),
+        `${b.name}: sorted-keys comparator`,
+      );
       const nested = Object.keys(b.packages).filter((p) => p.endsWith(' > axios'));
       assert.deepEqual(nested, [], `${b.name}: one axios, the repository's`);
       assert.ok(b.packages.axios > 0);

@@ -3,12 +3,14 @@
 // which stubs it applied so that the build can refuse a rule that no longer matches anything (an SDK
 // update moved the import) instead of silently shipping the module again. It also cuts the unused
 // helpers of wx-server-sdk's generated protobuf code (scripts/bundle/protobuf-helpers.ts) and defers
-// what axios evaluates at load that loads Node's undici (scripts/bundle/axios-lazy-fetch.ts).
+// what axios evaluates at load that loads Node's undici (scripts/bundle/axios-lazy-fetch.ts), and gives
+// node-sdk's request signer a comparator that spares ICU (scripts/bundle/sorted-keys.ts).
 import type { Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { AXIOS_NODE_ENTRY, deferAxiosWebGlobals } from './axios-lazy-fetch';
 import { stripProtobufHelpers, WX_SERVER_SDK_ENTRY } from './protobuf-helpers';
+import { fastSortedKeys, SORTED_KEY_VALUE_FILE } from './sorted-keys';
 import {
   DEFERRED,
   deferredLabel,
@@ -95,6 +97,11 @@ export function trimPlugin(
       });
       build.onLoad({ filter: WX_SERVER_SDK_ENTRY }, async (args) => ({
         contents: stripProtobufHelpers(await readFile(args.path, 'utf8')),
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: SORTED_KEY_VALUE_FILE }, async (args) => ({
+        contents: fastSortedKeys(await readFile(args.path, 'utf8')),
         resolveDir: dirname(args.path),
         loader: 'js',
       }));
