@@ -1,14 +1,12 @@
-// WeChat Pay API v3 over node:http (shared/http/exchange.ts; axios only streams bill downloads): signs
-// every request, verifies every response signature, maps failures to typed errors and bounds each
-// call below a cloud function's timeout. Only a verified
+// WeChat Pay API v3 over axios: signs every request, verifies every response signature, maps
+// failures to typed errors and bounds each call below a cloud function's timeout. Only a verified
 // answer yields data or a refusal (WxpayUpstreamError); an unsigned or forged one, success or error,
 // is WxpayUnverifiedAnswerError (unavailable: retry), because a refusal makes callers close orders and
-// fail refunds. Transport errors are never attached as `cause`: axios's config holds the
-// Authorization header.
+// fail refunds. Axios errors are never attached as `cause`: their config
+// holds the Authorization header.
 // Over 250 lines because every v3 endpoint the kit calls (pay, refund, certificates, bills) goes through
 // one signing and verification path here.
 import type { AxiosInstance, CreateAxiosDefaults } from 'axios';
-import { exchange } from '../../http/exchange';
 import { loadAxios } from '../../http/lazy-axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -39,8 +37,6 @@ import type {
 export const DEFAULT_BASE_URL = 'https://api.mch.weixin.qq.com';
 /** Below the 10–20 s a payment function typically gets, so it can still answer the mini-program. */
 export const DEFAULT_TIMEOUT_MS = 5000;
-/** WeChat's answers are a few KiB (the certificate list the largest); anything huge is not WeChat. */
-const MAX_ANSWER_BYTES = 4 << 20;
 
 export interface WxpayV3ClientOptions {
   signer: RequestSigner;
@@ -73,8 +69,7 @@ export class WxpayV3Client {
   private readonly pathPrefix: string;
   private readonly httpDefaults: CreateAxiosDefaults;
   private httpInstance: AxiosInstance | undefined;
-  private readonly agents: [HttpAgent, HttpsAgent];
-  private readonly defaultHeaders: Record<string, string>;
+  private readonly agents: Array<HttpAgent | HttpsAgent>;
 
   constructor(opts: WxpayV3ClientOptions) {
     this.signer = opts.signer;
@@ -101,10 +96,6 @@ export class WxpayV3Client {
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
     const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
     this.agents = [httpAgent, httpsAgent];
-    this.defaultHeaders = {
-      Accept: 'application/json',
-      'User-Agent': opts.userAgent ?? 'wxcloud-pay/0.1 (+node)',
-    };
     this.httpDefaults = {
       baseURL: this.baseURL,
       timeout: this.timeoutMs,
@@ -113,7 +104,8 @@ export class WxpayV3Client {
       transformRequest: [(d: unknown) => d],
       transformResponse: [(d: unknown) => d],
       validateStatus: () => true,
-      maxContentLength: MAX_ANSWER_BYTES,
+      // WeChat's answers are a few KiB (the certificate list the largest); anything huge is not WeChat.
+      maxContentLength: 4 << 20,
       maxRedirects: 0,
       proxy: false,
       decompress: true,
@@ -143,24 +135,32 @@ export class WxpayV3Client {
     // Signed per attempt: a retry carries a fresh timestamp and nonce, as WeChat expects.
     const attempt = () => {
       const headers: Record<string, string> = {
-        ...this.defaultHeaders,
         ...opts.headers,
         Authorization: this.signer.authorization({ method, pathWithQuery: fullPath, body: payload }),
       };
       if (method === 'POST') headers['Content-Type'] = 'application/json';
-      const url = new URL(fullPath, this.baseURL);
-      return exchange({
+      return this.http.request<ArrayBuffer>({
         method,
-        url,
+        url: fullPath,
+        data: method === 'POST' ? payload : undefined,
         headers,
-        body: method === 'POST' ? payload : undefined,
-        agent: url.protocol === 'https:' ? this.agents[1] : this.agents[0],
-        timeoutMs: this.timeoutMs,
-        maxBytes: MAX_ANSWER_BYTES,
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     };
     try {
-      return await retryingStaleConnection(attempt);
+      const res = await retryingStaleConnection(attempt);
+      const raw = res.data as unknown;
+      const buf = Buffer.isBuffer(raw)
+        ? raw
+        : raw instanceof ArrayBuffer
+          ? Buffer.from(raw)
+          : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw ?? ''));
+      const h = res.headers as unknown as { toJSON?: () => HeaderBag };
+      return {
+        status: res.status,
+        headers: typeof h.toJSON === 'function' ? h.toJSON() : (res.headers as HeaderBag),
+        body: buf,
+      };
     } catch (err) {
       throw unavailable(what, err, this.timeoutMs);
     }
