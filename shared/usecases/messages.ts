@@ -69,7 +69,12 @@ export function orderMessenger(deps: MessageDeps): OrderMessenger {
 /** An order as createPayment stores it when the user accepted templates. */
 export type SubscribedOrder = OrderDoc & { subscriptions?: string[] };
 
-export const SEND_DEADLINE_MS = 4_000;
+/**
+ * A payment notification is answered after its message is attempted, and WeChat gives up on an answer
+ * after 5 s: the send gets 2 s of it. A send that outlives this may still land; the record says
+ * `retry`, and a resend of a one-time subscription that was spent is refused with 43101, never doubled.
+ */
+export const SEND_DEADLINE_MS = 2_000;
 
 /**
  * WeChat's answers that another attempt cannot change, and what they mean for the record (kept here,
