@@ -54,6 +54,10 @@ export class InstancePool {
 
   constructor(private readonly opts: PoolOptions) {}
 
+  get bundlePath(): string {
+    return this.opts.bundlePath;
+  }
+
   get size(): number {
     return this.all.size;
   }
