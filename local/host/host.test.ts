@@ -367,3 +367,36 @@ describe('HTTP access triggers', () => {
     assert.match(((await missing.json()) as any).message, /POST \/functions\/<name>/);
   });
 });
+
+describe('idle instances', () => {
+  test('an instance retires idleTimeoutMs after its last call, not after its first idle period', async () => {
+    const idleHost = await startFunctionHost({
+      port: 0,
+      buildDir: join(dir, 'build'),
+      cloudbasercPath: FIXTURE_CLOUDBASERC,
+      env: () => hostEnv,
+      log: () => {},
+      functionOutput: () => {},
+      idleTimeoutMs: 1500,
+    });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const pid = async () => {
+      const r = await idleHost.callFunction('slow', { ms: 0 });
+      assert.ok(r.ok, JSON.stringify(r));
+      return (r.result as { pid: number }).pid;
+    };
+    const slowStats = async () =>
+      ((await (await fetch(`${idleHost.url}/health`)).json()) as any).instances.slow as { instances: number };
+    try {
+      const first = await pid();
+      await sleep(900);
+      assert.equal(await pid(), first);
+      await sleep(900); // 1.8 s after the first call, 0.9 s after the last: still warm
+      assert.equal(await pid(), first, 'the idle timer was re-armed by the second call');
+      await sleep(2500);
+      assert.equal((await slowStats()).instances, 0, 'retired once idle for longer than idleTimeoutMs');
+    } finally {
+      await idleHost.close();
+    }
+  });
+});
