@@ -171,6 +171,26 @@ describe('callFunction', () => {
     assert.equal(typeof warm.body.result.pid, 'number');
   });
 
+  test('on a reused instance the timeout counts from each call, also after the instance sat idle past it', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const first = await call('slow', { ms: 0 });
+    await sleep(700);
+    // 1.3 s after the first call started: only a deadline left over from that call would cut it
+    const second = await call('slow', { ms: 600 });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(second.body.result.pid, first.body.result.pid, 'the same warm instance');
+    await sleep(1200); // the instance's deadline timer has fired while it was idle
+    const t0 = performance.now();
+    const third = await call('slow', { ms: 5000 });
+    const took = performance.now() - t0;
+    assert.equal(third.status, 504);
+    assert.equal(third.body.code, 'FUNCTION_TIME_LIMIT_EXCEEDED');
+    assert.ok(
+      took >= 950,
+      `the deadline was re-armed at the call's start, answered after ${took.toFixed(0)} ms`,
+    );
+  });
+
   test('memorySize is enforced: a function exceeding its heap gets a memory-limit error', async () => {
     const { status, body } = await call('memhog', {});
     assert.equal(status, 500);
@@ -345,5 +365,38 @@ describe('HTTP access triggers', () => {
     const missing = await fetch(`${host.url}/nowhere`);
     assert.equal(missing.status, 404);
     assert.match(((await missing.json()) as any).message, /POST \/functions\/<name>/);
+  });
+});
+
+describe('idle instances', () => {
+  test('an instance retires idleTimeoutMs after its last call, not after its first idle period', async () => {
+    const idleHost = await startFunctionHost({
+      port: 0,
+      buildDir: join(dir, 'build'),
+      cloudbasercPath: FIXTURE_CLOUDBASERC,
+      env: () => hostEnv,
+      log: () => {},
+      functionOutput: () => {},
+      idleTimeoutMs: 1500,
+    });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const pid = async () => {
+      const r = await idleHost.callFunction('slow', { ms: 0 });
+      assert.ok(r.ok, JSON.stringify(r));
+      return (r.result as { pid: number }).pid;
+    };
+    const slowStats = async () =>
+      ((await (await fetch(`${idleHost.url}/health`)).json()) as any).instances.slow as { instances: number };
+    try {
+      const first = await pid();
+      await sleep(900);
+      assert.equal(await pid(), first);
+      await sleep(900); // 1.8 s after the first call, 0.9 s after the last: still warm
+      assert.equal(await pid(), first, 'the idle timer was re-armed by the second call');
+      await sleep(2500);
+      assert.equal((await slowStats()).instances, 0, 'retired once idle for longer than idleTimeoutMs');
+    } finally {
+      await idleHost.close();
+    }
   });
 });

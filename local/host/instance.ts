@@ -109,6 +109,7 @@ export class Instance {
     });
     this.child.once('exit', () => {
       this.exited = true;
+      if (this.deadline) clearTimeout(this.deadline);
       if (!this.pending) return;
       const p = this.pending;
       this.pending = null;
@@ -147,14 +148,46 @@ export class Instance {
     );
   }
 
-  run(msg: { id: string; [field: string]: unknown }): Promise<RunOutput> {
+  /**
+   * Runs one invocation; after `timeoutMs` it is rejected with `onOverrun()`'s error (which should kill
+   * the instance: its code may still be running).
+   */
+  run(
+    msg: { id: string; [field: string]: unknown },
+    timeoutMs: number,
+    onOverrun: () => InvocationError,
+  ): Promise<RunOutput> {
     return new Promise<RunOutput>((resolve, reject) => {
       // An instance that crashed right after its last answer may still be in the pool for a moment.
       if (this.exited || this.doomed || !this.child.connected) return reject(this.exitError());
       this.pending = { id: msg.id, resolve, reject };
+      this.overrun = onOverrun;
+      this.armDeadline(timeoutMs);
       msg.t = 'invoke';
       this.child.send(msg);
     });
+  }
+
+  // One timer per instance, re-armed (refresh) at the start of each call rather than a new timer per
+  // call: creating and clearing a timer each time costs the host a libuv reschedule per invocation. It
+  // may fire after the call has ended; then nothing is pending and it does nothing.
+  private deadline: NodeJS.Timeout | null = null;
+  private deadlineMs = 0;
+  private overrun: (() => InvocationError) | null = null;
+
+  private armDeadline(timeoutMs: number): void {
+    if (this.deadline && this.deadlineMs === timeoutMs) {
+      this.deadline.refresh();
+      return;
+    }
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadlineMs = timeoutMs;
+    this.deadline = setTimeout(() => {
+      // Re-armed when the pending call started, so a pending call here has run for timeoutMs.
+      const p = this.pending;
+      if (p && this.overrun) p.reject(this.overrun());
+    }, timeoutMs);
+    this.deadline.unref();
   }
 
   /**

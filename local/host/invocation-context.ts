@@ -59,13 +59,16 @@ export function contextOf(req: InvokeRequest, spec: FunctionSpec): InvocationCon
     memory_limit_in_mb: spec.memoryMb,
     time_limit_in_ms: spec.timeoutMs,
     tencentcloud_region: req.region,
-    environ: Object.entries({
-      ...req.identity,
-      TCB_ENV: req.envId,
-      SCF_NAMESPACE: req.envId,
-      TCB_SOURCE: req.source,
-    })
-      .map(([k, v]) => `${k}=${v};`)
-      .join(''),
+    environ: environOf(req),
   };
+}
+
+/** `KEY=value;` for the identity variables, then the env id and the source (built per invocation). */
+function environOf(req: InvokeRequest): string {
+  let out = '';
+  for (const k in req.identity) {
+    if (k === 'TCB_ENV' || k === 'SCF_NAMESPACE' || k === 'TCB_SOURCE') continue;
+    out += `${k}=${req.identity[k]};`;
+  }
+  return `${out}TCB_ENV=${req.envId};SCF_NAMESPACE=${req.envId};TCB_SOURCE=${req.source};`;
 }

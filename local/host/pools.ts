@@ -28,10 +28,11 @@ export class FunctionPools {
   }
 
   bundlePath(name: string): string | undefined {
+    // A function with live instances was found before: skip the checks on the hot path.
+    const pool = this.pools.get(name);
+    if (pool?.size) return pool.bundlePath;
     if (!NAME.test(name)) return undefined;
     const p = this.expectedBundle(name);
-    // A function with live instances was found before; skip the file-system check on the hot path.
-    if (this.pools.get(name)?.size) return p;
     return existsSync(p) ? p : undefined;
   }
 
