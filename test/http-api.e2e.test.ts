@@ -129,6 +129,13 @@ describe('HTTPS API: a whole purchase over wx.request-style calls', () => {
     refused(await api('orders', { action: 'get', orderId: '' }, auth), 400, 'INVALID_ARGUMENT');
     // A partial refund by an owner is not allowed: 403.
     refused(await api('refund', { orderId: created.orderId, amountFen: 1 }, auth), 403, 'PERMISSION_DENIED');
+    // The refund settles by its notification; wait for it so later tests' database snapshots stand still.
+    await e.waitFor(
+      async () =>
+        data(await api<OrdersGetResponse>('orders', { action: 'get', orderId: created.orderId }, auth)),
+      (o) => o.status === 'REFUNDED',
+      'the refund to settle',
+    );
   });
 
   it('login over HTTP needs a code: no context identity, and x-wx-openid is not one', async () => {
