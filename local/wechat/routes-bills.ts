@@ -4,7 +4,6 @@
 // transactions the merchant's database never saw. Bills follow the simulator clock: day D's bill
 // does not exist before 09:00 on D+1 (China time) and is being generated until 10:00.
 import { randomBytes } from 'node:crypto';
-import { verifyRequest } from './authorization';
 import {
   availability,
   billFile,
@@ -19,7 +18,7 @@ import { randomAlnum, randomDigits, v2Sign, v2SignValid, type V2SignType } from 
 import { V3Error, v3 } from './errors';
 import type { ApiTarget } from './faults';
 import { hang, parseJsonObject, sendJson, sendText, type Ctx, type Route } from './http';
-import { sendV3 } from './routes-v3';
+import { header, sendV3, verifiedMerchant } from './routes-v3';
 import type { Simulator } from './simulator';
 import type { SimOrder, SimRefund } from './state';
 import { parseRfc3339 } from './time';
@@ -36,11 +35,6 @@ interface Download {
 }
 
 const downloads = new WeakMap<Simulator, Map<string, Download>>();
-
-function header(ctx: Ctx, name: string): string | undefined {
-  const v = ctx.req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 function billText(sim: Simulator, kind: 'trade' | 'fundflow', mchid: string, dayStart: number): string {
   const ledger = ledgerOf(
@@ -77,15 +71,7 @@ function v3BillRoute(sim: Simulator, kind: 'trade' | 'fundflow'): Route {
         if (fault?.kind === 'timeout') return void (await hang(ctx));
         if (fault?.kind === '5xx') throw v3.system();
         if (fault?.kind === 'rateLimit') throw v3.frequency();
-        const merchant = verifyRequest(
-          {
-            method: ctx.method,
-            pathWithQuery: ctx.target,
-            authorization: header(ctx, 'authorization'),
-            body: ctx.body,
-          },
-          sim.registry.merchants,
-        );
+        const merchant = verifiedMerchant(ctx, sim);
         const q = ctx.url.searchParams;
         const date = q.get('bill_date');
         if (!date) throw v3.param('bill_date', '为必填参数', undefined, 'query');
@@ -125,15 +111,7 @@ function downloadRoute(sim: Simulator): Route {
         const fault = sim.faults.take('billdownload', ['timeout', '5xx', 'tamper']);
         if (fault?.kind === 'timeout') return void (await hang(ctx));
         if (fault?.kind === '5xx') throw v3.system();
-        const merchant = verifyRequest(
-          {
-            method: ctx.method,
-            pathWithQuery: ctx.target,
-            authorization: header(ctx, 'authorization'),
-            body: ctx.body,
-          },
-          sim.registry.merchants,
-        );
+        const merchant = verifiedMerchant(ctx, sim);
         const token = ctx.url.searchParams.get('token') ?? '';
         const d = downloads.get(sim)?.get(token);
         if (!d || d.mchid !== merchant.mchid || d.expiresAt <= sim.clock.now())

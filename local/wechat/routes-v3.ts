@@ -49,15 +49,7 @@ function v3Route(
         }
         if (fault?.kind === '5xx') throw v3.system();
         if (fault?.kind === 'rateLimit') throw v3.frequency();
-        const merchant = verifyRequest(
-          {
-            method: ctx.method,
-            pathWithQuery: ctx.target,
-            authorization: header(ctx, 'authorization'),
-            body: ctx.body,
-          },
-          sim.registry.merchants,
-        );
+        const merchant = verifiedMerchant(ctx, sim);
         const out = await handler(ctx, merchant);
         if (fault?.kind === 'lostResponse') return void (await hang(ctx));
         sendV3(sim, ctx, out.status, out.body);
@@ -70,9 +62,22 @@ function v3Route(
   };
 }
 
-function header(ctx: Ctx, name: string): string | undefined {
+export function header(ctx: Ctx, name: string): string | undefined {
   const v = ctx.req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The merchant whose signature the request carries, verified as WeChat Pay does (else 401 SIGN_ERROR). */
+export function verifiedMerchant(ctx: Ctx, sim: Simulator): MerchantAccount {
+  return verifyRequest(
+    {
+      method: ctx.method,
+      pathWithQuery: ctx.target,
+      authorization: header(ctx, 'authorization'),
+      body: ctx.body,
+    },
+    sim.registry.merchants,
+  );
 }
 
 function jsonBody(ctx: Ctx): Record<string, unknown> {
