@@ -19,12 +19,16 @@ export async function readOrder(
   order: OrderDoc,
   now: Date,
 ): Promise<{ order: OrderDoc; refunds: RefundDoc[] }> {
+  // One refund that cannot be brought up to date does not stop the read; reconcile finishes it.
+  const logged = (what: string) => (err: unknown) => deps.log.warn(`orders.get: ${what}`, { error: err });
   let refunds = await deps.refunds.listOfOrder(order._id);
   const pending = refunds.filter((r) => r.status === 'PROCESSING').slice(0, MAX_REFUND_QUERIES);
   if ((order.status === 'NOTPAY' || pending.length > 0) && (await mayQueryOrder(deps, order._id, now))) {
     order = await confirmOrder(deps, order, now);
     if (pending.length > 0) {
-      await Promise.all(pending.map((r) => confirmRefund(deps, r, now).catch(() => undefined)));
+      await Promise.all(
+        pending.map((r) => confirmRefund(deps, r, now).catch(logged(`refund ${r._id} not confirmed`))),
+      );
       refunds = await deps.refunds.listOfOrder(order._id);
     }
   }
@@ -32,7 +36,9 @@ export async function readOrder(
   // or a crash there): settle it now, so the order never shows less refunded than its refunds say.
   const unsettled = refunds.filter((r) => r.status !== 'PROCESSING' && r.appliedToOrder === false);
   if (unsettled.length > 0) {
-    await Promise.all(unsettled.map((r) => settleOnOrder(deps, r._id, now).catch(() => undefined)));
+    await Promise.all(
+      unsettled.map((r) => settleOnOrder(deps, r._id, now).catch(logged(`refund ${r._id} not settled`))),
+    );
     refunds = await deps.refunds.listOfOrder(order._id);
   }
   // Read after the refunds, so the order shown is at least as current as the refunds shown with it.
