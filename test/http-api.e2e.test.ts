@@ -129,13 +129,15 @@ describe('HTTPS API: a whole purchase over wx.request-style calls', () => {
     refused(await api('orders', { action: 'get', orderId: '' }, auth), 400, 'INVALID_ARGUMENT');
     // A partial refund by an owner is not allowed: 403.
     refused(await api('refund', { orderId: created.orderId, amountFen: 1 }, auth), 403, 'PERMISSION_DENIED');
-    // The refund settles by its notification; wait for it so later tests' database snapshots stand still.
+    // The refund settles by its notification (or a query, with the notification still to come): wait for
+    // both, so later tests' database snapshots stand still.
     await e.waitFor(
       async () =>
         data(await api<OrdersGetResponse>('orders', { action: 'get', orderId: created.orderId }, auth)),
       (o) => o.status === 'REFUNDED',
       'the refund to settle',
     );
+    await e.settled();
   });
 
   it('login over HTTP needs a code: no context identity, and x-wx-openid is not one', async () => {
@@ -220,17 +222,8 @@ describe('HTTPS API: tokens', () => {
       ['Basic scheme', { authorization: 'Basic dXNlcjpwYXNz' }, /Bearer <token>/],
       ['missing', {}, /call the login function/],
     ];
-    // The purchase test's refund settles on the simulator's own timer and its notification follows:
-    // let both land before comparing.
-    await e.waitFor(
-      async () => ({
-        refunds: await e.dump('refunds'),
-        deliveries: await e.sim<{ state: string }[]>('GET', '/sim/deliveries'),
-      }),
-      ({ refunds, deliveries }) =>
-        refunds.every((r) => r.status !== 'PROCESSING') && deliveries.every((d) => d.state !== 'pending'),
-      'earlier refunds and their notifications to settle',
-    );
+    // The purchase test's refund settles on the simulator's own timer and its notification follows.
+    await e.settled();
     const before = await e.dumpAll();
     for (const [what, headers, message] of cases) {
       for (const [name, body] of [

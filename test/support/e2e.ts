@@ -75,6 +75,11 @@ export interface E2E {
     what: string,
     timeoutMs?: number,
   ): Promise<T>;
+  /**
+   * Waits until no refund is PROCESSING and the simulator has no notification left to deliver, so that
+   * a later "nothing was written" snapshot does not see an earlier test's refund or notification land.
+   */
+  settled(): Promise<void>;
   /** Documents of a collection as the emulator stores them. */
   dump(collection: string): Promise<Record<string, unknown>[]>;
   /** A JSON snapshot of every collection (for "nothing was written" checks). */
@@ -211,6 +216,17 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
         await new Promise((r) => setTimeout(r, Math.min(50 * (i + 1), 250)));
       }
       throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last).slice(0, 400)}`);
+    },
+    async settled() {
+      await e2e.waitFor(
+        async () => ({
+          refunds: await e2e.dump('refunds'),
+          deliveries: await e2e.sim<{ state: string }[]>('GET', '/sim/deliveries'),
+        }),
+        ({ refunds, deliveries }) =>
+          refunds.every((r) => r.status !== 'PROCESSING') && deliveries.every((d) => d.state !== 'pending'),
+        'refunds to settle and their notifications to be answered',
+      );
     },
     async dump(collection) {
       return (await e2e.emu<Record<string, unknown>[]>('GET', `/emu/dump/${collection}`)) ?? [];
