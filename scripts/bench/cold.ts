@@ -15,6 +15,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { functionSdkEnv } from '../../local/cloudbase/sdk-env';
+import { bundleFunction } from '../build';
 import { hostOrder, newUser, postJson, type BenchStack } from './stack';
 import type { BenchResult } from './types';
 
@@ -256,6 +257,38 @@ export function fixtures(stack: BenchStack): Record<string, () => Promise<Fixtur
   );
 }
 
+/**
+ * The node-sdk floor: scripts/bench/sdk-floor-function.ts bundled like a function, spawn to exit,
+ * alternating with empty processes.
+ */
+async function sdkFloor(
+  env: Record<string, string>,
+  dir: string,
+  runs: number,
+): Promise<{ wallMs: number; empty: number[] }> {
+  mkdirSync(dir, { recursive: true });
+  const entry = join(dir, 'index.js');
+  await bundleFunction(join(root, 'scripts', 'bench', 'sdk-floor-function.ts'), entry);
+  const spec = JSON.stringify({ event: {}, identity: {}, source: 'wx_client', context: {} });
+  const once = async () => {
+    const { wallMs, stdout } = await runProcess(['-e', PROBE, entry, spec], env);
+    const line = stdout.split('\n').find((l) => l.startsWith('@@bench '));
+    const found = line && (JSON.parse(line.slice(8)) as { result?: { found?: number } }).result?.found;
+    if (found !== 1)
+      throw new Error(`bench: the node-sdk floor did not read its document: ${stdout.slice(-300)}`);
+    return wallMs;
+  };
+  await once();
+  const ours: number[] = [];
+  const empty: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2) ours.push(await once());
+    empty.push((await runProcess(['-e', '0'], env)).wallMs);
+    if (!(i % 2)) ours.push(await once());
+  }
+  return { wallMs: median(ours), empty };
+}
+
 async function buildUnbundled(name: string, dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   await build({
@@ -293,7 +326,6 @@ export async function runColdBench(
     ...functionSdkEnv(stack.emu.url),
   };
   const make = fixtures(stack);
-  const floor: number[] = [];
   const results: BenchResult[] = [];
   const probe = async (entry: string, name: string): Promise<Timing> => {
     const f = await make[name]();
@@ -311,6 +343,13 @@ export async function runColdBench(
   // Inside the repository, whatever workDir is, so that require() finds the packages in node_modules.
   const unbundledRoot = join(root, 'build', `bench-unbundled-${process.pid}`);
   try {
+    const sdk = await sdkFloor(env, join(workDir, 'sdk-floor'), runs);
+    results.push({
+      name: 'cold start: node-sdk floor (one database read)',
+      ratio: median(sdk.empty) / sdk.wallMs,
+      target: 0,
+      detail: `reference: a bundle that only loads @cloudbase/node-sdk as a deployed function must and reads one document, spawn to exit ${sdk.wallMs.toFixed(0)} ms = ${(sdk.wallMs / median(sdk.empty)).toFixed(2)}× an empty node -e 0 (${median(sdk.empty).toFixed(0)} ms); no function that touches the database starts faster with this SDK; median of ${runs}`,
+    });
     for (const name of (opts.functions ?? names).filter((n) => make[n])) {
       const bundled = join(buildDir, name, 'index.js');
       const unbundled = await buildUnbundled(name, join(unbundledRoot, name));
@@ -329,7 +368,6 @@ export async function runColdBench(
         ];
         for (let s = 0; s < 3; s++) await steps[(s + i) % 3]();
       }
-      floor.push(...empty);
       const oWall = median(ours.map((t) => t.wallMs));
       const oIn = median(ours.map((t) => t.inProcessMs));
       const bIn = median(base.map((t) => t.inProcessMs));
@@ -339,7 +377,7 @@ export async function runColdBench(
           name: `cold start: ${name}`,
           ratio: fl / oWall,
           target: 1 / FLOOR_MULTIPLE,
-          detail: `spawn to exit after the first real invocation ${oWall.toFixed(0)} ms = ${(oWall / fl).toFixed(2)}× an empty node -e 0 (${fl.toFixed(0)} ms; target ≤ ${FLOOR_MULTIPLE}×); median of ${runs} fresh processes each`,
+          detail: `spawn to exit after the first real invocation ${oWall.toFixed(0)} ms = ${(oWall / fl).toFixed(2)}× an empty node -e 0 (${fl.toFixed(0)} ms; target ≤ ${FLOOR_MULTIPLE}×) = ${(oWall / sdk.wallMs).toFixed(2)}× the node-sdk floor (${sdk.wallMs.toFixed(0)} ms); median of ${runs} fresh processes each`,
         },
         {
           name: `cold start: ${name} vs node_modules`,

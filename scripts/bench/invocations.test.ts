@@ -92,6 +92,7 @@ describe('invocation benches (short run on the local stack)', () => {
     assert.deepEqual(
       rows.map((r) => r.name),
       [
+        'cold start: node-sdk floor (one database read)',
         'cold start: payNotify',
         'cold start: payNotify vs node_modules',
         'cold start: login',
@@ -99,5 +100,7 @@ describe('invocation benches (short run on the local stack)', () => {
       ],
     );
     for (const r of rows) assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, r.detail);
+    assert.equal(rows[0].target, 0, 'the node-sdk floor is a reference row');
+    assert.match(rows[1].detail, /× the node-sdk floor \(\d+ ms\)/);
   });
 });
