@@ -41,6 +41,12 @@ export type RefundLookup = (RefundFacts & { outTradeNo?: string }) | { status: '
 
 export type NotificationKind = 'pay' | 'refund';
 
+/** Where WeChat Pay sends this deployment's notifications (the HTTP trigger paths), when configured. */
+export interface NotifyUrls {
+  notifyUrl?: string | undefined;
+  refundNotifyUrl?: string | undefined;
+}
+
 /** A verified notification, in our terms. */
 export interface NotificationFacts {
   /** Unique per notification (v3: its id; v2: a digest of what it reports): the record's `_id`. */

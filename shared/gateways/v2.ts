@@ -22,6 +22,7 @@ import type {
   Acknowledgement,
   NotificationFacts,
   NotificationKind,
+  NotifyUrls,
   PayGateway,
   PrepayInput,
   RefundInput,
@@ -63,10 +64,8 @@ function isNotFound(err: unknown, code: string): boolean {
   return err instanceof WxpayUpstreamError && err.upstreamCode === code;
 }
 
-export interface V2GatewayOptions {
+export interface V2GatewayOptions extends NotifyUrls {
   config: PayV2Config;
-  notifyUrl?: string | undefined;
-  refundNotifyUrl?: string | undefined;
   /** config.v2ClientCertificate(): presented on /secapi/pay/refund when the base URL is https. */
   clientCertificate?: V2ClientCertificate | undefined;
 }

@@ -25,6 +25,7 @@ import type {
   NotificationFacts,
   NotificationGateway,
   NotificationKind,
+  NotifyUrls,
   PayGateway,
   PrepayInput,
   RefundInput,
@@ -126,12 +127,10 @@ export class V3Notifications implements NotificationGateway {
   }
 }
 
-export interface V3GatewayOptions {
+export interface V3GatewayOptions extends NotifyUrls {
   config: PayV3Config;
   /** Platform certificates shared by every instance, so that downloads are rate-limited deployment-wide. */
   sharedCertificates?: SharedCertificateStore;
-  notifyUrl?: string | undefined;
-  refundNotifyUrl?: string | undefined;
 }
 
 export class V3Gateway implements PayGateway {
