@@ -56,7 +56,16 @@ export function packagesOf(output: Metafile['outputs'][string]): Record<string, 
   return out;
 }
 
-export async function bundleFunction(entry: string, outfile: string): Promise<Omit<BuiltFunction, 'name'>> {
+/** `minify: false` gives a readable copy of the same bundle (same stubs), e.g. for reading CPU profiles. */
+export interface BuildOptions {
+  minify?: boolean;
+}
+
+export async function bundleFunction(
+  entry: string,
+  outfile: string,
+  opts: BuildOptions = {},
+): Promise<Omit<BuiltFunction, 'name'>> {
   const applied = new Set<string>();
   const result = await build({
     entryPoints: [entry],
@@ -65,7 +74,7 @@ export async function bundleFunction(entry: string, outfile: string): Promise<Om
     platform: 'node',
     target: 'node18',
     format: 'cjs',
-    minify: true,
+    minify: opts.minify ?? true,
     keepNames: false,
     legalComments: 'none',
     sourcemap: false,
@@ -96,6 +105,7 @@ export async function bundleFunction(entry: string, outfile: string): Promise<Om
 export async function buildFunctions(
   outRoot = join(root, 'build', 'cloudfunctions'),
   names = functionNames(),
+  opts: BuildOptions = {},
 ): Promise<BuiltFunction[]> {
   rmSync(outRoot, { recursive: true, force: true });
   const results = await Promise.all(
@@ -105,6 +115,7 @@ export async function buildFunctions(
       const built = await bundleFunction(
         join(root, 'cloudfunctions', name, 'index.ts'),
         join(outDir, 'index.js'),
+        opts,
       );
       writeFileSync(
         join(outDir, 'package.json'),

@@ -250,6 +250,10 @@ async function main(): Promise<void> {
       emulatorUrl: a,
       log: () => {},
       functionOutput: () => {},
+      // e.g. ["--cpu-prof"] to profile the instances (scripts/bench/profile-warm.ts)
+      ...(process.env.BENCH_WORKER_EXEC_ARGV
+        ? { workerExecArgv: JSON.parse(process.env.BENCH_WORKER_EXEC_ARGV) as string[] }
+        : {}),
       ...(process.env.BENCH_HOST_INSTANCES
         ? { maxInstancesPerFunction: Number(process.env.BENCH_HOST_INSTANCES) }
         : {}),

@@ -18,12 +18,20 @@ export interface Child {
   url: string;
 }
 
-export function startChild(args: string[], env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'servers.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, ...env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startChild(
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Child> {
+  const proc = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', join(__dirname, 'servers.ts'), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, ...env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   proc.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   return new Promise((res, rej) => {
@@ -132,8 +140,17 @@ export async function startBenchStack(workDir: string, buildDir: string): Promis
     };
     const benchEnv = { BENCH_ENV: JSON.stringify(env) };
     const [host, bare] = await Promise.all([
-      startChild(['host', emu.url, buildDir], benchEnv),
-      startChild(['bare', emu.url], benchEnv),
+      startChild(
+        ['host', emu.url, buildDir],
+        benchEnv,
+        process.env.BENCH_HOST_NODE_ARGS ? (JSON.parse(process.env.BENCH_HOST_NODE_ARGS) as string[]) : [],
+      ),
+      // node flags, e.g. ["--cpu-prof"] for the baseline process (scripts/bench/profile-warm.ts)
+      startChild(
+        ['bare', emu.url],
+        benchEnv,
+        process.env.BENCH_BARE_NODE_ARGS ? (JSON.parse(process.env.BENCH_BARE_NODE_ARGS) as string[]) : [],
+      ),
     ]);
     children.push(host, bare);
     await seedDatabase(emu.url);

@@ -24,6 +24,10 @@ export interface WarmOptions {
   perRound?: number;
   rounds?: number;
   warmup?: number;
+  /** Only the rows whose name ends with one of these (e.g. 'payNotify'); all by default. */
+  only?: string[];
+  /** The host-overhead row as well (default true). */
+  hostOverhead?: boolean;
 }
 
 /** One invocation: what to send, the same to either side. */
@@ -193,7 +197,8 @@ export async function runWarmBench(stack: BenchStack, opts: WarmOptions = {}): P
   const warmup = opts.warmup ?? 300;
   const total = 2 * (warmup + rounds * perRound);
   const results: BenchResult[] = [];
-  for (const c of cases(stack)) {
+  const selected = cases(stack).filter((c) => !opts.only || opts.only.some((o) => c.row.endsWith(o)));
+  for (const c of selected) {
     await c.prepare(total);
     let next = 0;
     const take = (n: number) => {
@@ -230,7 +235,7 @@ export async function runWarmBench(stack: BenchStack, opts: WarmOptions = {}): P
         `emulator ${m(host, 'emuMs').toFixed(2)} / ${m(bare, 'emuMs').toFixed(2)} ms, simulator ${m(host, 'simMs').toFixed(2)} / ${m(bare, 'simMs').toFixed(2)} ms (host / bare runs)`,
     });
   }
-  results.push(await hostOverhead(stack, perRound * 2, warmup));
+  if (opts.hostOverhead ?? true) results.push(await hostOverhead(stack, perRound * 2, warmup));
   return results;
 }
 

@@ -309,6 +309,23 @@ describe('v3 client: endpoints (public-key mode)', () => {
     c.close();
   });
 
+  test('a pooled connection keeps the keep-alive delay axios sets per request: reusing it reconfigures nothing', async () => {
+    const c = publicKeyClient();
+    await c.queryByOutTradeNo('T1');
+    await c.queryByOutTradeNo('T2');
+    // axios sets 60 s on each request's socket; an agent with another delay set it back when the socket
+    // returned to the pool, so every call cost setsockopt system calls (Node skips unchanged values).
+    const agent = (c as unknown as { agents: Array<{ freeSockets: Record<string, object[]> }> }).agents[0];
+    const pooled = Object.values(agent.freeSockets).flat();
+    assert.equal(pooled.length, 1, 'the two calls shared one kept-alive connection');
+    const delayKey = Object.getOwnPropertySymbols(pooled[0]).find(
+      (sym) => sym.description === 'kSetKeepAliveInitialDelay',
+    );
+    assert.ok(delayKey, 'this Node version keeps the keep-alive delay on the socket');
+    assert.equal((pooled[0] as Record<symbol, unknown>)[delayKey], 60, 'seconds, as axios sets it');
+    c.close();
+  });
+
   test('close answers 204 with an empty, signed body', async () => {
     const c = publicKeyClient();
     recorded.length = 0;
