@@ -92,7 +92,7 @@ const uploadCalls = async () => (await stats()).openapi.upload_shipping_info?.cl
 
 interface Delivery {
   state: string;
-  attempts: Array<{ kind: string }>;
+  attempts: Array<{ kind: string; status: number; durationMs: number; error?: string }>;
 }
 
 /** A sticker pack (virtual goods) paid at the simulator; its notification is on its way. */
@@ -141,11 +141,18 @@ describe('virtual goods ship themselves', () => {
     await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 20 });
     const stormed = await payStickers();
     await e.waitFor(
-      () => e.sim<Delivery[]>('GET', `/sim/deliveries?outTradeNo=${stormed}`),
+      // state and attempts only (not the body), so that a timeout says what WeChat saw
+      async () =>
+        (await e.sim<Delivery[]>('GET', `/sim/deliveries?outTradeNo=${stormed}`)).map((d) => ({
+          state: d.state,
+          attempts: d.attempts.map(
+            (a) => `${a.kind}:${a.status}${a.error ? `:${a.error}` : ''}:${a.durationMs}ms`,
+          ),
+        })),
       (ds) =>
         ds.length === 1 &&
         ds[0].state === 'delivered' &&
-        ds[0].attempts.filter((a) => a.kind === 'duplicate').length === 20,
+        ds[0].attempts.filter((a) => a.startsWith('duplicate:')).length === 20,
       'storm delivered',
       30_000,
     );

@@ -215,7 +215,7 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
         last = value;
         await new Promise((r) => setTimeout(r, Math.min(50 * (i + 1), 250)));
       }
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last).slice(0, 400)}`);
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last).slice(0, 1500)}`);
     },
     async settled() {
       await e2e.waitFor(
