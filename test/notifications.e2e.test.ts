@@ -91,7 +91,8 @@ describe('payment notifications', () => {
     const again = await e.reconcile(0);
     assert.equal(again.ordersPaid, 0, 'idempotent: nothing left to do');
     figures.reconcile = report;
-    await e.sim('DELETE', '/sim/faults');
+    // both dropped deliveries would otherwise keep retrying and take later tests' faults
+    await e.clearFaults();
   });
 
   it('reconcile closes unpaid orders past their lifetime, at WeChat and here', async () => {
@@ -337,7 +338,7 @@ describe('payment notifications', () => {
       const created = await e.createPayment(user, CART);
       const before = await orderDoc(created.orderId);
       // the simulator signs these itself (v2 HMAC-SHA256; req_info AES-256-ECB for refunds)
-      await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 40 });
+      await e.armNotifyFault({ kind: 'duplicate', count: 40 });
       assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
       type V2Delivery = {
         id: string;
@@ -371,7 +372,7 @@ describe('payment notifications', () => {
       );
 
       // armed before the refund: the simulator may complete it on its own timer right away
-      await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 40 });
+      await e.armNotifyFault({ kind: 'duplicate', count: 40 });
       const refund = await e.call<{ refundId: string }>(
         'refund',
         { orderId: created.orderId },

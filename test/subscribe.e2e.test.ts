@@ -82,7 +82,7 @@ describe('subscription messages', () => {
     await grant(user, PAID); // a second subscription: a second send would succeed, so none may happen
     const created = await buy(user, [PAID, REFUNDED]);
     assert.deepEqual(await messagesOf(user), [], 'nothing before the payment');
-    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 20 });
+    await e.armNotifyFault({ kind: 'duplicate', count: 20 });
     await paid(user, created);
     const deliveries = await e.waitFor(
       () => e.sim<Delivery[]>('GET', `/sim/deliveries?outTradeNo=${created.orderId}`),
@@ -129,7 +129,7 @@ describe('subscription messages', () => {
     await grant(user, REFUNDED);
     const created = await buy(user, [PAID, REFUNDED]);
     await paid(user, created);
-    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'duplicate', count: 5 });
+    await e.armNotifyFault({ kind: 'duplicate', count: 5 });
     const refund = await e.call<RefundResponse>(
       'refund',
       { orderId: created.orderId },
@@ -189,7 +189,7 @@ describe('subscription messages', () => {
     await grant(user, PAID);
     await grant(user, PAID);
     const created = await buy(user, [PAID]);
-    await e.sim('POST', '/sim/faults', { target: 'notify', kind: 'delay', delayMs: 4000 });
+    await e.armNotifyFault({ kind: 'delay', delayMs: 4000 });
     assert.equal(await e.pay(user, created.payment), 'requestPayment:ok');
     assert.equal((await e.getOrder(user, created.orderId)).status, 'SUCCESS', 'orders.get applied it');
     assert.deepEqual(await messagesOf(user), [], 'orders.get sends no message');

@@ -80,6 +80,14 @@ export interface E2E {
    * a later "nothing was written" snapshot does not see an earlier test's refund or notification land.
    */
   settled(): Promise<void>;
+  /**
+   * Arms a simulator fault on WeChat's notifications after delivering now whatever an earlier fault
+   * left retrying: the simulator gives a notify fault to the next attempt of any delivery, and a
+   * retry of an old one would otherwise take the fault meant for the next notification.
+   */
+  armNotifyFault(fault: Record<string, unknown>): Promise<void>;
+  /** Clears the simulator's faults and delivers now what they left retrying (see armNotifyFault). */
+  clearFaults(): Promise<void>;
   /** Documents of a collection as the emulator stores them. */
   dump(collection: string): Promise<Record<string, unknown>[]>;
   /** A JSON snapshot of every collection (for "nothing was written" checks). */
@@ -154,6 +162,19 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
     return r.data;
   };
 
+  /** Replays every delivery still retrying until none is (a replay that succeeds ends its retries). */
+  const deliverPending = async () => {
+    await e2e.waitFor(
+      async () => {
+        const deliveries = await e2e.sim<Array<{ id: string; state: string }>>('GET', '/sim/deliveries');
+        const pending = deliveries.filter((d) => d.state === 'pending');
+        for (const d of pending) await e2e.sim('POST', `/sim/deliveries/${d.id}/replay`);
+        return pending.length;
+      },
+      (n) => n === 0,
+      'earlier notifications to be delivered before the next fault',
+    );
+  };
   const e2e: E2E = {
     stack,
     baseEnv,
@@ -227,6 +248,14 @@ export async function startE2E(opts: LocalStackOptions = {}): Promise<E2E> {
           refunds.every((r) => r.status !== 'PROCESSING') && deliveries.every((d) => d.state !== 'pending'),
         'refunds to settle and their notifications to be answered',
       );
+    },
+    async armNotifyFault(fault) {
+      await deliverPending();
+      await e2e.sim('POST', '/sim/faults', { target: 'notify', ...fault });
+    },
+    async clearFaults() {
+      await e2e.sim('DELETE', '/sim/faults');
+      await deliverPending();
     },
     async dump(collection) {
       return (await e2e.emu<Record<string, unknown>[]>('GET', `/emu/dump/${collection}`)) ?? [];
