@@ -19,6 +19,7 @@ import { build } from 'esbuild';
 import { functionSdkEnv } from '../../local/cloudbase/sdk-env';
 import { bundleFunction } from '../build';
 import { hostOrder, newUser, postJson, type BenchStack } from './stack';
+import { median } from './stats';
 import type { BenchResult } from './types';
 
 const root = resolve(__dirname, '..', '..');
@@ -61,12 +62,6 @@ interface Fixture {
 interface Timing {
   wallMs: number;
   inProcessMs: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export function runProcess(
@@ -260,22 +255,36 @@ export function fixtures(stack: BenchStack): Record<string, () => Promise<Fixtur
 }
 
 /**
- * The node-sdk floor: scripts/bench/sdk-floor-function.ts bundled like a function. Returns one fresh
- * process of it (spawn to exit, and load + first read inside the process), checked to have read its document.
+ * One fresh process running PROBE on `entry`: spawn to exit, and load + first invocation inside the
+ * process, once `check` accepts what the invocation returned.
  */
+async function probeOnce(
+  entry: string,
+  spec: Spec,
+  env: Record<string, string>,
+  check: (result: unknown) => boolean,
+  label: string,
+): Promise<Timing> {
+  const { wallMs, stdout } = await runProcess(['-e', PROBE, entry, JSON.stringify(spec)], env);
+  // the function may log to stdout too; the probe's answer is its own marked line
+  const line = stdout.split('\n').find((l) => l.startsWith('@@bench '));
+  if (!line) throw new Error(`bench: cold ${label} printed no result: ${stdout.slice(-300)}`);
+  const out = JSON.parse(line.slice(8)) as { ms: number; result: unknown };
+  if (!check(out.result))
+    throw new Error(
+      `bench: cold ${label} (${entry}) did not complete its invocation: ${JSON.stringify(out.result).slice(0, 300)}`,
+    );
+  return { wallMs, inProcessMs: out.ms };
+}
+
+/** The node-sdk floor: scripts/bench/sdk-floor-function.ts bundled like a function, and its probe. */
 async function sdkFloorProbe(env: Record<string, string>, dir: string): Promise<() => Promise<Timing>> {
   mkdirSync(dir, { recursive: true });
   const entry = join(dir, 'index.js');
   await bundleFunction(join(root, 'scripts', 'bench', 'sdk-floor-function.ts'), entry);
-  const spec = JSON.stringify({ event: {}, identity: {}, source: 'wx_client', context: {} });
-  return async () => {
-    const { wallMs, stdout } = await runProcess(['-e', PROBE, entry, spec], env);
-    const line = stdout.split('\n').find((l) => l.startsWith('@@bench '));
-    const out = line && (JSON.parse(line.slice(8)) as { ms: number; result?: { found?: number } });
-    if (!out || out.result?.found !== 1)
-      throw new Error(`bench: the node-sdk floor did not read its document: ${stdout.slice(-300)}`);
-    return { wallMs, inProcessMs: out.ms };
-  };
+  const spec: Spec = { event: {}, identity: {}, source: 'wx_client', context: {} };
+  const readOne = (r: unknown) => (r as { found?: number } | null)?.found === 1;
+  return () => probeOnce(entry, spec, env, readOne, 'node-sdk floor');
 }
 
 async function buildUnbundled(name: string, dir: string): Promise<string> {
@@ -318,16 +327,7 @@ export async function runColdBench(
   const results: BenchResult[] = [];
   const probe = async (entry: string, name: string): Promise<Timing> => {
     const f = await make[name]();
-    const { wallMs, stdout } = await runProcess(['-e', PROBE, entry, JSON.stringify(f.spec)], env);
-    // the function may log to stdout too; the probe's answer is its own marked line
-    const line = stdout.split('\n').find((l) => l.startsWith('@@bench '));
-    if (!line) throw new Error(`bench: cold ${name} printed no result: ${stdout.slice(-300)}`);
-    const out = JSON.parse(line.slice(8)) as { ms: number; result: unknown };
-    if (!f.check(out.result))
-      throw new Error(
-        `bench: cold ${name} (${entry}) did not complete its invocation: ${JSON.stringify(out.result).slice(0, 300)}`,
-      );
-    return { wallMs, inProcessMs: out.ms };
+    return probeOnce(entry, f.spec, env, (r) => f.check(r), name);
   };
   // Inside the repository, whatever workDir is, so that require() finds the packages in node_modules.
   const unbundledRoot = join(root, 'build', `bench-unbundled-${process.pid}`);

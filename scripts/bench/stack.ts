@@ -18,6 +18,12 @@ export interface Child {
   url: string;
 }
 
+/** Node flags from a JSON array in an environment variable (e.g. `BENCH_HOST_NODE_ARGS='["--cpu-prof"]'`). */
+export function nodeArgsFromEnv(variable: string): string[] {
+  const raw = process.env[variable];
+  return raw ? (JSON.parse(raw) as string[]) : [];
+}
+
 export function startChild(
   args: string[],
   env: Record<string, string>,
@@ -140,17 +146,9 @@ export async function startBenchStack(workDir: string, buildDir: string): Promis
     };
     const benchEnv = { BENCH_ENV: JSON.stringify(env) };
     const [host, bare] = await Promise.all([
-      startChild(
-        ['host', emu.url, buildDir],
-        benchEnv,
-        process.env.BENCH_HOST_NODE_ARGS ? (JSON.parse(process.env.BENCH_HOST_NODE_ARGS) as string[]) : [],
-      ),
+      startChild(['host', emu.url, buildDir], benchEnv, nodeArgsFromEnv('BENCH_HOST_NODE_ARGS')),
       // node flags, e.g. ["--cpu-prof"] for the baseline process (scripts/bench/profile-warm.ts)
-      startChild(
-        ['bare', emu.url],
-        benchEnv,
-        process.env.BENCH_BARE_NODE_ARGS ? (JSON.parse(process.env.BENCH_BARE_NODE_ARGS) as string[]) : [],
-      ),
+      startChild(['bare', emu.url], benchEnv, nodeArgsFromEnv('BENCH_BARE_NODE_ARGS')),
     ]);
     children.push(host, bare);
     await seedDatabase(emu.url);

@@ -17,6 +17,7 @@ import { seedDatabase } from '../../local/seed/seed';
 import { ensureLocalData } from '../../local/setup/local-data';
 import { bareCallables } from './bare-callables';
 import { postJson, startChild, stopChild } from './stack';
+import { median } from './stats';
 
 const root = resolve(__dirname, '..', '..');
 const ITEMS = [
@@ -65,7 +66,6 @@ function invoke(
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 async function main(): Promise<void> {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { prepareBatch, type Note } from './notifications';
 import { perRequest, treeCpu, type TreeCpu } from './process-cpu';
 import { hostOrder, newUser, postJson, type BenchStack, type Child } from './stack';
+import { median } from './stats';
 import type { BenchResult } from './types';
 
 export const WARM_TARGET = 0.9;
@@ -59,12 +60,6 @@ interface Block {
   emuMs: number;
   simMs: number;
   failures: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The no-op function of the host-overhead row, added next to the real bundles. */
