@@ -5,9 +5,10 @@
 // bench's to report: no number here is compared with a target.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { instanceEnv } from '../../local/host/instance-env';
 import { buildFunctions } from '../build';
 import { runColdBench } from './cold';
 import { postJson, startBenchStack, newUser, type BenchStack } from './stack';
@@ -66,7 +67,25 @@ describe('invocation benches (short run on the local stack)', () => {
   });
 
   test('warm rows: payNotify, createPayment, orders.get against the bare handlers, and the host overhead', async () => {
+    const barePids = new Set<number>();
+    const freshBare = stack.freshBare.bind(stack);
+    stack.freshBare = async () => {
+      await freshBare();
+      barePids.add(stack.bare.proc.pid!);
+      // the baseline's process sees the platform's variables a function instance sees
+      const environ = readFileSync(`/proc/${stack.bare.proc.pid}/environ`, 'utf8').split('\0');
+      const platform = instanceEnv({
+        functionName: 'bare',
+        envId: 'local',
+        configured: stack.env,
+        emulatorUrl: stack.emu.url,
+      });
+      for (const k of ['TCB_CONTEXT_KEYS', 'TCB_CONTEXT_CNFG', 'TENCENTCLOUD_SESSIONTOKEN', 'SCF_NAMESPACE'])
+        assert.ok(environ.includes(`${k}=${platform[k]}`), `the bare process has ${k}`);
+    };
     const rows = await runWarmBench(stack, { perRound: 4, rounds: 1, warmup: 2 });
+    stack.freshBare = freshBare;
+    assert.equal(barePids.size, 3, 'each warm row starts a new bare process');
     assert.deepEqual(
       rows.map((r) => [r.name, r.target]),
       [

@@ -10,7 +10,8 @@
 //                            notification record through @cloudbase/node-sdk), /functions/createPayment
 //                            and /functions/orders (bare-callables.ts); the caller is x-wx-openid and
 //                            each answer carries x-bench-ms and x-bench-cpu-ms, the handler's own wall
-//                            and process CPU time (body read to answer ready)
+//                            and process CPU time (body read to answer ready); started with the
+//                            variables a function instance has (stack.ts)
 //   floor                    node:http doing only verify + decrypt (the crypto floor, for reference)
 // Configuration comes in BENCH_ENV (the functions' variables as JSON). Each prints `READY <url>`.
 // Over 250 lines because the bare hand-written baselines of every benchmarked function stay side by side,

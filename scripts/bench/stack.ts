@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openLocalDatabase, type LocalDatabase } from '../../local/cloudbase/sdk-env';
+import { instanceEnv } from '../../local/host/instance-env';
 import { seedDatabase } from '../../local/seed/seed';
 import { ensureLocalData, type LocalData } from '../../local/setup/local-data';
 import type { Note } from './notifications';
@@ -118,7 +119,14 @@ export interface BenchStack {
   emu: Child;
   sim: Child;
   host: Child;
+  /** The bare baseline: a plain process with the variables a function instance sees (instance-env.ts). */
   bare: Child;
+  /**
+   * Replaces the bare baseline with a new process, as new as the instance of the function a warm row
+   * measures: a baseline that already served other rows would run code V8 has trained on them
+   * (node-sdk, node:http) against an instance that has only seen its own function.
+   */
+  freshBare(): Promise<void>;
   inbox: NotificationInbox;
   db: LocalDatabase;
   close(): Promise<void>;
@@ -145,14 +153,41 @@ export async function startBenchStack(workDir: string, buildDir: string): Promis
       WXPAY_REFUND_NOTIFY_URL: `${inbox.url}/refund/notify`,
     };
     const benchEnv = { BENCH_ENV: JSON.stringify(env) };
+    // The same SDK does more per request with the platform's variables set (node-sdk reads its context
+    // from them on every request): the baseline runs with them too, so that only the code differs.
+    const platformEnv = instanceEnv({
+      functionName: 'bare',
+      envId: 'local',
+      configured: env,
+      emulatorUrl: emu.url,
+    });
+    // node flags, e.g. ["--cpu-prof"] for the baseline process (scripts/bench/profile-warm.ts)
+    const startBare = () =>
+      startChild(['bare', emu.url], { ...platformEnv, ...benchEnv }, nodeArgsFromEnv('BENCH_BARE_NODE_ARGS'));
     const [host, bare] = await Promise.all([
       startChild(['host', emu.url, buildDir], benchEnv, nodeArgsFromEnv('BENCH_HOST_NODE_ARGS')),
-      // node flags, e.g. ["--cpu-prof"] for the baseline process (scripts/bench/profile-warm.ts)
-      startChild(['bare', emu.url], benchEnv, nodeArgsFromEnv('BENCH_BARE_NODE_ARGS')),
+      startBare(),
     ]);
     children.push(host, bare);
     await seedDatabase(emu.url);
-    return { local, env, emu, sim, host, bare, inbox, db: openLocalDatabase(emu.url), close };
+    const stack: BenchStack = {
+      local,
+      env,
+      emu,
+      sim,
+      host,
+      bare,
+      async freshBare() {
+        const old = stack.bare;
+        await stopChild(old);
+        stack.bare = await startBare();
+        children.splice(children.indexOf(old), 1, stack.bare);
+      },
+      inbox,
+      db: openLocalDatabase(emu.url),
+      close,
+    };
+    return stack;
   } catch (err) {
     await close();
     throw err;
