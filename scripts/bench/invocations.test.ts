@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceEnv } from '../../local/host/instance-env';
 import { buildFunctions } from '../build';
+import { bareCallables } from './bare-callables';
 import { runColdBench } from './cold';
 import { postJson, startBenchStack, newUser, type BenchStack } from './stack';
 import { runWarmBench, writeNoopBundle } from './warm';
@@ -64,6 +65,24 @@ describe('invocation benches (short run on the local stack)', () => {
     );
     assert.equal(got.json.result.data.status, 'NOTPAY');
     assert.ok(Number(got.headers.get('x-bench-ms')) > 0);
+  });
+
+  test('the bare handlers over bare node:http (BENCH_BARE_HTTP=node:http) do the same work', async () => {
+    const openid = await newUser(stack);
+    const bare = bareCallables(stack.env, stack.db, 'node:http');
+    try {
+      const { orderId, payment } = await bare.createPayment(openid, {
+        items: [{ productId: 'cake-cheese', quantity: 1 }],
+      });
+      const stored = (await stack.db.collection('orders').where({ _id: orderId }).get()).data[0] as {
+        prepayId: string;
+      };
+      assert.equal(payment.package, `prepay_id=${stored.prepayId}`);
+      const got = (await bare.ordersGet(openid, { orderId })) as { status?: string };
+      assert.equal(got.status, 'NOTPAY');
+    } finally {
+      bare.close();
+    }
   });
 
   test('warm rows: payNotify, createPayment, orders.get against the bare handlers, and the host overhead', async () => {

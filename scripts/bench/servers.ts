@@ -5,7 +5,8 @@
 //   host <emuUrl> <buildDir> the function host running the deployed bundles; GET /__bench/invocations
 //                            lists the host's own record of each invocation (duration, the function's
 //                            own wall and CPU inside the instance, function)
-//   bare <emuUrl>            node:http doing the functions' work by hand, one handler per function:
+//   bare <emuUrl>            node:http doing the functions' work by hand (WeChat Pay through axios, or
+//                            node:http with BENCH_BARE_HTTP=node:http), one handler per function:
 //                            /pay/notify (verify, decrypt, check, the same read + conditional update +
 //                            notification record through @cloudbase/node-sdk), /functions/createPayment
 //                            and /functions/orders (bare-callables.ts); the caller is x-wx-openid and
@@ -149,7 +150,12 @@ export async function startBare(
 ): Promise<{ url: string; server: Server }> {
   const keys = keysOf(env);
   const db = openLocalDatabase(emuUrl);
-  const callables = bareCallables(env, db);
+  // the stack's axios by default; BENCH_BARE_HTTP=node:http for bare node:http (bare-callables.ts)
+  const callables = bareCallables(
+    env,
+    db,
+    process.env.BENCH_BARE_HTTP === 'node:http' ? 'node:http' : 'axios',
+  );
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     // timed the way the host's instance times a handler (worker-runner.cjs): wall and process CPU
