@@ -21,6 +21,7 @@ import { createDecipheriv, createPublicKey, createSecretKey, verify, type KeyObj
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { startCloudbaseEmulator } from '../../local/cloudbase/server';
+import tcb from '@cloudbase/node-sdk';
 import { openLocalDatabase } from '../../local/cloudbase/sdk-env';
 import { startFunctionHost } from '../../local/host/server';
 import { ensureLocalData } from '../../local/setup/local-data';
@@ -149,7 +150,12 @@ export async function startBare(
   emuUrl: string,
 ): Promise<{ url: string; server: Server }> {
   const keys = keysOf(env);
-  const db = openLocalDatabase(emuUrl);
+  // node-sdk initialised as a deployed function must (the process has the platform's variables,
+  // stack.ts), so that the SDK does the same work per request as in the function; otherwise the
+  // emulator's SDK settings from here.
+  const db = process.env.TCB_CONTEXT_CNFG
+    ? tcb.init({ env: tcb.SYMBOL_CURRENT_ENV }).database()
+    : openLocalDatabase(emuUrl);
   // the stack's axios by default; BENCH_BARE_HTTP=node:http for bare node:http (bare-callables.ts)
   const callables = bareCallables(
     env,
