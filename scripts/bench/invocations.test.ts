@@ -88,9 +88,12 @@ describe('invocation benches (short run on the local stack)', () => {
   test('warm rows: payNotify, createPayment, orders.get against the bare handlers, and the host overhead', async () => {
     const barePids = new Set<number>();
     const freshBare = stack.freshBare.bind(stack);
-    stack.freshBare = async () => {
-      await freshBare();
+    stack.freshBare = async (functionName) => {
+      await freshBare(functionName);
       barePids.add(stack.bare.proc.pid!);
+      // and the heap bound of the function's configured memory (cloudbaserc.json: 256 MB)
+      const argv = readFileSync(`/proc/${stack.bare.proc.pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(argv.includes('--max-old-space-size=256'), `${functionName}: ${argv.join(' ')}`);
       // the baseline's process sees the platform's variables a function instance sees
       const environ = readFileSync(`/proc/${stack.bare.proc.pid}/environ`, 'utf8').split('\0');
       const platform = instanceEnv({

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openLocalDatabase, type LocalDatabase } from '../../local/cloudbase/sdk-env';
+import { loadCloudbaserc } from '../../local/host/functions-config';
 import { instanceEnv } from '../../local/host/instance-env';
 import { seedDatabase } from '../../local/seed/seed';
 import { ensureLocalData, type LocalData } from '../../local/setup/local-data';
@@ -124,9 +125,10 @@ export interface BenchStack {
   /**
    * Replaces the bare baseline with a new process, as new as the instance of the function a warm row
    * measures: a baseline that already served other rows would run code V8 has trained on them
-   * (node-sdk, node:http) against an instance that has only seen its own function.
+   * (node-sdk, node:http) against an instance that has only seen its own function. Its heap is bounded
+   * by the function's configured memory, as the instance's is (V8 sizes the young generation from it).
    */
-  freshBare(): Promise<void>;
+  freshBare(functionName: string): Promise<void>;
   inbox: NotificationInbox;
   db: LocalDatabase;
   close(): Promise<void>;
@@ -162,8 +164,15 @@ export async function startBenchStack(workDir: string, buildDir: string): Promis
       emulatorUrl: emu.url,
     });
     // node flags, e.g. ["--cpu-prof"] for the baseline process (scripts/bench/profile-warm.ts)
-    const startBare = () =>
-      startChild(['bare', emu.url], { ...platformEnv, ...benchEnv }, nodeArgsFromEnv('BENCH_BARE_NODE_ARGS'));
+    const functions = loadCloudbaserc(join(root, 'cloudbaserc.json')).functions;
+    const startBare = (functionName?: string) => {
+      const memoryMb = functionName ? functions.get(functionName)?.memoryMb : undefined;
+      const heap = memoryMb ? [`--max-old-space-size=${memoryMb}`] : [];
+      return startChild(['bare', emu.url], { ...platformEnv, ...benchEnv }, [
+        ...heap,
+        ...nodeArgsFromEnv('BENCH_BARE_NODE_ARGS'),
+      ]);
+    };
     const [host, bare] = await Promise.all([
       startChild(['host', emu.url, buildDir], benchEnv, nodeArgsFromEnv('BENCH_HOST_NODE_ARGS')),
       startBare(),
@@ -177,10 +186,10 @@ export async function startBenchStack(workDir: string, buildDir: string): Promis
       sim,
       host,
       bare,
-      async freshBare() {
+      async freshBare(functionName) {
         const old = stack.bare;
         await stopChild(old);
-        stack.bare = await startBare();
+        stack.bare = await startBare(functionName);
         children.splice(children.indexOf(old), 1, stack.bare);
       },
       inbox,

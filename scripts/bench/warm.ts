@@ -8,9 +8,9 @@
 // ≥ 0.9 passes). The host hop is a separate reference figure in the detail: the instance process's CPU
 // from /proc and the host's arrival-to-answer wall time. Alternating rounds (ABBA) so that drift on
 // the shared machine hits both sides alike. Same conditions on both sides: each row starts a new bare
-// process (the function's instance is new too, and has seen only its own function), and the bare
-// process has the platform's variables that the instance has, on which node-sdk's per-request work
-// depends (stack.ts). Also: the host's own CPU per invocation of a no-op function
+// process (the function's instance is new too, and has seen only its own function), with the
+// platform's variables that the instance has, on which node-sdk's per-request work depends, and the
+// heap bound of the function's configured memory (stack.ts). Also: the host's own CPU per invocation of a no-op function
 // (host process + instance), the overhead every e2e call pays.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -197,7 +197,7 @@ export async function runWarmBench(stack: BenchStack, opts: WarmOptions = {}): P
   const results: BenchResult[] = [];
   const selected = cases(stack).filter((c) => !opts.only || opts.only.some((o) => c.row.endsWith(o)));
   for (const c of selected) {
-    await stack.freshBare();
+    await stack.freshBare(c.functionName);
     await c.prepare(total);
     let next = 0;
     const take = (n: number) => {
