@@ -5,10 +5,13 @@
 import { permissionDenied, invalidArgument } from '../../shared/domain/errors';
 import { publicCallable } from '../../shared/http/callable';
 import { functionDeps } from '../../shared/http/deps';
+import { perInstance } from '../../shared/http/per-instance';
 import { getLedgerStore } from '../../shared/ledger/ledger-store';
 import { reconcileDay } from '../../shared/ledger/reconcile-day';
 import { dayBounds, previousCstDay, type ReconciliationDoc } from '../../shared/ledger/reconciliation';
 import { applyPayment, outcomeOf } from '../../shared/usecases/payments';
+
+const depsOf = perInstance(functionDeps);
 
 export const main = publicCallable<ReconciliationDoc>(
   'billReconcile',
@@ -27,7 +30,7 @@ export const main = publicCallable<ReconciliationDoc>(
         throw invalidArgument('date must be a real day written YYYY-MM-DD (China time), e.g. 2026-11-29');
       date = fields.date;
     }
-    const deps = functionDeps(config, log);
+    const deps = depsOf(config, log);
     const ledger = getLedgerStore();
     const doc = await reconcileDay(
       {

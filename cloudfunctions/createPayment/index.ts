@@ -6,7 +6,10 @@ import { parseSubscriptions } from '../../shared/domain/subscription';
 import { optionalString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
 import { functionDeps } from '../../shared/http/deps';
+import { perInstance } from '../../shared/http/per-instance';
 import { IDEMPOTENCY_KEY_PATTERN, createPayment } from '../../shared/usecases/payments';
+
+const depsOf = perInstance(functionDeps);
 
 export const main = authedCallable<CreatePaymentResponse>(
   'createPayment',
@@ -18,7 +21,7 @@ export const main = authedCallable<CreatePaymentResponse>(
       patternHint: '8–64 characters of [A-Za-z0-9_-], e.g. a UUID without braces',
     });
     const subscriptions = parseSubscriptions(fields.subscriptions, config.subscribeTemplates());
-    return createPayment(functionDeps(config, log), {
+    return createPayment(depsOf(config, log), {
       openid: caller.openid,
       items: fields.items,
       now,

@@ -12,6 +12,7 @@ import {
   type Fields,
 } from '../../shared/domain/validate';
 import { authedCallable, type CallerContext } from '../../shared/http/callable';
+import { perInstance } from '../../shared/http/per-instance';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import type { UseCaseDeps } from '../../shared/usecases/deps';
 import { readOrder } from '../../shared/usecases/order-read';
@@ -55,11 +56,13 @@ async function close(ctx: Context): Promise<OrdersCloseResponse> {
   return orderView(await closeOrder(ctx.deps, order, ctx.now));
 }
 
+const depsOf = perInstance(payingFunctionDeps);
+
 export const main = authedCallable<OrdersGetResponse | OrdersListResponse | OrdersCloseResponse>(
   'orders',
   async (callerCtx) => {
     const action = requireOneOf(callerCtx.fields, 'action', ['get', 'list', 'close'] as const);
-    const ctx = { ...callerCtx, deps: payingFunctionDeps(callerCtx.config, callerCtx.log) };
+    const ctx = { ...callerCtx, deps: depsOf(callerCtx.config, callerCtx.log) };
     if (action === 'get') return get(ctx);
     if (action === 'list') return list(ctx);
     return close(ctx);

@@ -5,6 +5,7 @@
 // Anyone else, with or without an openid, gets PERMISSION_DENIED before any WeChat call.
 import { getConfig } from '../../shared/config/config';
 import { platformIdentity } from '../../shared/http/context';
+import { perInstance } from '../../shared/http/per-instance';
 import { payingFunctionDeps } from '../../shared/http/paying-deps';
 import { isTimerInvocation } from '../../shared/http/timer-event';
 import { consoleLogger } from '../../shared/log';
@@ -18,6 +19,10 @@ import { messengerFromEnv } from '../../shared/usecases/message-deps';
 import { callOpenApi } from '../../shared/wechat/openapi/client';
 
 const log = consoleLogger('reconcile');
+const depsOf = perInstance((config, log) => ({
+  ...payingFunctionDeps(config, log),
+  messages: messengerFromEnv(log, callOpenApi, config),
+}));
 
 function minAgeMs(event: unknown): number {
   const v = (event as { minAgeSeconds?: unknown } | null)?.minAgeSeconds;
@@ -53,7 +58,7 @@ export async function main(
         error: 'reconcile runs on its timer; only admins (ADMIN_OPENIDS) may call it',
       };
     }
-    const deps = { ...payingFunctionDeps(config, log), messages: messengerFromEnv(log, callOpenApi, config) };
+    const deps = depsOf(config, log);
     const report = await reconcile(deps, new Date(), minAgeMs(event), pagingOf(event));
     log.info(JSON.stringify(report));
     return report;

@@ -5,8 +5,16 @@ import { MAX_ORDER_FEN } from '../../shared/domain/money';
 import { TEXT_PATTERN, optionalInt, optionalString, requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
 import { functionDeps } from '../../shared/http/deps';
+import { perInstance } from '../../shared/http/per-instance';
 import { messengerFromEnv } from '../../shared/usecases/message-deps';
 import { requestRefund } from '../../shared/usecases/refunds';
+
+// A refund WeChat settles at once records its `refunded` message; reconcile sends it (this function
+// does not bundle the WeChat server-API client; refundNotify sends the usual ones).
+const depsOf = perInstance((config, log) => ({
+  ...functionDeps(config, log),
+  messages: messengerFromEnv(log, undefined, config),
+}));
 
 export const main = authedCallable<RefundResponse>(
   'refund',
@@ -25,10 +33,7 @@ export const main = authedCallable<RefundResponse>(
       pattern: TEXT_PATTERN,
       patternHint: 'text without control characters',
     });
-    // A refund WeChat settles at once records its `refunded` message; reconcile sends it (this
-    // function does not bundle the WeChat server-API client; refundNotify sends the usual ones).
-    const deps = { ...functionDeps(config, log), messages: messengerFromEnv(log, undefined, config) };
-    return requestRefund(deps, {
+    return requestRefund(depsOf(config, log), {
       orderId,
       requester: { openid: caller.openid, isAdmin },
       windowHours: config.refundWindowHours(),

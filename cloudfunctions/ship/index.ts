@@ -7,6 +7,7 @@ import type { Fulfilment } from '../../shared/domain/fulfilment';
 import { requireString } from '../../shared/domain/validate';
 import { authedCallable } from '../../shared/http/callable';
 import { shipOrder } from '../../shared/usecases/fulfilment';
+import { perInstance } from '../../shared/http/per-instance';
 import { fulfilmentDepsFromEnv } from '../../shared/usecases/fulfilment-deps';
 import { messengerFromEnv } from '../../shared/usecases/message-deps';
 import { callOpenApi } from '../../shared/wechat/openapi/client';
@@ -16,6 +17,12 @@ export interface ShipResponse {
   fulfilment: Fulfilment;
 }
 
+// The first accepted upload sends the `shipped` subscription message when configured.
+const depsOf = perInstance((config, log) => ({
+  ...fulfilmentDepsFromEnv(log),
+  messages: messengerFromEnv(log, callOpenApi, config),
+}));
+
 export const main = authedCallable<ShipResponse>('ship', async ({ fields, isAdmin, config, log, now }) => {
   if (!isAdmin) throw permissionDenied('only admins (ADMIN_OPENIDS) may ship orders');
   const orderId = requireString(fields, 'orderId', {
@@ -24,7 +31,5 @@ export const main = authedCallable<ShipResponse>('ship', async ({ fields, isAdmi
     pattern: MERCHANT_NO_PATTERN,
     patternHint: 'the orderId returned by createPayment',
   });
-  // The first accepted upload sends the `shipped` subscription message when configured.
-  const deps = { ...fulfilmentDepsFromEnv(log), messages: messengerFromEnv(log, callOpenApi, config) };
-  return shipOrder(deps, { orderId, shipments: fields.shipments, isAdmin, now });
+  return shipOrder(depsOf(config, log), { orderId, shipments: fields.shipments, isAdmin, now });
 });

@@ -91,6 +91,22 @@ describe('config: per-function variables', () => {
     }
   }
 
+  test('a configuration that passed is not read again; one that failed is checked again on the next call', () => {
+    const { env: proxy, reads } = recording({ ...base });
+    const config = createConfig(proxy);
+    config.validateFor('payNotify');
+    assert.ok(reads.size > 0);
+    reads.clear();
+    config.validateFor('payNotify');
+    assert.equal(reads.size, 0, `read again: ${[...reads].join(', ')}`);
+    config.validateFor('orders'); // another function's declaration is its own check
+    assert.ok(reads.size > 0);
+
+    const broken = createConfig({ ...base, WXPAY_APIV3_KEY: '' });
+    for (let i = 0; i < 2; i++)
+      expectConfigError(() => broken.validateFor('payNotify'), 'WXPAY_APIV3_KEY', /not set/);
+  });
+
   test('FUNCTION_VARIABLES: the default-mode requirements, and everything any mode reads; login needs only its three secrets', () => {
     const modes = [
       {},

@@ -66,6 +66,8 @@ export class AppConfig {
   readonly #env: Env;
   readonly #read: EnvReader;
   readonly #memo = new Map<string, unknown>();
+  /** Functions whose declaration has been checked: every section read is memoised, so once is enough. */
+  readonly #validated = new Set<FunctionName>();
   readonly #parts: PayParts = {
     appid: () => this.appid(),
     merchantPrivateKey: () => this.merchantPrivateKey(),
@@ -194,9 +196,11 @@ export class AppConfig {
   /**
    * Reads and validates everything function `name` declares (declaration.ts), so that a deployment
    * mistake surfaces at the first invocation with one actionable error instead of half-way through
-   * a payment.
+   * a payment. A configuration that passed is not checked again (it is read once per instance, like
+   * every section here); one that failed is checked again on the next call.
    */
   validateFor(name: FunctionName): void {
+    if (this.#validated.has(name)) return;
     const mode = payModeOf(this.#env);
     for (const needName of FUNCTIONS[name]) {
       const need: Need = NEEDS[needName];
@@ -208,6 +212,7 @@ export class AppConfig {
       if (need.read) need.read(this);
       else for (const variable of [...required, ...optional]) this.#read.check(variable);
     }
+    this.#validated.add(name);
   }
 }
 

@@ -5,6 +5,7 @@ import { consoleLogger, type Logger } from '../log';
 import type { NotificationKind } from '../gateways/gateway';
 import { handleNotification, type NotificationDeps } from '../usecases/notifications';
 import { notificationDeps } from './deps';
+import { perInstance } from './per-instance';
 import { jsonResponse, readTriggerEvent, type TriggerResponse } from './trigger';
 
 export function notificationEndpoint(
@@ -13,13 +14,14 @@ export function notificationEndpoint(
   depsOf: (config: AppConfig, log: Logger) => NotificationDeps = notificationDeps,
 ) {
   const log = consoleLogger(name);
+  const depsFor = perInstance(depsOf);
   return async (event: unknown): Promise<TriggerResponse> => {
     const req = readTriggerEvent(event);
     let deps;
     try {
       const config = getConfig();
       config.validateFor(name);
-      deps = depsOf(config, log);
+      deps = depsFor(config, log);
     } catch (err) {
       log.error('misconfigured', { error: err });
       // The protocol is unknown until the configuration reads; WeChat retries on any 5xx.
