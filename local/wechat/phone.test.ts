@@ -12,15 +12,7 @@ before(async () => {
 });
 after(() => h.close());
 
-async function token(): Promise<string> {
-  const r = await h.sim('POST', '/cgi-bin/stable_token', {
-    grant_type: 'client_credential',
-    appid: h.env.WX_APPID,
-    secret: h.env.WX_APPSECRET,
-  });
-  assert.equal(typeof r.json.access_token, 'string', r.text);
-  return r.json.access_token as string;
-}
+const token = () => h.accessToken();
 
 async function phoneCode(body: Record<string, unknown>): Promise<string> {
   const r = await h.sim('POST', '/sim/phone-codes', body);

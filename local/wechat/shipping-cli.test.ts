@@ -41,14 +41,9 @@ test('CLI: shipping, confirm, settle, stats', async () => {
   await h.sim('POST', '/sim/pay-order', { outTradeNo: no });
   assert.match((await cli('shipping', no)).stdout, /order_state 1 待发货/);
   assert.match((await cli('confirm', no)).stderr, /409: .*not 2 \(已发货\)/);
-  const token = await h.sim('POST', '/cgi-bin/stable_token', {
-    grant_type: 'client_credential',
-    appid: h.env.WX_APPID,
-    secret: h.env.WX_APPSECRET,
-  });
   const up = await h.sim(
     'POST',
-    `/wxa/sec/order/upload_shipping_info?access_token=${token.json.access_token}`,
+    `/wxa/sec/order/upload_shipping_info?access_token=${await h.accessToken()}`,
     {
       order_key: { order_number_type: 1, mchid: h.env.WXPAY_MCHID, out_trade_no: no },
       logistics_type: 1,

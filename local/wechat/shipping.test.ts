@@ -23,16 +23,7 @@ after(async () => {
   await h.close();
 });
 
-async function token(force = false): Promise<string> {
-  const r = await h.sim('POST', '/cgi-bin/stable_token', {
-    grant_type: 'client_credential',
-    appid: h.env.WX_APPID,
-    secret: h.env.WX_APPSECRET,
-    ...(force ? { force_refresh: true } : {}),
-  });
-  assert.equal(typeof r.json.access_token, 'string', r.text);
-  return r.json.access_token as string;
-}
+const token = (force = false) => h.accessToken(force);
 
 async function paidOrder(): Promise<{ outTradeNo: string; openid: string; transactionId: string }> {
   const openid = await h.user();

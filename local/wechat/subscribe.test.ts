@@ -27,15 +27,7 @@ beforeEach(async () => {
   await h.sim('POST', '/sim/reset');
 });
 
-async function token(): Promise<string> {
-  const r = await h.sim('POST', '/cgi-bin/stable_token', {
-    grant_type: 'client_credential',
-    appid: h.env.WX_APPID,
-    secret: h.env.WX_APPSECRET,
-  });
-  assert.equal(typeof r.json.access_token, 'string', r.text);
-  return r.json.access_token as string;
-}
+const token = () => h.accessToken();
 
 async function subscribe(openid: string, templateId: string): Promise<number> {
   const r = await h.sim('POST', '/sim/subscriptions', { openid, templateId });
@@ -246,6 +238,19 @@ test('access: 41001, 40001, 42001 over HTTPS; 云调用 needs the appid', async 
   assert.equal((await cloudSend(body)).errcode, 0);
 });
 
+/** 'answered', or the error name when no answer came within 300 ms ('TimeoutError'). */
+function sendWithin300ms(body: unknown, accessToken: string): Promise<string> {
+  return fetch(`${h.url}/cgi-bin/message/subscribe/send?access_token=${accessToken}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(300),
+  }).then(
+    () => 'answered',
+    (err: Error) => err.name,
+  );
+}
+
 test('faults on target subscribe answer transient errors and spend nothing; stats count subscribeSend', async () => {
   const t = await token();
   const openid = await h.user();
@@ -256,30 +261,14 @@ test('faults on target subscribe answer transient errors and spend nothing; stat
   await h.sim('POST', '/sim/faults', { target: 'subscribe', kind: 'rateLimit' });
   assert.equal((await send(body, t)).errcode, 45009);
   await h.sim('POST', '/sim/faults', { target: 'subscribe', kind: 'timeout' });
-  const hung = await fetch(`${h.url}/cgi-bin/message/subscribe/send?access_token=${t}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(300),
-  }).then(
-    () => 'answered',
-    (err: Error) => err.name,
-  );
+  const hung = await sendWithin300ms(body, t);
   assert.equal(hung, 'TimeoutError', 'a timeout fault never answers');
   assert.equal(await remaining(openid, PAID), 1);
   assert.deepEqual(await messages(openid), [], 'a timeout fault sends nothing');
   assert.equal((await cloudSend(body)).errcode, 0);
   await subscribe(openid, PAID);
   await h.sim('POST', '/sim/faults', { target: 'subscribe', kind: 'lostResponse' });
-  const lost = await fetch(`${h.url}/cgi-bin/message/subscribe/send?access_token=${t}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(300),
-  }).then(
-    () => 'answered',
-    (err: Error) => err.name,
-  );
+  const lost = await sendWithin300ms(body, t);
   assert.equal(lost, 'TimeoutError', 'the answer of a lostResponse send never arrives');
   assert.equal((await messages(openid)).length, 2, 'but WeChat sent the message');
   assert.equal(await remaining(openid, PAID), 0, 'and spent the subscription');

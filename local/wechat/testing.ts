@@ -92,6 +92,8 @@ export interface SimHarness {
   verify(headers: IncomingHttpHeaders, body: string): 'certificate' | 'publicKey';
   sim(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
   user(withUnionid?: boolean): Promise<string>;
+  /** An access token from the simulator's stable_token with the mini-program's own credentials. */
+  accessToken(forceRefresh?: boolean): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -152,6 +154,16 @@ export async function startHarness(opts: Partial<WechatSimulatorOptions> = {}): 
     async user(withUnionid = false) {
       const r = await harness.sim('POST', '/sim/users', { withUnionid });
       return r.json.openid as string;
+    },
+    async accessToken(forceRefresh = false) {
+      const r = await harness.sim('POST', '/cgi-bin/stable_token', {
+        grant_type: 'client_credential',
+        appid: env.WX_APPID,
+        secret: env.WX_APPSECRET,
+        ...(forceRefresh ? { force_refresh: true } : {}),
+      });
+      if (typeof r.json.access_token !== 'string') throw new Error(`stable_token answered ${r.text}`);
+      return r.json.access_token;
     },
     close: () => handle.close(),
   };
