@@ -163,11 +163,11 @@ export async function startBenchStack(workDir: string, buildDir: string): Promis
       configured: env,
       emulatorUrl: emu.url,
     });
-    // node flags, e.g. ["--cpu-prof"] for the baseline process (scripts/bench/profile-warm.ts)
     const functions = loadCloudbaserc(join(root, 'cloudbaserc.json')).functions;
     const startBare = (functionName?: string) => {
       const memoryMb = functionName ? functions.get(functionName)?.memoryMb : undefined;
       const heap = memoryMb ? [`--max-old-space-size=${memoryMb}`] : [];
+      // BENCH_BARE_NODE_ARGS: node flags, e.g. ["--cpu-prof"] (scripts/bench/profile-warm.ts)
       return startChild(['bare', emu.url], { ...platformEnv, ...benchEnv }, [
         ...heap,
         ...nodeArgsFromEnv('BENCH_BARE_NODE_ARGS'),

@@ -8,10 +8,11 @@
 // ≥ 0.9 passes). The host hop is a separate reference figure in the detail: the instance process's CPU
 // from /proc and the host's arrival-to-answer wall time. Alternating rounds (ABBA) so that drift on
 // the shared machine hits both sides alike. Same conditions on both sides: each row starts a new bare
-// process (the function's instance is new too, and has seen only its own function), with the
-// platform's variables that the instance has, on which node-sdk's per-request work depends, and the
-// heap bound of the function's configured memory (stack.ts). Also: the host's own CPU per invocation of a no-op function
-// (host process + instance), the overhead every e2e call pays.
+// process (the function's instance is new too, and has seen only its own function) with the platform's
+// variables the instance has (node-sdk's work per request depends on them), node-sdk initialised from
+// them and the heap bound of the function's configured memory (stack.ts, servers.ts). Also: the
+// host's own CPU per invocation of a no-op function (host process + instance), the overhead every e2e
+// call pays.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareBatch, type Note } from './notifications';
