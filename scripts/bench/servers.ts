@@ -19,9 +19,9 @@
 // so that they stay comparable.
 import { createDecipheriv, createPublicKey, createSecretKey, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import tcb from '@cloudbase/node-sdk';
 import { resolve } from 'node:path';
 import { startCloudbaseEmulator } from '../../local/cloudbase/server';
-import tcb from '@cloudbase/node-sdk';
 import { openLocalDatabase } from '../../local/cloudbase/sdk-env';
 import { startFunctionHost } from '../../local/host/server';
 import { ensureLocalData } from '../../local/setup/local-data';

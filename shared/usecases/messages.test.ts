@@ -112,6 +112,35 @@ async function storm(s: { deps: Setup['deps'] }, orderId: string, copies: number
   assert.ok(answers.every((a) => a.statusCode === 204));
 }
 
+/** `copies` concurrent REFUND.SUCCESS notifications of one refund, each answered 204. */
+async function refundStorm(
+  s: { deps: Setup['deps'] },
+  orderId: string,
+  refundId: string,
+  facts: NotificationFacts['refund'],
+  copies: number,
+) {
+  const notification: NotificationFacts = {
+    id: `RF-${refundId}`,
+    eventType: 'REFUND.SUCCESS',
+    outTradeNo: orderId,
+    outRefundNo: refundId,
+    ...FAKE_MERCHANT,
+    refund: facts,
+  };
+  const answers = await Promise.all(
+    Array.from({ length: copies }, (_, i) =>
+      handleNotification(
+        s.deps,
+        'refund',
+        s.deps.gateway.notification({ ...notification, id: `${notification.id}-${i}` }),
+        new Date(),
+      ),
+    ),
+  );
+  assert.ok(answers.every((a) => a.statusCode === 204));
+}
+
 describe('paid', () => {
   it('a storm of 20 notifications sends exactly one message, after the order is paid', async () => {
     const s = setup();
@@ -340,24 +369,7 @@ describe('refunded and shipped', () => {
     });
     assert.equal(s.wechat.sentTo(openid).length, 1, 'no message while the refund is processing');
     const facts = s.deps.gateway.finishRefund(refund.refundId);
-    const notification: NotificationFacts = {
-      id: `RF-${refund.refundId}`,
-      eventType: 'REFUND.SUCCESS',
-      outTradeNo: orderId,
-      outRefundNo: refund.refundId,
-      ...FAKE_MERCHANT,
-      refund: facts,
-    };
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        handleNotification(
-          s.deps,
-          'refund',
-          s.deps.gateway.notification({ ...notification, id: `${notification.id}-${i}` }),
-          new Date(),
-        ),
-      ),
-    );
+    await refundStorm(s, orderId, refund.refundId, facts, 10);
     const sent = s.wechat.sentTo(openid);
     assert.deepEqual(
       sent.map((m) => m.templateId),
@@ -384,24 +396,7 @@ describe('refunded and shipped', () => {
     await applyRefundReport(quiet, refund.refundId, facts, new Date());
     assert.equal((await s.deps.refunds.get(refund.refundId))?.appliedToOrder, true);
     assert.equal(s.wechat.calls, 0);
-    const notification: NotificationFacts = {
-      id: `RF-${refund.refundId}`,
-      eventType: 'REFUND.SUCCESS',
-      outTradeNo: orderId,
-      outRefundNo: refund.refundId,
-      ...FAKE_MERCHANT,
-      refund: facts,
-    };
-    await Promise.all(
-      Array.from({ length: 5 }, (_, i) =>
-        handleNotification(
-          s.deps,
-          'refund',
-          s.deps.gateway.notification({ ...notification, id: `${notification.id}-${i}` }),
-          new Date(),
-        ),
-      ),
-    );
+    await refundStorm(s, orderId, refund.refundId, facts, 5);
     const sent = s.wechat.sentTo(openid);
     assert.deepEqual(
       sent.map((m) => [m.templateId, m.data.amount2.value]),
