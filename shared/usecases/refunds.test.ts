@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { AppError } from '../domain/errors';
 import { newOutRefundNo } from '../domain/ids';
 import { reserveRefund, type OrderDoc } from '../domain/order';
-import { newRefund } from '../domain/refund';
+import { newRefund, type RefundDoc } from '../domain/refund';
 import { WxpayUnavailableError, WxpayUpstreamError } from '../wxpay/errors';
 import { confirmOrder, createPayment } from './payments';
 import { reconcile } from './reconcile';
@@ -46,6 +46,32 @@ async function paidOrder(deps: RefundDeps & { gateway: FakeWechat }, openid: str
   );
   deps.gateway.pay(r.orderId);
   return confirmOrder(deps, (await deps.orders.get(r.orderId))!, now);
+}
+
+/** A refund of 24 yuan as a request records it before reserving (a crash may stop it right there). */
+async function recordedRefund(
+  deps: RefundDeps,
+  order: OrderDoc,
+  openid: string,
+  at: Date,
+): Promise<RefundDoc> {
+  const refund = newRefund({
+    outRefundNo: newOutRefundNo(at),
+    order,
+    amountFen: 2400,
+    requestedBy: openid,
+    now: at,
+  });
+  await deps.refunds.insert(refund);
+  return refund;
+}
+
+/** The request's next step: the order reserves the refund's fen. */
+async function reserve(deps: RefundDeps, orderId: string, refund: RefundDoc, at: Date): Promise<void> {
+  await deps.orders.apply(orderId, (doc) => ({
+    kind: 'apply',
+    transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: refund.amountFen }, at),
+  }));
 }
 
 describe('requestRefund', () => {
@@ -266,27 +292,10 @@ describe('refunds under lost database answers and crashes', () => {
     const reservedOrder = await paidOrder(deps, openid);
     const old = new Date(Date.now() - 3600_000);
     // Crash right after the refund record was written: nothing reserved, nothing sent.
-    const unreserved = newRefund({
-      outRefundNo: newOutRefundNo(old),
-      order: unreservedOrder,
-      amountFen: 2400,
-      requestedBy: openid,
-      now: old,
-    });
-    await deps.refunds.insert(unreserved);
+    const unreserved = await recordedRefund(deps, unreservedOrder, openid, old);
     // Crash right after the reservation: the refund never reached WeChat.
-    const reserved = newRefund({
-      outRefundNo: newOutRefundNo(old),
-      order: reservedOrder,
-      amountFen: 2400,
-      requestedBy: openid,
-      now: old,
-    });
-    await deps.refunds.insert(reserved);
-    await deps.orders.apply(reservedOrder._id, (doc) => ({
-      kind: 'apply',
-      transition: reserveRefund(doc, { outRefundNo: reserved._id, amountFen: 2400 }, old),
-    }));
+    const reserved = await recordedRefund(deps, reservedOrder, openid, old);
+    await reserve(deps, reservedOrder._id, reserved, old);
 
     await reconcile(deps, new Date(), 0);
     const abandoned = await deps.refunds.get(unreserved._id);
@@ -343,18 +352,8 @@ describe('refunds under lost database answers and crashes', () => {
     const order = await paidOrder(deps, openid);
     const before = (await deps.orders.get(order._id))!;
     // A request recorded and reserved its refund, then stalled before confirming and sending it.
-    const refund = newRefund({
-      outRefundNo: newOutRefundNo(new Date()),
-      order,
-      amountFen: 2400,
-      requestedBy: openid,
-      now: new Date(),
-    });
-    await deps.refunds.insert(refund);
-    await deps.orders.apply(order._id, (doc) => ({
-      kind: 'apply',
-      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: 2400 }, new Date()),
-    }));
+    const refund = await recordedRefund(deps, order, openid, new Date());
+    await reserve(deps, order._id, refund, new Date());
     // orders.get finds it PROCESSING, unknown to WeChat and held by the order: it sends it.
     await confirmRefund(deps, refund, new Date());
     assert.ok(deps.gateway.refundsByNo.has(refund._id), 'sent by orders.get');
@@ -373,19 +372,9 @@ describe('refunds under lost database answers and crashes', () => {
     const order = await paidOrder(deps, openid);
     // A request recorded its refund and stalled; reconcile (minimum age 0) abandoned it as unreserved;
     // the request's reservation then landed and its instance died before it could look again.
-    const refund = newRefund({
-      outRefundNo: newOutRefundNo(new Date()),
-      order,
-      amountFen: 2400,
-      requestedBy: openid,
-      now: new Date(),
-    });
-    await deps.refunds.insert(refund);
+    const refund = await recordedRefund(deps, order, openid, new Date());
     assert.equal((await finishInterrupted(deps, refund, new Date())).failCode, 'NOT_RESERVED');
-    await deps.orders.apply(order._id, (doc) => ({
-      kind: 'apply',
-      transition: reserveRefund(doc, { outRefundNo: refund._id, amountFen: 2400 }, new Date()),
-    }));
+    await reserve(deps, order._id, refund, new Date());
 
     const report = await reconcile(deps, new Date(Date.now() + 3600_000), 0);
     assert.ok(report.refundsSettled >= 1, JSON.stringify(report));
