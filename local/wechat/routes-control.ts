@@ -1,25 +1,10 @@
 // The control API under /sim/ (docs/local-stack.md#control-api): test users, login codes, the payer's side of
 // wx.requestPayment, deliveries, refunds, faults, the clock and the signing mode.
-import { parseJsonObject, sendJson, type Ctx, type Route } from './http';
+import { ControlError, controlBody, jsonControlRoutes, type ControlHandler } from './control-api';
+import type { Route } from './http';
 import { SIGNING_MODES, type SigningMode } from './signer';
 import type { PayOutcome, Simulator } from './simulator';
 import type { SimOrder, SimRefund } from './state';
-
-export class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function body(ctx: Ctx): Record<string, unknown> {
-  if (ctx.body.trim() === '') return {};
-  const b = parseJsonObject(ctx.body);
-  if (!b) throw new ControlError(400, 'body must be a JSON object');
-  return b;
-}
 
 function optString(b: Record<string, unknown>, key: string): string | undefined {
   const v = b[key];
@@ -106,7 +91,7 @@ function findRefund(sim: Simulator, outRefundNo: string): SimRefund | undefined 
 }
 
 export function controlRoutes(sim: Simulator): Route[] {
-  const routes: Array<[string, RegExp, (ctx: Ctx) => Promise<[number, unknown]> | [number, unknown]]> = [
+  const routes: Array<[string, RegExp, ControlHandler]> = [
     [
       'GET',
       /^\/sim\/health$/,
@@ -124,7 +109,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/users$/,
       (ctx) => {
-        const b = body(ctx);
+        const b = controlBody(ctx);
         const appid = optString(b, 'appid') ?? sim.defaultAppid();
         if (b.withUnionid !== undefined && typeof b.withUnionid !== 'boolean')
           throw new ControlError(400, 'withUnionid must be a boolean');
@@ -149,7 +134,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/login-codes$/,
       (ctx) => {
-        const openid = reqString(body(ctx), 'openid');
+        const openid = reqString(controlBody(ctx), 'openid');
         if (!sim.state.users.has(openid))
           throw new ControlError(404, `unknown test user ${openid}; create one with POST /sim/users`);
         const c = sim.issueLoginCode(openid);
@@ -160,7 +145,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/pay$/,
       (ctx) => {
-        const b = body(ctx);
+        const b = controlBody(ctx);
         const fields = ['openid', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as const;
         for (const f of fields) {
           if (typeof b[f] !== 'string')
@@ -189,7 +174,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/pay-order$/,
       (ctx) => {
-        const b = body(ctx);
+        const b = controlBody(ctx);
         const order = findOrder(sim, reqString(b, 'outTradeNo'));
         if (!order)
           throw new ControlError(
@@ -233,7 +218,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/refunds\/([^/]+)\/complete$/,
       (ctx) => {
-        const b = body(ctx);
+        const b = controlBody(ctx);
         const status = (b.status ?? 'SUCCESS') as string;
         if (!['SUCCESS', 'ABNORMAL', 'CLOSED'].includes(status))
           throw new ControlError(400, 'status must be SUCCESS, ABNORMAL or CLOSED');
@@ -282,7 +267,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       /^\/sim\/faults$/,
       (ctx) => {
         try {
-          return [200, sim.faults.add(body(ctx))];
+          return [200, sim.faults.add(controlBody(ctx))];
         } catch (err) {
           if (err instanceof ControlError) throw err;
           throw new ControlError(400, (err as Error).message);
@@ -302,7 +287,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/clock$/,
       (ctx) => {
-        const b = body(ctx);
+        const b = controlBody(ctx);
         if (b.timeScale !== undefined) {
           if (typeof b.timeScale !== 'number' || !(b.timeScale > 0) || b.timeScale > 1e7)
             throw new ControlError(400, 'timeScale must be a number > 0 (≤ 1e7)');
@@ -329,7 +314,7 @@ export function controlRoutes(sim: Simulator): Route[] {
       'POST',
       /^\/sim\/mode$/,
       (ctx) => {
-        const mode = body(ctx).signingMode;
+        const mode = controlBody(ctx).signingMode;
         if (!SIGNING_MODES.includes(mode as SigningMode))
           throw new ControlError(400, `signingMode must be one of ${SIGNING_MODES.join(', ')}`);
         try {
@@ -350,18 +335,5 @@ export function controlRoutes(sim: Simulator): Route[] {
       },
     ],
   ];
-  return routes.map(([method, pattern, fn]) => ({
-    method,
-    pattern,
-    handler: async (ctx: Ctx) => {
-      try {
-        const [status, out] = await fn(ctx);
-        sendJson(ctx.res, status, out);
-      } catch (err) {
-        if (err instanceof ControlError) return sendJson(ctx.res, err.status, { error: err.message });
-        console.error('[wechat-sim] control handler failed:', err);
-        sendJson(ctx.res, 500, { error: 'internal simulator error' });
-      }
-    },
-  }));
+  return jsonControlRoutes('control handler', routes);
 }

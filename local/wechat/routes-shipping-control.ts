@@ -2,25 +2,17 @@
 // shipping, the user's confirm receipt and the settlement (each pushed to the mini-program's
 // message-push URL as WeChat does), reminders, the push target, token expiry and call statistics.
 import { createHash } from 'node:crypto';
-import { parseJsonObject, sendJson, type Ctx, type Route } from './http';
+import { ControlError, controlBody, jsonControlRoutes, type ControlHandler } from './control-api';
+import type { Route } from './http';
 import { pushUrlProblem } from './message-push';
 import type { OpenApiDeps } from './routes-openapi';
 import type { SimOrder } from './state';
 
-class Fail extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function findOrder(d: OpenApiDeps, outTradeNo: string | null): SimOrder {
-  if (!outTradeNo) throw new Fail(400, 'outTradeNo is required');
+  if (!outTradeNo) throw new ControlError(400, 'outTradeNo is required');
   const order = [...d.sim.state.orders.values()].find((o) => o.outTradeNo === outTradeNo);
   if (!order || d.shipping.orderState(order) === undefined)
-    throw new Fail(404, `WeChat has no paid order ${outTradeNo}`);
+    throw new ControlError(404, `WeChat has no paid order ${outTradeNo}`);
   return order;
 }
 
@@ -59,16 +51,9 @@ function settlementMessage(d: OpenApiDeps, order: SimOrder, nowMs: number) {
   };
 }
 
-function body(ctx: Ctx): Record<string, unknown> {
-  if (ctx.body.trim() === '') return {};
-  const b = parseJsonObject(ctx.body);
-  if (!b) throw new Fail(400, 'body must be a JSON object');
-  return b;
-}
-
 export function shippingControlRoutes(d: OpenApiDeps): Route[] {
   const now = () => d.sim.clock.now();
-  const routes: Array<[string, RegExp, (ctx: Ctx) => [number, unknown]]> = [
+  const routes: Array<[string, RegExp, ControlHandler]> = [
     [
       'GET',
       /^\/sim\/shipping$/,
@@ -98,7 +83,7 @@ export function shippingControlRoutes(d: OpenApiDeps): Route[] {
       (ctx) => {
         const order = findOrder(d, decodeURIComponent(ctx.params[0]));
         if (!d.shipping.confirm(order, now()))
-          throw new Fail(
+          throw new ControlError(
             409,
             `order ${order.outTradeNo} is in state ${d.shipping.orderState(order)}, not 2 (已发货): nothing to confirm`,
           );
@@ -117,7 +102,7 @@ export function shippingControlRoutes(d: OpenApiDeps): Route[] {
       (ctx) => {
         const order = findOrder(d, decodeURIComponent(ctx.params[0]));
         if (!d.shipping.settle(order, now()))
-          throw new Fail(
+          throw new ControlError(
             409,
             `order ${order.outTradeNo} is in state ${d.shipping.orderState(order)}; only shipped (2) or confirmed (3) orders settle`,
           );
@@ -155,11 +140,11 @@ export function shippingControlRoutes(d: OpenApiDeps): Route[] {
       'POST',
       /^\/sim\/message-push$/,
       (ctx) => {
-        const b = body(ctx);
+        const b = controlBody(ctx);
         const problem = pushUrlProblem(b.url);
-        if (problem) throw new Fail(400, problem);
+        if (problem) throw new ControlError(400, problem);
         if (typeof b.token !== 'string' || !/^[A-Za-z0-9]{3,32}$/.test(b.token))
-          throw new Fail(400, 'token must be 3–32 letters or digits (消息推送 Token)');
+          throw new ControlError(400, 'token must be 3–32 letters or digits (消息推送 Token)');
         d.pusher.target = { url: b.url as string, token: b.token };
         return [200, { url: b.url }];
       },
@@ -190,18 +175,5 @@ export function shippingControlRoutes(d: OpenApiDeps): Route[] {
       ],
     ],
   ];
-  return routes.map(([method, pattern, fn]) => ({
-    method,
-    pattern,
-    handler: (ctx: Ctx) => {
-      try {
-        const [status, out] = fn(ctx);
-        sendJson(ctx.res, status, out);
-      } catch (err) {
-        if (err instanceof Fail) return sendJson(ctx.res, err.status, { error: err.message });
-        console.error('[wechat-sim] shipping control failed:', err);
-        sendJson(ctx.res, 500, { error: 'internal simulator error' });
-      }
-    },
-  }));
+  return jsonControlRoutes('shipping control', routes);
 }

@@ -4,7 +4,8 @@
 // `POST /sim/subscriptions {openid, templateId}` (one "allow" in wx.requestSubscribeMessage),
 // `GET /sim/subscriptions?openid=`, `GET /sim/messages?openid=` (the user's 服务通知) and
 // `GET /sim/templates` (the account's templates, for the console).
-import { parseJsonObject, sendJson, type Ctx, type Route } from './http';
+import { ControlError, jsonControlRoutes, type ControlHandler } from './control-api';
+import { parseJsonObject, type Route } from './http';
 import type { OpenApi } from './routes-openapi';
 import type { Simulator } from './simulator';
 import { findTemplate } from './subscribe-templates';
@@ -34,33 +35,27 @@ export function messageView(m: SentMessage) {
   };
 }
 
-class Refused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function userOf(sim: Simulator, openid: unknown) {
   const user = typeof openid === 'string' ? sim.state.users.get(openid) : undefined;
   if (!user)
-    throw new Refused(404, `unknown test user ${JSON.stringify(openid)}; create one with POST /sim/users`);
+    throw new ControlError(
+      404,
+      `unknown test user ${JSON.stringify(openid)}; create one with POST /sim/users`,
+    );
   return user;
 }
 
 export function subscribeControlRoutes(sim: Simulator, book: SubscriptionBook): Route[] {
   const templateIds = () => book.templates().map((t) => t.templateId);
-  const routes: Array<[string, RegExp, (ctx: Ctx) => [number, unknown]]> = [
+  const routes: Array<[string, RegExp, ControlHandler]> = [
     [
       'POST',
       /^\/sim\/subscriptions$/,
       (ctx) => {
         const b = parseJsonObject(ctx.body);
-        if (!b) throw new Refused(400, 'body must be a JSON object {openid, templateId}');
+        if (!b) throw new ControlError(400, 'body must be a JSON object {openid, templateId}');
         if (typeof b.templateId !== 'string' || !findTemplate(b.templateId))
-          throw new Refused(
+          throw new ControlError(
             400,
             `templateId ${JSON.stringify(b.templateId)} is not one of the account's templates: ${templateIds().join(', ')}`,
           );
@@ -107,17 +102,5 @@ export function subscribeControlRoutes(sim: Simulator, book: SubscriptionBook): 
       ],
     ],
   ];
-  return routes.map(([method, pattern, fn]) => ({
-    method,
-    pattern,
-    handler: (ctx: Ctx) => {
-      try {
-        const [status, out] = fn(ctx);
-        sendJson(ctx.res, status, out);
-      } catch (err) {
-        if (!(err instanceof Refused)) throw err;
-        sendJson(ctx.res, err.status, { error: err.message });
-      }
-    },
-  }));
+  return jsonControlRoutes('subscription control', routes);
 }
