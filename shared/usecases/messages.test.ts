@@ -96,14 +96,18 @@ function paidNotification(
   };
 }
 
-/** `copies` deliveries of the payment notification at once (WeChat's retries, concurrent instances). */
-async function storm(s: { deps: Setup['deps'] }, orderId: string, copies: number) {
-  const facts = paidNotification(s, orderId, 0);
+/** `copies` deliveries of one notification at once (WeChat's retries, concurrent instances), each answered 204. */
+async function deliver(
+  s: { deps: Setup['deps'] },
+  kind: 'pay' | 'refund',
+  facts: NotificationFacts,
+  copies: number,
+) {
   const answers = await Promise.all(
     Array.from({ length: copies }, (_, i) =>
       handleNotification(
         s.deps,
-        'pay',
+        kind,
         s.deps.gateway.notification({ ...facts, id: `${facts.id}-${i}` }),
         new Date(),
       ),
@@ -112,8 +116,13 @@ async function storm(s: { deps: Setup['deps'] }, orderId: string, copies: number
   assert.ok(answers.every((a) => a.statusCode === 204));
 }
 
-/** `copies` concurrent REFUND.SUCCESS notifications of one refund, each answered 204. */
-async function refundStorm(
+/** The payment notification of `orderId`, `copies` times at once. */
+function storm(s: { deps: Setup['deps'] }, orderId: string, copies: number) {
+  return deliver(s, 'pay', paidNotification(s, orderId, 0), copies);
+}
+
+/** The REFUND.SUCCESS notification of one refund, `copies` times at once. */
+function refundStorm(
   s: { deps: Setup['deps'] },
   orderId: string,
   refundId: string,
@@ -128,17 +137,7 @@ async function refundStorm(
     ...FAKE_MERCHANT,
     refund: facts,
   };
-  const answers = await Promise.all(
-    Array.from({ length: copies }, (_, i) =>
-      handleNotification(
-        s.deps,
-        'refund',
-        s.deps.gateway.notification({ ...notification, id: `${notification.id}-${i}` }),
-        new Date(),
-      ),
-    ),
-  );
-  assert.ok(answers.every((a) => a.statusCode === 204));
+  return deliver(s, 'refund', notification, copies);
 }
 
 describe('paid', () => {
